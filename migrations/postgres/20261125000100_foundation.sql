@@ -98,27 +98,34 @@ begin
 end
 $$;
 
--- Per-tenant gapless counters (confirmation and membership numbers). A counter row is locked by
--- the transaction that bumps it and released at commit; a rolled-back transaction rolls its bump
--- back too, so numbers are gapless and unique under any concurrency.
-create table app.tenant_counters (
-    tenant_id uuid not null,
-    counter text not null constraint tenant_counters_counter_check
-        check (counter in ('confirmation_number', 'membership_number')),
-    last_value bigint not null constraint tenant_counters_last_value_check check (last_value >= 0),
-    primary key (tenant_id, counter)
-);
-comment on table app.tenant_counters is
-    'Last number handed out per tenant and counter; only the security-definer next_counter_value() writes it.';
-
-create function app.next_counter_value(p_tenant_id uuid, p_counter text) returns bigint
-language sql volatile security definer
-set search_path = pg_catalog, app
+-- Per-tenant gapless sequences (confirmation and membership numbers). The first number a
+-- transaction takes for a tenant locks that tenant's sequence (a transaction-scoped advisory
+-- lock, held to commit) and reads the tenant's highest number; later numbers in the same
+-- transaction count on from a transaction-local setting. So concurrent writers of one tenant
+-- take turns, no two see the same highest number, a rolled-back insert (or savepoint) undoes its
+-- numbers and its lock together and leaves no gap, and a bulk load of many rows in one
+-- transaction stays cheap (a counter row updated per insert grows a chain of row versions that
+-- every later update has to walk).
+create function app.next_tenant_number(p_tenant_id uuid, p_table regclass, p_column text)
+returns bigint
+language plpgsql volatile
 as $$
-    insert into app.tenant_counters as c (tenant_id, counter, last_value)
-    values (p_tenant_id, p_counter, 1)
-    on conflict (tenant_id, counter) do update set last_value = c.last_value + 1
-    returning last_value
+declare
+    setting_name constant text := format('pms.seq_%s_%s', replace(p_tenant_id::text, '-', ''), p_column);
+    cached text := current_setting(setting_name, true);
+    highest bigint;
+begin
+    if cached is null or cached = '' then
+        perform pg_advisory_xact_lock(hashtextextended(p_column || ':' || p_tenant_id::text, 0));
+        execute format('select %I from %s where tenant_id = $1 order by %I desc limit 1', p_column, p_table, p_column)
+            into highest using p_tenant_id;
+        highest := coalesce(highest, 0);
+    else
+        highest := cached::bigint;
+    end if;
+    perform set_config(setting_name, (highest + 1)::text, true);
+    return highest + 1;
+end
 $$;
 
 -- Grant a privilege on every column of a table except the listed ones. Server-owned values
@@ -187,16 +194,11 @@ alter default privileges in schema app revoke all on functions from public, anon
 revoke create on schema public from public;
 revoke all on schema app from public;
 revoke all on all tables in schema app from public, anon, authenticated;
-revoke all on function app.next_counter_value(uuid, text) from public, anon, authenticated;
--- Security-definer functions belong to service_role (BYPASSRLS), so they work the same whether
--- the migrating owner is a superuser (plain Postgres) or not (managed Postgres).
-alter function app.next_counter_value(uuid, text) owner to service_role;
+revoke all on function app.next_tenant_number(uuid, regclass, text) from public, anon, authenticated;
 revoke all on function app.grant_columns(regclass, text, text, text[]) from public, anon, authenticated;
 revoke all on function app.create_tenant_policies(regclass, text[], text[], text[], text[]) from public, anon, authenticated;
 
 grant usage on schema public, app, auth to anon, authenticated, service_role;
 grant execute on function auth.jwt(), auth.uid(), app.current_tenant_id(), app.uuid_generate_v7()
     to anon, authenticated, service_role;
-grant all on all tables in schema app to service_role;
-alter table app.tenant_counters enable row level security;
-alter table app.tenant_counters force row level security;
+grant execute on function app.next_tenant_number(uuid, regclass, text) to service_role;

@@ -60,8 +60,6 @@ create unique index tenants_custom_domain_key on public.tenants (lower(custom_do
 create unique index tenants_external_id_key on public.tenants (external_id) where external_id is not null;
 
 alter table public.plans add constraint plans_tenant_id_fkey foreign key (tenant_id) references public.tenants (id);
-alter table app.tenant_counters add constraint tenant_counters_tenant_id_fkey
-    foreign key (tenant_id) references public.tenants (id) on delete cascade;
 
 create table public.staff (
     tenant_id uuid not null references public.tenants (id),

@@ -81,15 +81,16 @@ create index reservations_active_idx on public.reservations (tenant_id, property
     where status in ('pending', 'confirmed', 'checked_in') and deleted_at is null;
 create index reservations_status_idx on public.reservations (tenant_id, status, check_in_date);
 
--- Confirmation numbers are the database's: the next of the tenant's counter on insert, whatever
--- the client sent, and unchangeable afterwards.
+-- Confirmation numbers are the database's: the tenant's next on insert, whatever the client sent,
+-- and unchangeable afterwards. (Security definer, as service_role: it must see every row of the
+-- tenant, including those the caller's role cannot read.)
 create function app.reservations_assign_confirmation_number() returns trigger
 language plpgsql security definer
-set search_path = pg_catalog, app
+set search_path = pg_catalog, public, app
 as $$
 begin
     if tg_op = 'INSERT' then
-        new.confirmation_number := app.next_counter_value(new.tenant_id, 'confirmation_number');
+        new.confirmation_number := app.next_tenant_number(new.tenant_id, 'public.reservations', 'confirmation_number');
     else
         new.confirmation_number := old.confirmation_number;
     end if;

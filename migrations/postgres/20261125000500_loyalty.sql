@@ -61,7 +61,7 @@ create table public.loyalty_members (
     constraint loyalty_members_ledger_key unique (tenant_id, id, program_id, guest_id),
     foreign key (tenant_id, program_id) references public.loyalty_programs (tenant_id, id),
     foreign key (tenant_id, guest_id) references public.guests (tenant_id, id)
-);
+) with (fillfactor = 80);  -- room for in-place (HOT) balance updates by the ledger trigger
 create unique index loyalty_members_legacy_id_key on public.loyalty_members (tenant_id, legacy_id) where legacy_id is not null;
 create index loyalty_members_guest_idx on public.loyalty_members (tenant_id, guest_id);
 create index loyalty_members_tier_idx on public.loyalty_members (tenant_id, program_id, current_tier) where deleted_at is null;
@@ -107,11 +107,11 @@ create index loyalty_transactions_expiry_idx on public.loyalty_transactions (ten
 
 create function app.loyalty_members_assign_membership_number() returns trigger
 language plpgsql security definer
-set search_path = pg_catalog, app
+set search_path = pg_catalog, public, app
 as $$
 begin
     if tg_op = 'INSERT' then
-        new.membership_number := app.next_counter_value(new.tenant_id, 'membership_number');
+        new.membership_number := app.next_tenant_number(new.tenant_id, 'public.loyalty_members', 'membership_number');
     else
         new.membership_number := old.membership_number;
     end if;

@@ -1,1 +1,188 @@
+//! Shared helpers for the integration tests: a fresh, migrated database per test on the local
+//! Postgres, and sessions that act the way `serve` acts (as `authenticated` with a tenant's
+//! claims) or as the other API roles. See `tests/README.md`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection, Postgres, Transaction};
+use uuid::Uuid;
+
+/// The login role `serve` uses in the tests (created by `migrate`).
+pub const APP_ROLE: &str = "pms_app";
+
+/// The server the tests create their databases on: `PMS_TEST_DATABASE_URL`, or the local
+/// Postgres with trust authentication.
+pub fn server_url() -> String {
+    std::env::var("PMS_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A database of its own for one test, dropped when the value is dropped.
+pub struct TestDb {
+    pub name: String,
+    pub pool: PgPool,
+    options: PgConnectOptions,
+}
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+impl TestDb {
+    /// A new database with the schema migrated and the `serve` login role in place.
+    pub async fn migrated() -> Self {
+        let db = Self::empty().await;
+        pms_server::db::migrate(&db.pool, APP_ROLE, None).await.expect("migrations apply");
+        db
+    }
+
+    /// A new, empty database.
+    pub async fn empty() -> Self {
+        let server: PgConnectOptions = server_url().parse().expect("PMS_TEST_DATABASE_URL is a valid URL");
+        let server = server.disable_statement_logging();
+        let name = format!(
+            "pms_test_{}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            &Uuid::new_v4().simple().to_string()[..8]
+        );
+        let mut admin = PgConnection::connect_with(&server)
+            .await
+            .expect("the test Postgres is reachable (see tests/README.md)");
+        sqlx::query(&format!("create database {name}")).execute(&mut admin).await.expect("create database");
+        admin.close().await.ok();
+        let options = server.database(&name);
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .connect_with(options.clone())
+            .await
+            .expect("connect to the test database");
+        Self { name, pool, options }
+    }
+
+    /// The admin URL of this database, as `PMS_ADMIN_DATABASE_URL` would give it.
+    pub fn url(&self) -> String {
+        let mut url = url_of(&server_url());
+        url.set_path(&format!("/{}", self.name));
+        url.to_string()
+    }
+
+    /// This database's URL for another login role (trust authentication on the test server).
+    pub fn url_as(&self, role: &str) -> String {
+        let mut url = url_of(&self.url());
+        url.set_username(role).expect("a postgres URL takes a user name");
+        url.set_password(None).expect("a postgres URL takes a password");
+        url.to_string()
+    }
+
+    /// A pool of connections logged in as `role`.
+    pub async fn pool_as(&self, role: &str, max_connections: u32) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(self.options.clone().username(role))
+            .await
+            .expect("log in to the test database")
+    }
+
+    /// Seeds demo data (`seed-demo`) for a fixed day, so results do not depend on the date.
+    pub async fn seed(&self, tenants: usize, guests: usize) -> pms_server::seed::SeedSummary {
+        let options = pms_server::seed::SeedOptions {
+            tenants,
+            guests_per_tenant: guests,
+            seed: 7,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("valid date"),
+        };
+        pms_server::seed::seed_demo(&self.pool, &options).await.expect("seed-demo")
+    }
+}
+
+fn url_of(raw: &str) -> url::Url {
+    url::Url::parse(raw).expect("a valid URL")
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // Dropping needs a connection of its own; the test's runtime may be shutting down, so use
+        // a short-lived one on another thread.
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            runtime.block_on(async move {
+                let Ok(server) = server_url().parse::<PgConnectOptions>() else { return };
+                if let Ok(mut conn) = PgConnection::connect_with(&server.disable_statement_logging()).await {
+                    let _ = sqlx::query(&format!("drop database if exists {name} with (force)")).execute(&mut conn).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A staff member's identity as the tokens of `serve` carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claims {
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+}
+
+impl Claims {
+    pub fn json(&self) -> String {
+        serde_json::json!({
+            "sub": self.user_id,
+            "role": "authenticated",
+            "app_metadata": {"tenant_id": self.tenant_id},
+        })
+        .to_string()
+    }
+}
+
+/// Begins a transaction that acts as `serve` does for a request: `set local role authenticated`
+/// and the caller's claims in `request.jwt.claims`.
+pub async fn begin_as(pool: &PgPool, claims: Claims) -> Transaction<'static, Postgres> {
+    let mut tx = pool.begin().await.expect("begin");
+    sqlx::query("set local role authenticated").execute(&mut *tx).await.expect("set role authenticated");
+    sqlx::query("select set_config('request.jwt.claims', $1, true)")
+        .bind(claims.json())
+        .execute(&mut *tx)
+        .await
+        .expect("set claims");
+    tx
+}
+
+/// Begins a transaction as another API role (`anon`, `service_role`) with no claims.
+pub async fn begin_as_role(pool: &PgPool, role: &str) -> Transaction<'static, Postgres> {
+    let mut tx = pool.begin().await.expect("begin");
+    sqlx::query(&format!("set local role {role}")).execute(&mut *tx).await.expect("set role");
+    tx
+}
+
+/// The enabled staff member of `tenant_id` with `role`, as claims.
+pub async fn staff_claims(pool: &PgPool, tenant_id: Uuid, role: &str) -> Claims {
+    let user_id: Uuid = sqlx::query_scalar(
+        "select user_id from public.staff where tenant_id = $1 and role = $2 and enabled order by email limit 1",
+    )
+    .bind(tenant_id)
+    .bind(role)
+    .fetch_one(pool)
+    .await
+    .expect("a staff member with that role (seed-demo creates one of each)");
+    Claims { tenant_id, user_id }
+}
+
+/// The SQLSTATE of a failed statement, or panics with what happened instead.
+pub fn sqlstate<T: std::fmt::Debug>(result: Result<T, sqlx::Error>) -> String {
+    match result {
+        Err(sqlx::Error::Database(db)) => db.code().map(|c| c.into_owned()).unwrap_or_default(),
+        other => panic!("expected a database error, got {other:?}"),
+    }
+}
+
+/// The constraint a failed statement violated, with its SQLSTATE.
+pub fn violation<T: std::fmt::Debug>(result: Result<T, sqlx::Error>) -> (String, Option<String>) {
+    match result {
+        Err(sqlx::Error::Database(db)) => (
+            db.code().map(|c| c.into_owned()).unwrap_or_default(),
+            db.constraint().map(str::to_owned),
+        ),
+        other => panic!("expected a constraint violation, got {other:?}"),
+    }
+}

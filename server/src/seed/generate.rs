@@ -1220,8 +1220,30 @@ fn webhooks(g: &mut Gen, subdomain: &str, stays: &[Stay], created: DateTime<Utc>
     vec![hooks, deliveries]
 }
 
-/// The tenant's own overrides of platform rows.
+/// The tenant's own overrides of platform rows: a negotiated plan, a flag, a retention period.
 fn tenant_overrides(g: &mut Gen) -> Vec<CopyTable> {
+    let mut plans = CopyTable::new(
+        "plans",
+        &["id", "tenant_id", "name", "display_name", "description", "price_cents", "billing_interval", "limit_users",
+          "limit_properties", "limit_rooms", "features", "created_at", "updated_at"],
+    );
+    let negotiated = g.now - Duration::days(400);
+    plans
+        .row()
+        .uuid(g.id_at(negotiated))
+        .uuid(g.tenant_id)
+        .text("Enterprise")
+        .text("Enterprise (group rate)")
+        .text("Negotiated yearly rate for the group")
+        .int(399_000)
+        .text("yearly")
+        .int(100)
+        .int(20)
+        .int(2_000)
+        .text_array(&["reservations", "crm", "loyalty", "campaigns", "webhooks"])
+        .timestamp(negotiated)
+        .timestamp(negotiated)
+        .end();
     let mut flags = CopyTable::new(
         "feature_flags",
         &["id", "tenant_id", "key", "name", "description", "scope", "status", "rollout_percentage", "created_at", "updated_at"],
@@ -1256,5 +1278,5 @@ fn tenant_overrides(g: &mut Gen) -> Vec<CopyTable> {
         .timestamp(created)
         .timestamp(created)
         .end();
-    vec![flags, retention]
+    vec![plans, flags, retention]
 }

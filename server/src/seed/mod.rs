@@ -132,7 +132,9 @@ pub async fn seed_demo(pool: &PgPool, options: &SeedOptions) -> Result<SeedSumma
             )));
         }
         for table in &tenant.tables {
+            let table_started = Instant::now();
             let rows = table.copy_into(&mut tx).await?;
+            tracing::debug!(table = table.table(), rows, elapsed_ms = table_started.elapsed().as_millis() as u64, "copied");
             summary.add(table.table(), rows);
         }
         tx.commit().await?;
