@@ -51,7 +51,10 @@ create table public.guests (
 comment on column public.guests.search_text is
     'Generated: lower-cased full name, email and phone, indexed with pg_trgm for search as you type.';
 create unique index guests_legacy_id_key on public.guests (tenant_id, legacy_id) where legacy_id is not null;
-create index guests_search_trgm_idx on public.guests using gin (tenant_id, search_text gin_trgm_ops);
+-- Trigram search. Not tenant-leading on purpose: in a GIN index the tenant key would be one huge
+-- posting list that every search walks; the trigrams of a term select a few rows across all
+-- tenants, and the tenant filter rechecks those.
+create index guests_search_trgm_idx on public.guests using gin (search_text gin_trgm_ops);
 -- emails are compared case-blind (duplicates are allowed: families share an address)
 create index guests_email_idx on public.guests (tenant_id, lower(email)) where email is not null;
 create index guests_name_idx on public.guests (tenant_id, last_name, first_name) where deleted_at is null;
@@ -96,7 +99,7 @@ create table public.guest_preferences (
     -- one preference record per guest
     constraint guest_preferences_guest_key unique (tenant_id, guest_id),
     constraint guest_preferences_specific_floor_check
-        check ((floor_preference = 'specific') = (specific_floor is not null)),
+        check ((floor_preference is not distinct from 'specific') = (specific_floor is not null)),
     constraint guest_preferences_wake_up_check check (not wake_up_call or wake_up_time is not null),
     foreign key (tenant_id, guest_id) references public.guests (tenant_id, id) on delete cascade
 );
@@ -118,19 +121,37 @@ $$;
 
 create function app.search_guests(p_query text, p_limit integer default 20)
 returns setof public.guests
-language sql stable security definer
+language plpgsql stable security definer
 set search_path = pg_catalog, public, app
 as $$
-    select g.*
-      from public.guests g
-     where g.tenant_id = app.current_tenant_id()
-       and app.current_staff_role() in ('owner', 'manager', 'front_desk')
-       and g.deleted_at is null
-       and btrim(p_query) <> ''
-       and (g.search_text like app.contains_pattern(lower(btrim(p_query)))
-            or lower(btrim(p_query)) <% g.search_text)
-     order by word_similarity(lower(btrim(p_query)), g.search_text) desc, g.last_name, g.first_name, g.id
-     limit least(greatest(p_limit, 1), 200)
+declare
+    term constant text := lower(btrim(coalesce(p_query, '')));
+    wanted constant integer := least(greatest(coalesce(p_limit, 20), 1), 200);
+    tenant constant uuid := app.current_tenant_id();
+    found_rows integer;
+begin
+    if term = '' or coalesce(app.current_staff_role() <> all (array['owner', 'manager', 'front_desk']), true) then
+        return;
+    end if;
+    -- Two statements rather than one with OR: each is planned with its actual values (EXECUTE,
+    -- not a generic plan) and each alone lets the planner pick the trigram index, which an OR of
+    -- the two operators does not. Substring matches first, then fuzzy ones (typos) to fill up.
+    return query execute format(
+        'select g.* from public.guests g
+          where g.tenant_id = %L and g.deleted_at is null and g.search_text like %L
+          order by word_similarity(%L, g.search_text) desc, g.last_name, g.first_name, g.id
+          limit %s',
+        tenant, app.contains_pattern(term), term, wanted);
+    get diagnostics found_rows = row_count;
+    if found_rows < wanted then
+        return query execute format(
+            'select g.* from public.guests g
+              where g.tenant_id = %L and g.deleted_at is null and %L <%% g.search_text and g.search_text not like %L
+              order by word_similarity(%L, g.search_text) desc, g.last_name, g.first_name, g.id
+              limit %s',
+            tenant, term, app.contains_pattern(term), term, wanted - found_rows);
+    end if;
+end
 $$;
 
 -- Access -------------------------------------------------------------------------------------

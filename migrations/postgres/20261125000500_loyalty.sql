@@ -89,8 +89,10 @@ create table public.loyalty_transactions (
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now(),
     primary key (tenant_id, id),
+    -- only judges known types, so an unknown type is reported by the type check
     constraint loyalty_transactions_points_sign_check check (
-        (type in ('earn', 'bonus') and points > 0)
+        type not in ('earn', 'bonus', 'redeem', 'expire', 'adjust')
+        or (type in ('earn', 'bonus') and points > 0)
         or (type in ('redeem', 'expire') and points < 0)
         or (type = 'adjust' and points <> 0)),
     constraint loyalty_transactions_balance_check check (balance_after = balance_before + points),
@@ -133,7 +135,8 @@ begin
       from public.loyalty_members m
      where m.tenant_id = new.tenant_id and m.id = new.member_id
        for update;
-    -- a missing member is reported by the foreign key; leave the balances to fail their checks
+    -- A missing member is reported by the foreign key (checked after this trigger); until then
+    -- the entry is computed against a zero balance.
     new.balance_before := coalesce(current_balance, 0);
     new.balance_after := new.balance_before + new.points;
     if current_balance is not null and new.balance_after >= 0 then

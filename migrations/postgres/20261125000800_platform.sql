@@ -81,7 +81,8 @@ create table public.webhook_deliveries (
     status text not null default 'pending' constraint webhook_deliveries_status_check
         check (status in ('pending', 'success', 'failed')),
     attempt_count integer not null default 0 constraint webhook_deliveries_attempt_count_check check (attempt_count >= 0),
-    next_retry_at timestamptz,
+    -- a new delivery is due at once
+    next_retry_at timestamptz default now(),
     response_status integer constraint webhook_deliveries_response_status_check check (response_status between 100 and 599),
     -- truncated by the sender
     response_body text,

@@ -54,14 +54,19 @@ pub fn app_role() -> Result<String> {
 
 /// The password `migrate` sets on the login role, where one is given.
 pub fn app_password() -> Option<Secret> {
-    std::env::var(APP_PASSWORD_VAR).ok().filter(|p| !p.is_empty()).map(Secret::new)
+    std::env::var(APP_PASSWORD_VAR)
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(Secret::new)
 }
 
 pub fn validate_role_name(role: &str) -> Result<()> {
     let valid = !role.is_empty()
         && role.len() <= 63
         && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-        && role.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && role
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if valid {
         Ok(())
     } else {
@@ -79,7 +84,11 @@ fn required_url(var: &'static str, hint: &'static str) -> Result<String> {
         return Err(Error::MissingEnv { var, hint });
     }
     if !(value.starts_with("postgres://") || value.starts_with("postgresql://")) {
-        return Err(Error::InvalidEnv { var, reason: "not a postgres:// URL".to_owned(), hint });
+        return Err(Error::InvalidEnv {
+            var,
+            reason: "not a postgres:// URL".to_owned(),
+            hint,
+        });
     }
     Ok(value)
 }
@@ -100,6 +109,9 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        assert_eq!(format!("{:?}", Secret::new("hunter2".into())), "Secret(***)");
+        assert_eq!(
+            format!("{:?}", Secret::new("hunter2".into())),
+            "Secret(***)"
+        );
     }
 }

@@ -21,13 +21,19 @@ pub async fn connect(var: &'static str, url: &str, max_connections: u32) -> Resu
         reason: e.to_string(),
         hint: "use a URL such as postgres://user@127.0.0.1:5432/dbname",
     })?;
-    let options = options.disable_statement_logging().application_name("pms-server");
+    let options = options
+        .disable_statement_logging()
+        .application_name("pms-server");
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await
-        .map_err(|e| Error::Connect { var, url: RedactedUrl::new(url), reason: connect_reason(&e) })
+        .map_err(|e| Error::Connect {
+            var,
+            url: RedactedUrl::new(url),
+            reason: connect_reason(&e),
+        })
 }
 
 /// Connects with the owner's identity (`PMS_ADMIN_DATABASE_URL`).
@@ -55,25 +61,36 @@ pub struct MigrateReport {
 }
 
 /// Applies every pending migration, then makes sure the login role for `serve` exists and is safe.
-pub async fn migrate(pool: &PgPool, app_role: &str, app_password: Option<&Secret>) -> Result<MigrateReport> {
+pub async fn migrate(
+    pool: &PgPool,
+    app_role: &str,
+    app_password: Option<&Secret>,
+) -> Result<MigrateReport> {
     let before: Vec<i64> = applied_versions(pool).await?;
     MIGRATOR.run(pool).await?;
     let after = applied_versions(pool).await?;
     let applied = after.into_iter().filter(|v| !before.contains(v)).collect();
     let app_role_created = ensure_app_role(pool, app_role, app_password).await?;
-    Ok(MigrateReport { applied, app_role: app_role.to_owned(), app_role_created })
+    Ok(MigrateReport {
+        applied,
+        app_role: app_role.to_owned(),
+        app_role_created,
+    })
 }
 
 async fn applied_versions(pool: &PgPool) -> Result<Vec<i64>> {
-    let exists: bool = sqlx::query_scalar("select to_regclass('public._sqlx_migrations') is not null")
-        .fetch_one(pool)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("select to_regclass('public._sqlx_migrations') is not null")
+            .fetch_one(pool)
+            .await?;
     if !exists {
         return Ok(Vec::new());
     }
-    Ok(sqlx::query_scalar("select version from public._sqlx_migrations where success order by version")
-        .fetch_all(pool)
-        .await?)
+    Ok(sqlx::query_scalar(
+        "select version from public._sqlx_migrations where success order by version",
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// Creates the login role `serve` uses where absent: it can log in, owns nothing, does not inherit
@@ -82,10 +99,11 @@ async fn applied_versions(pool: &PgPool) -> Result<Vec<i64>> {
 pub async fn ensure_app_role(pool: &PgPool, role: &str, password: Option<&Secret>) -> Result<bool> {
     config::validate_role_name(role)?;
     let mut tx = pool.begin().await?;
-    let existed: bool = sqlx::query_scalar("select exists (select 1 from pg_roles where rolname = $1)")
-        .bind(role)
-        .fetch_one(&mut *tx)
-        .await?;
+    let existed: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_roles where rolname = $1)")
+            .bind(role)
+            .fetch_one(&mut *tx)
+            .await?;
     // `role` is a validated plain identifier, so quoting it with %I inside the block is exact.
     // Parallel migrations of other databases may create the same (cluster-wide) role at once.
     sqlx::query(&format!(
@@ -119,7 +137,9 @@ pub async fn ensure_app_role(pool: &PgPool, role: &str, password: Option<&Secret
         ))
         .execute(&mut *tx)
         .await?;
-        sqlx::query("select set_config('pms.app_password', '', true)").execute(&mut *tx).await?;
+        sqlx::query("select set_config('pms.app_password', '', true)")
+            .execute(&mut *tx)
+            .await?;
     }
     check_app_role_is_safe(&mut tx, role).await?;
     tx.commit().await?;
@@ -127,7 +147,10 @@ pub async fn ensure_app_role(pool: &PgPool, role: &str, password: Option<&Secret
 }
 
 async fn check_app_role_is_safe(conn: &mut sqlx::PgConnection, role: &str) -> Result<()> {
-    let unsafe_reason = |reason: String| Error::UnsafeAppRole { role: role.to_owned(), reason };
+    let unsafe_reason = |reason: String| Error::UnsafeAppRole {
+        role: role.to_owned(),
+        reason,
+    };
     let (superuser, bypass, createrole, createdb, inherit): (bool, bool, bool, bool, bool) = sqlx::query_as(
         "select rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolinherit from pg_roles where rolname = $1",
     )
@@ -140,7 +163,9 @@ async fn check_app_role_is_safe(conn: &mut sqlx::PgConnection, role: &str) -> Re
         ));
     }
     if inherit {
-        return Err(unsafe_reason("it inherits its roles' privileges (it must be NOINHERIT)".to_owned()));
+        return Err(unsafe_reason(
+            "it inherits its roles' privileges (it must be NOINHERIT)".to_owned(),
+        ));
     }
     let other_roles: Vec<String> = sqlx::query_scalar(
         "select g.rolname::text from pg_auth_members m
@@ -153,7 +178,10 @@ async fn check_app_role_is_safe(conn: &mut sqlx::PgConnection, role: &str) -> Re
     .fetch_all(&mut *conn)
     .await?;
     if !other_roles.is_empty() {
-        return Err(unsafe_reason(format!("it is also a member of {}", other_roles.join(", "))));
+        return Err(unsafe_reason(format!(
+            "it is also a member of {}",
+            other_roles.join(", ")
+        )));
     }
     let owned: i64 = sqlx::query_scalar(
         "select (select count(*) from pg_class where relowner = r.oid)
@@ -166,7 +194,9 @@ async fn check_app_role_is_safe(conn: &mut sqlx::PgConnection, role: &str) -> Re
     .fetch_one(&mut *conn)
     .await?;
     if owned > 0 {
-        return Err(unsafe_reason(format!("it owns {owned} objects in this database")));
+        return Err(unsafe_reason(format!(
+            "it owns {owned} objects in this database"
+        )));
     }
     Ok(())
 }

@@ -36,13 +36,24 @@ impl fmt::Debug for RedactedUrl {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{var} is not set: {hint}")]
-    MissingEnv { var: &'static str, hint: &'static str },
+    MissingEnv {
+        var: &'static str,
+        hint: &'static str,
+    },
 
     #[error("{var} is not a valid value ({reason}): {hint}")]
-    InvalidEnv { var: &'static str, reason: String, hint: &'static str },
+    InvalidEnv {
+        var: &'static str,
+        reason: String,
+        hint: &'static str,
+    },
 
     #[error("cannot connect to {url} ({reason}): check that Postgres is running and that {var} is right")]
-    Connect { var: &'static str, url: RedactedUrl, reason: String },
+    Connect {
+        var: &'static str,
+        url: RedactedUrl,
+        reason: String,
+    },
 
     #[error("applying the migrations failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -66,12 +77,18 @@ mod tests {
     #[test]
     fn redacts_the_password_but_keeps_the_rest() {
         let url = RedactedUrl::new("postgres://pms_app:s3cret@db.example:5432/pms");
-        assert_eq!(url.to_string(), "postgres://pms_app:***@db.example:5432/pms");
+        assert_eq!(
+            url.to_string(),
+            "postgres://pms_app:***@db.example:5432/pms"
+        );
         assert!(!format!("{url:?}").contains("s3cret"));
     }
 
     #[test]
     fn garbage_is_not_echoed() {
-        assert_eq!(RedactedUrl::new("::not a url::").to_string(), "<unparseable URL>");
+        assert_eq!(
+            RedactedUrl::new("::not a url::").to_string(),
+            "<unparseable URL>"
+        );
     }
 }

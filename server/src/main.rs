@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use pms_server::{config, db, seed};
 
 #[derive(Debug, Parser)]
-#[command(name = "pms-server", version, about = "Central server of the offline-first PMS")]
+#[command(
+    name = "pms-server",
+    version,
+    about = "Central server of the offline-first PMS"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,7 +32,8 @@ fn main() -> ExitCode {
     };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -51,12 +56,19 @@ fn main() -> ExitCode {
 /// Help and version go to stdout as usual; a bad flag becomes one line that says what to do.
 fn usage_error(error: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
         let _ = error.print();
         return ExitCode::SUCCESS;
     }
     let rendered = error.render().to_string();
-    let first_line = rendered.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+    let first_line = rendered
+        .lines()
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ");
     eprintln!("error: {first_line} (run `pms-server --help` for usage)");
     ExitCode::from(2)
 }
@@ -71,9 +83,17 @@ async fn run(command: Command) -> pms_server::Result<()> {
             if report.applied.is_empty() {
                 println!("schema is up to date");
             } else {
-                println!("applied {} migration(s): {:?}", report.applied.len(), report.applied);
+                println!(
+                    "applied {} migration(s): {:?}",
+                    report.applied.len(),
+                    report.applied
+                );
             }
-            let verb = if report.app_role_created { "created" } else { "checked" };
+            let verb = if report.app_role_created {
+                "created"
+            } else {
+                "checked"
+            };
             println!("login role for serve: {} ({verb})", report.app_role);
         }
         Command::SeedDemo(args) => {

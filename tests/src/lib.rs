@@ -31,13 +31,17 @@ impl TestDb {
     /// A new database with the schema migrated and the `serve` login role in place.
     pub async fn migrated() -> Self {
         let db = Self::empty().await;
-        pms_server::db::migrate(&db.pool, APP_ROLE, None).await.expect("migrations apply");
+        pms_server::db::migrate(&db.pool, APP_ROLE, None)
+            .await
+            .expect("migrations apply");
         db
     }
 
     /// A new, empty database.
     pub async fn empty() -> Self {
-        let server: PgConnectOptions = server_url().parse().expect("PMS_TEST_DATABASE_URL is a valid URL");
+        let server: PgConnectOptions = server_url()
+            .parse()
+            .expect("PMS_TEST_DATABASE_URL is a valid URL");
         let server = server.disable_statement_logging();
         let name = format!(
             "pms_test_{}_{}_{}",
@@ -48,7 +52,10 @@ impl TestDb {
         let mut admin = PgConnection::connect_with(&server)
             .await
             .expect("the test Postgres is reachable (see tests/README.md)");
-        sqlx::query(&format!("create database {name}")).execute(&mut admin).await.expect("create database");
+        sqlx::query(&format!("create database {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create database");
         admin.close().await.ok();
         let options = server.database(&name);
         let pool = PgPoolOptions::new()
@@ -56,7 +63,11 @@ impl TestDb {
             .connect_with(options.clone())
             .await
             .expect("connect to the test database");
-        Self { name, pool, options }
+        Self {
+            name,
+            pool,
+            options,
+        }
     }
 
     /// The admin URL of this database, as `PMS_ADMIN_DATABASE_URL` would give it.
@@ -69,8 +80,10 @@ impl TestDb {
     /// This database's URL for another login role (trust authentication on the test server).
     pub fn url_as(&self, role: &str) -> String {
         let mut url = url_of(&self.url());
-        url.set_username(role).expect("a postgres URL takes a user name");
-        url.set_password(None).expect("a postgres URL takes a password");
+        url.set_username(role)
+            .expect("a postgres URL takes a user name");
+        url.set_password(None)
+            .expect("a postgres URL takes a password");
         url.to_string()
     }
 
@@ -91,7 +104,9 @@ impl TestDb {
             seed: 7,
             today: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("valid date"),
         };
-        pms_server::seed::seed_demo(&self.pool, &options).await.expect("seed-demo")
+        pms_server::seed::seed_demo(&self.pool, &options)
+            .await
+            .expect("seed-demo")
     }
 }
 
@@ -105,11 +120,22 @@ impl Drop for TestDb {
         // a short-lived one on another thread.
         let name = self.name.clone();
         let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             runtime.block_on(async move {
-                let Ok(server) = server_url().parse::<PgConnectOptions>() else { return };
-                if let Ok(mut conn) = PgConnection::connect_with(&server.disable_statement_logging()).await {
-                    let _ = sqlx::query(&format!("drop database if exists {name} with (force)")).execute(&mut conn).await;
+                let Ok(server) = server_url().parse::<PgConnectOptions>() else {
+                    return;
+                };
+                if let Ok(mut conn) =
+                    PgConnection::connect_with(&server.disable_statement_logging()).await
+                {
+                    let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
+                        .execute(&mut conn)
+                        .await;
                 }
             });
         })
@@ -139,7 +165,10 @@ impl Claims {
 /// and the caller's claims in `request.jwt.claims`.
 pub async fn begin_as(pool: &PgPool, claims: Claims) -> Transaction<'static, Postgres> {
     let mut tx = pool.begin().await.expect("begin");
-    sqlx::query("set local role authenticated").execute(&mut *tx).await.expect("set role authenticated");
+    sqlx::query("set local role authenticated")
+        .execute(&mut *tx)
+        .await
+        .expect("set role authenticated");
     sqlx::query("select set_config('request.jwt.claims', $1, true)")
         .bind(claims.json())
         .execute(&mut *tx)
@@ -151,7 +180,10 @@ pub async fn begin_as(pool: &PgPool, claims: Claims) -> Transaction<'static, Pos
 /// Begins a transaction as another API role (`anon`, `service_role`) with no claims.
 pub async fn begin_as_role(pool: &PgPool, role: &str) -> Transaction<'static, Postgres> {
     let mut tx = pool.begin().await.expect("begin");
-    sqlx::query(&format!("set local role {role}")).execute(&mut *tx).await.expect("set role");
+    sqlx::query(&format!("set local role {role}"))
+        .execute(&mut *tx)
+        .await
+        .expect("set role");
     tx
 }
 

@@ -2,7 +2,9 @@
 //! tenant A can see and change of tenant B's rows (nothing), what the other API roles see, staff
 //! roles inside a tenant, and what the login role of `serve` cannot do.
 
-use pms_tests::{begin_as, begin_as_role, sqlstate, staff_claims, violation, Claims, TestDb, APP_ROLE};
+use pms_tests::{
+    begin_as, begin_as_role, sqlstate, staff_claims, violation, Claims, TestDb, APP_ROLE,
+};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
@@ -29,11 +31,13 @@ async fn tenant_tables(pool: &PgPool) -> Vec<(String, &'static str)> {
 }
 
 async fn count(pool: &PgPool, table: &str, column: &str, tenant: Uuid) -> i64 {
-    sqlx::query_scalar(&format!("select count(*) from public.{table} where {column} = $1"))
-        .bind(tenant)
-        .fetch_one(pool)
-        .await
-        .expect("count as superuser")
+    sqlx::query_scalar(&format!(
+        "select count(*) from public.{table} where {column} = $1"
+    ))
+    .bind(tenant)
+    .fetch_one(pool)
+    .await
+    .expect("count as superuser")
 }
 
 /// A column of `table` that `authenticated` may update, if any.
@@ -75,14 +79,19 @@ async fn a_tenant_sees_and_changes_nothing_of_another_tenant() {
     for (table, tenant_column) in tenant_tables(&db.pool).await {
         let rows_of_b = count(&db.pool, &table, tenant_column, tenant_b).await;
         let rows_of_a = count(&db.pool, &table, tenant_column, tenant_a).await;
-        assert!(rows_of_b > 0 && rows_of_a > 0, "seed-demo left {table} empty for a tenant");
+        assert!(
+            rows_of_b > 0 && rows_of_a > 0,
+            "seed-demo left {table} empty for a tenant"
+        );
 
         // select: B's rows are invisible
         let mut tx = begin_as(&db.pool, owner_a).await;
-        let seen: Result<i64, _> = sqlx::query_scalar(&format!("select count(*) from public.{table} where {tenant_column} = $1"))
-            .bind(tenant_b)
-            .fetch_one(&mut *tx)
-            .await;
+        let seen: Result<i64, _> = sqlx::query_scalar(&format!(
+            "select count(*) from public.{table} where {tenant_column} = $1"
+        ))
+        .bind(tenant_b)
+        .fetch_one(&mut *tx)
+        .await;
         match seen {
             Ok(0) => {}
             Ok(n) => failures.push(format!("{table}: A's owner sees {n} of B's rows")),
@@ -94,11 +103,13 @@ async fn a_tenant_sees_and_changes_nothing_of_another_tenant() {
         let mut tx = begin_as(&db.pool, owner_a).await;
         match updatable_column(&db.pool, &table).await {
             Some(column) => {
-                let updated = sqlx::query(&format!("update public.{table} set {column} = {column} where {tenant_column} = $1"))
-                    .bind(tenant_b)
-                    .execute(&mut *tx)
-                    .await
-                    .map(|r| r.rows_affected());
+                let updated = sqlx::query(&format!(
+                    "update public.{table} set {column} = {column} where {tenant_column} = $1"
+                ))
+                .bind(tenant_b)
+                .execute(&mut *tx)
+                .await
+                .map(|r| r.rows_affected());
                 if !matches!(updated, Ok(0)) {
                     failures.push(format!("{table}: update of B's rows gave {updated:?}"));
                 }
@@ -117,13 +128,18 @@ async fn a_tenant_sees_and_changes_nothing_of_another_tenant() {
 
         // delete: nothing of B's goes
         let mut tx = begin_as(&db.pool, owner_a).await;
-        let deleted = sqlx::query(&format!("delete from public.{table} where {tenant_column} = $1"))
-            .bind(tenant_b)
-            .execute(&mut *tx)
-            .await;
+        let deleted = sqlx::query(&format!(
+            "delete from public.{table} where {tenant_column} = $1"
+        ))
+        .bind(tenant_b)
+        .execute(&mut *tx)
+        .await;
         match deleted {
             Ok(r) if r.rows_affected() == 0 => {}
-            Ok(r) => failures.push(format!("{table}: deleted {} of B's rows", r.rows_affected())),
+            Ok(r) => failures.push(format!(
+                "{table}: deleted {} of B's rows",
+                r.rows_affected()
+            )),
             Err(e) => {
                 if sqlstate::<()>(Err(e)) != INSUFFICIENT_PRIVILEGE {
                     failures.push(format!("{table}: delete failed with an unexpected error"));
@@ -133,11 +149,27 @@ async fn a_tenant_sees_and_changes_nothing_of_another_tenant() {
         tx.rollback().await.expect("rollback");
 
         // insert: a row carrying B's tenant id is refused; the same row for A is not refused by RLS
-        check_insert(&db.pool, &table, tenant_column, owner_a, tenant_b, &mut failures).await;
+        check_insert(
+            &db.pool,
+            &table,
+            tenant_column,
+            owner_a,
+            tenant_b,
+            &mut failures,
+        )
+        .await;
 
-        assert_eq!(count(&db.pool, &table, tenant_column, tenant_b).await, rows_of_b, "{table}: B's rows changed");
+        assert_eq!(
+            count(&db.pool, &table, tenant_column, tenant_b).await,
+            rows_of_b,
+            "{table}: B's rows changed"
+        );
     }
-    assert!(failures.is_empty(), "isolation failures:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "isolation failures:\n{}",
+        failures.join("\n")
+    );
 }
 
 async fn check_insert(
@@ -151,10 +183,12 @@ async fn check_insert(
     let columns = insertable_columns(pool, table).await;
     let mut tx = begin_as(pool, owner_a).await;
     if columns.is_empty() {
-        let denied = sqlx::query(&format!("insert into public.{table} ({tenant_column}) values ($1)"))
-            .bind(tenant_b)
-            .execute(&mut *tx)
-            .await;
+        let denied = sqlx::query(&format!(
+            "insert into public.{table} ({tenant_column}) values ($1)"
+        ))
+        .bind(tenant_b)
+        .execute(&mut *tx)
+        .await;
         if sqlstate(denied) != INSUFFICIENT_PRIVILEGE {
             failures.push(format!("{table}: insert without privilege was not denied"));
         }
@@ -180,19 +214,34 @@ async fn check_insert(
         }
         row
     };
-    sqlx::query("savepoint s").execute(&mut *tx).await.expect("savepoint");
-    let refused = sqlx::query(&insert).bind(aimed_at(tenant_b)).execute(&mut *tx).await;
+    sqlx::query("savepoint s")
+        .execute(&mut *tx)
+        .await
+        .expect("savepoint");
+    let refused = sqlx::query(&insert)
+        .bind(aimed_at(tenant_b))
+        .execute(&mut *tx)
+        .await;
     match refused {
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(INSUFFICIENT_PRIVILEGE) => {}
         other => failures.push(format!("{table}: insert with B's tenant id gave {other:?}")),
     }
-    sqlx::query("rollback to savepoint s").execute(&mut *tx).await.expect("rollback to savepoint");
+    sqlx::query("rollback to savepoint s")
+        .execute(&mut *tx)
+        .await
+        .expect("rollback to savepoint");
     // Control: the same insert for A is not stopped by RLS (it may still hit a unique key).
     if tenant_column != "id" {
-        let own = sqlx::query(&insert).bind(aimed_at(owner_a.tenant_id)).execute(&mut *tx).await;
+        let own = sqlx::query(&insert)
+            .bind(aimed_at(owner_a.tenant_id))
+            .execute(&mut *tx)
+            .await;
         if let Err(sqlx::Error::Database(e)) = &own {
             if e.code().as_deref() == Some(INSUFFICIENT_PRIVILEGE) {
-                failures.push(format!("{table}: A's owner cannot insert A's own row either: {}", e.message()));
+                failures.push(format!(
+                    "{table}: A's owner cannot insert A's own row either: {}",
+                    e.message()
+                ));
             }
         }
     }
@@ -223,7 +272,11 @@ async fn a_row_cannot_reference_another_tenants_row() {
     .fetch_all(&db.pool)
     .await
     .expect("foreign keys");
-    assert!(foreign_keys.len() >= 15, "expected the composite foreign keys, found {}", foreign_keys.len());
+    assert!(
+        foreign_keys.len() >= 15,
+        "expected the composite foreign keys, found {}",
+        foreign_keys.len()
+    );
 
     let mut failures = Vec::new();
     for fk in &foreign_keys {
@@ -232,18 +285,28 @@ async fn a_row_cannot_reference_another_tenants_row() {
         let parent: String = fk.get("parent");
         let child_columns: Vec<String> = fk.get("child_columns");
         let parent_columns: Vec<String> = fk.get("parent_columns");
-        assert_eq!(child_columns[0], "tenant_id", "{name}: a composite key must lead with tenant_id");
+        assert_eq!(
+            child_columns[0], "tenant_id",
+            "{name}: a composite key must lead with tenant_id"
+        );
         // B's parent row's key values for the non-tenant columns
-        let select_parent = parent_columns[1..].iter().map(|c| format!("{c}::text")).collect::<Vec<_>>().join(", ");
-        let parent_row = sqlx::query(&format!("select {select_parent} from public.{parent} where tenant_id = $1 limit 1"))
-            .bind(tenant_b)
-            .fetch_one(&db.pool)
-            .await
-            .expect("a B parent row");
+        let select_parent = parent_columns[1..]
+            .iter()
+            .map(|c| format!("{c}::text"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let parent_row = sqlx::query(&format!(
+            "select {select_parent} from public.{parent} where tenant_id = $1 limit 1"
+        ))
+        .bind(tenant_b)
+        .fetch_one(&db.pool)
+        .await
+        .expect("a B parent row");
         let mut tx = db.pool.begin().await.expect("begin");
         let result = if child == "loyalty_transactions" {
             // The ledger is append-only: aim a new A entry at B's member.
-            let (member, program, guest): (String, String, String) = (parent_row.get(0), parent_row.get(1), parent_row.get(2));
+            let (member, program, guest): (String, String, String) =
+                (parent_row.get(0), parent_row.get(1), parent_row.get(2));
             sqlx::query(
                 "insert into public.loyalty_transactions (tenant_id, member_id, program_id, guest_id, type, points)
                  values ($1, $2::uuid, $3::uuid, $4::uuid, 'earn', 10)",
@@ -278,7 +341,11 @@ async fn a_row_cannot_reference_another_tenants_row() {
         }
         tx.rollback().await.expect("rollback");
     }
-    assert!(failures.is_empty(), "cross-tenant references not refused:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "cross-tenant references not refused:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[tokio::test]
@@ -291,7 +358,9 @@ async fn anon_sees_nothing_and_service_role_sees_everything() {
             .await
             .expect("count");
         let mut tx = begin_as_role(&db.pool, "anon").await;
-        let anon = sqlx::query_scalar::<_, i64>(&format!("select count(*) from public.{table}")).fetch_one(&mut *tx).await;
+        let anon = sqlx::query_scalar::<_, i64>(&format!("select count(*) from public.{table}"))
+            .fetch_one(&mut *tx)
+            .await;
         assert_eq!(sqlstate(anon), INSUFFICIENT_PRIVILEGE, "anon reads {table}");
         tx.rollback().await.expect("rollback");
 
@@ -305,9 +374,11 @@ async fn anon_sees_nothing_and_service_role_sees_everything() {
 
         // An authenticated session without claims (a forgotten set_config) sees nothing.
         let mut tx = begin_as_role(&db.pool, "authenticated").await;
-        if let Ok(n) = sqlx::query_scalar::<_, i64>(&format!("select count(*) from public.{table} where {tenant_column} is not null"))
-            .fetch_one(&mut *tx)
-            .await
+        if let Ok(n) = sqlx::query_scalar::<_, i64>(&format!(
+            "select count(*) from public.{table} where {tenant_column} is not null"
+        ))
+        .fetch_one(&mut *tx)
+        .await
         {
             assert_eq!(n, 0, "authenticated without claims sees rows of {table}");
         }
@@ -318,7 +389,9 @@ async fn anon_sees_nothing_and_service_role_sees_everything() {
 
 async fn visible(pool: &PgPool, claims: Claims, table: &str) -> Result<i64, sqlx::Error> {
     let mut tx = begin_as(pool, claims).await;
-    let n = sqlx::query_scalar(&format!("select count(*) from public.{table}")).fetch_one(&mut *tx).await;
+    let n = sqlx::query_scalar(&format!("select count(*) from public.{table}"))
+        .fetch_one(&mut *tx)
+        .await;
     tx.rollback().await.expect("rollback");
     n
 }
@@ -333,35 +406,123 @@ async fn staff_roles_limit_what_each_person_sees() {
     let desk = staff_claims(&db.pool, tenant, "front_desk").await;
     let housekeeping = staff_claims(&db.pool, tenant, "housekeeping").await;
 
-    for billing in ["invoices", "subscriptions", "usage_alerts", "webhook_deliveries"] {
+    for billing in [
+        "invoices",
+        "subscriptions",
+        "usage_alerts",
+        "webhook_deliveries",
+    ] {
         let all = count(&db.pool, billing, "tenant_id", tenant).await;
         assert!(all > 0, "{billing} seeded");
-        assert_eq!(visible(&db.pool, owner, billing).await.expect("owner reads"), all, "owner reads {billing}");
-        assert_eq!(visible(&db.pool, manager, billing).await.expect("manager reads"), all, "manager reads {billing}");
-        assert_eq!(visible(&db.pool, desk, billing).await.expect("query runs"), 0, "front desk reads {billing}");
-        assert_eq!(visible(&db.pool, housekeeping, billing).await.expect("query runs"), 0, "housekeeping reads {billing}");
+        assert_eq!(
+            visible(&db.pool, owner, billing)
+                .await
+                .expect("owner reads"),
+            all,
+            "owner reads {billing}"
+        );
+        assert_eq!(
+            visible(&db.pool, manager, billing)
+                .await
+                .expect("manager reads"),
+            all,
+            "manager reads {billing}"
+        );
+        assert_eq!(
+            visible(&db.pool, desk, billing).await.expect("query runs"),
+            0,
+            "front desk reads {billing}"
+        );
+        assert_eq!(
+            visible(&db.pool, housekeeping, billing)
+                .await
+                .expect("query runs"),
+            0,
+            "housekeeping reads {billing}"
+        );
     }
     // Housekeeping sees rooms and stays but no guest profiles.
-    assert!(visible(&db.pool, housekeeping, "rooms").await.expect("rooms") > 0);
-    assert!(visible(&db.pool, housekeeping, "reservations").await.expect("reservations") > 0);
-    assert_eq!(visible(&db.pool, housekeeping, "guests").await.expect("query runs"), 0);
+    assert!(
+        visible(&db.pool, housekeeping, "rooms")
+            .await
+            .expect("rooms")
+            > 0
+    );
+    assert!(
+        visible(&db.pool, housekeeping, "reservations")
+            .await
+            .expect("reservations")
+            > 0
+    );
+    assert_eq!(
+        visible(&db.pool, housekeeping, "guests")
+            .await
+            .expect("query runs"),
+        0
+    );
     assert!(visible(&db.pool, desk, "guests").await.expect("guests") > 0);
 
+    // Guest search (a security-definer function) applies the same rules itself.
+    let search = |claims: Claims| {
+        let pool = db.pool.clone();
+        async move {
+            let mut tx = begin_as(&pool, claims).await;
+            let tenants: Vec<Uuid> =
+                sqlx::query_scalar("select tenant_id from app.search_guests('an', 200)")
+                    .fetch_all(&mut *tx)
+                    .await
+                    .expect("search");
+            tx.rollback().await.expect("rollback");
+            tenants
+        }
+    };
+    let found = search(desk).await;
+    assert!(
+        !found.is_empty() && found.iter().all(|t| *t == tenant),
+        "desk search: {found:?}"
+    );
+    assert!(
+        search(housekeeping).await.is_empty(),
+        "housekeeping can search guests"
+    );
+    let stranger = Claims {
+        tenant_id: tenant,
+        user_id: Uuid::now_v7(),
+    };
+    assert!(
+        search(stranger).await.is_empty(),
+        "a token of no staff member can search guests"
+    );
+
     // Secrets are not readable by anybody on the API side, whatever the role.
-    for (table, secret) in [("staff", "password_hash"), ("webhooks", "secret"), ("feature_flags", "enabled_tenants")] {
+    for (table, secret) in [
+        ("staff", "password_hash"),
+        ("webhooks", "secret"),
+        ("feature_flags", "enabled_tenants"),
+    ] {
         let mut tx = begin_as(&db.pool, owner).await;
-        let read = sqlx::query(&format!("select {secret} from public.{table}")).fetch_all(&mut *tx).await;
-        assert_eq!(sqlstate(read), INSUFFICIENT_PRIVILEGE, "{table}.{secret} readable");
+        let read = sqlx::query(&format!("select {secret} from public.{table}"))
+            .fetch_all(&mut *tx)
+            .await;
+        assert_eq!(
+            sqlstate(read),
+            INSUFFICIENT_PRIVILEGE,
+            "{table}.{secret} readable"
+        );
         tx.rollback().await.expect("rollback");
     }
 
     // The front desk cannot write server-owned values.
     let mut tx = begin_as(&db.pool, desk).await;
-    let forged = sqlx::query("update public.loyalty_members set points_balance = 1000000").execute(&mut *tx).await;
+    let forged = sqlx::query("update public.loyalty_members set points_balance = 1000000")
+        .execute(&mut *tx)
+        .await;
     assert_eq!(sqlstate(forged), INSUFFICIENT_PRIVILEGE);
     tx.rollback().await.expect("rollback");
     let mut tx = begin_as(&db.pool, desk).await;
-    let forged = sqlx::query("update public.guests set total_spent_cents = 1").execute(&mut *tx).await;
+    let forged = sqlx::query("update public.guests set total_spent_cents = 1")
+        .execute(&mut *tx)
+        .await;
     assert_eq!(sqlstate(forged), INSUFFICIENT_PRIVILEGE);
     tx.rollback().await.expect("rollback");
 
@@ -371,13 +532,23 @@ async fn staff_roles_limit_what_each_person_sees() {
         .execute(&db.pool)
         .await
         .expect("demote");
-    assert_eq!(visible(&db.pool, desk, "guests").await.expect("query runs"), 0, "demoted desk still reads guests");
+    assert_eq!(
+        visible(&db.pool, desk, "guests").await.expect("query runs"),
+        0,
+        "demoted desk still reads guests"
+    );
     sqlx::query("update public.staff set enabled = false where user_id = $1")
         .bind(owner.user_id)
         .execute(&db.pool)
         .await
         .expect("disable");
-    assert_eq!(visible(&db.pool, owner, "reservations").await.expect("query runs"), 0, "disabled owner still reads");
+    assert_eq!(
+        visible(&db.pool, owner, "reservations")
+            .await
+            .expect("query runs"),
+        0,
+        "disabled owner still reads"
+    );
 }
 
 #[tokio::test]
@@ -392,14 +563,21 @@ async fn the_serve_login_role_cannot_escape_rls() {
             .fetch_one(&app)
             .await
             .expect("read own role");
-    assert!(!superuser && !bypass, "the serve role must be neither superuser nor BYPASSRLS");
+    assert!(
+        !superuser && !bypass,
+        "the serve role must be neither superuser nor BYPASSRLS"
+    );
 
     let denied = |sql: &'static str| {
         let app = app.clone();
         async move {
             let mut conn = app.acquire().await.expect("connect");
             let result = sqlx::query(sql).execute(&mut *conn).await;
-            assert_eq!(sqlstate(result), INSUFFICIENT_PRIVILEGE, "{sql} was not denied");
+            assert_eq!(
+                sqlstate(result),
+                INSUFFICIENT_PRIVILEGE,
+                "{sql} was not denied"
+            );
         }
     };
     denied("set role service_role").await;
@@ -413,13 +591,26 @@ async fn the_serve_login_role_cannot_escape_rls() {
 
     // Turning row security off does not help: the query is refused rather than unfiltered.
     let mut tx = app.begin().await.expect("begin");
-    sqlx::query("set local row_security = off").execute(&mut *tx).await.expect("set row_security");
-    sqlx::query("set local role authenticated").execute(&mut *tx).await.expect("set role");
-    let unfiltered = sqlx::query_scalar::<_, i64>("select count(*) from public.guests").fetch_one(&mut *tx).await;
+    sqlx::query("set local row_security = off")
+        .execute(&mut *tx)
+        .await
+        .expect("set row_security");
+    sqlx::query("set local role authenticated")
+        .execute(&mut *tx)
+        .await
+        .expect("set role");
+    let unfiltered = sqlx::query_scalar::<_, i64>("select count(*) from public.guests")
+        .fetch_one(&mut *tx)
+        .await;
     assert_eq!(sqlstate(unfiltered), INSUFFICIENT_PRIVILEGE);
     tx.rollback().await.expect("rollback");
 
     // The way serve works does work: authenticated with a tenant's claims reads that tenant.
-    let rows = visible(&app, owner, "guests").await.expect("serve reads as authenticated");
-    assert_eq!(rows, count(&db.pool, "guests", "tenant_id", owner.tenant_id).await);
+    let rows = visible(&app, owner, "guests")
+        .await
+        .expect("serve reads as authenticated");
+    assert_eq!(
+        rows,
+        count(&db.pool, "guests", "tenant_id", owner.tenant_id).await
+    );
 }

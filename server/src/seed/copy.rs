@@ -18,7 +18,13 @@ pub struct CopyTable {
 
 impl CopyTable {
     pub fn new(table: &'static str, columns: &'static [&'static str]) -> Self {
-        Self { table, columns, buffer: String::new(), rows: 0, fields_in_row: 0 }
+        Self {
+            table,
+            columns,
+            buffer: String::new(),
+            rows: 0,
+            fields_in_row: 0,
+        }
     }
 
     pub fn table(&self) -> &'static str {
@@ -40,7 +46,11 @@ impl CopyTable {
         if self.rows == 0 {
             return Ok(0);
         }
-        let statement = format!("copy public.{} ({}) from stdin", self.table, self.columns.join(", "));
+        let statement = format!(
+            "copy public.{} ({}) from stdin",
+            self.table,
+            self.columns.join(", ")
+        );
         let mut copy = conn.copy_in_raw(&statement).await?;
         for chunk in self.buffer.as_bytes().chunks(1 << 20) {
             copy.send(chunk).await?;
@@ -216,7 +226,10 @@ mod tests {
 
     #[test]
     fn quotes_array_elements() {
-        assert_eq!(array_literal(["a", "b \"c\"", "d\\e"].into_iter()), r#"{"a","b \"c\"","d\\e"}"#);
+        assert_eq!(
+            array_literal(["a", "b \"c\"", "d\\e"].into_iter()),
+            r#"{"a","b \"c\"","d\\e"}"#
+        );
         assert_eq!(array_literal(std::iter::empty()), "{}");
     }
 

@@ -39,7 +39,12 @@ const ROOMS_PER_PROPERTY: usize = 120;
 const POINTS_PER_UNIT: i64 = 10;
 const FIRST_STAY_BONUS: i64 = 500;
 const WELCOME_BONUS: i64 = 100;
-const TIERS: &[(&str, i64, f64)] = &[("Bronze", 0, 1.0), ("Silver", 1_000, 1.25), ("Gold", 5_000, 1.5), ("Platinum", 20_000, 2.0)];
+const TIERS: &[(&str, i64, f64)] = &[
+    ("Bronze", 0, 1.0),
+    ("Silver", 1_000, 1.25),
+    ("Gold", 5_000, 1.5),
+    ("Platinum", 20_000, 2.0),
+];
 
 struct Gen {
     rng: ChaCha8Rng,
@@ -70,7 +75,9 @@ impl Gen {
     }
 
     fn at(&self, day: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
-        Utc.from_utc_datetime(&day.and_time(NaiveTime::from_hms_opt(hour, minute, 0).unwrap_or_default()))
+        Utc.from_utc_datetime(
+            &day.and_time(NaiveTime::from_hms_opt(hour, minute, 0).unwrap_or_default()),
+        )
     }
 
     fn days_before_now(&mut self, low: i64, high: i64) -> DateTime<Utc> {
@@ -118,18 +125,28 @@ struct Stay {
 }
 
 pub fn generate_tenant(plan: &TenantPlan, plans: &[Plan]) -> GeneratedTenant {
-    let mix = plan.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (plan.index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mix = plan.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (plan.index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
     let mut rng = ChaCha8Rng::seed_from_u64(mix);
     let mut tenant_bytes = [0u8; 10];
     rng.fill(&mut tenant_bytes);
-    let now = Utc.from_utc_datetime(&plan.today.and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or_default()));
+    let now = Utc.from_utc_datetime(
+        &plan
+            .today
+            .and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or_default()),
+    );
     let tenant_created = now - Duration::days(900);
     let tenant_id = uuid::Builder::from_unix_timestamp_millis(
         u64::try_from(tenant_created.timestamp_millis()).unwrap_or(0),
         &tenant_bytes,
     )
     .into_uuid();
-    let mut g = Gen { rng, tenant_id, today: plan.today, now };
+    let mut g = Gen {
+        rng,
+        tenant_id,
+        today: plan.today,
+        now,
+    };
     let subdomain = format!("demo-{}-{}", plan.seed, plan.index);
     let hotel = names::HOTEL_NAMES[plan.index % names::HOTEL_NAMES.len()];
     let tenant_name = format!("{hotel} Group {}", plan.index + 1);
@@ -137,11 +154,19 @@ pub fn generate_tenant(plan: &TenantPlan, plans: &[Plan]) -> GeneratedTenant {
 
     let mut tables = Vec::new();
     let staff = staff_rows(&mut g, &subdomain, tenant_created);
-    tables.push(tenant_row(&mut g, &tenant_name, &subdomain, plan_row, &staff, tenant_created));
+    tables.push(tenant_row(
+        &mut g,
+        &tenant_name,
+        &subdomain,
+        plan_row,
+        &staff,
+        tenant_created,
+    ));
     tables.push(staff.table);
 
     let rooms_needed = (plan.guests * 6 / 5).div_ceil(STAYS_PER_ROOM).max(12);
-    let (property_tables, room_types, rooms) = inventory(&mut g, hotel, rooms_needed, tenant_created);
+    let (property_tables, room_types, rooms) =
+        inventory(&mut g, hotel, rooms_needed, tenant_created);
     tables.extend(property_tables);
 
     let guests = make_guests(&mut g, plan.guests);
@@ -158,13 +183,22 @@ pub fn generate_tenant(plan: &TenantPlan, plans: &[Plan]) -> GeneratedTenant {
     let (campaigns, recipients, campaign_ids) = campaigns(&mut g, &guests, staff.manager);
     tables.push(campaigns);
     tables.push(recipients);
-    tables.push(communications(&mut g, &guests, &stays.stays, campaign_ids.first().copied()));
+    tables.push(communications(
+        &mut g,
+        &guests,
+        &stays.stays,
+        campaign_ids.first().copied(),
+    ));
     tables.extend(billing(&mut g, plan_row, tenant_created));
     tables.push(usage_alerts(&mut g, plan_row, rooms.len()));
     tables.extend(webhooks(&mut g, &subdomain, &stays.stays, tenant_created));
     tables.extend(tenant_overrides(&mut g));
 
-    GeneratedTenant { tenant_id, subdomain, tables }
+    GeneratedTenant {
+        tenant_id,
+        subdomain,
+        tables,
+    }
 }
 
 struct StaffRows {
@@ -177,7 +211,17 @@ struct StaffRows {
 fn staff_rows(g: &mut Gen, subdomain: &str, created: DateTime<Utc>) -> StaffRows {
     let mut table = CopyTable::new(
         "staff",
-        &["tenant_id", "id", "user_id", "email", "display_name", "role", "enabled", "created_at", "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "user_id",
+            "email",
+            "display_name",
+            "role",
+            "enabled",
+            "created_at",
+            "updated_at",
+        ],
     );
     let people = [
         ("owner", "Olivia Owner", "owner"),
@@ -212,7 +256,12 @@ fn staff_rows(g: &mut Gen, subdomain: &str, created: DateTime<Utc>) -> StaffRows
             _ => {}
         }
     }
-    StaffRows { table, owner, manager, front_desk }
+    StaffRows {
+        table,
+        owner,
+        manager,
+        front_desk,
+    }
 }
 
 fn tenant_row(
@@ -225,8 +274,21 @@ fn tenant_row(
 ) -> CopyTable {
     let mut table = CopyTable::new(
         "tenants",
-        &["id", "name", "billing_entity", "subdomain", "region", "plan_id", "status", "owner_email", "owner_name",
-          "owner_user_id", "settings", "created_at", "updated_at"],
+        &[
+            "id",
+            "name",
+            "billing_entity",
+            "subdomain",
+            "region",
+            "plan_id",
+            "status",
+            "owner_email",
+            "owner_name",
+            "owner_user_id",
+            "settings",
+            "created_at",
+            "updated_at",
+        ],
     );
     let region = g.pick(&["eu-west-1", "eu-central-1", "us-east-1"]);
     table
@@ -256,23 +318,67 @@ fn inventory(
 ) -> (Vec<CopyTable>, Vec<RoomType>, Vec<Room>) {
     let mut properties = CopyTable::new(
         "properties",
-        &["tenant_id", "id", "name", "timezone", "currency", "address_line1", "city", "postal_code", "country_code",
-          "phone", "email", "created_at", "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "name",
+            "timezone",
+            "currency",
+            "address_line1",
+            "city",
+            "postal_code",
+            "country_code",
+            "phone",
+            "email",
+            "created_at",
+            "updated_at",
+        ],
     );
     let mut types_table = CopyTable::new(
         "room_types",
-        &["tenant_id", "id", "property_id", "code", "name", "description", "base_rate_cents", "max_occupancy",
-          "created_at", "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "property_id",
+            "code",
+            "name",
+            "description",
+            "base_rate_cents",
+            "max_occupancy",
+            "created_at",
+            "updated_at",
+        ],
     );
     let mut rooms_table = CopyTable::new(
         "rooms",
-        &["tenant_id", "id", "property_id", "room_type_id", "number", "floor", "housekeeping_status", "created_at",
-          "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "property_id",
+            "room_type_id",
+            "number",
+            "floor",
+            "housekeeping_status",
+            "created_at",
+            "updated_at",
+        ],
     );
     let catalogue: [(&str, &str, &str, i64, i64); 4] = [
-        ("STD", "Standard Double", "Queen bed, courtyard side", 12_900, 2),
+        (
+            "STD",
+            "Standard Double",
+            "Queen bed, courtyard side",
+            12_900,
+            2,
+        ),
         ("TWN", "Twin", "Two single beds", 11_900, 2),
-        ("DLX", "Deluxe King", "King bed, street view, bathtub", 18_900, 3),
+        (
+            "DLX",
+            "Deluxe King",
+            "King bed, street view, bathtub",
+            18_900,
+            3,
+        ),
         ("STE", "Suite", "Separate living room, balcony", 32_900, 4),
     ];
     let property_count = rooms_needed.div_ceil(ROOMS_PER_PROPERTY);
@@ -281,8 +387,18 @@ fn inventory(
     for p in 0..property_count {
         let property_id = g.id_at(created);
         let (city, country) = g.pick(names::CITIES);
-        let property_name = if property_count == 1 { hotel.to_owned() } else { format!("{hotel} {city}") };
-        let currency = if matches!(country, "US") { "USD" } else if matches!(country, "GB") { "GBP" } else { "EUR" };
+        let property_name = if property_count == 1 {
+            hotel.to_owned()
+        } else {
+            format!("{hotel} {city}")
+        };
+        let currency = if matches!(country, "US") {
+            "USD"
+        } else if matches!(country, "GB") {
+            "GBP"
+        } else {
+            "EUR"
+        };
         properties
             .row()
             .uuid(g.tenant_id)
@@ -294,8 +410,15 @@ fn inventory(
             .text(city)
             .text(&format!("{:04}-{:03}", 1000 + p, g.between(0, 999)))
             .text(country)
-            .text(&format!("+351 21 {:03} {:04}", g.between(100, 999), g.between(0, 9999)))
-            .text(&format!("frontdesk{p}@{}.example", hotel.to_lowercase().replace(' ', "-")))
+            .text(&format!(
+                "+351 21 {:03} {:04}",
+                g.between(100, 999),
+                g.between(0, 9999)
+            ))
+            .text(&format!(
+                "frontdesk{p}@{}.example",
+                hotel.to_lowercase().replace(' ', "-")
+            ))
             .timestamp(created)
             .timestamp(created)
             .end();
@@ -315,7 +438,12 @@ fn inventory(
                 .timestamp(created)
                 .timestamp(created)
                 .end();
-            room_types.push(RoomType { id, property_id, rate_cents: rate, max_occupancy: occupancy });
+            room_types.push(RoomType {
+                id,
+                property_id,
+                rate_cents: rate,
+                max_occupancy: occupancy,
+            });
         }
         let in_this_property = (rooms_needed - p * ROOMS_PER_PROPERTY).min(ROOMS_PER_PROPERTY);
         for r in 0..in_this_property {
@@ -329,8 +457,16 @@ fn inventory(
                 _ => 3,
             };
             let id = g.id_at(created);
-            rooms.push(Room { id, property_id, room_type: first_type + kind });
-            let status = if g.chance(0.03) { "out_of_order" } else { g.pick(&["clean", "clean", "clean", "inspected", "dirty"]) };
+            rooms.push(Room {
+                id,
+                property_id,
+                room_type: first_type + kind,
+            });
+            let status = if g.chance(0.03) {
+                "out_of_order"
+            } else {
+                g.pick(&["clean", "clean", "clean", "inspected", "dirty"])
+            };
             rooms_table
                 .row()
                 .uuid(g.tenant_id)
@@ -345,7 +481,11 @@ fn inventory(
                 .end();
         }
     }
-    (vec![properties, types_table, rooms_table], room_types, rooms)
+    (
+        vec![properties, types_table, rooms_table],
+        room_types,
+        rooms,
+    )
 }
 
 fn make_guests(g: &mut Gen, count: usize) -> Vec<Guest> {
@@ -353,13 +493,30 @@ fn make_guests(g: &mut Gen, count: usize) -> Vec<Guest> {
         .map(|n| {
             let first = g.pick(names::FIRST_NAMES);
             // a few profiles have no last name, as real walk-in records do
-            let last = if g.chance(0.02) { "" } else { g.pick(names::LAST_NAMES) };
+            let last = if g.chance(0.02) {
+                ""
+            } else {
+                g.pick(names::LAST_NAMES)
+            };
             let created_at = g.days_before_now(HISTORY_DAYS as i64 + 30, HISTORY_DAYS as i64 + 700);
             let email = g.chance(0.92).then(|| {
-                let domain = g.pick(&["mail.example", "post.example", "inbox.example", "corp.example"]);
+                let domain = g.pick(&[
+                    "mail.example",
+                    "post.example",
+                    "inbox.example",
+                    "corp.example",
+                ]);
                 format!("{}@{domain}", names::email_local_part(first, last, n))
             });
-            let phone = g.chance(0.8).then(|| format!("+{} {:03} {:03} {:03}", g.between(1, 99), g.between(100, 999), g.between(0, 999), g.between(0, 999)));
+            let phone = g.chance(0.8).then(|| {
+                format!(
+                    "+{} {:03} {:03} {:03}",
+                    g.between(1, 99),
+                    g.between(100, 999),
+                    g.between(0, 999),
+                    g.between(0, 999)
+                )
+            });
             Guest {
                 id: g.id_at(created_at),
                 first,
@@ -367,8 +524,12 @@ fn make_guests(g: &mut Gen, count: usize) -> Vec<Guest> {
                 email,
                 phone,
                 created_at,
-                segment: g.pick(&["regular", "regular", "business", "leisure", "leisure", "group"]),
-                vip: g.pick(&["none", "none", "none", "none", "regular", "regular", "vip", "vvip"]),
+                segment: g.pick(&[
+                    "regular", "regular", "business", "leisure", "leisure", "group",
+                ]),
+                vip: g.pick(&[
+                    "none", "none", "none", "none", "regular", "regular", "vip", "vvip",
+                ]),
                 marketing: g.chance(0.6),
                 repeater: g.chance(0.2),
             }
@@ -384,7 +545,13 @@ struct Stays {
     stays: Vec<Stay>,
 }
 
-fn lay_out_stays(g: &mut Gen, guests: &[Guest], room_types: &[RoomType], rooms: &[Room], desk: &[Uuid]) -> Stays {
+fn lay_out_stays(
+    g: &mut Gen,
+    guests: &[Guest],
+    room_types: &[RoomType],
+    rooms: &[Room],
+    desk: &[Uuid],
+) -> Stays {
     let repeaters: Vec<usize> = (0..guests.len()).filter(|&i| guests[i].repeater).collect();
     let start = g.today - Days::new(HISTORY_DAYS);
     let end = g.today + Days::new(FUTURE_DAYS);
@@ -403,7 +570,11 @@ fn lay_out_stays(g: &mut Gen, guests: &[Guest], room_types: &[RoomType], rooms: 
                 None // booked by a name only (an agent's block booking, a walk-in without profile)
             };
             drafts.push((room, guest, check_in, check_out));
-            let gap = if g.chance(0.45) { 0 } else { g.between(1, 3) as u64 };
+            let gap = if g.chance(0.45) {
+                0
+            } else {
+                g.between(1, 3) as u64
+            };
             day = check_out + Days::new(gap);
         }
     }
@@ -413,20 +584,38 @@ fn lay_out_stays(g: &mut Gen, guests: &[Guest], room_types: &[RoomType], rooms: 
     for (room, guest, check_in, check_out) in drafts {
         let room_type = &room_types[room.room_type];
         let lead_days = g.between(1, 120);
-        let created_at = (g.at(check_in, 12, 0) - Duration::days(lead_days) - Duration::minutes(g.between(0, 600)))
-            .min(g.now - Duration::hours(1));
+        let created_at = (g.at(check_in, 12, 0)
+            - Duration::days(lead_days)
+            - Duration::minutes(g.between(0, 600)))
+        .min(g.now - Duration::hours(1));
         let status = stay_status(g, check_in, check_out);
         let nights = (check_out - check_in).num_days();
         let rate = room_type.rate_cents + g.between(-20, 30) * 100;
         let total = rate * nights;
         let (deposit, payment) = match status {
             "checked_out" => (total, "paid"),
-            "checked_in" => if g.chance(0.5) { (total, "paid") } else { (rate, "partial") },
-            "confirmed" | "pending" => if g.chance(0.6) { (rate.min(total), if rate >= total { "paid" } else { "partial" }) } else { (0, "pending") },
+            "checked_in" => {
+                if g.chance(0.5) {
+                    (total, "paid")
+                } else {
+                    (rate, "partial")
+                }
+            }
+            "confirmed" | "pending" => {
+                if g.chance(0.6) {
+                    (
+                        rate.min(total),
+                        if rate >= total { "paid" } else { "partial" },
+                    )
+                } else {
+                    (0, "pending")
+                }
+            }
             "cancelled" if g.chance(0.3) => (0, "refunded"),
             _ => (0, "pending"),
         };
-        let confirmed_at = (status != "pending").then(|| created_at + Duration::minutes(g.between(1, 90)));
+        let confirmed_at =
+            (status != "pending").then(|| created_at + Duration::minutes(g.between(1, 90)));
         let checked_in_at = matches!(status, "checked_in" | "checked_out")
             .then(|| g.at(check_in, 14, 0) + Duration::minutes(g.between(0, 480)));
         let checked_out_at = (status == "checked_out").then(|| {
@@ -441,10 +630,29 @@ fn lay_out_stays(g: &mut Gen, guests: &[Guest], room_types: &[RoomType], rooms: 
         let id = g.id_at(created_at);
         let adults = g.between(1, room_type.max_occupancy.min(3));
         let children = if g.chance(0.2) { g.between(1, 2) } else { 0 };
-        let source = g.pick(&["direct", "direct", "phone", "email", "ota", "ota", "ota", "walk_in", "agent"]);
-        let special = g.chance(0.15).then(|| g.pick(&["Late arrival", "High floor please", "Baby cot", "Quiet room", "Early check-in"]));
+        let source = g.pick(&[
+            "direct", "direct", "phone", "email", "ota", "ota", "ota", "walk_in", "agent",
+        ]);
+        let special = g.chance(0.15).then(|| {
+            g.pick(&[
+                "Late arrival",
+                "High floor please",
+                "Baby cot",
+                "Quiet room",
+                "Early check-in",
+            ])
+        });
         let created_by = g.pick(desk);
-        stays.push(Stay { id, guest, status, check_in, check_out, total_cents: total, created_at, checked_out_at });
+        stays.push(Stay {
+            id,
+            guest,
+            status,
+            check_in,
+            check_out,
+            total_cents: total,
+            created_at,
+            checked_out_at,
+        });
         rows.push(StayRow {
             room_id: room.id,
             property_id: room.property_id,
@@ -469,11 +677,38 @@ fn lay_out_stays(g: &mut Gen, guests: &[Guest], room_types: &[RoomType], rooms: 
     order.sort_by_key(|&i| (stays[i].created_at, stays[i].id));
     let mut table = CopyTable::new(
         "reservations",
-        &["tenant_id", "id", "guest_id", "guest_name", "guest_email", "guest_phone", "status", "confirmed_at",
-          "checked_in_at", "checked_out_at", "cancelled_at", "no_show_at", "cancellation_reason", "source",
-          "property_id", "room_type_id", "room_id", "check_in_date", "check_out_date", "adults", "children",
-          "rate_per_night_cents", "total_amount_cents", "currency", "deposit_paid_cents", "payment_status",
-          "special_requests", "created_by", "created_at", "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "guest_id",
+            "guest_name",
+            "guest_email",
+            "guest_phone",
+            "status",
+            "confirmed_at",
+            "checked_in_at",
+            "checked_out_at",
+            "cancelled_at",
+            "no_show_at",
+            "cancellation_reason",
+            "source",
+            "property_id",
+            "room_type_id",
+            "room_id",
+            "check_in_date",
+            "check_out_date",
+            "adults",
+            "children",
+            "rate_per_night_cents",
+            "total_amount_cents",
+            "currency",
+            "deposit_paid_cents",
+            "payment_status",
+            "special_requests",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ],
     );
     for &i in &order {
         let stay = &stays[i];
@@ -481,16 +716,32 @@ fn lay_out_stays(g: &mut Gen, guests: &[Guest], room_types: &[RoomType], rooms: 
         let (guest_id, name, email, phone) = match stay.guest {
             Some(gi) => {
                 let guest = &guests[gi];
-                (Some(guest.id), full_name(guest), guest.email.clone(), guest.phone.clone())
+                (
+                    Some(guest.id),
+                    full_name(guest),
+                    guest.email.clone(),
+                    guest.phone.clone(),
+                )
             }
             None => (None, "Group booking".to_owned(), None, None),
         };
-        let name = if name.is_empty() { "Walk-in guest".to_owned() } else { name };
-        let updated_at = [Some(stay.created_at), row.confirmed_at, row.checked_in_at, stay.checked_out_at, row.cancelled_at, row.no_show_at]
-            .into_iter()
-            .flatten()
-            .max()
-            .unwrap_or(stay.created_at);
+        let name = if name.is_empty() {
+            "Walk-in guest".to_owned()
+        } else {
+            name
+        };
+        let updated_at = [
+            Some(stay.created_at),
+            row.confirmed_at,
+            row.checked_in_at,
+            stay.checked_out_at,
+            row.cancelled_at,
+            row.no_show_at,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(stay.created_at);
         table
             .row()
             .uuid(g.tenant_id)
@@ -558,12 +809,20 @@ fn stay_status(g: &mut Gen, check_in: NaiveDate, check_out: NaiveDate) -> &'stat
         }
     } else if check_out == today {
         // departures today: some have left, some are still in
-        if g.chance(0.5) { "checked_out" } else { "checked_in" }
+        if g.chance(0.5) {
+            "checked_out"
+        } else {
+            "checked_in"
+        }
     } else if check_in < today {
         "checked_in"
     } else if check_in == today {
         // arrivals today: some are in already
-        if g.chance(0.3) { "checked_in" } else { "confirmed" }
+        if g.chance(0.3) {
+            "checked_in"
+        } else {
+            "confirmed"
+        }
     } else {
         match g.between(0, 99) {
             0..=84 => "confirmed",
@@ -595,21 +854,59 @@ fn guest_rows(g: &mut Gen, guests: &[Guest], stays: &Stays) -> CopyTable {
     }
     let mut table = CopyTable::new(
         "guests",
-        &["tenant_id", "id", "first_name", "last_name", "email", "phone", "address_line1", "city", "postal_code",
-          "country_code", "date_of_birth", "nationality", "segment", "vip_status", "total_bookings",
-          "total_spent_cents", "lifetime_value_cents", "average_rating", "last_stay_at", "currency",
-          "contact_by_email", "contact_by_sms", "contact_by_phone", "marketing_consent", "tags", "notes",
-          "metadata", "created_at", "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "address_line1",
+            "city",
+            "postal_code",
+            "country_code",
+            "date_of_birth",
+            "nationality",
+            "segment",
+            "vip_status",
+            "total_bookings",
+            "total_spent_cents",
+            "lifetime_value_cents",
+            "average_rating",
+            "last_stay_at",
+            "currency",
+            "contact_by_email",
+            "contact_by_sms",
+            "contact_by_phone",
+            "marketing_consent",
+            "tags",
+            "notes",
+            "metadata",
+            "created_at",
+            "updated_at",
+        ],
     );
     for (i, guest) in guests.iter().enumerate() {
         let (city, country) = g.pick(names::CITIES);
-        let birth = NaiveDate::from_ymd_opt(g.between(1945, 2004) as i32, g.between(1, 12) as u32, g.between(1, 28) as u32);
+        let birth = NaiveDate::from_ymd_opt(
+            g.between(1945, 2004) as i32,
+            g.between(1, 12) as u32,
+            g.between(1, 28) as u32,
+        );
         let tag_count = g.between(0, 2) as usize;
         let mut tags: Vec<&str> = (0..tag_count).map(|_| g.pick(names::TAGS)).collect();
         tags.sort_unstable();
         tags.dedup();
-        let rating = (bookings[i] > 0 && g.chance(0.5)).then(|| format!("{}.{}", g.between(3, 4), g.between(0, 9)));
-        let note = g.chance(0.05).then(|| g.pick(&["Prefers invoices by email", "Allergic to feathers", "Regular at the bar", "Needs parking"]));
+        let rating = (bookings[i] > 0 && g.chance(0.5))
+            .then(|| format!("{}.{}", g.between(3, 4), g.between(0, 9)));
+        let note = g.chance(0.05).then(|| {
+            g.pick(&[
+                "Prefers invoices by email",
+                "Allergic to feathers",
+                "Regular at the bar",
+                "Needs parking",
+            ])
+        });
         let metadata = if guest.segment == "business" {
             json!({"company": g.pick(&["Acme Corp", "Globex", "Initech", "Umbrella"]), "source": "crm"})
         } else {
@@ -654,10 +951,29 @@ fn guest_rows(g: &mut Gen, guests: &[Guest], stays: &Stays) -> CopyTable {
 fn preference_rows(g: &mut Gen, guests: &[Guest]) -> CopyTable {
     let mut table = CopyTable::new(
         "guest_preferences",
-        &["tenant_id", "id", "guest_id", "bed_type", "smoking", "floor_preference", "specific_floor",
-          "room_temperature_c", "dietary_restrictions", "allergies", "favorite_foods", "favorite_drinks",
-          "housekeeping_time", "wake_up_call", "wake_up_time", "occasion_type", "occasion_date",
-          "preferred_language", "notes", "created_at", "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "guest_id",
+            "bed_type",
+            "smoking",
+            "floor_preference",
+            "specific_floor",
+            "room_temperature_c",
+            "dietary_restrictions",
+            "allergies",
+            "favorite_foods",
+            "favorite_drinks",
+            "housekeeping_time",
+            "wake_up_call",
+            "wake_up_time",
+            "occasion_type",
+            "occasion_date",
+            "preferred_language",
+            "notes",
+            "created_at",
+            "updated_at",
+        ],
     );
     for guest in guests {
         if !(guest.repeater || g.chance(0.3)) {
@@ -666,11 +982,27 @@ fn preference_rows(g: &mut Gen, guests: &[Guest]) -> CopyTable {
         let floor_preference = g.pick(&["low", "mid", "high", "specific"]);
         let specific_floor = (floor_preference == "specific").then(|| g.between(1, 6));
         let wake_up = g.chance(0.2);
-        let wake_up_time = wake_up.then(|| NaiveTime::from_hms_opt(g.between(5, 9) as u32, g.pick(&[0u32, 15, 30, 45]), 0)).flatten();
-        let occasion = g.chance(0.1).then(|| g.pick(&["birthday", "anniversary", "honeymoon", "business"]));
-        let occasion_date = occasion.and_then(|_| NaiveDate::from_ymd_opt(g.today.year(), g.between(1, 12) as u32, g.between(1, 28) as u32));
+        let wake_up_time = wake_up
+            .then(|| {
+                NaiveTime::from_hms_opt(g.between(5, 9) as u32, g.pick(&[0u32, 15, 30, 45]), 0)
+            })
+            .flatten();
+        let occasion = g
+            .chance(0.1)
+            .then(|| g.pick(&["birthday", "anniversary", "honeymoon", "business"]));
+        let occasion_date = occasion.and_then(|_| {
+            NaiveDate::from_ymd_opt(
+                g.today.year(),
+                g.between(1, 12) as u32,
+                g.between(1, 28) as u32,
+            )
+        });
         let maybe = |g: &mut Gen, list: &[&'static str], p: f64| -> Vec<&'static str> {
-            if g.chance(p) { vec![g.pick(list)] } else { Vec::new() }
+            if g.chance(p) {
+                vec![g.pick(list)]
+            } else {
+                Vec::new()
+            }
         };
         let diets = maybe(g, names::DIETS, 0.2);
         let allergies = maybe(g, names::ALLERGIES, 0.1);
@@ -683,7 +1015,11 @@ fn preference_rows(g: &mut Gen, guests: &[Guest]) -> CopyTable {
             .uuid(g.id_at(created))
             .uuid(guest.id)
             .text(g.pick(&["king", "queen", "twin", "double"]))
-            .text(if g.chance(0.95) { "non_smoking" } else { "smoking" })
+            .text(if g.chance(0.95) {
+                "non_smoking"
+            } else {
+                "smoking"
+            })
             .text(floor_preference)
             .opt_int(specific_floor)
             .decimal(&format!("{}.{}", g.between(18, 24), g.pick(&[0, 5])))
@@ -706,7 +1042,10 @@ fn preference_rows(g: &mut Gen, guests: &[Guest]) -> CopyTable {
 }
 
 fn tier_for(lifetime: i64) -> usize {
-    TIERS.iter().rposition(|(_, required, _)| lifetime >= *required).unwrap_or(0)
+    TIERS
+        .iter()
+        .rposition(|(_, required, _)| lifetime >= *required)
+        .unwrap_or(0)
 }
 
 struct LedgerEntry {
@@ -725,9 +1064,23 @@ fn loyalty(g: &mut Gen, guests: &[Guest], stays: &Stays) -> (CopyTable, CopyTabl
     let program_id = g.id_at(program_created);
     let mut programs = CopyTable::new(
         "loyalty_programs",
-        &["tenant_id", "id", "name", "description", "enabled", "tiers", "points_per_currency_unit",
-          "first_stay_bonus_points", "birthday_bonus_points", "point_value_cents", "minimum_redemption_points",
-          "points_expiry_days", "currency", "created_at", "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "name",
+            "description",
+            "enabled",
+            "tiers",
+            "points_per_currency_unit",
+            "first_stay_bonus_points",
+            "birthday_bonus_points",
+            "point_value_cents",
+            "minimum_redemption_points",
+            "points_expiry_days",
+            "currency",
+            "created_at",
+            "updated_at",
+        ],
     );
     let tiers: Vec<_> = TIERS
         .iter()
@@ -780,18 +1133,39 @@ fn loyalty(g: &mut Gen, guests: &[Guest], stays: &Stays) -> (CopyTable, CopyTabl
     let mut earned_any = vec![false; members.len()];
     let mut balance: Vec<i64> = vec![WELCOME_BONUS; members.len()];
     let mut lifetime: Vec<i64> = vec![WELCOME_BONUS; members.len()];
-    let mut completed: Vec<&Stay> = stays.stays.iter().filter(|s| s.checked_out_at.is_some() && s.guest.is_some()).collect();
+    let mut completed: Vec<&Stay> = stays
+        .stays
+        .iter()
+        .filter(|s| s.checked_out_at.is_some() && s.guest.is_some())
+        .collect();
     completed.sort_by_key(|s| (s.checked_out_at, s.id));
     for stay in completed {
-        let Some(m) = stay.guest.and_then(|gi| member_of[gi]) else { continue };
-        let Some(at) = stay.checked_out_at else { continue };
+        let Some(m) = stay.guest.and_then(|gi| member_of[gi]) else {
+            continue;
+        };
+        let Some(at) = stay.checked_out_at else {
+            continue;
+        };
         let multiplier = TIERS[tier_for(lifetime[m])].2;
-        let points = ((stay.total_cents / 100 * POINTS_PER_UNIT) as f64 * multiplier).round() as i64;
-        let mut ledger = MemberLedger { entries: &mut entries, balance: &mut balance, lifetime: &mut lifetime, member: m, stay: stay.id };
+        let points =
+            ((stay.total_cents / 100 * POINTS_PER_UNIT) as f64 * multiplier).round() as i64;
+        let mut ledger = MemberLedger {
+            entries: &mut entries,
+            balance: &mut balance,
+            lifetime: &mut lifetime,
+            member: m,
+            stay: stay.id,
+        };
         ledger.add(g, "earn", points.max(1), "Stay points", at);
         if !earned_any[m] {
             earned_any[m] = true;
-            ledger.add(g, "bonus", FIRST_STAY_BONUS, "First stay bonus", at + Duration::seconds(1));
+            ledger.add(
+                g,
+                "bonus",
+                FIRST_STAY_BONUS,
+                "First stay bonus",
+                at + Duration::seconds(1),
+            );
         }
         let current = ledger.balance[m];
         if current >= 1_000 && g.chance(0.3) {
@@ -804,8 +1178,20 @@ fn loyalty(g: &mut Gen, guests: &[Guest], stays: &Stays) -> (CopyTable, CopyTabl
 
     let mut members_table = CopyTable::new(
         "loyalty_members",
-        &["tenant_id", "id", "program_id", "guest_id", "current_tier", "status", "enrolled_at", "next_tier",
-          "points_to_next_tier", "tier_achieved_at", "created_at", "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "program_id",
+            "guest_id",
+            "current_tier",
+            "status",
+            "enrolled_at",
+            "next_tier",
+            "points_to_next_tier",
+            "tier_achieved_at",
+            "created_at",
+            "updated_at",
+        ],
     );
     // memberships go in by enrolment, so membership numbers follow it
     let mut member_order: Vec<usize> = (0..members.len()).collect();
@@ -833,8 +1219,21 @@ fn loyalty(g: &mut Gen, guests: &[Guest], stays: &Stays) -> (CopyTable, CopyTabl
 
     let mut ledger = CopyTable::new(
         "loyalty_transactions",
-        &["tenant_id", "id", "member_id", "program_id", "guest_id", "type", "points", "description",
-          "reference_type", "reference_id", "expires_at", "created_at", "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "member_id",
+            "program_id",
+            "guest_id",
+            "type",
+            "points",
+            "description",
+            "reference_type",
+            "reference_id",
+            "expires_at",
+            "created_at",
+            "updated_at",
+        ],
     );
     for entry in &entries {
         let (gi, member_id, _) = members[entry.member];
@@ -868,7 +1267,14 @@ struct MemberLedger<'a> {
 }
 
 impl MemberLedger<'_> {
-    fn add(&mut self, g: &mut Gen, kind: &'static str, points: i64, description: &'static str, at: DateTime<Utc>) {
+    fn add(
+        &mut self,
+        g: &mut Gen,
+        kind: &'static str,
+        points: i64,
+        description: &'static str,
+        at: DateTime<Utc>,
+    ) {
         self.balance[self.member] += points;
         if points > 0 {
             self.lifetime[self.member] += points;
@@ -890,24 +1296,102 @@ impl MemberLedger<'_> {
 fn campaigns(g: &mut Gen, guests: &[Guest], manager: Uuid) -> (CopyTable, CopyTable, Vec<Uuid>) {
     let mut campaigns = CopyTable::new(
         "marketing_campaigns",
-        &["tenant_id", "id", "name", "description", "type", "status", "subject", "message", "audience",
-          "target_segments", "target_vip_statuses", "target_loyalty_tiers", "scheduled_at", "send_immediately",
-          "target_count", "sent_count", "delivered_count", "opened_count", "clicked_count", "converted_count",
-          "unsubscribed_count", "bounced_count", "created_by", "created_at", "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "name",
+            "description",
+            "type",
+            "status",
+            "subject",
+            "message",
+            "audience",
+            "target_segments",
+            "target_vip_statuses",
+            "target_loyalty_tiers",
+            "scheduled_at",
+            "send_immediately",
+            "target_count",
+            "sent_count",
+            "delivered_count",
+            "opened_count",
+            "clicked_count",
+            "converted_count",
+            "unsubscribed_count",
+            "bounced_count",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ],
     );
     let mut recipients = CopyTable::new(
         "campaign_recipients",
-        &["tenant_id", "id", "campaign_id", "guest_id", "email", "status", "sent_at", "delivered_at", "opened_at",
-          "clicked_at", "converted_at", "bounced_at", "bounce_reason", "created_at", "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "campaign_id",
+            "guest_id",
+            "email",
+            "status",
+            "sent_at",
+            "delivered_at",
+            "opened_at",
+            "clicked_at",
+            "converted_at",
+            "bounced_at",
+            "bounce_reason",
+            "created_at",
+            "updated_at",
+        ],
     );
     // (name, type, status, audience, segments, vip statuses, days ago)
     let plan: [(&str, &str, &str, &str, &[&str], &[&str], i64); 6] = [
-        ("Winter escape", "email", "completed", "segment", &["leisure"], &[], 300),
-        ("VIP evening", "email", "completed", "vip", &[], &["vip", "vvip"], 120),
-        ("Business travellers", "email", "active", "segment", &["business"], &[], 10),
-        ("Summer by SMS", "sms", "scheduled", "all_guests", &[], &[], 2),
+        (
+            "Winter escape",
+            "email",
+            "completed",
+            "segment",
+            &["leisure"],
+            &[],
+            300,
+        ),
+        (
+            "VIP evening",
+            "email",
+            "completed",
+            "vip",
+            &[],
+            &["vip", "vvip"],
+            120,
+        ),
+        (
+            "Business travellers",
+            "email",
+            "active",
+            "segment",
+            &["business"],
+            &[],
+            10,
+        ),
+        (
+            "Summer by SMS",
+            "sms",
+            "scheduled",
+            "all_guests",
+            &[],
+            &[],
+            2,
+        ),
         ("Newsletter", "email", "draft", "all_guests", &[], &[], 1),
-        ("Spring promo", "email", "paused", "segment", &["leisure", "group"], &[], 40),
+        (
+            "Spring promo",
+            "email",
+            "paused",
+            "segment",
+            &["leisure", "group"],
+            &[],
+            40,
+        ),
     ];
     let mut ids = Vec::new();
     for (name, kind, status, audience, segments, vips, days_ago) in plan {
@@ -925,13 +1409,28 @@ fn campaigns(g: &mut Gen, guests: &[Guest], manager: Uuid) -> (CopyTable, CopyTa
                 if !targeted {
                     continue;
                 }
-                let outcome = g.pick(&["sent", "delivered", "delivered", "opened", "opened", "clicked", "converted", "bounced", "unsubscribed"]);
+                let outcome = g.pick(&[
+                    "sent",
+                    "delivered",
+                    "delivered",
+                    "opened",
+                    "opened",
+                    "clicked",
+                    "converted",
+                    "bounced",
+                    "unsubscribed",
+                ]);
                 let step = |n: i64| Some(sent_at + Duration::minutes(n));
                 let reached = |level: usize| {
                     let order = ["sent", "delivered", "opened", "clicked", "converted"];
-                    order.iter().position(|s| *s == outcome).is_some_and(|p| p >= level)
+                    order
+                        .iter()
+                        .position(|s| *s == outcome)
+                        .is_some_and(|p| p >= level)
                 };
-                let delivered = (reached(1) || outcome == "unsubscribed").then(|| step(1)).flatten();
+                let delivered = (reached(1) || outcome == "unsubscribed")
+                    .then(|| step(1))
+                    .flatten();
                 let opened = reached(2).then(|| step(30)).flatten();
                 let clicked = reached(3).then(|| step(35)).flatten();
                 let converted = reached(4).then(|| step(600)).flatten();
@@ -981,17 +1480,45 @@ fn campaigns(g: &mut Gen, guests: &[Guest], manager: Uuid) -> (CopyTable, CopyTa
             .text_array::<&str>(&[])
             .opt_timestamp(scheduled_at)
             .bool(false);
-        counts.iter().fold(row, |row, &n| row.int(n)).uuid(manager).timestamp(created).timestamp(created).end();
+        counts
+            .iter()
+            .fold(row, |row, &n| row.int(n))
+            .uuid(manager)
+            .timestamp(created)
+            .timestamp(created)
+            .end();
     }
     (campaigns, recipients, ids)
 }
 
-fn communications(g: &mut Gen, guests: &[Guest], stays: &[Stay], campaign: Option<Uuid>) -> CopyTable {
+fn communications(
+    g: &mut Gen,
+    guests: &[Guest],
+    stays: &[Stay],
+    campaign: Option<Uuid>,
+) -> CopyTable {
     let mut table = CopyTable::new(
         "communication_logs",
-        &["tenant_id", "id", "guest_id", "type", "direction", "subject", "message", "from_email", "to_email",
-          "to_phone", "status", "related_type", "related_id", "campaign_id", "sent_at", "delivered_at", "created_at",
-          "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "guest_id",
+            "type",
+            "direction",
+            "subject",
+            "message",
+            "from_email",
+            "to_email",
+            "to_phone",
+            "status",
+            "related_type",
+            "related_id",
+            "campaign_id",
+            "sent_at",
+            "delivered_at",
+            "created_at",
+            "updated_at",
+        ],
     );
     for stay in stays {
         let Some(gi) = stay.guest else { continue };
@@ -1057,16 +1584,42 @@ fn communications(g: &mut Gen, guests: &[Guest], stays: &[Stay], campaign: Optio
 fn billing(g: &mut Gen, plan: &Plan, tenant_created: DateTime<Utc>) -> Vec<CopyTable> {
     let mut subscriptions = CopyTable::new(
         "subscriptions",
-        &["tenant_id", "id", "plan_id", "status", "current_period_start", "current_period_end",
-          "cancel_at_period_end", "payment_method", "last_payment_status", "created_at", "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "plan_id",
+            "status",
+            "current_period_start",
+            "current_period_end",
+            "cancel_at_period_end",
+            "payment_method",
+            "last_payment_status",
+            "created_at",
+            "updated_at",
+        ],
     );
     let mut invoices = CopyTable::new(
         "invoices",
-        &["tenant_id", "id", "subscription_id", "amount_cents", "tax_cents", "currency", "status", "period_start",
-          "period_end", "due_date", "paid_at", "line_items", "created_at", "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "subscription_id",
+            "amount_cents",
+            "tax_cents",
+            "currency",
+            "status",
+            "period_start",
+            "period_end",
+            "due_date",
+            "paid_at",
+            "line_items",
+            "created_at",
+            "updated_at",
+        ],
     );
     let subscription_id = g.id_at(tenant_created);
-    let month_start = |date: NaiveDate| NaiveDate::from_ymd_opt(date.year(), date.month(), 1).unwrap_or(date);
+    let month_start =
+        |date: NaiveDate| NaiveDate::from_ymd_opt(date.year(), date.month(), 1).unwrap_or(date);
     let period_start = month_start(g.today);
     let period_end = month_start(period_start + Days::new(32));
     subscriptions
@@ -1123,13 +1676,35 @@ fn billing(g: &mut Gen, plan: &Plan, tenant_created: DateTime<Utc>) -> Vec<CopyT
 fn usage_alerts(g: &mut Gen, plan: &Plan, room_count: usize) -> CopyTable {
     let mut table = CopyTable::new(
         "usage_alerts",
-        &["tenant_id", "id", "metric", "threshold_percent", "current_value", "limit_value", "triggered",
-          "triggered_at", "notified", "notified_at", "created_at", "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "metric",
+            "threshold_percent",
+            "current_value",
+            "limit_value",
+            "triggered",
+            "triggered_at",
+            "notified",
+            "notified_at",
+            "created_at",
+            "updated_at",
+        ],
     );
     let created = g.now - Duration::days(30);
     for (metric, threshold, current, limit) in [
-        ("rooms", 80, room_count as i64, plan.limit_rooms.map(i64::from)),
-        ("bookings", 90, g.between(100, 900), plan.limit_bookings_per_month.map(i64::from)),
+        (
+            "rooms",
+            80,
+            room_count as i64,
+            plan.limit_rooms.map(i64::from),
+        ),
+        (
+            "bookings",
+            90,
+            g.between(100, 900),
+            plan.limit_bookings_per_month.map(i64::from),
+        ),
     ] {
         let triggered = limit.is_some_and(|limit| limit > 0 && current * 100 >= limit * threshold);
         let at = triggered.then(|| g.now - Duration::days(g.between(1, 20)));
@@ -1152,17 +1727,45 @@ fn usage_alerts(g: &mut Gen, plan: &Plan, room_count: usize) -> CopyTable {
     table
 }
 
-fn webhooks(g: &mut Gen, subdomain: &str, stays: &[Stay], created: DateTime<Utc>) -> Vec<CopyTable> {
+fn webhooks(
+    g: &mut Gen,
+    subdomain: &str,
+    stays: &[Stay],
+    created: DateTime<Utc>,
+) -> Vec<CopyTable> {
     let mut hooks = CopyTable::new(
         "webhooks",
-        &["tenant_id", "id", "url", "description", "events", "secret", "enabled", "status", "failure_count",
-          "created_at", "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "url",
+            "description",
+            "events",
+            "secret",
+            "enabled",
+            "status",
+            "failure_count",
+            "created_at",
+            "updated_at",
+        ],
     );
     let booking_hook = g.id_at(created);
     let billing_hook = g.id_at(created);
     for (id, path, events) in [
-        (booking_hook, "bookings", &["reservation.created", "reservation.changed", "reservation.cancelled"][..]),
-        (billing_hook, "billing", &["invoice.paid", "usage.alert"][..]),
+        (
+            booking_hook,
+            "bookings",
+            &[
+                "reservation.created",
+                "reservation.changed",
+                "reservation.cancelled",
+            ][..],
+        ),
+        (
+            billing_hook,
+            "billing",
+            &["invoice.paid", "usage.alert"][..],
+        ),
     ] {
         let mut secret = [0u8; 16];
         g.rng.fill(&mut secret);
@@ -1184,20 +1787,55 @@ fn webhooks(g: &mut Gen, subdomain: &str, stays: &[Stay], created: DateTime<Utc>
     }
     let mut deliveries = CopyTable::new(
         "webhook_deliveries",
-        &["tenant_id", "id", "webhook_id", "event", "payload", "status", "attempt_count", "next_retry_at",
-          "response_status", "response_body", "error", "delivered_at", "created_at", "updated_at"],
+        &[
+            "tenant_id",
+            "id",
+            "webhook_id",
+            "event",
+            "payload",
+            "status",
+            "attempt_count",
+            "next_retry_at",
+            "response_status",
+            "response_body",
+            "error",
+            "delivered_at",
+            "created_at",
+            "updated_at",
+        ],
     );
     for stay in stays {
         let at = stay.created_at + Duration::seconds(1);
         let outcome = g.between(0, 99);
         let (status, attempts, next_retry, response, error, delivered) = match outcome {
-            0..=96 => ("success", 1, None, 200, None, Some(at + Duration::milliseconds(300))),
+            0..=96 => (
+                "success",
+                1,
+                None,
+                200,
+                None,
+                Some(at + Duration::milliseconds(300)),
+            ),
             97..=98 => {
                 // waiting for a retry: some due now, some later
                 let retry = g.now + Duration::minutes(g.between(-120, 240));
-                ("pending", g.between(1, 4), Some(retry), 503, Some("Service Unavailable"), None)
+                (
+                    "pending",
+                    g.between(1, 4),
+                    Some(retry),
+                    503,
+                    Some("Service Unavailable"),
+                    None,
+                )
             }
-            _ => ("failed", 8, None, 500, Some("gave up after 8 attempts"), None),
+            _ => (
+                "failed",
+                8,
+                None,
+                500,
+                Some("gave up after 8 attempts"),
+                None,
+            ),
         };
         deliveries
             .row()
@@ -1224,8 +1862,21 @@ fn webhooks(g: &mut Gen, subdomain: &str, stays: &[Stay], created: DateTime<Utc>
 fn tenant_overrides(g: &mut Gen) -> Vec<CopyTable> {
     let mut plans = CopyTable::new(
         "plans",
-        &["id", "tenant_id", "name", "display_name", "description", "price_cents", "billing_interval", "limit_users",
-          "limit_properties", "limit_rooms", "features", "created_at", "updated_at"],
+        &[
+            "id",
+            "tenant_id",
+            "name",
+            "display_name",
+            "description",
+            "price_cents",
+            "billing_interval",
+            "limit_users",
+            "limit_properties",
+            "limit_rooms",
+            "features",
+            "created_at",
+            "updated_at",
+        ],
     );
     let negotiated = g.now - Duration::days(400);
     plans
@@ -1246,7 +1897,18 @@ fn tenant_overrides(g: &mut Gen) -> Vec<CopyTable> {
         .end();
     let mut flags = CopyTable::new(
         "feature_flags",
-        &["id", "tenant_id", "key", "name", "description", "scope", "status", "rollout_percentage", "created_at", "updated_at"],
+        &[
+            "id",
+            "tenant_id",
+            "key",
+            "name",
+            "description",
+            "scope",
+            "status",
+            "rollout_percentage",
+            "created_at",
+            "updated_at",
+        ],
     );
     let created = g.now - Duration::days(60);
     flags
@@ -1264,7 +1926,17 @@ fn tenant_overrides(g: &mut Gen) -> Vec<CopyTable> {
         .end();
     let mut retention = CopyTable::new(
         "data_retention_policies",
-        &["id", "tenant_id", "policy_type", "retention_days", "action", "enabled", "schedule", "created_at", "updated_at"],
+        &[
+            "id",
+            "tenant_id",
+            "policy_type",
+            "retention_days",
+            "action",
+            "enabled",
+            "schedule",
+            "created_at",
+            "updated_at",
+        ],
     );
     retention
         .row()

@@ -48,7 +48,9 @@ impl SeedArgs {
             tenants: self.tenants,
             guests_per_tenant: self.guests,
             seed: self.seed,
-            today: self.today.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+            today: self
+                .today
+                .unwrap_or_else(|| chrono::Utc::now().date_naive()),
         };
         options.validate()?;
         Ok(options)
@@ -67,10 +69,14 @@ pub struct SeedOptions {
 impl SeedOptions {
     pub fn validate(&self) -> Result<()> {
         if !(1..=1000).contains(&self.tenants) {
-            return Err(Error::Invalid("--tenants must be between 1 and 1000".to_owned()));
+            return Err(Error::Invalid(
+                "--tenants must be between 1 and 1000".to_owned(),
+            ));
         }
         if !(10..=2_000_000).contains(&self.guests_per_tenant) {
-            return Err(Error::Invalid("--guests must be between 10 and 2000000".to_owned()));
+            return Err(Error::Invalid(
+                "--guests must be between 10 and 2000000".to_owned(),
+            ));
         }
         Ok(())
     }
@@ -87,7 +93,11 @@ pub struct SeedSummary {
 
 impl SeedSummary {
     pub fn rows_in(&self, table: &str) -> u64 {
-        self.rows.iter().filter(|(t, _)| *t == table).map(|(_, n)| n).sum()
+        self.rows
+            .iter()
+            .filter(|(t, _)| *t == table)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     fn add(&mut self, table: &'static str, rows: u64) {
@@ -101,7 +111,12 @@ impl SeedSummary {
 impl fmt::Display for SeedSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let total: u64 = self.rows.iter().map(|(_, n)| n).sum();
-        writeln!(f, "seeded {} tenant(s), {total} rows in {:.1} s", self.tenant_ids.len(), self.elapsed.as_secs_f64())?;
+        writeln!(
+            f,
+            "seeded {} tenant(s), {total} rows in {:.1} s",
+            self.tenant_ids.len(),
+            self.elapsed.as_secs_f64()
+        )?;
         for (table, rows) in &self.rows {
             writeln!(f, "  {table:<24} {rows:>9}")?;
         }
@@ -117,14 +132,21 @@ pub async fn seed_demo(pool: &PgPool, options: &SeedOptions) -> Result<SeedSumma
     let mut summary = SeedSummary::default();
     let plans = platform::ensure_platform_rows(pool).await?;
     for index in 0..options.tenants {
-        let plan = TenantPlan { index, guests: options.guests_per_tenant, seed: options.seed, today: options.today };
+        let plan = TenantPlan {
+            index,
+            guests: options.guests_per_tenant,
+            seed: options.seed,
+            today: options.today,
+        };
         let tenant = generate::generate_tenant(&plan, &plans);
         let mut tx = pool.begin().await?;
-        let exists: bool = sqlx::query_scalar("select exists (select 1 from public.tenants where id = $1 or subdomain = $2)")
-            .bind(tenant.tenant_id)
-            .bind(&tenant.subdomain)
-            .fetch_one(&mut *tx)
-            .await?;
+        let exists: bool = sqlx::query_scalar(
+            "select exists (select 1 from public.tenants where id = $1 or subdomain = $2)",
+        )
+        .bind(tenant.tenant_id)
+        .bind(&tenant.subdomain)
+        .fetch_one(&mut *tx)
+        .await?;
         if exists {
             return Err(Error::Invalid(format!(
                 "demo tenant {} already exists: seed a fresh database or pass another --seed",
@@ -134,7 +156,12 @@ pub async fn seed_demo(pool: &PgPool, options: &SeedOptions) -> Result<SeedSumma
         for table in &tenant.tables {
             let table_started = Instant::now();
             let rows = table.copy_into(&mut tx).await?;
-            tracing::debug!(table = table.table(), rows, elapsed_ms = table_started.elapsed().as_millis() as u64, "copied");
+            tracing::debug!(
+                table = table.table(),
+                rows,
+                elapsed_ms = table_started.elapsed().as_millis() as u64,
+                "copied"
+            );
             summary.add(table.table(), rows);
         }
         tx.commit().await?;

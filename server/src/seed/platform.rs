@@ -17,24 +17,130 @@ pub struct Plan {
 }
 
 /// (name, display name, price, users, properties, rooms, bookings/month, api calls, storage GB, domains, features)
-type PlanRow = (&'static str, &'static str, i64, i32, i32, i32, i32, i64, i32, i32, &'static [&'static str]);
+type PlanRow = (
+    &'static str,
+    &'static str,
+    i64,
+    i32,
+    i32,
+    i32,
+    i32,
+    i64,
+    i32,
+    i32,
+    &'static [&'static str],
+);
 
 const PLANS: &[PlanRow] = &[
-    ("Trial", "Trial", 0, 5, 1, 40, 500, 100_000, 5, 0, &["reservations", "crm"]),
-    ("Basic", "Basic", 4_900, 10, 2, 150, 2_000, 250_000, 10, 1, &["reservations", "crm", "loyalty"]),
-    ("Pro", "Pro", 14_900, 25, 5, 600, 10_000, 1_000_000, 50, 2, &["reservations", "crm", "loyalty", "campaigns"]),
-    ("Enterprise", "Enterprise", 49_900, 200, 50, 5_000, 100_000, 10_000_000, 500, 10,
-        &["reservations", "crm", "loyalty", "campaigns", "webhooks", "api"]),
+    (
+        "Trial",
+        "Trial",
+        0,
+        5,
+        1,
+        40,
+        500,
+        100_000,
+        5,
+        0,
+        &["reservations", "crm"],
+    ),
+    (
+        "Basic",
+        "Basic",
+        4_900,
+        10,
+        2,
+        150,
+        2_000,
+        250_000,
+        10,
+        1,
+        &["reservations", "crm", "loyalty"],
+    ),
+    (
+        "Pro",
+        "Pro",
+        14_900,
+        25,
+        5,
+        600,
+        10_000,
+        1_000_000,
+        50,
+        2,
+        &["reservations", "crm", "loyalty", "campaigns"],
+    ),
+    (
+        "Enterprise",
+        "Enterprise",
+        49_900,
+        200,
+        50,
+        5_000,
+        100_000,
+        10_000_000,
+        500,
+        10,
+        &[
+            "reservations",
+            "crm",
+            "loyalty",
+            "campaigns",
+            "webhooks",
+            "api",
+        ],
+    ),
 ];
 
 /// (key, name, description, scope, status, plans, rollout %)
-type FlagRow = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static [&'static str], i32);
+type FlagRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    i32,
+);
 
 const FLAGS: &[FlagRow] = &[
-    ("advanced_analytics", "Advanced analytics", "Occupancy and revenue dashboards", "plan", "enabled", &["Pro", "Enterprise"], 100),
-    ("offline_mode", "Offline mode", "Desktop app works without the server", "global", "beta", &[], 25),
-    ("tape_chart", "Tape chart", "Room-by-date grid on the reservations screen", "global", "enabled", &[], 100),
-    ("sms_campaigns", "SMS campaigns", "Send campaigns by SMS", "plan", "disabled", &["Enterprise"], 0),
+    (
+        "advanced_analytics",
+        "Advanced analytics",
+        "Occupancy and revenue dashboards",
+        "plan",
+        "enabled",
+        &["Pro", "Enterprise"],
+        100,
+    ),
+    (
+        "offline_mode",
+        "Offline mode",
+        "Desktop app works without the server",
+        "global",
+        "beta",
+        &[],
+        25,
+    ),
+    (
+        "tape_chart",
+        "Tape chart",
+        "Room-by-date grid on the reservations screen",
+        "global",
+        "enabled",
+        &[],
+        100,
+    ),
+    (
+        "sms_campaigns",
+        "SMS campaigns",
+        "Send campaigns by SMS",
+        "plan",
+        "disabled",
+        &["Enterprise"],
+        0,
+    ),
 ];
 
 /// (policy type, days, action)
@@ -57,7 +163,20 @@ fn platform_id(kind: &str, name: &str) -> Uuid {
 
 pub async fn ensure_platform_rows(pool: &PgPool) -> Result<Vec<Plan>> {
     let mut tx = pool.begin().await?;
-    for (name, display, price, users, properties, rooms, bookings, api_calls, storage, domains, features) in PLANS {
+    for (
+        name,
+        display,
+        price,
+        users,
+        properties,
+        rooms,
+        bookings,
+        api_calls,
+        storage,
+        domains,
+        features,
+    ) in PLANS
+    {
         sqlx::query(
             "insert into public.plans (id, name, display_name, description, price_cents, billing_interval,
                  limit_users, limit_properties, limit_rooms, limit_bookings_per_month,
@@ -118,13 +237,15 @@ pub async fn ensure_platform_rows(pool: &PgPool) -> Result<Vec<Plan>> {
     .fetch_all(&mut *tx)
     .await?
     .into_iter()
-    .map(|(id, name, price_cents, limit_rooms, limit_bookings_per_month)| Plan {
-        id,
-        name,
-        price_cents,
-        limit_rooms,
-        limit_bookings_per_month,
-    })
+    .map(
+        |(id, name, price_cents, limit_rooms, limit_bookings_per_month)| Plan {
+            id,
+            name,
+            price_cents,
+            limit_rooms,
+            limit_bookings_per_month,
+        },
+    )
     .collect();
     tx.commit().await?;
     Ok(plans)
