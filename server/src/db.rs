@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::ConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgConnection};
 
 use crate::config::{self, Secret};
 use crate::error::{Error, RedactedUrl, Result};
@@ -24,16 +24,25 @@ pub async fn connect(var: &'static str, url: &str, max_connections: u32) -> Resu
     let options = options
         .disable_statement_logging()
         .application_name("pms-server");
+    let connect_error = |e: sqlx::Error| Error::Connect {
+        var,
+        url: RedactedUrl::new(url),
+        reason: connect_reason(&e),
+    };
+    // One plain connection first: it fails at once with the real reason, where the pool would
+    // keep retrying until its timeout.
+    PgConnection::connect_with(&options)
+        .await
+        .map_err(connect_error)?
+        .close()
+        .await
+        .ok();
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await
-        .map_err(|e| Error::Connect {
-            var,
-            url: RedactedUrl::new(url),
-            reason: connect_reason(&e),
-        })
+        .map_err(connect_error)
 }
 
 /// Connects with the owner's identity (`PMS_ADMIN_DATABASE_URL`).

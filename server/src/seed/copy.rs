@@ -31,10 +31,6 @@ impl CopyTable {
         self.table
     }
 
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
     /// Starts a row; add exactly one field per column, then call [`Row::end`].
     pub fn row(&mut self) -> Row<'_> {
         self.fields_in_row = 0;
