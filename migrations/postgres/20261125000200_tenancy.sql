@@ -76,7 +76,9 @@ create table public.staff (
     last_login_at timestamptz,
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now(),
-    primary key (tenant_id, id)
+    primary key (tenant_id, id),
+    -- lets rows that name a staff member by user id (devices) reference it within the tenant
+    constraint staff_tenant_user_key unique (tenant_id, user_id)
 );
 -- One login per email across the platform: an email alone finds the tenant at sign-in.
 create unique index staff_email_key on public.staff (lower(email));

@@ -128,6 +128,10 @@ pub async fn ensure_app_role(pool: &PgPool, role: &str, password: Option<&Secret
             exception when duplicate_object or unique_violation then null;
             end;
             execute format('grant connect on database %I to %I', current_database(), '{role}');
+            -- sign-in and token refresh, before any tenant is known (see the sessions migration)
+            grant usage on schema app to \"{role}\";
+            grant execute on function app.login_lookup(text), app.open_session(uuid, text, text, interval),
+                app.refresh_session(uuid, text, text, interval) to \"{role}\";
         end $$"
     ))
     .execute(&mut *tx)

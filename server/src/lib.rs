@@ -7,15 +7,19 @@
 //! - [`db`]: connecting with either identity, applying the migrations in `migrations/postgres/`,
 //!   and creating the unprivileged login role that `serve` uses.
 //! - [`seed`]: `seed-demo`, deterministic demo data across every table.
+//! - [`admin`]: provisioning tenants and staff (`tenant create`, `staff add`).
+//! - [`serve`]: the sync server (HTTP): sign-in, tokens, per-request RLS transactions.
 //! - [`error`]: the crate's error type.
 //!
 //! Two database identities: migrations and admin commands connect as the owner
 //! (`PMS_ADMIN_DATABASE_URL`); `serve` connects as a login role that owns nothing, cannot bypass
 //! Row Level Security and only becomes `authenticated` per request.
 
+pub mod admin;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod seed;
+pub mod serve;
 
 pub use error::{Error, Result};

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use pms_server::{config, db, seed};
+use pms_server::{admin, config, db, seed, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -23,6 +23,43 @@ enum Command {
     Migrate,
     /// Fill the database with deterministic demo data across every table (PMS_ADMIN_DATABASE_URL).
     SeedDemo(seed::SeedArgs),
+    /// Run the sync server (DATABASE_URL as the serve login role, PMS_JWT_SECRET, PMS_LISTEN).
+    Serve,
+    /// Provision tenants (PMS_ADMIN_DATABASE_URL).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage staff accounts (PMS_ADMIN_DATABASE_URL).
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// Manage signed-in devices (PMS_ADMIN_DATABASE_URL).
+    #[command(subcommand)]
+    Device(DeviceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Create a tenant; prints its id.
+    Create(admin::TenantCreate),
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Add a staff account; the password comes from PMS_STAFF_PASSWORD (none: cannot sign in).
+    Add(admin::StaffAdd),
+    /// Disable an account: its devices can no longer refresh or sync.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// Revoke one signed-in device.
+    Revoke {
+        #[arg(long)]
+        id: uuid::Uuid,
+    },
 }
 
 fn main() -> ExitCode {
@@ -101,6 +138,52 @@ async fn run(command: Command) -> pms_server::Result<()> {
             let pool = db::connect_admin(2).await?;
             let summary = seed::seed_demo(&pool, &options).await?;
             println!("{summary}");
+        }
+        Command::Serve => {
+            let config = serve::ServeConfig::from_env()?;
+            let pool = db::connect(config::APP_URL_VAR, &config.database_url, 16).await?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .map_err(|e| {
+                    pms_server::Error::Invalid(format!(
+                        "cannot listen on {} ({e}): set PMS_LISTEN",
+                        config.listen
+                    ))
+                })?;
+            tracing::info!(address = %config.listen, "serving");
+            let shutdown = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            serve::run(
+                listener,
+                serve::AppState::new(pool, &config.jwt_secret),
+                shutdown,
+            )
+            .await?;
+        }
+        Command::Tenant(TenantCommand::Create(args)) => {
+            let pool = db::connect_admin(2).await?;
+            println!("{}", admin::create_tenant(&pool, &args).await?);
+        }
+        Command::Staff(StaffCommand::Add(args)) => {
+            let password = std::env::var("PMS_STAFF_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty());
+            let pool = db::connect_admin(2).await?;
+            println!(
+                "{}",
+                admin::add_staff(&pool, &args, password.as_deref()).await?
+            );
+        }
+        Command::Staff(StaffCommand::Disable { email }) => {
+            let pool = db::connect_admin(2).await?;
+            admin::disable_staff(&pool, &email).await?;
+            println!("disabled {email}");
+        }
+        Command::Device(DeviceCommand::Revoke { id }) => {
+            let pool = db::connect_admin(2).await?;
+            admin::revoke_device(&pool, id).await?;
+            println!("revoked {id}");
         }
     }
     Ok(())

@@ -218,3 +218,76 @@ pub fn violation<T: std::fmt::Debug>(result: Result<T, sqlx::Error>) -> (String,
         other => panic!("expected a constraint violation, got {other:?}"),
     }
 }
+
+/// The real sync server on `127.0.0.1:0`, connected as the `serve` login role; shut down on drop.
+pub struct TestServer {
+    pub base_url: String,
+    pub jwt_secret: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    pub async fn start(db: &TestDb) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port");
+        let address = listener.local_addr().expect("local address");
+        let jwt_secret = format!("test-secret-{}", Uuid::new_v4().simple());
+        let pool = db.pool_as(APP_ROLE, 8).await;
+        let state = pms_server::serve::AppState::new(
+            pool,
+            &pms_server::config::Secret::new(jwt_secret.clone()),
+        );
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = pms_server::serve::run(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        let server = Self {
+            base_url: format!("http://{address}"),
+            jwt_secret,
+            shutdown: Some(shutdown),
+        };
+        // Ready when /health answers (the socket is bound already; this waits for the task).
+        let client = reqwest::Client::new();
+        for _ in 0..100 {
+            if client
+                .get(server.url("/health"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return server;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("the test server did not become healthy");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Gives a staff member a password the sync server accepts.
+pub async fn set_password(pool: &PgPool, email: &str, password: &str) {
+    let hash = pms_server::serve::auth::hash_password(password).expect("hash");
+    let updated =
+        sqlx::query("update public.staff set password_hash = $2 where lower(email) = lower($1)")
+            .bind(email)
+            .bind(hash)
+            .execute(pool)
+            .await
+            .expect("set password");
+    assert_eq!(updated.rows_affected(), 1, "no staff member {email}");
+}

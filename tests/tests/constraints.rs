@@ -171,8 +171,25 @@ fn cases() -> Vec<Case> {
         unique(
             "staff_user_id_key",
             "insert into public.staff (tenant_id, user_id, email, display_name, role)
+             select t.id, s.user_id, 'someone.else@example.com', s.display_name, s.role
+               from public.staff s, public.tenants t where t.id <> s.tenant_id order by s.id limit 1",
+        ),
+        // implied by staff_user_id_key, kept as the target of the devices' composite foreign key
+        unique(
+            "staff_tenant_user_key",
+            "drop index public.staff_user_id_key;
+             insert into public.staff (tenant_id, user_id, email, display_name, role)
              select tenant_id, user_id, 'someone.else@example.com', display_name, role
                from public.staff order by id limit 1",
+        ),
+        // devices (sync sessions) -----------------------------------------------------------------
+        check("devices_name_check", update_one("devices", "name = ' '")),
+        check("devices_refresh_token_hash_check", update_one("devices", "refresh_token_hash = 'not-a-sha256'")),
+        unique(
+            "devices_id_key",
+            "insert into public.devices (tenant_id, id, user_id, name, refresh_token_hash, refresh_expires_at)
+             select s.tenant_id, d.id, s.user_id, d.name, d.refresh_token_hash, d.refresh_expires_at
+               from public.devices d join public.staff s on s.tenant_id <> d.tenant_id order by d.id, s.id limit 1",
         ),
         // properties -----------------------------------------------------------------------------
         check("properties_name_check", update_one("properties", "name = ''")),

@@ -4,6 +4,8 @@ use super::*;
 
 pub(super) struct StaffRows {
     pub(super) table: CopyTable,
+    /// the front desk's signed-in laptops (their refresh tokens are random: nobody holds them)
+    pub(super) devices: CopyTable,
     pub(super) owner: (Uuid, String, String),
     pub(super) manager: Uuid,
     pub(super) front_desk: Vec<Uuid>,
@@ -57,8 +59,41 @@ pub(super) fn staff_rows(g: &mut Gen, subdomain: &str, created: DateTime<Utc>) -
             _ => {}
         }
     }
+    let mut devices = CopyTable::new(
+        "devices",
+        &[
+            "tenant_id",
+            "id",
+            "user_id",
+            "name",
+            "refresh_token_hash",
+            "refresh_expires_at",
+            "last_seen_at",
+            "created_at",
+            "updated_at",
+        ],
+    );
+    for (n, user_id) in front_desk.iter().enumerate() {
+        let signed_in = g.now - Duration::days(30);
+        let mut token_hash = [0u8; 32];
+        g.rng.fill(&mut token_hash);
+        let token_hash: String = token_hash.iter().map(|b| format!("{b:02x}")).collect();
+        devices
+            .row()
+            .uuid(g.tenant_id)
+            .uuid(g.id_at(signed_in))
+            .uuid(*user_id)
+            .text(&format!("Front desk laptop {}", n + 1))
+            .text(&token_hash)
+            .timestamp(g.now + Duration::days(30))
+            .timestamp(g.now - Duration::hours(1))
+            .timestamp(signed_in)
+            .timestamp(g.now - Duration::hours(1))
+            .end();
+    }
     StaffRows {
         table,
+        devices,
         owner,
         manager,
         front_desk,

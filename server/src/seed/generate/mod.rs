@@ -185,6 +185,7 @@ pub fn generate_tenant(plan: &TenantPlan, plans: &[Plan]) -> GeneratedTenant {
         tenant_created,
     ));
     tables.push(staff.table);
+    tables.push(staff.devices);
 
     let rooms_needed = (plan.guests * 6 / 5).div_ceil(STAYS_PER_ROOM).max(12);
     let (property_tables, room_types, rooms) =

@@ -1,0 +1,63 @@
+//! The caller of an authenticated request, and the transaction every statement of the request
+//! runs in: `set local role authenticated` with the caller's claims in `request.jwt.claims`, so
+//! RLS decides what the request sees, whatever the handler forgets.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::error::ApiError;
+use super::tokens::Claims;
+use super::AppState;
+
+/// A verified access token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub claims: Claims,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .ok_or(ApiError::MissingToken)?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or(ApiError::MissingToken)?;
+        let claims = state.keys.verify(token.trim())?;
+        Ok(Self { claims })
+    }
+}
+
+impl Caller {
+    /// Begins the request's transaction as the caller. Refused when the device was revoked or
+    /// the account disabled since the token was issued.
+    pub async fn begin(&self, pool: &PgPool) -> Result<Transaction<'static, Postgres>, ApiError> {
+        let mut tx = pool.begin().await?;
+        sqlx::query("set local role authenticated")
+            .execute(&mut *tx)
+            .await?;
+        let claims =
+            serde_json::to_string(&self.claims).map_err(|e| ApiError::Internal(e.into()))?;
+        sqlx::query("select set_config('request.jwt.claims', $1, true)")
+            .bind(claims)
+            .execute(&mut *tx)
+            .await?;
+        let active: bool = sqlx::query_scalar("select app.session_is_active($1)")
+            .bind(self.claims.app_metadata.device_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !active {
+            return Err(ApiError::SessionRevoked);
+        }
+        Ok(tx)
+    }
+}

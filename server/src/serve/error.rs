@@ -1,0 +1,101 @@
+//! Errors of the HTTP API: a status code and a machine-readable reason, as JSON
+//! (`{"error": {"code": "invalid_credentials", "message": "…"}}`). Internals never reach a
+//! response: database errors are logged and answered with a generic message.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request body is not valid: {0}")]
+    BadRequest(String),
+    #[error("the request body is larger than the server accepts")]
+    PayloadTooLarge,
+    #[error("no such endpoint")]
+    NotFound,
+    #[error("email or password is wrong, or the account is disabled")]
+    InvalidCredentials,
+    #[error("the sign-in is no longer valid: sign in again")]
+    InvalidRefreshToken,
+    #[error("a valid bearer token is required")]
+    MissingToken,
+    #[error("the token is invalid or expired")]
+    InvalidToken,
+    #[error("this device was revoked or the account disabled: sign in again")]
+    SessionRevoked,
+    #[error("an internal error occurred")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::InvalidCredentials
+            | Self::InvalidRefreshToken
+            | Self::MissingToken
+            | Self::InvalidToken
+            | Self::SessionRevoked => StatusCode::UNAUTHORIZED,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The machine-readable reason clients branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::NotFound => "not_found",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidRefreshToken => "invalid_refresh_token",
+            Self::MissingToken => "missing_token",
+            Self::InvalidToken => "invalid_token",
+            Self::SessionRevoked => "session_revoked",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(source) = &self {
+            tracing::error!(error = %source, "request failed");
+        }
+        let body = serde_json::json!({"error": {"code": self.code(), "message": self.to_string()}});
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+/// `Json<T>` whose rejections are [`ApiError`]s, so a malformed or oversized body gets the same
+/// typed answer as every other error.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge)
+            }
+            Err(rejection) => Err(ApiError::BadRequest(rejection.body_text())),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! `pms-server serve`: the stateless sync server (HTTP + JSON over axum).
+//!
+//! - [`tokens`]: access tokens (JWT, Supabase-shaped claims) and refresh tokens.
+//! - [`auth`]: sign-in and refresh.
+//! - [`caller`]: the verified caller and the per-request transaction as `authenticated`.
+//! - [`error`]: typed JSON errors.
+//!
+//! The server connects as the unprivileged login role (`DATABASE_URL`); every statement of an
+//! authenticated request runs as `authenticated` with the caller's claims, so Row Level Security
+//! decides what it sees. Several instances can run side by side: no state lives in the process.
+
+pub mod auth;
+pub mod caller;
+pub mod error;
+pub mod tokens;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use crate::config::{self, Secret};
+use crate::error::{Error, Result};
+use caller::Caller;
+use error::ApiError;
+use tokens::TokenKeys;
+
+/// The largest request body accepted (a push batch stays well below it).
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// What `serve` needs, from `DATABASE_URL`, `PMS_JWT_SECRET` and `PMS_LISTEN`.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub database_url: String,
+    pub jwt_secret: Secret,
+    pub listen: SocketAddr,
+}
+
+impl ServeConfig {
+    pub fn from_env() -> Result<Self> {
+        let database_url = config::app_database_url()?;
+        let jwt_secret = std::env::var("PMS_JWT_SECRET").map_err(|_| Error::MissingEnv {
+            var: "PMS_JWT_SECRET",
+            hint: "export a random secret of at least 32 characters, e.g. PMS_JWT_SECRET=$(openssl rand -hex 32)",
+        })?;
+        if jwt_secret.len() < 32 {
+            return Err(Error::InvalidEnv {
+                var: "PMS_JWT_SECRET",
+                reason: "shorter than 32 characters".to_owned(),
+                hint: "use a random secret of at least 32 characters",
+            });
+        }
+        let listen = std::env::var("PMS_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
+        let listen = listen.parse().map_err(|_| Error::InvalidEnv {
+            var: "PMS_LISTEN",
+            reason: format!("{listen:?} is not an address:port"),
+            hint: "use e.g. PMS_LISTEN=0.0.0.0:8080",
+        })?;
+        Ok(Self {
+            database_url,
+            jwt_secret: Secret::new(jwt_secret),
+            listen,
+        })
+    }
+}
+
+/// Shared by every request: the connection pool and the token keys.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub keys: TokenKeys,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, jwt_secret: &Secret) -> Self {
+        Self {
+            pool,
+            keys: TokenKeys::new(jwt_secret),
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/v1/auth/login", post(auth::login))
+        .route("/v1/auth/refresh", post(auth::refresh))
+        .route("/v1/me", get(me))
+        .fallback(|| async { ApiError::NotFound })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves on `listener` until `shutdown` completes, then finishes the requests in flight.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Error::Invalid(format!("the server stopped: {e}")))
+}
+
+/// Liveness and database reachability, for load balancers.
+async fn health(
+    State(state): State<AppState>,
+) -> (axum::http::StatusCode, Json<serde_json::Value>) {
+    match sqlx::query("select 1").execute(&state.pool).await {
+        Ok(_) => (
+            axum::http::StatusCode::OK,
+            Json(json!({"status": "ok", "database": "ok"})),
+        ),
+        Err(error) => {
+            tracing::warn!(%error, "health check: database unreachable");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "degraded", "database": "unreachable"})),
+            )
+        }
+    }
+}
+
+/// Who the caller is, read under RLS: the tenant and staff row the token's claims can see.
+async fn me(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let mut tx = caller.begin(&state.pool).await?;
+    let row: Option<(uuid::Uuid, String, String, String)> = sqlx::query_as(
+        "select t.id, t.name, s.display_name, s.role
+           from public.tenants t join public.staff s on s.tenant_id = t.id
+          where s.user_id = $1",
+    )
+    .bind(caller.claims.sub)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let (tenant_id, tenant_name, display_name, role) = row.ok_or(ApiError::SessionRevoked)?;
+    Ok(Json(json!({
+        "tenant_id": tenant_id,
+        "tenant_name": tenant_name,
+        "user_id": caller.claims.sub,
+        "display_name": display_name,
+        "staff_role": role,
+        "device_id": caller.claims.app_metadata.device_id,
+    })))
+}

@@ -1,0 +1,333 @@
+//! The sync server's sign-in, tokens and sessions, over HTTP against the real server and
+//! database: a disabled account or a revoked laptop can no longer refresh or act, and tampered,
+//! expired, foreign or `alg: none` tokens are refused with 401.
+
+use pms_tests::{set_password, TestDb, TestServer};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn post(
+    client: &Client,
+    server: &TestServer,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let response = client
+        .post(server.url(path))
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn me(client: &Client, server: &TestServer, token: &str) -> (StatusCode, Value) {
+    let response = client
+        .get(server.url("/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn login(client: &Client, server: &TestServer, email: &str, device: &str) -> Value {
+    let (status, session) = post(
+        client,
+        server,
+        "/v1/auth/login",
+        json!({"email": email, "password": PASSWORD, "device_name": device}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "login of {email}: {session}");
+    session
+}
+
+struct Setup {
+    db: TestDb,
+    server: TestServer,
+    client: Client,
+    desk_email: String,
+    owner_email: String,
+}
+
+async fn setup() -> Setup {
+    let db = TestDb::migrated().await;
+    db.seed(2, 10).await;
+    let emails: Vec<String> = sqlx::query_scalar(
+        "select email from public.staff s join public.tenants t on t.id = s.tenant_id
+          where s.role in ('front_desk', 'owner') order by t.subdomain, s.role, s.email",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("staff");
+    // first tenant: front_desk (two of them, first by email) then owner
+    let desk_email = emails[0].clone();
+    let owner_email = emails
+        .iter()
+        .find(|e| e.starts_with("owner@demo-7-1"))
+        .expect("second tenant's owner")
+        .clone();
+    for email in [&desk_email, &owner_email] {
+        set_password(&db.pool, email, PASSWORD).await;
+    }
+    let server = TestServer::start(&db).await;
+    Setup {
+        db,
+        server,
+        client: Client::new(),
+        desk_email,
+        owner_email,
+    }
+}
+
+#[tokio::test]
+async fn sign_in_gives_tokens_that_act_as_the_staff_member_of_their_tenant() {
+    let s = setup().await;
+    let (status, health) = (
+        s.client
+            .get(s.server.url("/health"))
+            .send()
+            .await
+            .expect("health"),
+        (),
+    );
+    assert_eq!(status.status(), StatusCode::OK, "{health:?}");
+
+    let session = login(&s.client, &s.server, &s.desk_email, "front desk laptop").await;
+    assert_eq!(session["staff_role"], "front_desk");
+    let token = session["access_token"].as_str().expect("token");
+    let (status, who) = me(&s.client, &s.server, token).await;
+    assert_eq!(status, StatusCode::OK, "{who}");
+    assert_eq!(who["tenant_id"], session["tenant_id"]);
+    assert_eq!(who["staff_role"], "front_desk");
+
+    // The other tenant's owner sees the other tenant.
+    let other = login(&s.client, &s.server, &s.owner_email, "office").await;
+    assert_ne!(other["tenant_id"], session["tenant_id"]);
+    let (_, who) = me(
+        &s.client,
+        &s.server,
+        other["access_token"].as_str().expect("token"),
+    )
+    .await;
+    assert_eq!(who["tenant_id"], other["tenant_id"]);
+
+    // Emails are matched case-blind; the device is recorded with its name.
+    login(
+        &s.client,
+        &s.server,
+        &s.desk_email.to_uppercase(),
+        "second laptop",
+    )
+    .await;
+    let devices: i64 = sqlx::query_scalar(
+        "select count(*) from public.devices where name in ('front desk laptop', 'second laptop')",
+    )
+    .fetch_one(&s.db.pool)
+    .await
+    .expect("devices");
+    assert_eq!(devices, 2);
+}
+
+#[tokio::test]
+async fn wrong_credentials_and_bad_bodies_get_typed_errors() {
+    let s = setup().await;
+    for body in [
+        json!({"email": s.desk_email, "password": "wrong password"}),
+        json!({"email": "nobody@nowhere.example", "password": PASSWORD}),
+        json!({"email": "owner@demo-7-0.example", "password": PASSWORD}), // exists, has no password
+    ] {
+        let (status, error) = post(&s.client, &s.server, "/v1/auth/login", body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(error["error"]["code"], "invalid_credentials", "{error}");
+    }
+    let (status, error) = post(&s.client, &s.server, "/v1/auth/login", json!({"email": 42})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error["error"]["code"], "bad_request");
+    let huge = "x".repeat(pms_server::serve::MAX_BODY_BYTES + 1);
+    let (status, error) = post(
+        &s.client,
+        &s.server,
+        "/v1/auth/login",
+        json!({"email": huge, "password": "x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error["error"]["code"], "payload_too_large");
+    let response = s
+        .client
+        .get(s.server.url("/v1/nope"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        response.json::<Value>().await.expect("json")["error"]["code"],
+        "not_found"
+    );
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_disabled_account_or_revoked_device_is_shut_out() {
+    let s = setup().await;
+    let first = login(&s.client, &s.server, &s.desk_email, "laptop A").await;
+    let second = login(&s.client, &s.server, &s.desk_email, "laptop B").await;
+
+    // Refresh works once per refresh token: the old one is spent.
+    let refresh = |session: &Value| json!({"device_id": session["device_id"], "refresh_token": session["refresh_token"]});
+    let (status, renewed) = post(&s.client, &s.server, "/v1/auth/refresh", refresh(&first)).await;
+    assert_eq!(status, StatusCode::OK, "{renewed}");
+    assert_ne!(renewed["refresh_token"], first["refresh_token"]);
+    let (status, error) = post(&s.client, &s.server, "/v1/auth/refresh", refresh(&first)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error["error"]["code"], "invalid_refresh_token");
+
+    // Revoking laptop A ends A (refresh and requests) but not B.
+    let device_a: uuid::Uuid = renewed["device_id"]
+        .as_str()
+        .expect("id")
+        .parse()
+        .expect("uuid");
+    pms_server::admin::revoke_device(&s.db.pool, device_a)
+        .await
+        .expect("revoke");
+    let (status, _) = post(&s.client, &s.server, "/v1/auth/refresh", refresh(&renewed)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, error) = me(
+        &s.client,
+        &s.server,
+        renewed["access_token"].as_str().expect("token"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error["error"]["code"], "session_revoked");
+    let (status, _) = me(
+        &s.client,
+        &s.server,
+        second["access_token"].as_str().expect("token"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Disabling the account ends every device at once, even with an unexpired access token.
+    pms_server::admin::disable_staff(&s.db.pool, &s.desk_email)
+        .await
+        .expect("disable");
+    let (status, error) = me(
+        &s.client,
+        &s.server,
+        second["access_token"].as_str().expect("token"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error["error"]["code"], "session_revoked");
+    let (status, _) = post(&s.client, &s.server, "/v1/auth/refresh", refresh(&second)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = post(
+        &s.client,
+        &s.server,
+        "/v1/auth/login",
+        json!({"email": s.desk_email, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+fn b64(value: &Value) -> String {
+    use std::fmt::Write;
+    // base64url without padding, written out to keep the test free of extra dependencies
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bytes = value.to_string().into_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            let _ = out.write_char(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn forged_tampered_expired_and_unsigned_tokens_are_refused() {
+    let s = setup().await;
+    let session = login(&s.client, &s.server, &s.desk_email, "laptop").await;
+    let token = session["access_token"].as_str().expect("token").to_owned();
+    let parts: Vec<&str> = token.split('.').collect();
+    let claims = json!({
+        "sub": session["user_id"], "role": "authenticated", "aud": "authenticated",
+        "iat": chrono::Utc::now().timestamp(), "exp": chrono::Utc::now().timestamp() + 600,
+        "app_metadata": {"tenant_id": session["tenant_id"], "staff_role": "owner", "device_id": session["device_id"]},
+    });
+    let alg_none = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "JWT"})),
+        b64(&claims)
+    );
+    // the payload swapped for one claiming the owner role, signature kept
+    let tampered = format!("{}.{}.{}", parts[0], b64(&claims), parts[2]);
+    let keys = |secret: &str| {
+        pms_server::serve::tokens::TokenKeys::new(&pms_server::config::Secret::new(
+            secret.to_owned(),
+        ))
+    };
+    let tenant: uuid::Uuid = session["tenant_id"]
+        .as_str()
+        .expect("tenant")
+        .parse()
+        .expect("uuid");
+    let user: uuid::Uuid = session["user_id"]
+        .as_str()
+        .expect("user")
+        .parse()
+        .expect("uuid");
+    let device: uuid::Uuid = session["device_id"]
+        .as_str()
+        .expect("device")
+        .parse()
+        .expect("uuid");
+    let (foreign, _) = keys("somebody-elses-secret-of-32-characters")
+        .issue(tenant, user, "owner", device)
+        .expect("issue");
+    let expired = {
+        let mut claims = claims.clone();
+        claims["exp"] = json!(chrono::Utc::now().timestamp() - 3600);
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(s.server.jwt_secret.as_bytes()),
+        )
+        .expect("encode")
+    };
+    for (what, bad) in [
+        ("alg none", alg_none),
+        ("tampered", tampered),
+        ("foreign secret", foreign),
+        ("expired", expired),
+    ] {
+        let (status, error) = me(&s.client, &s.server, &bad).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}");
+        assert_eq!(error["error"]["code"], "invalid_token", "{what}: {error}");
+    }
+    let response = s
+        .client
+        .get(s.server.url("/v1/me"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.json::<Value>().await.expect("json")["error"]["code"],
+        "missing_token"
+    );
+    // and the genuine one still works
+    assert_eq!(me(&s.client, &s.server, &token).await.0, StatusCode::OK);
+}
