@@ -182,7 +182,10 @@ async fn migrate_then_seed_demo_on_a_fresh_database() {
         String::from_utf8_lossy(&first.stderr)
     );
     assert!(
-        stdout(&first).contains(&format!("applied {} migration(s)", pms_server::db::MIGRATOR.iter().count())),
+        stdout(&first).contains(&format!(
+            "applied {} migration(s)",
+            pms_server::db::MIGRATOR.iter().count()
+        )),
         "{}",
         stdout(&first)
     );

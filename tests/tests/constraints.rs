@@ -182,6 +182,16 @@ fn cases() -> Vec<Case> {
              select tenant_id, user_id, 'someone.else@example.com', display_name, role
                from public.staff order by id limit 1",
         ),
+        // the change feed ---------------------------------------------------------------------------
+        check(
+            "feed_heads_head_check",
+            "update app.feed_heads set head = -1 where tenant_id = (select tenant_id from app.feed_heads order by 1 limit 1)",
+        ),
+        check(
+            "changes_op_check",
+            "update app.changes set op = 'truncate'
+              where (tenant_id, seq, change_no) = (select tenant_id, seq, change_no from app.changes order by 1, 2, 3 limit 1)",
+        ),
         // devices (sync sessions) -----------------------------------------------------------------
         check("devices_name_check", update_one("devices", "name = ' '")),
         check("devices_refresh_token_hash_check", update_one("devices", "refresh_token_hash = 'not-a-sha256'")),

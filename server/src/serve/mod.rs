@@ -3,6 +3,7 @@
 //! - [`tokens`]: access tokens (JWT, Supabase-shaped claims) and refresh tokens.
 //! - [`auth`]: sign-in and refresh.
 //! - [`caller`]: the verified caller and the per-request transaction as `authenticated`.
+//! - [`pull`]: the change feed, read under RLS.
 //! - [`error`]: typed JSON errors.
 //!
 //! The server connects as the unprivileged login role (`DATABASE_URL`); every statement of an
@@ -12,6 +13,7 @@
 pub mod auth;
 pub mod caller;
 pub mod error;
+pub mod pull;
 pub mod tokens;
 
 use std::future::Future;
@@ -91,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/auth/login", post(auth::login))
         .route("/v1/auth/refresh", post(auth::refresh))
         .route("/v1/me", get(me))
+        .route("/v1/sync/pull", get(pull::pull))
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -1,0 +1,114 @@
+//! `GET /v1/sync/pull`: the tenant's changes after a cursor, each with the row's current state.
+//!
+//! The feed (`app.changes`) gives keys in commit order; the rows are then read under RLS with
+//! exactly the synced columns, so a device receives what its staff role may read, and a row it
+//! may not read (or that is gone) arrives as a delete.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::Json;
+use pms_sync_protocol::tables::synced_table;
+use pms_sync_protocol::wire::{Cursor, Op, PullResponse, PulledChange};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::caller::Caller;
+use super::error::ApiError;
+use super::AppState;
+
+/// The most changes one pull returns.
+pub const MAX_PULL_LIMIT: i64 = 5_000;
+
+#[derive(Debug, Deserialize)]
+pub struct PullQuery {
+    #[serde(default)]
+    pub after_seq: i64,
+    #[serde(default)]
+    pub after_change_no: i64,
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+pub async fn pull(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PullQuery>,
+) -> Result<Json<PullResponse>, ApiError> {
+    let limit = query.limit.unwrap_or(1_000).clamp(1, MAX_PULL_LIMIT);
+    let mut tx = caller.begin(&state.pool).await?;
+    // One more than asked, to tell whether more are waiting.
+    let feed: Vec<(i64, i64, String, Uuid, String)> = sqlx::query_as(
+        "select seq, change_no, table_name, row_id, op from app.changes
+          where (seq, change_no) > ($1, $2)
+          order by seq, change_no
+          limit $3",
+    )
+    .bind(query.after_seq)
+    .bind(query.after_change_no)
+    .bind(limit + 1)
+    .fetch_all(&mut *tx)
+    .await?;
+    let has_more = feed.len() as i64 > limit;
+    let feed = &feed[..feed.len().min(limit as usize)];
+    let cursor = feed
+        .last()
+        .map(|(seq, change_no, ..)| Cursor {
+            seq: *seq,
+            change_no: *change_no,
+        })
+        .unwrap_or(Cursor {
+            seq: query.after_seq,
+            change_no: query.after_change_no,
+        });
+
+    // The latest entry per row wins; rows are then read table by table.
+    let mut latest: BTreeMap<(String, Uuid), usize> = BTreeMap::new();
+    for (position, (_, _, table, id, _)) in feed.iter().enumerate() {
+        latest.insert((table.clone(), *id), position);
+    }
+    let mut ids_by_table: BTreeMap<&str, Vec<Uuid>> = BTreeMap::new();
+    for ((table, id), _) in &latest {
+        ids_by_table.entry(table.as_str()).or_default().push(*id);
+    }
+    let mut rows: BTreeMap<(String, Uuid), serde_json::Value> = BTreeMap::new();
+    for (table, ids) in ids_by_table {
+        let Some(synced) = synced_table(table) else {
+            continue;
+        };
+        // Table and column names come from the compiled-in list, never from the request.
+        let statement = format!(
+            "select id, to_jsonb(r) from (select {} from public.{} where id = any($1)) r",
+            synced.columns.join(", "),
+            synced.name
+        );
+        let found: Vec<(Uuid, serde_json::Value)> = sqlx::query_as(&statement)
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+        for (id, row) in found {
+            rows.insert((table.to_owned(), id), row);
+        }
+    }
+    tx.commit().await?;
+
+    let mut ordered: Vec<(usize, PulledChange)> = latest
+        .into_iter()
+        .filter(|((table, _), _)| synced_table(table).is_some())
+        .map(|((table, id), position)| {
+            let row = rows.remove(&(table.clone(), id));
+            let op = if row.is_some() {
+                Op::Upsert
+            } else {
+                Op::Delete
+            };
+            (position, PulledChange { table, id, op, row })
+        })
+        .collect();
+    ordered.sort_by_key(|(position, _)| *position);
+    Ok(Json(PullResponse {
+        changes: ordered.into_iter().map(|(_, change)| change).collect(),
+        cursor,
+        has_more,
+    }))
+}

@@ -1,0 +1,12 @@
+//! The sync protocol shared by the server (`pms-server serve`) and the laptop's client.
+//!
+//! - [`tables`]: the explicit list of tables a laptop mirrors and, per table, the columns that
+//!   travel. Anything not listed (password hashes, webhook secrets and deliveries, devices,
+//!   other tenants named by a flag) never leaves the server.
+//! - [`wire`]: request and response bodies, versioned by [`PROTOCOL_VERSION`].
+
+pub mod tables;
+pub mod wire;
+
+/// The protocol version this build speaks; carried by every sync request.
+pub const PROTOCOL_VERSION: u32 = 1;
