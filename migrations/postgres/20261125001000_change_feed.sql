@@ -51,6 +51,8 @@ begin
         on conflict (tenant_id) do update set head = h.head + 1
         returning head into tx_seq;
         perform set_config(setting_name, tx_seq::text, true);
+        -- wakes the servers' waiting pulls of this tenant when the transaction commits
+        perform pg_notify('pms_feed', row_tenant::text);
     end if;
     insert into app.changes (tenant_id, seq, table_name, row_id, op)
     values (row_tenant, tx_seq, tg_table_name,

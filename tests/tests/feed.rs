@@ -330,3 +330,88 @@ async fn a_plain_bigserial_feed_loses_late_commits() {
         "the baseline should lose late commits under the same schedules"
     );
 }
+
+/// Long polling: a pull that waits returns as soon as another laptop's change commits, not at
+/// the end of its wait; with nothing happening it returns empty when the wait is over.
+#[tokio::test]
+async fn a_waiting_pull_wakes_when_the_tenant_changes() {
+    let db = TestDb::migrated().await;
+    db.seed(2, 10).await;
+    let server = TestServer::start(&db).await;
+    let client = Client::new();
+    let desk = sign_in(&server, &db, "front_desk").await;
+    let mut cursor = Cursor::default();
+    let mut seen = BTreeSet::new();
+    drain(&client, &server, &desk, &mut cursor, &mut seen).await;
+
+    let waiting = {
+        let (client, url, token) = (
+            client.clone(),
+            server.url("/v1/sync/pull"),
+            desk.token.clone(),
+        );
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let page: PullResponse = client
+                .get(url)
+                .bearer_auth(token)
+                .query(&[
+                    ("after_seq", cursor.seq),
+                    ("after_change_no", cursor.change_no),
+                    ("wait", 20),
+                ])
+                .send()
+                .await
+                .expect("pull")
+                .json()
+                .await
+                .expect("body");
+            (page, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // another tenant's change does not wake it with nothing; this tenant's does
+    let other_tenant: Uuid = sqlx::query_scalar("select id from public.tenants where id <> $1")
+        .bind(desk.tenant_id)
+        .fetch_one(&db.pool)
+        .await
+        .expect("other tenant");
+    sqlx::query("insert into public.guests (tenant_id, first_name) values ($1, 'Elsewhere')")
+        .bind(other_tenant)
+        .execute(&db.pool)
+        .await
+        .expect("insert elsewhere");
+    let id: Uuid = sqlx::query_scalar(
+        "insert into public.guests (tenant_id, first_name) values ($1, 'Walk-in') returning id",
+    )
+    .bind(desk.tenant_id)
+    .fetch_one(&db.pool)
+    .await
+    .expect("insert");
+    let (page, waited) = waiting.await.expect("waiting pull");
+    assert_eq!(
+        page.changes.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![id]
+    );
+    assert!(
+        waited < Duration::from_secs(20),
+        "the pull waited out its full wait ({waited:?})"
+    );
+
+    // nothing new: an empty page once the wait is over
+    let page: PullResponse = client
+        .get(server.url("/v1/sync/pull"))
+        .bearer_auth(&desk.token)
+        .query(&[
+            ("after_seq", page.cursor.seq),
+            ("after_change_no", page.cursor.change_no),
+            ("wait", 1),
+        ])
+        .send()
+        .await
+        .expect("pull")
+        .json()
+        .await
+        .expect("body");
+    assert!(page.changes.is_empty() && !page.has_more);
+}

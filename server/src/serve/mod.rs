@@ -3,7 +3,8 @@
 //! - [`tokens`]: access tokens (JWT, Supabase-shaped claims) and refresh tokens.
 //! - [`auth`]: sign-in and refresh.
 //! - [`caller`]: the verified caller and the per-request transaction as `authenticated`.
-//! - [`pull`]: the change feed, read under RLS.
+//! - [`pull`]: the change feed, read under RLS, with long polling.
+//! - [`feed_watch`]: wakes waiting pulls when their tenant's feed moves (LISTEN/NOTIFY).
 //! - [`error`]: typed JSON errors.
 //!
 //! The server connects as the unprivileged login role (`DATABASE_URL`); every statement of an
@@ -13,6 +14,7 @@
 pub mod auth;
 pub mod caller;
 pub mod error;
+pub mod feed_watch;
 pub mod pull;
 pub mod tokens;
 
@@ -76,13 +78,17 @@ impl ServeConfig {
 pub struct AppState {
     pub pool: PgPool,
     pub keys: TokenKeys,
+    pub feed: feed_watch::FeedWatch,
 }
 
 impl AppState {
+    /// Needs a Tokio runtime: starts the feed listener.
     pub fn new(pool: PgPool, jwt_secret: &Secret) -> Self {
+        let feed = feed_watch::FeedWatch::start(pool.clone());
         Self {
             pool,
             keys: TokenKeys::new(jwt_secret),
+            feed,
         }
     }
 }

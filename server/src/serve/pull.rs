@@ -28,13 +28,38 @@ pub struct PullQuery {
     pub after_change_no: i64,
     #[serde(default)]
     pub limit: Option<i64>,
+    /// Seconds to wait for a change when there is none yet (long poll), at most 30.
+    #[serde(default)]
+    pub wait: Option<u64>,
 }
+
+/// The longest a pull waits for a change.
+pub const MAX_WAIT_SECONDS: u64 = 30;
 
 pub async fn pull(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<PullQuery>,
 ) -> Result<Json<PullResponse>, ApiError> {
+    let wait = std::time::Duration::from_secs(query.wait.unwrap_or(0).min(MAX_WAIT_SECONDS));
+    // Subscribe before looking, so a commit between the look and the wait is not missed.
+    let mut moved = state.feed.subscribe();
+    let first = read_page(&state, &caller, &query).await?;
+    if !first.changes.is_empty() || first.has_more || wait.is_zero() {
+        return Ok(Json(first));
+    }
+    let tenant = caller.claims.app_metadata.tenant_id;
+    if super::feed_watch::wait_for(&mut moved, tenant, wait).await {
+        return Ok(Json(read_page(&state, &caller, &query).await?));
+    }
+    Ok(Json(first))
+}
+
+async fn read_page(
+    state: &AppState,
+    caller: &Caller,
+    query: &PullQuery,
+) -> Result<PullResponse, ApiError> {
     let limit = query.limit.unwrap_or(1_000).clamp(1, MAX_PULL_LIMIT);
     let mut tx = caller.begin(&state.pool).await?;
     // One more than asked, to tell whether more are waiting.
@@ -106,9 +131,9 @@ pub async fn pull(
         })
         .collect();
     ordered.sort_by_key(|(position, _)| *position);
-    Ok(Json(PullResponse {
+    Ok(PullResponse {
         changes: ordered.into_iter().map(|(_, change)| change).collect(),
         cursor,
         has_more,
-    }))
+    })
 }
