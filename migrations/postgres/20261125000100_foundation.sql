@@ -189,8 +189,10 @@ $$;
 
 -- Default privileges: nothing is granted to the API roles unless a migration says so.
 alter default privileges in schema public revoke all on tables from public, anon, authenticated;
-alter default privileges in schema public revoke all on functions from public, anon, authenticated;
-alter default privileges in schema app revoke all on functions from public, anon, authenticated;
+-- Functions: Postgres grants EXECUTE to PUBLIC by default, and a per-schema default cannot take
+-- a global one back, so this is global (for the migrating role): every function created from
+-- here on is executable only by those it is granted to.
+alter default privileges revoke execute on functions from public;
 revoke create on schema public from public;
 revoke all on schema app from public;
 revoke all on all tables in schema app from public, anon, authenticated;

@@ -154,7 +154,12 @@ pub async fn ensure_app_role(pool: &PgPool, role: &str, password: Option<&Secret
             .execute(&mut *tx)
             .await?;
     }
-    check_app_role_is_safe(&mut tx, role).await?;
+    // Roll back explicitly on refusal: a dropped transaction is rolled back only later, and its
+    // connection would go back to the pool still holding a lock on the role.
+    if let Err(refused) = check_app_role_is_safe(&mut tx, role).await {
+        tx.rollback().await?;
+        return Err(refused);
+    }
     tx.commit().await?;
     Ok(!existed)
 }

@@ -151,6 +151,12 @@ const RETENTION: &[(&str, i32, &str)] = &[
     ("guests", 2555, "anonymize"),
 ];
 
+/// When the platform's rows are said to be born (2024-01-01), so they are the same in every
+/// database seeded from scratch.
+fn platform_epoch() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_704_067_200, 0).unwrap_or_default()
+}
+
 /// A stable id for a platform row, so every database seeded from scratch names its plans alike:
 /// a UUIDv7 stamped 2024-01-01 whose random part is taken from the row's kind and name.
 fn platform_id(kind: &str, name: &str) -> Uuid {
@@ -178,10 +184,10 @@ pub async fn ensure_platform_rows(pool: &PgPool) -> Result<Vec<Plan>> {
     ) in PLANS
     {
         sqlx::query(
-            "insert into public.plans (id, name, display_name, description, price_cents, billing_interval,
+            "insert into public.plans (created_at, updated_at, id, name, display_name, description, price_cents, billing_interval,
                  limit_users, limit_properties, limit_rooms, limit_bookings_per_month,
                  limit_api_calls_per_month, limit_storage_gb, limit_custom_domains, features)
-             values ($13, $1, $2, $3, $4, 'monthly', $5, $6, $7, $8, $9, $10, $11, $12)
+             values ($14, $14, $13, $1, $2, $3, $4, 'monthly', $5, $6, $7, $8, $9, $10, $11, $12)
              on conflict (name) where tenant_id is null do nothing",
         )
         .bind(name)
@@ -197,13 +203,14 @@ pub async fn ensure_platform_rows(pool: &PgPool) -> Result<Vec<Plan>> {
         .bind(domains)
         .bind(features.iter().map(|f| f.to_string()).collect::<Vec<_>>())
         .bind(platform_id("plan", name))
+        .bind(platform_epoch())
         .execute(&mut *tx)
         .await?;
     }
     for (key, name, description, scope, status, plans, rollout) in FLAGS {
         sqlx::query(
-            "insert into public.feature_flags (id, key, name, description, scope, status, enabled_plans, rollout_percentage)
-             values ($8, $1, $2, $3, $4, $5, $6, $7)
+            "insert into public.feature_flags (created_at, updated_at, id, key, name, description, scope, status, enabled_plans, rollout_percentage)
+             values ($9, $9, $8, $1, $2, $3, $4, $5, $6, $7)
              on conflict (key) where tenant_id is null do nothing",
         )
         .bind(key)
@@ -214,19 +221,21 @@ pub async fn ensure_platform_rows(pool: &PgPool) -> Result<Vec<Plan>> {
         .bind(plans.iter().map(|p| p.to_string()).collect::<Vec<_>>())
         .bind(rollout)
         .bind(platform_id("flag", key))
+        .bind(platform_epoch())
         .execute(&mut *tx)
         .await?;
     }
     for (policy_type, days, action) in RETENTION {
         sqlx::query(
-            "insert into public.data_retention_policies (id, policy_type, retention_days, action, schedule)
-             values ($4, $1, $2, $3, 'daily')
+            "insert into public.data_retention_policies (created_at, updated_at, id, policy_type, retention_days, action, schedule)
+             values ($5, $5, $4, $1, $2, $3, 'daily')
              on conflict (policy_type) where tenant_id is null do nothing",
         )
         .bind(policy_type)
         .bind(days)
         .bind(action)
         .bind(platform_id("retention", policy_type))
+        .bind(platform_epoch())
         .execute(&mut *tx)
         .await?;
     }

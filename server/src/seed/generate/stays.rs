@@ -18,12 +18,18 @@ pub(super) fn lay_out_stays(
     let start = g.today - Days::new(HISTORY_DAYS);
     let end = g.today + Days::new(FUTURE_DAYS);
     let mut drafts = Vec::new();
-    for room in rooms {
+    for (index, room) in rooms.iter().enumerate() {
+        // Every fourth room turns over today (a departure and an arrival), so the Today screen
+        // always has both, whatever the seed.
+        let turns_over_today = index % 4 == 0;
         let mut day = start + Days::new(g.between(0, 5) as u64);
         while day < end {
             let nights = g.pick(&[1, 1, 2, 2, 2, 3, 3, 4, 5, 7]) as u64;
             let check_in = day;
-            let check_out = day + Days::new(nights);
+            let mut check_out = day + Days::new(nights);
+            if turns_over_today && check_in < g.today && check_out > g.today {
+                check_out = g.today;
+            }
             let guest = if !repeaters.is_empty() && g.chance(0.6) {
                 Some(g.pick(&repeaters))
             } else if g.chance(0.98) {
@@ -32,11 +38,14 @@ pub(super) fn lay_out_stays(
                 None // booked by a name only (an agent's block booking, a walk-in without profile)
             };
             drafts.push((room, guest, check_in, check_out));
-            let gap = if g.chance(0.45) {
+            let mut gap = if g.chance(0.45) {
                 0
             } else {
                 g.between(1, 3) as u64
             };
+            if turns_over_today && check_out <= g.today && check_out + Days::new(gap) > g.today {
+                gap = (g.today - check_out).num_days() as u64;
+            }
             day = check_out + Days::new(gap);
         }
     }
