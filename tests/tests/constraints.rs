@@ -192,6 +192,27 @@ fn cases() -> Vec<Case> {
             "update app.changes set op = 'truncate'
               where (tenant_id, seq, change_no) = (select tenant_id, seq, change_no from app.changes order by 1, 2, 3 limit 1)",
         ),
+        // push bookkeeping -------------------------------------------------------------------------
+        check(
+            "device_progress_last_seq_check",
+            "insert into app.device_progress (device_id, tenant_id, last_seq)
+             select id, tenant_id, -1 from public.devices order by id limit 1",
+        ),
+        check(
+            "change_results_device_seq_check",
+            "insert into app.change_results (device_id, device_seq, tenant_id, change_id, status)
+             select id, 0, tenant_id, gen_random_uuid(), 'applied' from public.devices order by id limit 1",
+        ),
+        check(
+            "change_results_status_check",
+            "insert into app.change_results (device_id, device_seq, tenant_id, change_id, status)
+             select id, 1, tenant_id, gen_random_uuid(), 'maybe' from public.devices order by id limit 1",
+        ),
+        check(
+            "change_results_reason_check",
+            "insert into app.change_results (device_id, device_seq, tenant_id, change_id, status)
+             select id, 1, tenant_id, gen_random_uuid(), 'rejected' from public.devices order by id limit 1",
+        ),
         // devices (sync sessions) -----------------------------------------------------------------
         check("devices_name_check", update_one("devices", "name = ' '")),
         check("devices_refresh_token_hash_check", update_one("devices", "refresh_token_hash = 'not-a-sha256'")),

@@ -24,6 +24,10 @@ pub enum ApiError {
     InvalidToken,
     #[error("this device was revoked or the account disabled: sign in again")]
     SessionRevoked,
+    #[error(
+        "this app speaks sync protocol {client} but the server needs {server}: update the app"
+    )]
+    ClientTooOld { client: u32, server: u32 },
     #[error("an internal error occurred")]
     Internal(#[source] anyhow::Error),
 }
@@ -39,6 +43,7 @@ impl ApiError {
             | Self::MissingToken
             | Self::InvalidToken
             | Self::SessionRevoked => StatusCode::UNAUTHORIZED,
+            Self::ClientTooOld { .. } => StatusCode::UPGRADE_REQUIRED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -54,6 +59,7 @@ impl ApiError {
             Self::MissingToken => "missing_token",
             Self::InvalidToken => "invalid_token",
             Self::SessionRevoked => "session_revoked",
+            Self::ClientTooOld { .. } => "client_too_old",
             Self::Internal(_) => "internal",
         }
     }

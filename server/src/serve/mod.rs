@@ -3,6 +3,7 @@
 //! - [`tokens`]: access tokens (JWT, Supabase-shaped claims) and refresh tokens.
 //! - [`auth`]: sign-in and refresh.
 //! - [`caller`]: the verified caller and the per-request transaction as `authenticated`.
+//! - [`push`]: a device's changes, exactly once, under RLS.
 //! - [`pull`]: the change feed, read under RLS, with long polling.
 //! - [`feed_watch`]: wakes waiting pulls when their tenant's feed moves (LISTEN/NOTIFY).
 //! - [`error`]: typed JSON errors.
@@ -16,6 +17,7 @@ pub mod caller;
 pub mod error;
 pub mod feed_watch;
 pub mod pull;
+pub mod push;
 pub mod tokens;
 
 use std::future::Future;
@@ -100,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/auth/refresh", post(auth::refresh))
         .route("/v1/me", get(me))
         .route("/v1/sync/pull", get(pull::pull))
+        .route("/v1/sync/push", post(push::push))
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())

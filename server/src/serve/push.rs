@@ -1,0 +1,303 @@
+//! `POST /v1/sync/push`: a device's changes, applied exactly once, in its order, under RLS.
+//!
+//! Each change runs in a savepoint of the request's transaction (as `authenticated` with the
+//! caller's claims): the database's grants, policies and constraints decide, and a change they
+//! refuse is rolled back alone and answered with a machine-readable reason and the server's
+//! current row, while the rest of the batch goes on. The outcome of every change is recorded
+//! with the device's sequence number (`app.change_results`), so a retried push gets the same
+//! answers and nothing is applied twice.
+//!
+//! Updates write the columns the laptop sent. Field-level merging with clocks (the laptop's base
+//! values against concurrent edits) is the next step; until then the database's invariants
+//! (no double booking, no overdraw, valid values, tenant isolation) are what a push can violate.
+
+use axum::extract::State;
+use axum::Json;
+use pms_sync_protocol::tables::synced_table;
+use pms_sync_protocol::wire::{
+    PushChange, PushOp, PushRequest, PushResponse, PushResult, PushStatus,
+};
+use pms_sync_protocol::PROTOCOL_VERSION;
+use sqlx::{PgConnection, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::caller::Caller;
+use super::error::{ApiError, ApiJson};
+use super::AppState;
+
+/// The most changes one push may carry.
+pub const MAX_PUSH_CHANGES: usize = 1_000;
+
+pub async fn push(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
+    if request.protocol_version != PROTOCOL_VERSION {
+        return Err(ApiError::ClientTooOld {
+            client: request.protocol_version,
+            server: PROTOCOL_VERSION,
+        });
+    }
+    if request.changes.len() > MAX_PUSH_CHANGES {
+        return Err(ApiError::BadRequest(format!(
+            "at most {MAX_PUSH_CHANGES} changes per push"
+        )));
+    }
+    let device_id = caller.claims.app_metadata.device_id;
+    let tenant_id = caller.claims.app_metadata.tenant_id;
+    let mut tx = caller.begin(&state.pool).await?;
+    // The device's progress row, locked: two attempts of the same push (a retry racing the
+    // original) take turns instead of both applying.
+    sqlx::query("insert into app.device_progress (device_id, tenant_id) values ($1, $2) on conflict (device_id) do nothing")
+        .bind(device_id)
+        .bind(tenant_id)
+        .execute(&mut *tx)
+        .await?;
+    let mut last_seq: i64 = sqlx::query_scalar(
+        "select last_seq from app.device_progress where device_id = $1 for update",
+    )
+    .bind(device_id)
+    .fetch_one(&mut *tx)
+    .await?;
+
+    let mut results = Vec::with_capacity(request.changes.len());
+    for change in &request.changes {
+        if change.device_seq <= last_seq {
+            results.push(recorded_result(&mut tx, device_id, change).await?);
+            continue;
+        }
+        let result = apply_one(&mut tx, tenant_id, change).await?;
+        sqlx::query(
+            "insert into app.change_results (device_id, device_seq, tenant_id, change_id, status, reason, message)
+             values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(device_id)
+        .bind(change.device_seq)
+        .bind(tenant_id)
+        .bind(change.change_id)
+        .bind(match result.status {
+            PushStatus::Applied => "applied",
+            PushStatus::Rejected => "rejected",
+        })
+        .bind(&result.reason)
+        .bind(&result.message)
+        .execute(&mut *tx)
+        .await?;
+        last_seq = change.device_seq;
+        results.push(result);
+    }
+    sqlx::query(
+        "update app.device_progress set last_seq = $2, updated_at = now() where device_id = $1",
+    )
+    .bind(device_id)
+    .bind(last_seq)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Json(PushResponse { results }))
+}
+
+/// The answer given the first time this change was pushed.
+async fn recorded_result(
+    tx: &mut Transaction<'static, Postgres>,
+    device_id: Uuid,
+    change: &PushChange,
+) -> Result<PushResult, ApiError> {
+    let recorded: Option<(Uuid, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "select change_id, status, reason, message from app.change_results where device_id = $1 and device_seq = $2",
+    )
+    .bind(device_id)
+    .bind(change.device_seq)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(match recorded {
+        Some((change_id, status, reason, message)) if change_id == change.change_id => PushResult {
+            change_id,
+            device_seq: change.device_seq,
+            status: if status == "applied" {
+                PushStatus::Applied
+            } else {
+                PushStatus::Rejected
+            },
+            reason,
+            message,
+            server_row: None,
+            replayed: true,
+        },
+        // A number already used by another change: the outbox is out of order or reused.
+        _ => PushResult {
+            change_id: change.change_id,
+            device_seq: change.device_seq,
+            status: PushStatus::Rejected,
+            reason: Some("out_of_order".to_owned()),
+            message: Some(
+                "this device sequence number was already used by another change".to_owned(),
+            ),
+            server_row: None,
+            replayed: false,
+        },
+    })
+}
+
+async fn apply_one(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    change: &PushChange,
+) -> Result<PushResult, ApiError> {
+    let rejected = |reason: &str, message: String| PushResult {
+        change_id: change.change_id,
+        device_seq: change.device_seq,
+        status: PushStatus::Rejected,
+        reason: Some(reason.to_owned()),
+        message: Some(message),
+        server_row: None,
+        replayed: false,
+    };
+    let Some(table) = synced_table(&change.table) else {
+        return Ok(rejected(
+            "unknown_table",
+            format!("{:?} is not a synced table", change.table),
+        ));
+    };
+    if let Some(column) = change
+        .values
+        .keys()
+        .find(|c| !table.columns.contains(&c.as_str()))
+    {
+        return Ok(rejected(
+            "invalid_value",
+            format!("{column:?} is not a synced column of {}", table.name),
+        ));
+    }
+    sqlx::query("savepoint change").execute(&mut **tx).await?;
+    let outcome = write(tx, tenant_id, table.name, change).await;
+    match outcome {
+        Ok(rows) if rows == 1 => {
+            sqlx::query("release savepoint change")
+                .execute(&mut **tx)
+                .await?;
+            Ok(PushResult {
+                change_id: change.change_id,
+                device_seq: change.device_seq,
+                status: PushStatus::Applied,
+                reason: None,
+                message: None,
+                server_row: None,
+                replayed: false,
+            })
+        }
+        Ok(_) => {
+            sqlx::query("rollback to savepoint change")
+                .execute(&mut **tx)
+                .await?;
+            Ok(rejected(
+                "not_found",
+                format!(
+                    "no {} row {} is visible to this account",
+                    table.name, change.id
+                ),
+            ))
+        }
+        Err(sqlx::Error::Database(error)) => {
+            sqlx::query("rollback to savepoint change")
+                .execute(&mut **tx)
+                .await?;
+            let (reason, message) = refusal(error.code().as_deref(), error.constraint());
+            let mut result = rejected(reason, message.to_owned());
+            result.server_row = current_row(tx, table.name, change.id).await?;
+            Ok(result)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Writes one change; returns the rows it touched.
+async fn write(
+    tx: &mut PgConnection,
+    tenant_id: Uuid,
+    table: &'static str,
+    change: &PushChange,
+) -> Result<u64, sqlx::Error> {
+    let mut values = change.values.clone();
+    values.insert("id".to_owned(), serde_json::json!(change.id));
+    // The tenant comes from the token; a different one in the body is left for RLS to refuse.
+    values
+        .entry("tenant_id".to_owned())
+        .or_insert_with(|| serde_json::json!(tenant_id));
+    let columns: Vec<String> = values.keys().map(|c| format!("\"{c}\"")).collect();
+    let columns = columns.join(", ");
+    let record = serde_json::Value::Object(values);
+    // Column names were checked against the compiled-in list of synced columns.
+    let statement = match change.op {
+        PushOp::Insert => format!(
+            "insert into public.{table} ({columns}) select {columns} from jsonb_populate_record(null::public.{table}, $1)"
+        ),
+        PushOp::Update => {
+            let changed: Vec<String> =
+                change.values.keys().filter(|c| *c != "id" && *c != "tenant_id").map(|c| format!("\"{c}\"")).collect();
+            if changed.is_empty() {
+                return Ok(1);
+            }
+            let changed = changed.join(", ");
+            format!(
+                "update public.{table} t set ({changed}) = (select {changed} from jsonb_populate_record(null::public.{table}, $1))
+                  where t.id = $2"
+            )
+        }
+        PushOp::Delete => format!("delete from public.{table} where id = $1"),
+    };
+    let query = sqlx::query(&statement);
+    let query = match change.op {
+        PushOp::Insert => query.bind(record),
+        PushOp::Update => query.bind(record).bind(change.id),
+        PushOp::Delete => query.bind(change.id),
+    };
+    let result = query.execute(tx).await?;
+    Ok(result.rows_affected())
+}
+
+/// The machine-readable reason for a refusal by the database.
+fn refusal(sqlstate: Option<&str>, constraint: Option<&str>) -> (&'static str, &'static str) {
+    match (sqlstate, constraint) {
+        (Some("23P01"), _) => (
+            "room_unavailable",
+            "the room is already taken for some of these nights",
+        ),
+        (Some("23514"), Some("loyalty_transactions_balance_after_check")) => (
+            "insufficient_points",
+            "the member does not have enough points for this redemption",
+        ),
+        (Some("23514"), _) | (Some("22P02" | "22007" | "22008" | "22003" | "23502"), _) => (
+            "invalid_value",
+            "a value is missing, out of range or not allowed",
+        ),
+        (Some("23505"), _) => ("duplicate_key", "a row with the same key already exists"),
+        (Some("23503"), _) => (
+            "missing_reference",
+            "the change refers to a row that does not exist",
+        ),
+        (Some("42501"), _) => ("forbidden", "this account may not make this change"),
+        _ => ("invalid_value", "the change could not be applied"),
+    }
+}
+
+/// The server's current row, as the device may see it.
+async fn current_row(
+    tx: &mut PgConnection,
+    table: &'static str,
+    id: Uuid,
+) -> Result<Option<serde_json::Value>, sqlx::Error> {
+    let Some(synced) = synced_table(table) else {
+        return Ok(None);
+    };
+    let statement = format!(
+        "select to_jsonb(r) from (select {} from public.{} where id = $1) r",
+        synced.columns.join(", "),
+        synced.name
+    );
+    sqlx::query_scalar(&statement)
+        .bind(id)
+        .fetch_optional(tx)
+        .await
+}

@@ -1,0 +1,385 @@
+//! `POST /v1/sync/push` against the real server and database: exactly once under retries, the
+//! invariants two offline laptops can break surface as typed rejections (never silently dropped),
+//! and the tenant of a change is the token's, whatever the body says.
+
+use pms_sync_protocol::wire::{PushChange, PushOp, PushRequest, PushResponse, PushStatus};
+use pms_sync_protocol::PROTOCOL_VERSION;
+use pms_tests::{set_password, TestDb, TestServer};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+const PASSWORD: &str = "correct horse battery";
+
+struct Laptop {
+    token: String,
+    tenant_id: Uuid,
+    next_seq: i64,
+}
+
+async fn laptop(server: &TestServer, email: &str, name: &str) -> Laptop {
+    let session: Value = Client::new()
+        .post(server.url("/v1/auth/login"))
+        .json(&json!({"email": email, "password": PASSWORD, "device_name": name}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("session");
+    Laptop {
+        token: session["access_token"].as_str().expect("token").to_owned(),
+        tenant_id: session["tenant_id"]
+            .as_str()
+            .expect("tenant")
+            .parse()
+            .expect("uuid"),
+        next_seq: 1,
+    }
+}
+
+impl Laptop {
+    fn change(&mut self, table: &str, op: PushOp, id: Uuid, values: Value) -> PushChange {
+        let device_seq = self.next_seq;
+        self.next_seq += 1;
+        let Value::Object(values) = values else {
+            panic!("values must be an object")
+        };
+        PushChange {
+            change_id: Uuid::now_v7(),
+            device_seq,
+            table: table.to_owned(),
+            op,
+            id,
+            values,
+        }
+    }
+}
+
+async fn push(server: &TestServer, laptop: &Laptop, changes: &[PushChange]) -> PushResponse {
+    let response = Client::new()
+        .post(server.url("/v1/sync/push"))
+        .bearer_auth(&laptop.token)
+        .json(&PushRequest {
+            protocol_version: PROTOCOL_VERSION,
+            changes: changes.to_vec(),
+        })
+        .send()
+        .await
+        .expect("push");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("push body")
+}
+
+struct Setup {
+    db: TestDb,
+    server: TestServer,
+    desk_emails: Vec<String>,
+    other_tenant: Uuid,
+}
+
+async fn setup() -> Setup {
+    let db = TestDb::migrated().await;
+    db.seed(2, 20).await;
+    let desk_emails: Vec<String> = sqlx::query_scalar(
+        "select s.email from public.staff s join public.tenants t on t.id = s.tenant_id
+          where s.role = 'front_desk' and t.subdomain = 'demo-7-0' order by s.email",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("desk staff");
+    for email in &desk_emails {
+        set_password(&db.pool, email, PASSWORD).await;
+    }
+    let other_tenant =
+        sqlx::query_scalar("select id from public.tenants where subdomain = 'demo-7-1'")
+            .fetch_one(&db.pool)
+            .await
+            .expect("other tenant");
+    let server = TestServer::start(&db).await;
+    Setup {
+        db,
+        server,
+        desk_emails,
+        other_tenant,
+    }
+}
+
+#[tokio::test]
+async fn a_retried_push_is_applied_once() {
+    let s = setup().await;
+    let mut desk = laptop(&s.server, &s.desk_emails[0], "laptop A").await;
+    let (member, program, guest, balance): (Uuid, Uuid, Uuid, i64) = sqlx::query_as(
+        "select id, program_id, guest_id, points_balance from public.loyalty_members where tenant_id = $1 order by id limit 1",
+    )
+    .bind(desk.tenant_id)
+    .fetch_one(&s.db.pool)
+    .await
+    .expect("member");
+    let guest_id = Uuid::now_v7();
+    let batch = vec![
+        desk.change("guests", PushOp::Insert, guest_id, json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"})),
+        desk.change(
+            "loyalty_transactions",
+            PushOp::Insert,
+            Uuid::now_v7(),
+            json!({"member_id": member, "program_id": program, "guest_id": guest, "type": "earn", "points": 250}),
+        ),
+    ];
+    let first = push(&s.server, &desk, &batch).await;
+    assert!(
+        first
+            .results
+            .iter()
+            .all(|r| r.status == PushStatus::Applied && !r.replayed),
+        "{first:?}"
+    );
+    // the response was lost: the laptop sends the same batch again, twice
+    for _ in 0..2 {
+        let again = push(&s.server, &desk, &batch).await;
+        assert!(
+            again
+                .results
+                .iter()
+                .all(|r| r.status == PushStatus::Applied && r.replayed),
+            "{again:?}"
+        );
+    }
+    let after: i64 =
+        sqlx::query_scalar("select points_balance from public.loyalty_members where id = $1")
+            .bind(member)
+            .fetch_one(&s.db.pool)
+            .await
+            .expect("balance");
+    assert_eq!(after, balance + 250, "points earned more than once");
+    let guests: i64 =
+        sqlx::query_scalar("select count(*) from public.guests where email = 'ada@example.com'")
+            .fetch_one(&s.db.pool)
+            .await
+            .expect("count");
+    assert_eq!(guests, 1);
+}
+
+#[tokio::test]
+async fn a_double_booking_from_two_offline_laptops_ends_as_one_booking_and_one_rejection() {
+    let s = setup().await;
+    let mut a = laptop(&s.server, &s.desk_emails[0], "laptop A").await;
+    let mut b = laptop(&s.server, &s.desk_emails[1], "laptop B").await;
+    let (property, room_type, room): (Uuid, Uuid, Uuid) = sqlx::query_as(
+        "select property_id, room_type_id, id from public.rooms where tenant_id = $1 order by number limit 1",
+    )
+    .bind(a.tenant_id)
+    .fetch_one(&s.db.pool)
+    .await
+    .expect("room");
+    let stay = |name: &str, check_in: &str, check_out: &str| {
+        json!({"guest_name": name, "property_id": property, "room_type_id": room_type, "room_id": room,
+               "check_in_date": check_in, "check_out_date": check_out, "status": "confirmed"})
+    };
+    // both booked offline, for overlapping nights far in the future
+    let from_a = a.change(
+        "reservations",
+        PushOp::Insert,
+        Uuid::now_v7(),
+        stay("Guest of A", "2027-06-10", "2027-06-13"),
+    );
+    let from_b = b.change(
+        "reservations",
+        PushOp::Insert,
+        Uuid::now_v7(),
+        stay("Guest of B", "2027-06-12", "2027-06-15"),
+    );
+    let a_result = push(&s.server, &a, &[from_a.clone()])
+        .await
+        .results
+        .remove(0);
+    let b_result = push(&s.server, &b, &[from_b.clone()])
+        .await
+        .results
+        .remove(0);
+    assert_eq!(a_result.status, PushStatus::Applied);
+    assert_eq!(b_result.status, PushStatus::Rejected);
+    assert_eq!(b_result.reason.as_deref(), Some("room_unavailable"));
+    // the rejection is kept and given again on a retry, never dropped
+    let retried = push(&s.server, &b, &[from_b]).await.results.remove(0);
+    assert_eq!(
+        (retried.status, retried.reason.as_deref(), retried.replayed),
+        (PushStatus::Rejected, Some("room_unavailable"), true)
+    );
+    let confirmed: Vec<i64> =
+        sqlx::query_scalar("select confirmation_number from public.reservations where room_id = $1 and check_in_date >= '2027-06-01'")
+            .bind(room)
+            .fetch_all(&s.db.pool)
+            .await
+            .expect("stays");
+    assert_eq!(confirmed.len(), 1, "exactly one booking holds the room");
+}
+
+#[tokio::test]
+async fn an_overdraw_is_rejected_and_the_rest_of_the_batch_applies() {
+    let s = setup().await;
+    let mut desk = laptop(&s.server, &s.desk_emails[0], "laptop").await;
+    let (member, program, guest, balance): (Uuid, Uuid, Uuid, i64) = sqlx::query_as(
+        "select id, program_id, guest_id, points_balance from public.loyalty_members where tenant_id = $1 order by id limit 1",
+    )
+    .bind(desk.tenant_id)
+    .fetch_one(&s.db.pool)
+    .await
+    .expect("member");
+    let redeem = |points: i64| json!({"member_id": member, "program_id": program, "guest_id": guest, "type": "redeem", "points": -points});
+    let batch = vec![
+        desk.change(
+            "loyalty_transactions",
+            PushOp::Insert,
+            Uuid::now_v7(),
+            redeem(balance + 1),
+        ),
+        desk.change(
+            "guests",
+            PushOp::Insert,
+            Uuid::now_v7(),
+            json!({"first_name": "Grace", "last_name": "Hopper"}),
+        ),
+    ];
+    let results = push(&s.server, &desk, &batch).await.results;
+    assert_eq!(
+        (results[0].status, results[0].reason.as_deref()),
+        (PushStatus::Rejected, Some("insufficient_points"))
+    );
+    assert_eq!(results[1].status, PushStatus::Applied);
+    let after: i64 =
+        sqlx::query_scalar("select points_balance from public.loyalty_members where id = $1")
+            .bind(member)
+            .fetch_one(&s.db.pool)
+            .await
+            .expect("balance");
+    assert_eq!(after, balance);
+}
+
+#[tokio::test]
+async fn the_tenant_is_the_tokens_and_server_owned_values_are_not_writable() {
+    let s = setup().await;
+    let mut desk = laptop(&s.server, &s.desk_emails[0], "laptop").await;
+    let foreign_guest: Uuid =
+        sqlx::query_scalar("select id from public.guests where tenant_id = $1 limit 1")
+            .bind(s.other_tenant)
+            .fetch_one(&s.db.pool)
+            .await
+            .expect("guest of the other tenant");
+    let own_guest: Uuid =
+        sqlx::query_scalar("select id from public.guests where tenant_id = $1 limit 1")
+            .bind(desk.tenant_id)
+            .fetch_one(&s.db.pool)
+            .await
+            .expect("own guest");
+    let batch = vec![
+        // a forged tenant id in the body
+        desk.change(
+            "guests",
+            PushOp::Insert,
+            Uuid::now_v7(),
+            json!({"tenant_id": s.other_tenant, "first_name": "Mallory"}),
+        ),
+        // another tenant's row
+        desk.change(
+            "guests",
+            PushOp::Update,
+            foreign_guest,
+            json!({"notes": "pwned"}),
+        ),
+        // a server-owned column
+        desk.change(
+            "guests",
+            PushOp::Update,
+            own_guest,
+            json!({"total_spent_cents": 1}),
+        ),
+        // a table that never syncs
+        desk.change(
+            "webhooks",
+            PushOp::Insert,
+            Uuid::now_v7(),
+            json!({"url": "https://evil.example"}),
+        ),
+        // a bad value
+        desk.change(
+            "guests",
+            PushOp::Update,
+            own_guest,
+            json!({"segment": "royalty"}),
+        ),
+    ];
+    let results = push(&s.server, &desk, &batch).await.results;
+    let reasons: Vec<Option<&str>> = results.iter().map(|r| r.reason.as_deref()).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            Some("forbidden"),
+            Some("not_found"),
+            Some("forbidden"),
+            Some("unknown_table"),
+            Some("invalid_value")
+        ]
+    );
+    assert!(results.iter().all(|r| r.status == PushStatus::Rejected));
+    let mallory: i64 =
+        sqlx::query_scalar("select count(*) from public.guests where first_name = 'Mallory'")
+            .fetch_one(&s.db.pool)
+            .await
+            .expect("count");
+    assert_eq!(mallory, 0);
+    let notes: Option<String> = sqlx::query_scalar("select notes from public.guests where id = $1")
+        .bind(foreign_guest)
+        .fetch_one(&s.db.pool)
+        .await
+        .expect("notes");
+    assert_ne!(notes.as_deref(), Some("pwned"));
+    // the rejected invalid value came back with the server's row for the conflicts inbox
+    assert_eq!(
+        results[4].server_row.as_ref().map(|r| r["id"].clone()),
+        Some(json!(own_guest))
+    );
+}
+
+#[tokio::test]
+async fn an_old_client_is_told_to_update_and_a_reused_sequence_number_is_refused() {
+    let s = setup().await;
+    let mut desk = laptop(&s.server, &s.desk_emails[0], "laptop").await;
+    let response = Client::new()
+        .post(s.server.url("/v1/sync/push"))
+        .bearer_auth(&desk.token)
+        .json(&json!({"protocol_version": 0, "changes": []}))
+        .send()
+        .await
+        .expect("push");
+    assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
+    let body: Value = response.json().await.expect("body");
+    assert_eq!(body["error"]["code"], "client_too_old");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("update the app"));
+
+    let first = desk.change(
+        "guests",
+        PushOp::Insert,
+        Uuid::now_v7(),
+        json!({"first_name": "First"}),
+    );
+    assert_eq!(
+        push(&s.server, &desk, &[first.clone()]).await.results[0].status,
+        PushStatus::Applied
+    );
+    let mut reused = desk.change(
+        "guests",
+        PushOp::Insert,
+        Uuid::now_v7(),
+        json!({"first_name": "Second"}),
+    );
+    reused.device_seq = first.device_seq;
+    let result = push(&s.server, &desk, &[reused]).await.results.remove(0);
+    assert_eq!(
+        (result.status, result.reason.as_deref()),
+        (PushStatus::Rejected, Some("out_of_order"))
+    );
+}
