@@ -40,3 +40,67 @@ pub struct PullResponse {
     /// More changes are waiting: pull again at once.
     pub has_more: bool,
 }
+
+/// What a pushed change does to its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushOp {
+    Insert,
+    Update,
+    Delete,
+}
+
+/// One local write, as the laptop's outbox holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushChange {
+    /// The change's own id (UUIDv7, made on the laptop).
+    pub change_id: Uuid,
+    /// The device's sequence number: 1, 2, 3… in the order the writes happened.
+    pub device_seq: i64,
+    pub table: String,
+    pub op: PushOp,
+    pub id: Uuid,
+    /// The written columns (all of them for an insert, the changed ones for an update).
+    #[serde(default)]
+    pub values: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `POST /v1/sync/push`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub protocol_version: u32,
+    pub changes: Vec<PushChange>,
+}
+
+/// The outcome of one pushed change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushStatus {
+    Applied,
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResult {
+    pub change_id: Uuid,
+    pub device_seq: i64,
+    pub status: PushStatus,
+    /// Why it was rejected, for the client to branch on: `room_unavailable`,
+    /// `insufficient_points`, `forbidden`, `not_found`, `invalid_value`, `duplicate_key`,
+    /// `missing_reference`, `unknown_table`, `out_of_order`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The server's current row (synced columns), for the conflicts inbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_row: Option<serde_json::Value>,
+    /// True when this answer was recorded by an earlier attempt of the same push.
+    #[serde(default)]
+    pub replayed: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub results: Vec<PushResult>,
+}
