@@ -94,8 +94,15 @@ pub async fn push(
     .bind(last_seq)
     .execute(&mut *tx)
     .await?;
+    // The feed transaction these writes landed in (set by the feed trigger, if anything was written).
+    let feed_seq: Option<i64> = sqlx::query_scalar(
+        "select nullif(current_setting('pms.feed_seq_' || replace($1::text, '-', ''), true), '')::bigint",
+    )
+    .bind(tenant_id)
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
-    Ok(Json(PushResponse { results }))
+    Ok(Json(PushResponse { results, feed_seq }))
 }
 
 /// The answer given the first time this change was pushed.

@@ -460,6 +460,25 @@ pub const SYNCED_TABLES: &[SyncedTable] = &[
     },
 ];
 
+/// Columns the server computes (generated columns): synced down, never pushed up. The laptop
+/// computes the ones its screens need itself.
+pub const GENERATED_COLUMNS: &[(&str, &str)] = &[
+    ("guests", "full_name"),
+    ("reservations", "nights"),
+    ("reservations", "balance_due_cents"),
+    ("invoices", "total_cents"),
+    ("marketing_campaigns", "open_rate"),
+    ("marketing_campaigns", "click_rate"),
+    ("marketing_campaigns", "conversion_rate"),
+];
+
+/// Whether `table.column` is computed by the server.
+pub fn is_generated(table: &str, column: &str) -> bool {
+    GENERATED_COLUMNS
+        .iter()
+        .any(|(t, c)| *t == table && *c == column)
+}
+
 /// The synced table called `name`.
 pub fn synced_table(name: &str) -> Option<&'static SyncedTable> {
     SYNCED_TABLES.iter().find(|table| table.name == name)

@@ -103,4 +103,8 @@ pub struct PushResult {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PushResponse {
     pub results: Vec<PushResult>,
+    /// The feed transaction (`Cursor::seq`) this push's writes landed in, if it wrote anything:
+    /// the laptop keeps its applied changes until its pull cursor has passed it.
+    #[serde(default)]
+    pub feed_seq: Option<i64>,
 }

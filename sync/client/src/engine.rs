@@ -1,0 +1,170 @@
+//! One round of sync: push the outbox, then pull the feed and rebase the changes still pending.
+//!
+//! - Push: pending outbox entries go up in device order. An applied change is marked acknowledged
+//!   with the feed transaction it landed in; it stays in the outbox until the pull cursor has
+//!   passed that transaction, so the screen never flickers back to the old value. A rejected
+//!   change moves to the conflicts table with the server's row, and the mirror returns to the
+//!   server's truth for that row; nothing rejected is dropped.
+//! - Pull: pages of server rows overwrite the mirror, then every outbox entry not yet reflected
+//!   is applied again on top, so the desk sees server truth plus its own unsent work.
+
+use pms_sync_protocol::wire::{Cursor, Op, PushOp, PushRequest, PushStatus};
+use pms_sync_protocol::PROTOCOL_VERSION;
+use rusqlite::Connection;
+use serde_json::Value;
+
+use crate::error::Result;
+use crate::mirror;
+use crate::outbox;
+use crate::remote::Remote;
+
+/// The largest batch pushed at once.
+pub const PUSH_BATCH: usize = 500;
+/// Rows per pull page.
+pub const PULL_PAGE: i64 = 1_000;
+
+/// What a round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub pushed: usize,
+    pub rejected: usize,
+    pub pulled: usize,
+}
+
+/// Records the signed-in tenant so local inserts carry it.
+pub fn remember_session(conn: &Connection, tenant_id: uuid::Uuid) -> Result<()> {
+    mirror::set_state(conn, "tenant_id", &tenant_id.to_string())
+}
+
+pub async fn sync_once(conn: &mut Connection, remote: &Remote) -> Result<SyncReport> {
+    let mut report = SyncReport::default();
+    push(conn, remote, &mut report).await?;
+    pull(conn, remote, &mut report).await?;
+    Ok(report)
+}
+
+async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -> Result<()> {
+    loop {
+        let pending: Vec<_> = outbox::entries(conn, false)?
+            .into_iter()
+            .take(PUSH_BATCH)
+            .collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let request = PushRequest {
+            protocol_version: PROTOCOL_VERSION,
+            changes: pending
+                .iter()
+                .map(|entry| pms_sync_protocol::wire::PushChange {
+                    change_id: entry.change_id,
+                    device_seq: entry.device_seq,
+                    table: entry.table.clone(),
+                    op: entry.op,
+                    id: entry.id,
+                    values: entry.values.clone(),
+                })
+                .collect(),
+        };
+        let response = remote.push(&request).await?;
+        let tx = conn.transaction()?;
+        for (entry, result) in pending.iter().zip(&response.results) {
+            match result.status {
+                PushStatus::Applied => {
+                    tx.execute(
+                        "update outbox set status = 'acked', acked_seq = ?2 where device_seq = ?1",
+                        rusqlite::params![entry.device_seq, response.feed_seq.unwrap_or(0)],
+                    )?;
+                    report.pushed += 1;
+                }
+                PushStatus::Rejected => {
+                    tx.execute(
+                        "insert into conflicts (device_seq, change_id, table_name, row_id, op, reason, message,
+                                                mine_json, theirs_json, created_at)
+                         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                         on conflict (change_id) do nothing",
+                        rusqlite::params![
+                            entry.device_seq,
+                            entry.change_id.to_string(),
+                            entry.table,
+                            entry.id.to_string(),
+                            format!("{:?}", entry.op).to_lowercase(),
+                            result.reason.clone().unwrap_or_else(|| "rejected".to_owned()),
+                            result.message,
+                            Value::Object(entry.values.clone()).to_string(),
+                            result.server_row.as_ref().map(Value::to_string),
+                            chrono::Utc::now().to_rfc3339(),
+                        ],
+                    )?;
+                    tx.execute(
+                        "delete from outbox where device_seq = ?1",
+                        [entry.device_seq],
+                    )?;
+                    // Back to the server's truth for that row; the conflict keeps the laptop's values.
+                    match (&result.server_row, entry.op) {
+                        (Some(Value::Object(row)), _) => mirror::upsert(&tx, &entry.table, row)?,
+                        (_, PushOp::Insert) => {
+                            mirror::delete(&tx, &entry.table, &entry.id.to_string())?
+                        }
+                        _ => {}
+                    }
+                    report.rejected += 1;
+                }
+            }
+        }
+        tx.commit()?;
+    }
+}
+
+fn cursor(conn: &Connection) -> Result<Cursor> {
+    let seq = mirror::state(conn, "cursor_seq")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let change_no = mirror::state(conn, "cursor_change_no")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Ok(Cursor { seq, change_no })
+}
+
+async fn pull(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -> Result<()> {
+    loop {
+        let page = remote.pull(cursor(conn)?, PULL_PAGE).await?;
+        let tx = conn.transaction()?;
+        for change in &page.changes {
+            match (&change.op, &change.row) {
+                (Op::Upsert, Some(Value::Object(row))) => mirror::upsert(&tx, &change.table, row)?,
+                _ => mirror::delete(&tx, &change.table, &change.id.to_string())?,
+            }
+        }
+        mirror::set_state(&tx, "cursor_seq", &page.cursor.seq.to_string())?;
+        mirror::set_state(&tx, "cursor_change_no", &page.cursor.change_no.to_string())?;
+        // Acknowledged changes the pull has now brought back are done with.
+        tx.execute(
+            "delete from outbox where status = 'acked' and acked_seq <= ?1",
+            [page.cursor.seq],
+        )?;
+        rebase(&tx)?;
+        tx.commit()?;
+        report.pulled += page.changes.len();
+        if !page.has_more {
+            return Ok(());
+        }
+    }
+}
+
+/// Applies every change still in the outbox on top of what was pulled.
+fn rebase(conn: &Connection) -> Result<()> {
+    for entry in outbox::entries(conn, true)? {
+        let id = entry.id.to_string();
+        match entry.op {
+            PushOp::Delete => mirror::delete(conn, &entry.table, &id)?,
+            PushOp::Insert | PushOp::Update => {
+                let mut row = mirror::read(conn, &entry.table, &id)?.unwrap_or_default();
+                row.insert("id".to_owned(), Value::String(id));
+                row.extend(entry.values.clone());
+                mirror::upsert(conn, &entry.table, &row)?;
+            }
+        }
+    }
+    Ok(())
+}

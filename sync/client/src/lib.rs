@@ -1,0 +1,17 @@
+//! The laptop side of sync.
+//!
+//! # Layout
+//! - [`mirror`]: the local SQLite database (WAL): its migrations (`migrations/sqlite/`), and
+//!   reading and writing rows as the JSON the server speaks.
+//! - [`outbox`]: the one way to write locally: the row and its outbox entry in one transaction.
+//! - [`remote`]: the sync server over HTTP.
+//! - [`engine`]: one round of sync: push the outbox, pull the feed, rebase what is still pending.
+//! - [`error`]: the crate's error type.
+
+pub mod engine;
+pub mod error;
+pub mod mirror;
+pub mod outbox;
+pub mod remote;
+
+pub use error::{Error, Result};

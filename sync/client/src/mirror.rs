@@ -1,0 +1,216 @@
+//! The local SQLite mirror: opening it (WAL, migrations), and moving rows between SQLite and the
+//! JSON objects the server speaks, guided by each column's declared type.
+
+use std::path::Path;
+
+use pms_sync_protocol::tables::{synced_table, SyncedTable};
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
+use rusqlite_migration::{Migrations, M};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// The mirror's schema history (`migrations/sqlite/`), only ever appended to.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!(
+        "../../../migrations/sqlite/0001_mirror.sql"
+    ))])
+}
+
+/// Opens (creating and migrating) the mirror at `path`.
+pub fn open(path: &Path) -> Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    prepare(&mut conn)?;
+    Ok(conn)
+}
+
+/// An in-memory mirror, for tests and tools.
+pub fn open_in_memory() -> Result<Connection> {
+    let mut conn = Connection::open_in_memory()?;
+    prepare(&mut conn)?;
+    Ok(conn)
+}
+
+fn prepare(conn: &mut Connection) -> Result<()> {
+    // WAL: readers (the screens) never wait for the sync writer, and a crash loses nothing committed.
+    conn.pragma_update(None, "journal_mode", "wal")?;
+    conn.pragma_update(None, "synchronous", "normal")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    migrations().to_latest(conn)?;
+    Ok(())
+}
+
+/// How a column's values travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Integer,
+    Boolean,
+    Json,
+}
+
+/// The mirror's columns of `table` with their kinds, in table order.
+pub fn columns(conn: &Connection, table: &str) -> Result<Vec<(String, Kind)>> {
+    let synced = synced(table)?;
+    let mut statement = conn.prepare(&format!(
+        "select name, type from pragma_table_info('{}')",
+        synced.name
+    ))?;
+    let columns = statement
+        .query_map([], |row| {
+            let name: String = row.get(0)?;
+            let declared: String = row.get(1)?;
+            let kind = match declared.to_ascii_lowercase().as_str() {
+                "integer" => Kind::Integer,
+                "boolean" => Kind::Boolean,
+                "json_text" => Kind::Json,
+                _ => Kind::Text,
+            };
+            Ok((name, kind))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(columns)
+}
+
+pub fn synced(table: &str) -> Result<&'static SyncedTable> {
+    synced_table(table).ok_or_else(|| Error::UnknownTable(table.to_owned()))
+}
+
+fn to_sql(value: &Value, kind: Kind) -> SqlValue {
+    match (value, kind) {
+        (Value::Null, _) => SqlValue::Null,
+        (Value::Bool(b), _) => SqlValue::Integer(i64::from(*b)),
+        (Value::Number(n), Kind::Integer | Kind::Boolean) => n
+            .as_i64()
+            .map(SqlValue::Integer)
+            .unwrap_or_else(|| SqlValue::Text(n.to_string())),
+        (Value::Number(n), _) => SqlValue::Text(n.to_string()),
+        (Value::String(s), Kind::Json) => SqlValue::Text(Value::String(s.clone()).to_string()),
+        (Value::String(s), _) => SqlValue::Text(s.clone()),
+        (other, _) => SqlValue::Text(other.to_string()),
+    }
+}
+
+fn from_sql(value: ValueRef<'_>, kind: Kind) -> Value {
+    match (value, kind) {
+        (ValueRef::Null, _) => Value::Null,
+        (ValueRef::Integer(i), Kind::Boolean) => Value::Bool(i != 0),
+        (ValueRef::Integer(i), _) => Value::from(i),
+        (ValueRef::Real(f), _) => Value::from(f),
+        (ValueRef::Text(t), Kind::Json) => serde_json::from_slice(t)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(t).into_owned())),
+        (ValueRef::Text(t), _) => Value::String(String::from_utf8_lossy(t).into_owned()),
+        (ValueRef::Blob(_), _) => Value::Null,
+    }
+}
+
+/// Writes `row` (some or all columns; `id` required) into `table`, inserting or updating.
+pub fn upsert(conn: &Connection, table: &str, row: &Map<String, Value>) -> Result<()> {
+    let all = columns(conn, table)?;
+    let present: Vec<&(String, Kind)> = all
+        .iter()
+        .filter(|(name, _)| row.contains_key(name))
+        .collect();
+    if !row.contains_key("id") {
+        return Err(Error::Data(format!("a {table} row without an id")));
+    }
+    let names: Vec<&str> = present.iter().map(|(name, _)| name.as_str()).collect();
+    let placeholders = vec!["?"; names.len()].join(", ");
+    let updates: Vec<String> = names
+        .iter()
+        .filter(|n| **n != "id")
+        .map(|n| format!("{n} = excluded.{n}"))
+        .collect();
+    let conflict = if updates.is_empty() {
+        "do nothing".to_owned()
+    } else {
+        format!("do update set {}", updates.join(", "))
+    };
+    let statement = format!(
+        "insert into {table} ({}) values ({placeholders}) on conflict (id) {conflict}",
+        names.join(", ")
+    );
+    let values = present
+        .iter()
+        .map(|(name, kind)| to_sql(&row[name.as_str()], *kind));
+    conn.execute(&statement, params_from_iter(values))?;
+    Ok(())
+}
+
+pub fn delete(conn: &Connection, table: &str, id: &str) -> Result<()> {
+    let synced = synced(table)?;
+    conn.execute(&format!("delete from {} where id = ?1", synced.name), [id])?;
+    Ok(())
+}
+
+/// The row `id` of `table` as JSON, if the mirror has it.
+pub fn read(conn: &Connection, table: &str, id: &str) -> Result<Option<Map<String, Value>>> {
+    let columns = columns(conn, table)?;
+    let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
+    let statement = format!("select {} from {table} where id = ?1", names.join(", "));
+    let row = conn
+        .query_row(&statement, [id], |row| {
+            let mut object = Map::new();
+            for (i, (name, kind)) in columns.iter().enumerate() {
+                object.insert(name.clone(), from_sql(row.get_ref(i)?, *kind));
+            }
+            Ok(object)
+        })
+        .optional()?;
+    Ok(row)
+}
+
+/// A value of the sync bookkeeping (`sync_state`).
+pub fn state(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("select value from sync_state where key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+pub fn set_state(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "insert into sync_state (key, value) values (?1, ?2) on conflict (key) do update set value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+/// Guest search as you type over the local mirror (FTS5 trigram on name, email and phone): the
+/// ids and names of up to `limit` guests whose fields contain `term`, best match first. Terms
+/// under three characters (too short for trigrams) match names by prefix instead.
+pub fn search_guests(conn: &Connection, term: &str, limit: usize) -> Result<Vec<(String, String)>> {
+    let term = term.trim();
+    if term.is_empty() {
+        return Ok(Vec::new());
+    }
+    let limit = limit.clamp(1, 200) as i64;
+    let rows = if term.chars().count() >= 3 {
+        // a phrase, so the user's punctuation is matched, not parsed as FTS syntax
+        let phrase = format!("\"{}\"", term.replace('"', "\"\""));
+        let mut statement = conn.prepare_cached(
+            "select g.id, g.full_name from guests_search s join guests g on g.rowid = s.rowid
+              where guests_search match ?1 and g.deleted_at is null order by s.rank limit ?2",
+        )?;
+        let rows = statement.query_map(rusqlite::params![phrase, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        rows.collect::<Result<Vec<_>, _>>()?
+    } else {
+        let mut statement = conn.prepare_cached(
+            "select id, full_name from guests where full_name like ?1 || '%' escape '\\' and deleted_at is null
+              order by full_name limit ?2",
+        )?;
+        let escaped = term
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let rows = statement.query_map(rusqlite::params![escaped, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        rows.collect::<Result<Vec<_>, _>>()?
+    };
+    Ok(rows)
+}

@@ -1,0 +1,160 @@
+//! The one way to write locally: the row goes into the mirror and its change into the outbox in
+//! the same SQLite transaction, numbered with the device's next sequence number. Nothing can
+//! change the mirror's tables without leaving a change to push.
+
+use pms_sync_protocol::tables::is_generated;
+use pms_sync_protocol::wire::PushOp;
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::mirror;
+
+/// A change waiting in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEntry {
+    pub device_seq: i64,
+    pub change_id: Uuid,
+    pub table: String,
+    pub op: PushOp,
+    pub id: Uuid,
+    pub values: Map<String, Value>,
+    pub acked: bool,
+}
+
+fn op_name(op: PushOp) -> &'static str {
+    match op {
+        PushOp::Insert => "insert",
+        PushOp::Update => "update",
+        PushOp::Delete => "delete",
+    }
+}
+
+fn parse_op(name: &str) -> Result<PushOp> {
+    match name {
+        "insert" => Ok(PushOp::Insert),
+        "update" => Ok(PushOp::Update),
+        "delete" => Ok(PushOp::Delete),
+        other => Err(Error::Data(format!("unknown outbox operation {other:?}"))),
+    }
+}
+
+/// Writes a row locally and records the change. `values` are the columns written (for an update,
+/// only the changed ones); the server computes generated columns, so they are refused here.
+/// Returns the change's device sequence number.
+pub fn write(
+    conn: &mut Connection,
+    table: &str,
+    op: PushOp,
+    id: Uuid,
+    values: Map<String, Value>,
+) -> Result<i64> {
+    let synced = mirror::synced(table)?;
+    if let Some(column) = values
+        .keys()
+        .find(|c| !synced.columns.contains(&c.as_str()) || is_generated(table, c))
+    {
+        return Err(Error::Data(format!(
+            "{column:?} cannot be written on {table}"
+        )));
+    }
+    let tx = conn.transaction()?;
+    let id_text = id.to_string();
+    match op {
+        PushOp::Delete => mirror::delete(&tx, table, &id_text)?,
+        PushOp::Insert | PushOp::Update => {
+            let mut row = mirror::read(&tx, table, &id_text)?.unwrap_or_default();
+            if op == PushOp::Insert {
+                if let Some(tenant) = mirror::state(&tx, "tenant_id")? {
+                    row.entry("tenant_id").or_insert(Value::String(tenant));
+                }
+            }
+            row.insert("id".to_owned(), Value::String(id_text.clone()));
+            row.extend(values.clone());
+            derive_local(table, &mut row);
+            mirror::upsert(&tx, table, &row)?;
+        }
+    }
+    let device_seq: i64 = mirror::state(&tx, "next_device_seq")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    mirror::set_state(&tx, "next_device_seq", &(device_seq + 1).to_string())?;
+    tx.execute(
+        "insert into outbox (device_seq, change_id, table_name, op, row_id, values_json, created_at)
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        rusqlite::params![
+            device_seq,
+            Uuid::now_v7().to_string(),
+            table,
+            op_name(op),
+            id_text,
+            Value::Object(values).to_string(),
+            chrono::Utc::now().to_rfc3339(),
+        ],
+    )?;
+    tx.commit()?;
+    Ok(device_seq)
+}
+
+/// What the screens need of generated columns before the server has computed them.
+fn derive_local(table: &str, row: &mut Map<String, Value>) {
+    let text = |row: &Map<String, Value>, c: &str| {
+        row.get(c)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    if table == "guests" {
+        let full = format!("{} {}", text(row, "first_name"), text(row, "last_name"))
+            .trim()
+            .to_owned();
+        row.insert("full_name".to_owned(), Value::String(full));
+    }
+}
+
+/// Outbox entries in device order: the pending ones, and with `include_acked` also those the
+/// server acknowledged but the pull has not yet brought back.
+pub fn entries(conn: &Connection, include_acked: bool) -> Result<Vec<OutboxEntry>> {
+    let mut statement = conn.prepare(
+        "select device_seq, change_id, table_name, op, row_id, values_json, status from outbox
+          where status = 'pending' or ?1 order by device_seq",
+    )?;
+    let rows = statement.query_map([include_acked], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, String>(3)?,
+            row.get::<_, String>(4)?,
+            row.get::<_, String>(5)?,
+            row.get::<_, String>(6)?,
+        ))
+    })?;
+    let mut entries = Vec::new();
+    for row in rows {
+        let (device_seq, change_id, table, op, id, values, status) = row?;
+        let values = match serde_json::from_str(&values) {
+            Ok(Value::Object(map)) => map,
+            _ => {
+                return Err(Error::Data(format!(
+                    "outbox entry {device_seq} has unreadable values"
+                )))
+            }
+        };
+        entries.push(OutboxEntry {
+            device_seq,
+            change_id: change_id
+                .parse()
+                .map_err(|_| Error::Data("bad change id".to_owned()))?,
+            table,
+            op: parse_op(&op)?,
+            id: id
+                .parse()
+                .map_err(|_| Error::Data("bad row id".to_owned()))?,
+            values,
+            acked: status == "acked",
+        });
+    }
+    Ok(entries)
+}

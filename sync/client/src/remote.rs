@@ -1,0 +1,106 @@
+//! The sync server over HTTP.
+
+use pms_sync_protocol::wire::{Cursor, PullResponse, PushRequest, PushResponse};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// A signed-in session, as the server returns it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Session {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub device_id: Uuid,
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub staff_role: String,
+}
+
+/// A connection to one sync server.
+#[derive(Clone)]
+pub struct Remote {
+    http: reqwest::Client,
+    base_url: String,
+    access_token: Option<String>,
+}
+
+impl Remote {
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base_url: base_url.into(),
+            access_token: None,
+        }
+    }
+
+    pub async fn login(
+        &mut self,
+        email: &str,
+        password: &str,
+        device_name: &str,
+    ) -> Result<Session> {
+        let body =
+            serde_json::json!({"email": email, "password": password, "device_name": device_name});
+        let request = self
+            .http
+            .post(format!("{}/v1/auth/login", self.base_url))
+            .json(&body);
+        let session: Session = send(request).await?;
+        self.access_token = Some(session.access_token.clone());
+        Ok(session)
+    }
+
+    fn token(&self) -> Result<&str> {
+        self.access_token.as_deref().ok_or(Error::NotSignedIn)
+    }
+
+    pub async fn push(&self, request: &PushRequest) -> Result<PushResponse> {
+        let http = self
+            .http
+            .post(format!("{}/v1/sync/push", self.base_url))
+            .bearer_auth(self.token()?)
+            .json(request);
+        send(http).await
+    }
+
+    pub async fn pull(&self, after: Cursor, limit: i64) -> Result<PullResponse> {
+        let http = self
+            .http
+            .get(format!("{}/v1/sync/pull", self.base_url))
+            .bearer_auth(self.token()?)
+            .query(&[
+                ("after_seq", after.seq),
+                ("after_change_no", after.change_no),
+                ("limit", limit),
+            ]);
+        send(http).await
+    }
+}
+
+async fn send<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| Error::Unreachable(e.to_string()))?;
+    let status = response.status();
+    if status.is_success() {
+        return response
+            .json()
+            .await
+            .map_err(|e| Error::Data(e.to_string()));
+    }
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    Err(Error::Refused {
+        status: status.as_u16(),
+        code: body["error"]["code"]
+            .as_str()
+            .unwrap_or("unknown")
+            .to_owned(),
+        message: body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    })
+}

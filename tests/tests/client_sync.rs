@@ -1,0 +1,319 @@
+//! The laptop side against the real server: the mirror's schema agrees with Postgres through the
+//! synced-column list; local writes go through the outbox; two laptops that worked offline
+//! converge to the server; a rejected double booking lands in the losing laptop's conflicts.
+
+use std::collections::BTreeMap;
+
+use pms_sync_client::engine::{remember_session, sync_once};
+use pms_sync_client::mirror::{self, Kind};
+use pms_sync_client::outbox;
+use pms_sync_client::remote::Remote;
+use pms_sync_protocol::tables::SYNCED_TABLES;
+use pms_sync_protocol::wire::PushOp;
+use pms_tests::{set_password, TestDb, TestServer};
+use rusqlite::Connection;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+const PASSWORD: &str = "correct horse battery";
+
+#[tokio::test]
+async fn the_mirror_schema_matches_postgres_through_the_synced_columns() {
+    let db = TestDb::migrated().await;
+    let conn = mirror::open_in_memory().expect("mirror");
+    let mut problems = Vec::new();
+    for table in SYNCED_TABLES {
+        let local: BTreeMap<String, Kind> = mirror::columns(&conn, table.name)
+            .expect("columns")
+            .into_iter()
+            .collect();
+        let listed: Vec<&str> = table.columns.to_vec();
+        let local_names: Vec<&str> = local.keys().map(String::as_str).collect();
+        let mut listed_sorted = listed.clone();
+        listed_sorted.sort_unstable();
+        if local_names != listed_sorted {
+            problems.push(format!(
+                "{}: mirror has {local_names:?}, the list says {listed_sorted:?}",
+                table.name
+            ));
+        }
+        let remote: Vec<(String, String, String)> = sqlx::query_as(
+            "select a.attname::text, t.typname::text, t.typcategory::text from pg_attribute a
+               join pg_type t on t.oid = a.atttypid
+              where a.attrelid = $1::regclass and a.attnum > 0 and not a.attisdropped",
+        )
+        .bind(format!("public.{}", table.name))
+        .fetch_all(&db.pool)
+        .await
+        .expect("postgres columns");
+        for column in &listed {
+            let Some((_, typname, category)) = remote.iter().find(|(name, ..)| name == column)
+            else {
+                problems.push(format!(
+                    "{}.{column} is listed but not in Postgres",
+                    table.name
+                ));
+                continue;
+            };
+            let expected = match (typname.as_str(), category.as_str()) {
+                ("int2" | "int4" | "int8", _) => Kind::Integer,
+                ("bool", _) => Kind::Boolean,
+                ("jsonb", _) | (_, "A") => Kind::Json,
+                _ => Kind::Text,
+            };
+            if local.get(*column) != Some(&expected) {
+                problems.push(format!(
+                    "{}.{column}: Postgres {typname} wants {expected:?}, mirror has {:?}",
+                    table.name,
+                    local.get(*column)
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "mirror and Postgres disagree:\n{}",
+        problems.join("\n")
+    );
+}
+
+struct Laptop {
+    conn: Connection,
+    remote: Remote,
+}
+
+async fn laptop(server: &TestServer, email: &str, name: &str) -> Laptop {
+    let mut remote = Remote::new(server.base_url.clone());
+    let session = remote.login(email, PASSWORD, name).await.expect("login");
+    let conn = mirror::open_in_memory().expect("mirror");
+    remember_session(&conn, session.tenant_id).expect("session");
+    Laptop { conn, remote }
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        other => panic!("not an object: {other}"),
+    }
+}
+
+/// Every guest of the tenant, as the server has them and as the mirror has them.
+async fn guests_agree(db: &TestDb, tenant: Uuid, conn: &Connection) -> Result<(), String> {
+    let columns = SYNCED_TABLES
+        .iter()
+        .find(|t| t.name == "guests")
+        .expect("guests")
+        .columns;
+    let statement = format!(
+        "select to_jsonb(r) from (select {} from public.guests where tenant_id = $1 order by id) r",
+        columns.join(", ")
+    );
+    let server: Vec<Value> = sqlx::query_scalar(&statement)
+        .bind(tenant)
+        .fetch_all(&db.pool)
+        .await
+        .expect("server rows");
+    let local_count: i64 = conn
+        .query_row("select count(*) from guests", [], |r| r.get(0))
+        .expect("count");
+    if local_count != server.len() as i64 {
+        return Err(format!(
+            "mirror has {local_count} guests, server {}",
+            server.len()
+        ));
+    }
+    for row in server {
+        let id = row["id"].as_str().expect("id");
+        let local = mirror::read(conn, "guests", id)
+            .expect("read")
+            .ok_or(format!("guest {id} missing locally"))?;
+        for (column, value) in row.as_object().expect("object") {
+            let same = match (value, &local[column]) {
+                (Value::Number(a), Value::String(b)) | (Value::String(b), Value::Number(a)) => {
+                    &a.to_string() == b
+                }
+                (a, b) => a == b,
+            };
+            if !same {
+                return Err(format!(
+                    "guest {id}.{column}: server {value}, mirror {}",
+                    local[column]
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn two_laptops_that_worked_offline_converge_to_the_server() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 30).await;
+    let emails: Vec<String> = sqlx::query_scalar(
+        "select email from public.staff where role = 'front_desk' order by email",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("desk");
+    for email in &emails {
+        set_password(&db.pool, email, PASSWORD).await;
+    }
+    let server = TestServer::start(&db).await;
+    let mut a = laptop(&server, &emails[0], "laptop A").await;
+    let mut b = laptop(&server, &emails[1], "laptop B").await;
+    let tenant: Uuid = sqlx::query_scalar("select id from public.tenants")
+        .fetch_one(&db.pool)
+        .await
+        .expect("tenant");
+    for l in [&mut a, &mut b] {
+        sync_once(&mut l.conn, &l.remote).await.expect("first sync");
+    }
+    guests_agree(&db, tenant, &a.conn)
+        .await
+        .expect("A starts equal to the server");
+
+    // Offline: A registers a walk-in and B corrects an existing guest's phone; both see their
+    // own work at once, with changes waiting.
+    let walk_in = Uuid::now_v7();
+    outbox::write(
+        &mut a.conn,
+        "guests",
+        PushOp::Insert,
+        walk_in,
+        object(json!({"first_name": "Walk", "last_name": "In", "email": "walk.in@example.com"})),
+    )
+    .expect("local insert");
+    let existing: String = b
+        .conn
+        .query_row("select id from guests order by id limit 1", [], |r| {
+            r.get(0)
+        })
+        .expect("a guest");
+    outbox::write(
+        &mut b.conn,
+        "guests",
+        PushOp::Update,
+        existing.parse().expect("uuid"),
+        object(json!({"phone": "+351 900 000 000"})),
+    )
+    .expect("local update");
+    let full_name: String = a
+        .conn
+        .query_row(
+            "select full_name from guests where id = ?1",
+            [walk_in.to_string()],
+            |r| r.get(0),
+        )
+        .expect("local row");
+    assert_eq!(full_name, "Walk In");
+    assert_eq!(
+        outbox::entries(&b.conn, false).expect("outbox").len(),
+        1,
+        "one change waiting on B"
+    );
+
+    // Back online, in any order, twice: everyone ends equal to the server.
+    for _ in 0..2 {
+        for l in [&mut b, &mut a] {
+            sync_once(&mut l.conn, &l.remote).await.expect("sync");
+        }
+    }
+    for (name, l) in [("A", &a), ("B", &b)] {
+        guests_agree(&db, tenant, &l.conn)
+            .await
+            .unwrap_or_else(|e| panic!("laptop {name}: {e}"));
+        assert!(
+            outbox::entries(&l.conn, true).expect("outbox").is_empty(),
+            "laptop {name} still holds changes"
+        );
+    }
+    // The walk-in found by local search (FTS5 trigram), on the other laptop.
+    let found = mirror::search_guests(&b.conn, "alk.in@ex", 10).expect("search");
+    assert_eq!(found, vec![(walk_in.to_string(), "Walk In".to_owned())]);
+}
+
+#[tokio::test]
+async fn the_laptop_that_loses_a_double_booking_keeps_it_in_its_conflicts() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 20).await;
+    let emails: Vec<String> = sqlx::query_scalar(
+        "select email from public.staff where role = 'front_desk' order by email",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("desk");
+    for email in &emails {
+        set_password(&db.pool, email, PASSWORD).await;
+    }
+    let server = TestServer::start(&db).await;
+    let mut a = laptop(&server, &emails[0], "laptop A").await;
+    let mut b = laptop(&server, &emails[1], "laptop B").await;
+    for l in [&mut a, &mut b] {
+        sync_once(&mut l.conn, &l.remote).await.expect("first sync");
+    }
+    let (property, room_type, room): (String, String, String) = a
+        .conn
+        .query_row(
+            "select property_id, room_type_id, id from rooms order by number limit 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("room");
+    let stay = |name: &str| {
+        object(
+            json!({"guest_name": name, "property_id": property, "room_type_id": room_type, "room_id": room,
+                      "check_in_date": "2027-08-01", "check_out_date": "2027-08-04", "status": "confirmed"}),
+        )
+    };
+    let (from_a, from_b) = (Uuid::now_v7(), Uuid::now_v7());
+    outbox::write(
+        &mut a.conn,
+        "reservations",
+        PushOp::Insert,
+        from_a,
+        stay("Booked on A"),
+    )
+    .expect("A books");
+    outbox::write(
+        &mut b.conn,
+        "reservations",
+        PushOp::Insert,
+        from_b,
+        stay("Booked on B"),
+    )
+    .expect("B books");
+    sync_once(&mut a.conn, &a.remote).await.expect("A syncs");
+    let report = sync_once(&mut b.conn, &b.remote).await.expect("B syncs");
+    assert_eq!(report.rejected, 1);
+
+    let (reason, mine): (String, String) = b
+        .conn
+        .query_row(
+            "select reason, mine_json from conflicts where row_id = ?1",
+            [from_b.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("B's conflict");
+    assert_eq!(reason, "room_unavailable");
+    assert!(
+        mine.contains("Booked on B"),
+        "the laptop's values are kept: {mine}"
+    );
+    // Both mirrors show the one booking that holds the room, with its sequential number.
+    for l in [&a, &b] {
+        let rows: Vec<(String, Option<i64>)> = l
+            .conn
+            .prepare("select guest_name, confirmation_number from reservations where room_id = ?1 and check_in_date = '2027-08-01'")
+            .expect("prepare")
+            .query_map([&room], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0].0, "Booked on A");
+        assert!(
+            rows[0].1.is_some(),
+            "the server's confirmation number reached the laptop"
+        );
+    }
+}
