@@ -189,11 +189,11 @@ async fn a_double_booking_from_two_offline_laptops_ends_as_one_booking_and_one_r
         Uuid::now_v7(),
         stay("Guest of B", "2027-06-12", "2027-06-15"),
     );
-    let a_result = push(&s.server, &a, &[from_a.clone()])
+    let a_result = push(&s.server, &a, std::slice::from_ref(&from_a))
         .await
         .results
         .remove(0);
-    let b_result = push(&s.server, &b, &[from_b.clone()])
+    let b_result = push(&s.server, &b, std::slice::from_ref(&from_b))
         .await
         .results
         .remove(0);
@@ -367,7 +367,10 @@ async fn an_old_client_is_told_to_update_and_a_reused_sequence_number_is_refused
         json!({"first_name": "First"}),
     );
     assert_eq!(
-        push(&s.server, &desk, &[first.clone()]).await.results[0].status,
+        push(&s.server, &desk, std::slice::from_ref(&first))
+            .await
+            .results[0]
+            .status,
         PushStatus::Applied
     );
     let mut reused = desk.change(

@@ -93,7 +93,7 @@ async fn read_page(
         latest.insert((table.clone(), *id), position);
     }
     let mut ids_by_table: BTreeMap<&str, Vec<Uuid>> = BTreeMap::new();
-    for ((table, id), _) in &latest {
+    for (table, id) in latest.keys() {
         ids_by_table.entry(table.as_str()).or_default().push(*id);
     }
     let mut rows: BTreeMap<(String, Uuid), serde_json::Value> = BTreeMap::new();

@@ -180,7 +180,7 @@ async fn apply_one(
     sqlx::query("savepoint change").execute(&mut **tx).await?;
     let outcome = write(tx, tenant_id, table.name, change).await;
     match outcome {
-        Ok(rows) if rows == 1 => {
+        Ok(1) => {
             sqlx::query("release savepoint change")
                 .execute(&mut **tx)
                 .await?;

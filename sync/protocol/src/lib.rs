@@ -4,7 +4,11 @@
 //!   travel. Anything not listed (password hashes, webhook secrets and deliveries, devices,
 //!   other tenants named by a flag) never leaves the server.
 //! - [`wire`]: request and response bodies, versioned by [`PROTOCOL_VERSION`].
+//! - [`hlc`]: the hybrid logical clock stamps that order concurrent edits.
+//! - [`merge`]: the pure merge and conflict decisions on a pushed change.
 
+pub mod hlc;
+pub mod merge;
 pub mod tables;
 pub mod wire;
 
