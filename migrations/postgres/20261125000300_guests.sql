@@ -136,9 +136,12 @@ begin
     -- Two statements rather than one with OR: each is planned with its actual values (EXECUTE,
     -- not a generic plan) and each alone lets the planner pick the trigram index, which an OR of
     -- the two operators does not. Substring matches first, then fuzzy ones (typos) to fill up.
+    -- The tenant is compared as text on purpose: no tenant-leading btree index matches it, so
+    -- the trigram index is the only access path (the planner's estimates for trigram operators
+    -- are too coarse to trust it to choose well), and the tenant filter rechecks its candidates.
     return query execute format(
         'select g.* from public.guests g
-          where g.tenant_id = %L and g.deleted_at is null and g.search_text like %L
+          where g.tenant_id::text = %L and g.deleted_at is null and g.search_text like %L
           order by word_similarity(%L, g.search_text) desc, g.last_name, g.first_name, g.id
           limit %s',
         tenant, app.contains_pattern(term), term, wanted);
@@ -146,7 +149,7 @@ begin
     if found_rows < wanted then
         return query execute format(
             'select g.* from public.guests g
-              where g.tenant_id = %L and g.deleted_at is null and %L <%% g.search_text and g.search_text not like %L
+              where g.tenant_id::text = %L and g.deleted_at is null and %L <%% g.search_text and g.search_text not like %L
               order by word_similarity(%L, g.search_text) desc, g.last_name, g.first_name, g.id
               limit %s',
             tenant, term, app.contains_pattern(term), term, wanted - found_rows);

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use pms_sync_client::engine::{remember_session, sync_once};
 use pms_sync_client::mirror::{self, Kind};
-use pms_sync_client::outbox;
 use pms_sync_client::remote::Remote;
+use pms_sync_client::{conflicts, outbox};
 use pms_sync_protocol::tables::SYNCED_TABLES;
 use pms_sync_protocol::wire::PushOp;
 use pms_tests::{set_password, TestDb, TestServer};
@@ -316,4 +316,47 @@ async fn the_laptop_that_loses_a_double_booking_keeps_it_in_its_conflicts() {
             "the server's confirmation number reached the laptop"
         );
     }
+
+    // The clerk on B moves the booking to another room; it goes through and reaches A.
+    let (conflict, other_room): (i64, String) = b
+        .conn
+        .query_row(
+            "select c.id, (select id from rooms where id <> ?1 and property_id = ?2 and room_type_id = ?3 order by number limit 1)
+               from conflicts c where c.row_id = ?4",
+            [&room, &property, &room_type, &from_b.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("conflict and a free room");
+    conflicts::resolve(
+        &mut b.conn,
+        conflict,
+        conflicts::Resolution::Edited(object(json!({"room_id": other_room}))),
+    )
+    .expect("resolve");
+    sync_once(&mut b.conn, &b.remote)
+        .await
+        .expect("B syncs again");
+    sync_once(&mut a.conn, &a.remote)
+        .await
+        .expect("A syncs again");
+    for l in [&a, &b] {
+        let moved: String = l
+            .conn
+            .query_row(
+                "select room_id from reservations where id = ?1",
+                [from_b.to_string()],
+                |r| r.get(0),
+            )
+            .expect("the moved booking is on both laptops");
+        assert_eq!(moved, other_room);
+    }
+    let open: i64 = b
+        .conn
+        .query_row(
+            "select count(*) from conflicts where resolved_at is null",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(open, 0);
 }

@@ -5,13 +5,19 @@
 //!   reading and writing rows as the JSON the server speaks.
 //! - [`outbox`]: the one way to write locally: the row and its outbox entry in one transaction.
 //! - [`remote`]: the sync server over HTTP.
+//! - [`session_file`]: the headless client's session between runs (never in the SQLite file).
+//! - [`conflicts`]: the inbox of refused changes and how a person resolves them.
 //! - [`engine`]: one round of sync: push the outbox, pull the feed, rebase what is still pending.
 //! - [`error`]: the crate's error type.
+//!
+//! The `pms-client` binary (`src/main.rs`) drives all of it from the command line.
 
+pub mod conflicts;
 pub mod engine;
 pub mod error;
 pub mod mirror;
 pub mod outbox;
 pub mod remote;
+pub mod session_file;
 
 pub use error::{Error, Result};

@@ -52,6 +52,18 @@ impl Remote {
         Ok(session)
     }
 
+    /// Trades a refresh token for a new session (the old refresh token stops working).
+    pub async fn refresh(&mut self, device_id: Uuid, refresh_token: &str) -> Result<Session> {
+        let body = serde_json::json!({"device_id": device_id, "refresh_token": refresh_token});
+        let request = self
+            .http
+            .post(format!("{}/v1/auth/refresh", self.base_url))
+            .json(&body);
+        let session: Session = send(request).await?;
+        self.access_token = Some(session.access_token.clone());
+        Ok(session)
+    }
+
     fn token(&self) -> Result<&str> {
         self.access_token.as_deref().ok_or(Error::NotSignedIn)
     }

@@ -1,0 +1,215 @@
+//! `pms-client`: the sync client without a window, for operations, scripts and tests.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use pms_sync_client::engine::{remember_session, sync_once};
+use pms_sync_client::remote::Remote;
+use pms_sync_client::session_file::{self, StoredSession};
+use pms_sync_client::{mirror, outbox, Error};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pms-client",
+    version,
+    about = "Headless sync client of the offline-first PMS"
+)]
+struct Cli {
+    /// The local mirror (SQLite); created on first use.
+    #[arg(long, env = "PMS_CLIENT_DB", default_value = "pms-mirror.sqlite3")]
+    db: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create (or migrate) the local mirror.
+    Init,
+    /// Sign in to a server; the password comes from PMS_PASSWORD.
+    Login {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "pms-client")]
+        device_name: String,
+    },
+    /// Push the outbox and pull the feed, once or continuously.
+    Sync {
+        /// Keep syncing, waiting this many seconds between rounds (backing off after failures).
+        #[arg(long)]
+        every: Option<u64>,
+    },
+    /// Changes waiting, conflicts open, the pull cursor.
+    Status,
+    /// The conflicts inbox.
+    #[command(subcommand)]
+    Conflicts(ConflictsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConflictsCommand {
+    /// List open conflicts.
+    List,
+    /// Resolve one: keep the server's version, or write mine again as a new change.
+    Resolve {
+        id: i64,
+        #[arg(long, value_parser = ["mine", "theirs"])]
+        keep: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error)
+            if matches!(
+                error.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) =>
+        {
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            let rendered = error.render().to_string();
+            let first = rendered
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ")
+                .to_owned();
+            eprintln!("error: {first} (run `pms-client --help` for usage)");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut conn = mirror::open(&cli.db)?;
+    match cli.command {
+        Command::Init => println!("mirror ready at {}", cli.db.display()),
+        Command::Login {
+            server,
+            email,
+            device_name,
+        } => {
+            let password = std::env::var("PMS_PASSWORD").map_err(|_| {
+                anyhow::anyhow!("PMS_PASSWORD is not set: export the password (it is never a flag)")
+            })?;
+            let mut remote = Remote::new(server.trim_end_matches('/'));
+            let session = remote.login(&email, &password, &device_name).await?;
+            remember_session(&conn, session.tenant_id)?;
+            session_file::save(
+                &cli.db,
+                &StoredSession {
+                    server: server.trim_end_matches('/').to_owned(),
+                    device_id: session.device_id,
+                    refresh_token: session.refresh_token,
+                },
+            )?;
+            println!(
+                "signed in as {} ({}) of tenant {}",
+                email, session.staff_role, session.tenant_id
+            );
+        }
+        Command::Sync { every } => loop {
+            let mut backoff = Duration::from_secs(every.unwrap_or(0).max(1));
+            match sync_round(&cli.db, &mut conn).await {
+                Ok(report) => println!(
+                    "pushed {}, rejected {}, pulled {}",
+                    report.pushed, report.rejected, report.pulled
+                ),
+                Err(error) if every.is_some() && error.is_transient() => {
+                    eprintln!("offline ({error}); retrying");
+                    backoff = (backoff * 2).min(Duration::from_secs(300));
+                }
+                Err(error) => return Err(error.into()),
+            }
+            match every {
+                Some(_) => tokio::time::sleep(backoff).await,
+                None => break,
+            }
+        },
+        Command::Status => {
+            let waiting = outbox::entries(&conn, false)?.len();
+            let conflicts: i64 = conn.query_row(
+                "select count(*) from conflicts where resolved_at is null",
+                [],
+                |r| r.get(0),
+            )?;
+            let seq = mirror::state(&conn, "cursor_seq")?.unwrap_or_else(|| "0".to_owned());
+            println!(
+                "changes waiting: {waiting}\nconflicts open: {conflicts}\npulled up to: {seq}"
+            );
+        }
+        Command::Conflicts(ConflictsCommand::List) => {
+            let mut statement = conn.prepare(
+                "select id, table_name, row_id, reason, coalesce(message, '') from conflicts where resolved_at is null order by id",
+            )?;
+            let rows = statement.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?;
+            for row in rows {
+                let (id, table, row_id, reason, message) = row?;
+                println!("{id}\t{table}\t{row_id}\t{reason}\t{message}");
+            }
+        }
+        Command::Conflicts(ConflictsCommand::Resolve { id, keep }) => {
+            let resolution = if keep == "mine" {
+                pms_sync_client::conflicts::Resolution::KeepMine
+            } else {
+                pms_sync_client::conflicts::Resolution::KeepTheirs
+            };
+            pms_sync_client::conflicts::resolve(&mut conn, id, resolution)?;
+            println!("conflict {id} resolved ({keep})");
+        }
+    }
+    Ok(())
+}
+
+/// One round with the stored session: refresh the tokens, then sync.
+async fn sync_round(
+    db: &std::path::Path,
+    conn: &mut rusqlite::Connection,
+) -> Result<pms_sync_client::engine::SyncReport, Error> {
+    let stored = session_file::load(db)?.ok_or(Error::NotSignedIn)?;
+    let mut remote = Remote::new(stored.server.clone());
+    let session = remote
+        .refresh(stored.device_id, &stored.refresh_token)
+        .await?;
+    session_file::save(
+        db,
+        &StoredSession {
+            refresh_token: session.refresh_token.clone(),
+            ..stored
+        },
+    )?;
+    sync_once(conn, &remote).await
+}
