@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use pms_sync_client::engine::{remember_session, sync_once};
+use pms_sync_client::engine::{initial_sync, remember_session, sync_once};
 use pms_sync_client::mirror::{self, Kind};
 use pms_sync_client::remote::Remote;
 use pms_sync_client::{conflicts, outbox};
@@ -359,4 +359,111 @@ async fn the_laptop_that_loses_a_double_booking_keeps_it_in_its_conflicts() {
         )
         .expect("count");
     assert_eq!(open, 0);
+}
+
+/// The initial sync copies the tables page by page from a snapshot taken at the feed's head, can
+/// be interrupted and resumed, and ends equal to the server, with the platform's plans and flags.
+#[tokio::test]
+async fn an_interrupted_initial_sync_resumes_and_ends_complete() {
+    let db = TestDb::migrated().await;
+    db.seed(2, 1_500).await;
+    let email: String = sqlx::query_scalar(
+        "select s.email from public.staff s join public.tenants t on t.id = s.tenant_id
+          where s.role = 'front_desk' and t.subdomain = 'demo-7-0' order by s.email limit 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("desk");
+    set_password(&db.pool, &email, PASSWORD).await;
+    let tenant: Uuid =
+        sqlx::query_scalar("select id from public.tenants where subdomain = 'demo-7-0'")
+            .fetch_one(&db.pool)
+            .await
+            .expect("tenant");
+    let server = TestServer::start(&db).await;
+    let mut l = laptop(&server, &email, "new laptop").await;
+
+    // Stopped in the middle of the guests (a crash, a closed lid) ...
+    let stopped = initial_sync(&mut l.conn, &l.remote, |progress| {
+        progress.table != "guests"
+    })
+    .await;
+    assert!(
+        matches!(stopped, Err(pms_sync_client::Error::Interrupted)),
+        "{stopped:?}"
+    );
+    let partial: i64 = l
+        .conn
+        .query_row("select count(*) from guests", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(
+        partial,
+        pms_sync_client::engine::SNAPSHOT_PAGE,
+        "stopped after the first page of guests"
+    );
+    // ... while the desk keeps working on the server.
+    sqlx::query("insert into public.guests (tenant_id, first_name, last_name) values ($1, 'Arrived', 'Meanwhile')")
+        .bind(tenant)
+        .execute(&db.pool)
+        .await
+        .expect("insert");
+
+    // Resumed: it goes on from the last page, reports progress to the end, and is complete.
+    let mut last = None;
+    initial_sync(&mut l.conn, &l.remote, |progress| {
+        last = Some(progress.clone());
+        true
+    })
+    .await
+    .expect("resumed initial sync");
+    let last = last.expect("progress was reported");
+    assert_eq!(last.tables_done, last.tables_total);
+    guests_agree(&db, tenant, &l.conn)
+        .await
+        .expect("guests equal to the server");
+    let total: i64 = l
+        .conn
+        .query_row("select count(*) from guests", [], |r| r.get(0))
+        .expect("count");
+    assert!(
+        total > partial,
+        "the resumed sync added the rest ({partial} then {total})"
+    );
+    for (table, server_sql) in [
+        (
+            "reservations",
+            "select count(*) from public.reservations where tenant_id = $1",
+        ),
+        (
+            "loyalty_transactions",
+            "select count(*) from public.loyalty_transactions where tenant_id = $1",
+        ),
+        (
+            "plans",
+            "select count(*) from public.plans where tenant_id is null or tenant_id = $1",
+        ),
+        (
+            "feature_flags",
+            "select count(*) from public.feature_flags where tenant_id is null or tenant_id = $1",
+        ),
+    ] {
+        let server: i64 = sqlx::query_scalar(server_sql)
+            .bind(tenant)
+            .fetch_one(&db.pool)
+            .await
+            .expect("server count");
+        let local: i64 = l
+            .conn
+            .query_row(&format!("select count(*) from {table}"), [], |r| r.get(0))
+            .expect("local count");
+        assert_eq!(local, server, "{table}");
+    }
+    // A second call does nothing; ordinary syncs go on from the feed.
+    assert_eq!(
+        initial_sync(&mut l.conn, &l.remote, |_| true)
+            .await
+            .expect("again")
+            .pulled,
+        0
+    );
 }

@@ -3,6 +3,7 @@
 //! - [`tokens`]: access tokens (JWT, Supabase-shaped claims) and refresh tokens.
 //! - [`auth`]: sign-in and refresh.
 //! - [`caller`]: the verified caller and the per-request transaction as `authenticated`.
+//! - [`snapshot`]: the initial sync: the feed's head, then tables page by page.
 //! - [`push`]: a device's changes, exactly once, under RLS.
 //! - [`pull`]: the change feed, read under RLS, with long polling.
 //! - [`feed_watch`]: wakes waiting pulls when their tenant's feed moves (LISTEN/NOTIFY).
@@ -18,6 +19,7 @@ pub mod error;
 pub mod feed_watch;
 pub mod pull;
 pub mod push;
+pub mod snapshot;
 pub mod tokens;
 
 use std::future::Future;
@@ -103,6 +105,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/me", get(me))
         .route("/v1/sync/pull", get(pull::pull))
         .route("/v1/sync/push", post(push::push))
+        .route("/v1/sync/head", get(snapshot::head))
+        .route("/v1/sync/snapshot", get(snapshot::snapshot))
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -36,6 +36,99 @@ pub fn remember_session(conn: &Connection, tenant_id: uuid::Uuid) -> Result<()> 
     mirror::set_state(conn, "tenant_id", &tenant_id.to_string())
 }
 
+/// Rows per snapshot page of the initial sync.
+pub const SNAPSHOT_PAGE: i64 = 1_000;
+
+/// How far the initial sync has come, for a progress bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub table: &'static str,
+    pub tables_done: usize,
+    pub tables_total: usize,
+    pub rows: u64,
+}
+
+/// The first sync of a laptop: take the feed's head first, copy every table page by page (each
+/// page committed with its position, so a crash resumes at the last page), then replay the feed
+/// from that head. `on_progress` is called after every page; returning false stops (and a later
+/// call resumes). Does nothing once it has completed.
+pub async fn initial_sync(
+    conn: &mut Connection,
+    remote: &Remote,
+    mut on_progress: impl FnMut(&Progress) -> bool,
+) -> Result<SyncReport> {
+    use pms_sync_protocol::tables::SYNCED_TABLES;
+    if mirror::state(conn, "initial_sync_done")?.as_deref() == Some("1") {
+        return Ok(SyncReport::default());
+    }
+    let head = match (
+        mirror::state(conn, "snapshot_seq")?,
+        mirror::state(conn, "snapshot_change_no")?,
+    ) {
+        (Some(seq), Some(change_no)) => Cursor {
+            seq: seq.parse().unwrap_or(0),
+            change_no: change_no.parse().unwrap_or(0),
+        },
+        _ => {
+            let head = remote.head().await?;
+            mirror::set_state(conn, "snapshot_seq", &head.seq.to_string())?;
+            mirror::set_state(conn, "snapshot_change_no", &head.change_no.to_string())?;
+            head
+        }
+    };
+    let first_table: usize = mirror::state(conn, "snapshot_table")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut rows = 0u64;
+    for (index, table) in SYNCED_TABLES.iter().enumerate().skip(first_table) {
+        let mut after = mirror::state(conn, "snapshot_after_id")?.and_then(|v| v.parse().ok());
+        loop {
+            let page = remote.snapshot(table.name, after, SNAPSHOT_PAGE).await?;
+            let tx = conn.transaction()?;
+            for row in &page.rows {
+                if let Value::Object(row) = row {
+                    mirror::upsert(&tx, table.name, row)?;
+                }
+            }
+            match page.next_after_id {
+                Some(next) => mirror::set_state(&tx, "snapshot_after_id", &next.to_string())?,
+                None => {
+                    mirror::set_state(&tx, "snapshot_table", &(index + 1).to_string())?;
+                    tx.execute("delete from sync_state where key = 'snapshot_after_id'", [])?;
+                }
+            }
+            tx.commit()?;
+            rows += page.rows.len() as u64;
+            let progress = Progress {
+                table: table.name,
+                tables_done: index + usize::from(page.next_after_id.is_none()),
+                tables_total: SYNCED_TABLES.len(),
+                rows,
+            };
+            if !on_progress(&progress) {
+                return Err(crate::Error::Interrupted);
+            }
+            match page.next_after_id {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+    }
+    // The snapshot is in; the feed from the head it was taken at brings it up to date.
+    let tx = conn.transaction()?;
+    mirror::set_state(&tx, "cursor_seq", &head.seq.to_string())?;
+    mirror::set_state(&tx, "cursor_change_no", &head.change_no.to_string())?;
+    mirror::set_state(&tx, "initial_sync_done", "1")?;
+    rebase(&tx)?;
+    tx.commit()?;
+    let mut report = SyncReport {
+        pulled: rows as usize,
+        ..SyncReport::default()
+    };
+    pull(conn, remote, &mut report).await?;
+    Ok(report)
+}
+
 pub async fn sync_once(conn: &mut Connection, remote: &Remote) -> Result<SyncReport> {
     let mut report = SyncReport::default();
     push(conn, remote, &mut report).await?;

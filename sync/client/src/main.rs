@@ -211,5 +211,13 @@ async fn sync_round(
             ..stored
         },
     )?;
+    pms_sync_client::engine::initial_sync(conn, &remote, |progress| {
+        eprintln!(
+            "initial sync: {} ({}/{} tables, {} rows)",
+            progress.table, progress.tables_done, progress.tables_total, progress.rows
+        );
+        true
+    })
+    .await?;
     sync_once(conn, &remote).await
 }

@@ -1,6 +1,8 @@
 //! The sync server over HTTP.
 
-use pms_sync_protocol::wire::{Cursor, PullResponse, PushRequest, PushResponse};
+use pms_sync_protocol::wire::{
+    Cursor, HeadResponse, PullResponse, PushRequest, PushResponse, SnapshotPage,
+};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -74,6 +76,33 @@ impl Remote {
             .post(format!("{}/v1/sync/push", self.base_url))
             .bearer_auth(self.token()?)
             .json(request);
+        send(http).await
+    }
+
+    pub async fn head(&self) -> Result<Cursor> {
+        let http = self
+            .http
+            .get(format!("{}/v1/sync/head", self.base_url))
+            .bearer_auth(self.token()?);
+        let head: HeadResponse = send(http).await?;
+        Ok(head.cursor)
+    }
+
+    pub async fn snapshot(
+        &self,
+        table: &str,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<SnapshotPage> {
+        let mut query = vec![("table", table.to_owned()), ("limit", limit.to_string())];
+        if let Some(after) = after {
+            query.push(("after_id", after.to_string()));
+        }
+        let http = self
+            .http
+            .get(format!("{}/v1/sync/snapshot", self.base_url))
+            .bearer_auth(self.token()?)
+            .query(&query);
         send(http).await
     }
 

@@ -108,3 +108,19 @@ pub struct PushResponse {
     #[serde(default)]
     pub feed_seq: Option<i64>,
 }
+
+/// `GET /v1/sync/head`: where the feed stands now. An initial sync takes it first, then pages
+/// through the tables, then replays the feed from it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeadResponse {
+    pub cursor: Cursor,
+}
+
+/// `GET /v1/sync/snapshot?table=…&after_id=…&limit=…`: one page of a table's rows, by id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SnapshotPage {
+    pub table: String,
+    pub rows: Vec<serde_json::Value>,
+    /// Where the next page starts; `None` when the table is done.
+    pub next_after_id: Option<Uuid>,
+}
