@@ -16,7 +16,7 @@ create table app.change_results (
     device_seq bigint not null constraint change_results_device_seq_check check (device_seq > 0),
     tenant_id uuid not null references public.tenants (id),
     change_id uuid not null,
-    status text not null constraint change_results_status_check check (status in ('applied', 'rejected')),
+    status text not null constraint change_results_status_check check (status in ('applied', 'merged', 'rejected')),
     -- machine-readable reason of a rejection (room_unavailable, insufficient_points, forbidden, …)
     reason text,
     message text,

@@ -467,3 +467,163 @@ async fn an_interrupted_initial_sync_resumes_and_ends_complete() {
         0
     );
 }
+
+/// Two laptops edit the same rows offline: edits of different field groups both survive, the
+/// same group goes to the later edit with the other kept as a conflict, and a late cancellation
+/// never undoes a check-in.
+#[tokio::test]
+async fn concurrent_edits_merge_by_field_group_clock_and_status_rules() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 20).await;
+    let emails: Vec<String> = sqlx::query_scalar(
+        "select email from public.staff where role = 'front_desk' order by email",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("desk");
+    for email in &emails {
+        set_password(&db.pool, email, PASSWORD).await;
+    }
+    let tenant: Uuid = sqlx::query_scalar("select id from public.tenants")
+        .fetch_one(&db.pool)
+        .await
+        .expect("tenant");
+    let server = TestServer::start(&db).await;
+    let mut a = laptop(&server, &emails[0], "laptop A").await;
+    let mut b = laptop(&server, &emails[1], "laptop B").await;
+    for l in [&mut a, &mut b] {
+        sync_once(&mut l.conn, &l.remote).await.expect("first sync");
+    }
+    let guest: Uuid =
+        sqlx::query_scalar("select id from public.guests where tenant_id = $1 order by id limit 1")
+            .bind(tenant)
+            .fetch_one(&db.pool)
+            .await
+            .expect("guest");
+
+    // Different groups: A writes a note, B fixes the city. Both survive.
+    outbox::write(
+        &mut a.conn,
+        "guests",
+        PushOp::Update,
+        guest,
+        object(json!({"notes": "Prefers a quiet room"})),
+    )
+    .expect("A edits");
+    outbox::write(
+        &mut b.conn,
+        "guests",
+        PushOp::Update,
+        guest,
+        object(json!({"city": "Porto"})),
+    )
+    .expect("B edits");
+    // Same group, B's edit later than A's: B's email wins whoever pushes first.
+    outbox::write(
+        &mut a.conn,
+        "guests",
+        PushOp::Update,
+        guest,
+        object(json!({"email": "from.a@example.com"})),
+    )
+    .expect("A edits");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    outbox::write(
+        &mut b.conn,
+        "guests",
+        PushOp::Update,
+        guest,
+        object(json!({"email": "from.b@example.com"})),
+    )
+    .expect("B edits");
+    sync_once(&mut b.conn, &b.remote).await.expect("B syncs");
+    sync_once(&mut a.conn, &a.remote).await.expect("A syncs");
+    sync_once(&mut b.conn, &b.remote)
+        .await
+        .expect("B syncs again");
+
+    let (notes, city, email): (Option<String>, Option<String>, Option<String>) =
+        sqlx::query_as("select notes, city, email from public.guests where id = $1")
+            .bind(guest)
+            .fetch_one(&db.pool)
+            .await
+            .expect("server row");
+    assert_eq!(
+        notes.as_deref(),
+        Some("Prefers a quiet room"),
+        "A's note survived"
+    );
+    assert_eq!(city.as_deref(), Some("Porto"), "B's city survived");
+    assert_eq!(
+        email.as_deref(),
+        Some("from.b@example.com"),
+        "the later email won"
+    );
+    let (reason, mine): (String, String) = a
+        .conn
+        .query_row(
+            "select reason, mine_json from conflicts where row_id = ?1",
+            [guest.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("A keeps its losing email as a conflict");
+    assert_eq!(reason, "superseded");
+    assert!(mine.contains("from.a@example.com"), "{mine}");
+    for (name, l) in [("A", &a), ("B", &b)] {
+        guests_agree(&db, tenant, &l.conn)
+            .await
+            .unwrap_or_else(|e| panic!("laptop {name}: {e}"));
+    }
+
+    // A checks a guest in; B, working from an older copy, cancels the same stay later.
+    let stay: Uuid = sqlx::query_scalar(
+        "select id from public.reservations where tenant_id = $1 and status = 'confirmed' order by check_in_date desc limit 1",
+    )
+    .bind(tenant)
+    .fetch_one(&db.pool)
+    .await
+    .expect("a confirmed stay");
+    outbox::write(
+        &mut a.conn,
+        "reservations",
+        PushOp::Update,
+        stay,
+        object(json!({"status": "checked_in"})),
+    )
+    .expect("check in");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    outbox::write(
+        &mut b.conn,
+        "reservations",
+        PushOp::Update,
+        stay,
+        object(json!({"status": "cancelled", "cancellation_reason": "changed plans"})),
+    )
+    .expect("cancel");
+    sync_once(&mut a.conn, &a.remote).await.expect("A syncs");
+    sync_once(&mut b.conn, &b.remote).await.expect("B syncs");
+    let status: String = sqlx::query_scalar("select status from public.reservations where id = $1")
+        .bind(stay)
+        .fetch_one(&db.pool)
+        .await
+        .expect("status");
+    assert_eq!(status, "checked_in", "a late cancellation undid a check-in");
+    let reason: String = b
+        .conn
+        .query_row(
+            "select reason from conflicts where row_id = ?1",
+            [stay.to_string()],
+            |r| r.get(0),
+        )
+        .expect("B keeps its cancellation as a conflict");
+    assert_eq!(reason, "invalid_transition");
+    let local: String = b
+        .conn
+        .query_row(
+            "select status from reservations where id = ?1",
+            [stay.to_string()],
+            |r| r.get(0),
+        )
+        .expect("B's copy");
+    assert_eq!(local, "checked_in", "B's screen shows the server's truth");
+}

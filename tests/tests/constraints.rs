@@ -213,6 +213,11 @@ fn cases() -> Vec<Case> {
             "insert into app.change_results (device_id, device_seq, tenant_id, change_id, status)
              select id, 1, tenant_id, gen_random_uuid(), 'rejected' from public.devices order by id limit 1",
         ),
+        check(
+            "row_clocks_group_stamps_check",
+            "insert into app.row_clocks (tenant_id, table_name, row_id, group_stamps)
+             select id, 'guests', gen_random_uuid(), '[]' from public.tenants order by id limit 1",
+        ),
         // devices (sync sessions) -----------------------------------------------------------------
         check("devices_name_check", update_one("devices", "name = ' '")),
         check("devices_refresh_token_hash_check", update_one("devices", "refresh_token_hash = 'not-a-sha256'")),

@@ -52,6 +52,8 @@ impl Laptop {
             op,
             id,
             values,
+            base: Default::default(),
+            stamp: None,
         }
     }
 }

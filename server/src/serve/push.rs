@@ -7,18 +7,24 @@
 //! with the device's sequence number (`app.change_results`), so a retried push gets the same
 //! answers and nothing is applied twice.
 //!
-//! Updates write the columns the laptop sent. Field-level merging with clocks (the laptop's base
-//! values against concurrent edits) is the next step; until then the database's invariants
-//! (no double booking, no overdraw, valid values, tenant isolation) are what a push can violate.
+//! An update that carries the laptop's clock stamp (and its base values) is merged field group by
+//! field group by the pure rules of `pms_sync_protocol::merge`, against the row's current values
+//! and the stamps of its last writes (`app.row_clocks`); incoming stamps are capped at the
+//! server's clock plus [`MAX_CLOCK_SKEW_MS`], so a laptop whose clock runs ahead does not win
+//! every conflict. A change merged in part is answered `merged` with its conflicts. Every merged
+//! row is then written through the same constraints as any other write.
 
 use axum::extract::State;
 use axum::Json;
+use pms_sync_protocol::hlc::{cap, Hlc};
+use pms_sync_protocol::merge::{self, Decision, GroupKey, IncomingUpdate, ServerRow, Values};
 use pms_sync_protocol::tables::synced_table;
 use pms_sync_protocol::wire::{
     PushChange, PushOp, PushRequest, PushResponse, PushResult, PushStatus,
 };
 use pms_sync_protocol::PROTOCOL_VERSION;
 use sqlx::{PgConnection, Postgres, Transaction};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::caller::Caller;
@@ -27,6 +33,9 @@ use super::AppState;
 
 /// The most changes one push may carry.
 pub const MAX_PUSH_CHANGES: usize = 1_000;
+
+/// How far ahead of the server's clock a laptop's stamp may be before it is lowered.
+pub const MAX_CLOCK_SKEW_MS: i64 = 60_000;
 
 pub async fn push(
     State(state): State<AppState>,
@@ -78,6 +87,7 @@ pub async fn push(
         .bind(change.change_id)
         .bind(match result.status {
             PushStatus::Applied => "applied",
+            PushStatus::Merged => "merged",
             PushStatus::Rejected => "rejected",
         })
         .bind(&result.reason)
@@ -122,15 +132,16 @@ async fn recorded_result(
         Some((change_id, status, reason, message)) if change_id == change.change_id => PushResult {
             change_id,
             device_seq: change.device_seq,
-            status: if status == "applied" {
-                PushStatus::Applied
-            } else {
-                PushStatus::Rejected
+            status: match status.as_str() {
+                "applied" => PushStatus::Applied,
+                "merged" => PushStatus::Merged,
+                _ => PushStatus::Rejected,
             },
             reason,
             message,
             server_row: None,
             replayed: true,
+            conflicts: Vec::new(),
         },
         // A number already used by another change: the outbox is out of order or reused.
         _ => PushResult {
@@ -143,6 +154,7 @@ async fn recorded_result(
             ),
             server_row: None,
             replayed: false,
+            conflicts: Vec::new(),
         },
     })
 }
@@ -160,6 +172,7 @@ async fn apply_one(
         message: Some(message),
         server_row: None,
         replayed: false,
+        conflicts: Vec::new(),
     };
     let Some(table) = synced_table(&change.table) else {
         return Ok(rejected(
@@ -177,8 +190,16 @@ async fn apply_one(
             format!("{column:?} is not a synced column of {}", table.name),
         ));
     }
+    if let (PushOp::Update, Some(stamp)) = (change.op, change.stamp) {
+        return merge_and_write(tx, tenant_id, table.name, change, stamp).await;
+    }
     sqlx::query("savepoint change").execute(&mut **tx).await?;
     let outcome = write(tx, tenant_id, table.name, change).await;
+    if let (Ok(1), PushOp::Insert, Some(stamp)) = (&outcome, change.op, change.stamp) {
+        let values: Values = change.values.clone().into_iter().collect();
+        let stamps = merge::insert_group_stamps(table.name, &values, cap_stamp(stamp));
+        save_stamps(tx, tenant_id, table.name, change.id, &stamps).await?;
+    }
     match outcome {
         Ok(1) => {
             sqlx::query("release savepoint change")
@@ -192,6 +213,7 @@ async fn apply_one(
                 message: None,
                 server_row: None,
                 replayed: false,
+                conflicts: Vec::new(),
             })
         }
         Ok(_) => {
@@ -300,6 +322,193 @@ async fn current_row(
     };
     let statement = format!(
         "select to_jsonb(r) from (select {} from public.{} where id = $1) r",
+        synced.columns.join(", "),
+        synced.name
+    );
+    sqlx::query_scalar(&statement)
+        .bind(id)
+        .fetch_optional(tx)
+        .await
+}
+
+fn cap_stamp(stamp: Hlc) -> Hlc {
+    cap(
+        stamp,
+        chrono::Utc::now().timestamp_millis(),
+        MAX_CLOCK_SKEW_MS,
+    )
+}
+
+/// The stamps of the last write of each field group of a row.
+async fn load_stamps(
+    tx: &mut PgConnection,
+    tenant_id: Uuid,
+    table: &str,
+    id: Uuid,
+) -> Result<BTreeMap<GroupKey, Hlc>, sqlx::Error> {
+    let stored: Option<serde_json::Value> = sqlx::query_scalar(
+        "select group_stamps from app.row_clocks where tenant_id = $1 and table_name = $2 and row_id = $3",
+    )
+    .bind(tenant_id)
+    .bind(table)
+    .bind(id)
+    .fetch_optional(tx)
+    .await?;
+    // Unreadable stamps count as none: the row's groups are then older than any edit.
+    Ok(stored
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default())
+}
+
+/// Records the stamps of groups just written (kept for the others).
+async fn save_stamps(
+    tx: &mut PgConnection,
+    tenant_id: Uuid,
+    table: &str,
+    id: Uuid,
+    stamps: &BTreeMap<GroupKey, Hlc>,
+) -> Result<(), sqlx::Error> {
+    if stamps.is_empty() {
+        return Ok(());
+    }
+    let stamps = serde_json::to_value(stamps).unwrap_or_default();
+    sqlx::query(
+        "insert into app.row_clocks (tenant_id, table_name, row_id, group_stamps) values ($1, $2, $3, $4)
+         on conflict (tenant_id, table_name, row_id)
+         do update set group_stamps = app.row_clocks.group_stamps || excluded.group_stamps, updated_at = now()",
+    )
+    .bind(tenant_id)
+    .bind(table)
+    .bind(id)
+    .bind(stamps)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// An update with a clock stamp: merged against the row's current values and group stamps, then
+/// written (what survived of it) through the database's constraints.
+async fn merge_and_write(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    table: &'static str,
+    change: &PushChange,
+    stamp: Hlc,
+) -> Result<PushResult, ApiError> {
+    let mut result = PushResult {
+        change_id: change.change_id,
+        device_seq: change.device_seq,
+        status: PushStatus::Applied,
+        reason: None,
+        message: None,
+        server_row: None,
+        replayed: false,
+        conflicts: Vec::new(),
+    };
+    sqlx::query("savepoint change").execute(&mut **tx).await?;
+    let locked = match current_row_locked(tx, table, change.id).await {
+        Ok(row) => row,
+        Err(sqlx::Error::Database(error)) => {
+            // e.g. no right to update this table at all
+            sqlx::query("rollback to savepoint change")
+                .execute(&mut **tx)
+                .await?;
+            let (reason, message) = refusal(error.code().as_deref(), error.constraint());
+            result.status = PushStatus::Rejected;
+            result.reason = Some(reason.to_owned());
+            result.message = Some(message.to_owned());
+            return Ok(result);
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let Some(serde_json::Value::Object(current)) = locked else {
+        sqlx::query("rollback to savepoint change")
+            .execute(&mut **tx)
+            .await?;
+        result.status = PushStatus::Rejected;
+        result.reason = Some("not_found".to_owned());
+        result.message = Some(format!(
+            "no {table} row {} is visible to this account",
+            change.id
+        ));
+        return Ok(result);
+    };
+    let incoming = IncomingUpdate {
+        table: table.to_owned(),
+        id: change.id,
+        changed: change.values.clone().into_iter().collect(),
+        base: change.base.clone().into_iter().collect(),
+        stamp: cap_stamp(stamp),
+    };
+    let server = ServerRow {
+        values: current.into_iter().collect(),
+        group_stamps: load_stamps(tx, tenant_id, table, change.id).await?,
+    };
+    match merge::merge_update(&incoming, &server) {
+        Decision::Reject { reason } => {
+            sqlx::query("rollback to savepoint change")
+                .execute(&mut **tx)
+                .await?;
+            result.status = PushStatus::Rejected;
+            result.reason = serde_json::to_value(reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned));
+            result.message = Some("the server does not take this change from a laptop".to_owned());
+            result.server_row = Some(serde_json::Value::Object(
+                server.values.into_iter().collect(),
+            ));
+            Ok(result)
+        }
+        Decision::Apply {
+            values,
+            group_stamps,
+            conflicts,
+        } => {
+            if !values.is_empty() {
+                let merged = PushChange {
+                    values: values.into_iter().collect(),
+                    ..change.clone()
+                };
+                if let Err(error) = write(tx, tenant_id, table, &merged).await {
+                    sqlx::query("rollback to savepoint change")
+                        .execute(&mut **tx)
+                        .await?;
+                    let sqlx::Error::Database(error) = error else {
+                        return Err(error.into());
+                    };
+                    let (reason, message) = refusal(error.code().as_deref(), error.constraint());
+                    result.status = PushStatus::Rejected;
+                    result.reason = Some(reason.to_owned());
+                    result.message = Some(message.to_owned());
+                    result.server_row = current_row(tx, table, change.id).await?;
+                    return Ok(result);
+                }
+            }
+            save_stamps(tx, tenant_id, table, change.id, &group_stamps).await?;
+            sqlx::query("release savepoint change")
+                .execute(&mut **tx)
+                .await?;
+            if !conflicts.is_empty() {
+                result.status = PushStatus::Merged;
+                result.conflicts = conflicts;
+                result.server_row = current_row(tx, table, change.id).await?;
+            }
+            Ok(result)
+        }
+    }
+}
+
+/// The row's current synced columns, locked until the request's transaction ends.
+async fn current_row_locked(
+    tx: &mut PgConnection,
+    table: &'static str,
+    id: Uuid,
+) -> Result<Option<serde_json::Value>, sqlx::Error> {
+    let Some(synced) = synced_table(table) else {
+        return Ok(None);
+    };
+    let statement = format!(
+        "select to_jsonb(r) from (select {} from public.{} where id = $1 for update) r",
         synced.columns.join(", "),
         synced.name
     );

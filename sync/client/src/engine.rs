@@ -156,6 +156,8 @@ async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
                     op: entry.op,
                     id: entry.id,
                     values: entry.values.clone(),
+                    base: entry.base.clone(),
+                    stamp: entry.stamp,
                 })
                 .collect(),
         };
@@ -163,7 +165,32 @@ async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
         let tx = conn.transaction()?;
         for (entry, result) in pending.iter().zip(&response.results) {
             match result.status {
-                PushStatus::Applied => {
+                PushStatus::Applied | PushStatus::Merged => {
+                    // Field groups that lost to (or overwrote) another laptop's edit are kept
+                    // for review; the pull brings the merged row.
+                    for conflict in &result.conflicts {
+                        let reason = serde_json::to_value(conflict.reason)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_else(|| "conflict".to_owned());
+                        tx.execute(
+                            "insert into conflicts (device_seq, change_id, table_name, row_id, op, reason, message,
+                                                    mine_json, theirs_json, created_at)
+                             values (?1, ?2, ?3, ?4, 'update', ?5, ?6, ?7, ?8, ?9)
+                             on conflict (change_id) do nothing",
+                            rusqlite::params![
+                                entry.device_seq,
+                                format!("{}:{}", entry.change_id, conflict.group),
+                                entry.table,
+                                entry.id.to_string(),
+                                reason,
+                                format!("field group {} was edited elsewhere at the same time", conflict.group),
+                                serde_json::to_string(&conflict.mine).unwrap_or_default(),
+                                serde_json::to_string(&conflict.theirs).unwrap_or_default(),
+                                chrono::Utc::now().to_rfc3339(),
+                            ],
+                        )?;
+                    }
                     tx.execute(
                         "update outbox set status = 'acked', acked_seq = ?2 where device_seq = ?1",
                         rusqlite::params![entry.device_seq, response.feed_seq.unwrap_or(0)],

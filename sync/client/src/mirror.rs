@@ -13,9 +13,12 @@ use crate::error::{Error, Result};
 
 /// The mirror's schema history (`migrations/sqlite/`), only ever appended to.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!(
-        "../../../migrations/sqlite/0001_mirror.sql"
-    ))])
+    Migrations::new(vec![
+        M::up(include_str!("../../../migrations/sqlite/0001_mirror.sql")),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0002_outbox_clocks.sql"
+        )),
+    ])
 }
 
 /// Opens (creating and migrating) the mirror at `path`.

@@ -2,6 +2,8 @@
 //! the same SQLite transaction, numbered with the device's next sequence number. Nothing can
 //! change the mirror's tables without leaving a change to push.
 
+use pms_sync_protocol::hlc::Hlc;
+use pms_sync_protocol::merge::base_columns;
 use pms_sync_protocol::tables::is_generated;
 use pms_sync_protocol::wire::PushOp;
 use rusqlite::Connection;
@@ -20,6 +22,9 @@ pub struct OutboxEntry {
     pub op: PushOp,
     pub id: Uuid,
     pub values: Map<String, Value>,
+    /// For an update: the values before the edit, for every column of the groups touched.
+    pub base: Map<String, Value>,
+    pub stamp: Option<Hlc>,
     pub acked: bool,
 }
 
@@ -61,6 +66,18 @@ pub fn write(
     }
     let tx = conn.transaction()?;
     let id_text = id.to_string();
+    let mut base = Map::new();
+    if op == PushOp::Update {
+        if let Some(before) = mirror::read(&tx, table, &id_text)? {
+            for column in base_columns(table, values.keys().map(String::as_str)) {
+                base.insert(
+                    column.to_owned(),
+                    before.get(column).cloned().unwrap_or(Value::Null),
+                );
+            }
+        }
+    }
+    let stamp = tick(&tx)?;
     match op {
         PushOp::Delete => mirror::delete(&tx, table, &id_text)?,
         PushOp::Insert | PushOp::Update => {
@@ -81,8 +98,8 @@ pub fn write(
         .unwrap_or(1);
     mirror::set_state(&tx, "next_device_seq", &(device_seq + 1).to_string())?;
     tx.execute(
-        "insert into outbox (device_seq, change_id, table_name, op, row_id, values_json, created_at)
-         values (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "insert into outbox (device_seq, change_id, table_name, op, row_id, values_json, created_at, base_json, stamp)
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         rusqlite::params![
             device_seq,
             Uuid::now_v7().to_string(),
@@ -91,10 +108,34 @@ pub fn write(
             id_text,
             Value::Object(values).to_string(),
             chrono::Utc::now().to_rfc3339(),
+            Value::Object(base).to_string(),
+            stamp.to_string(),
         ],
     )?;
     tx.commit()?;
     Ok(device_seq)
+}
+
+/// The laptop's clock for the next local event: its hybrid logical clock, kept in `sync_state`
+/// (node = this mirror's own id, made once), ticked against the wall clock.
+fn tick(conn: &Connection) -> Result<Hlc> {
+    let mut clock = match mirror::state(conn, "hlc")?.and_then(|text| text.parse::<Hlc>().ok()) {
+        Some(clock) => clock,
+        None => {
+            let node = match mirror::state(conn, "node_id")?.and_then(|n| n.parse().ok()) {
+                Some(node) => node,
+                None => {
+                    let node = Uuid::now_v7();
+                    mirror::set_state(conn, "node_id", &node.to_string())?;
+                    node
+                }
+            };
+            Hlc::start(node)
+        }
+    };
+    let stamp = clock.tick(chrono::Utc::now().timestamp_millis());
+    mirror::set_state(conn, "hlc", &clock.to_string())?;
+    Ok(stamp)
 }
 
 /// What the screens need of generated columns before the server has computed them.
@@ -117,7 +158,7 @@ fn derive_local(table: &str, row: &mut Map<String, Value>) {
 /// server acknowledged but the pull has not yet brought back.
 pub fn entries(conn: &Connection, include_acked: bool) -> Result<Vec<OutboxEntry>> {
     let mut statement = conn.prepare(
-        "select device_seq, change_id, table_name, op, row_id, values_json, status from outbox
+        "select device_seq, change_id, table_name, op, row_id, values_json, status, base_json, stamp from outbox
           where status = 'pending' or ?1 order by device_seq",
     )?;
     let rows = statement.query_map([include_acked], |row| {
@@ -129,11 +170,18 @@ pub fn entries(conn: &Connection, include_acked: bool) -> Result<Vec<OutboxEntry
             row.get::<_, String>(4)?,
             row.get::<_, String>(5)?,
             row.get::<_, String>(6)?,
+            row.get::<_, String>(7)?,
+            row.get::<_, Option<String>>(8)?,
         ))
     })?;
     let mut entries = Vec::new();
     for row in rows {
-        let (device_seq, change_id, table, op, id, values, status) = row?;
+        let (device_seq, change_id, table, op, id, values, status, base, stamp) = row?;
+        let base = match serde_json::from_str(&base) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        let stamp = stamp.and_then(|text| text.parse().ok());
         let values = match serde_json::from_str(&values) {
             Ok(Value::Object(map)) => map,
             _ => {
@@ -153,6 +201,8 @@ pub fn entries(conn: &Connection, include_acked: bool) -> Result<Vec<OutboxEntry
                 .parse()
                 .map_err(|_| Error::Data("bad row id".to_owned()))?,
             values,
+            base,
+            stamp,
             acked: status == "acked",
         });
     }

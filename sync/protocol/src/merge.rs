@@ -181,6 +181,28 @@ pub fn group_of(table: &str, column: &str) -> GroupKey {
         .into()
 }
 
+/// The columns whose values a laptop sends as the base of an update that changes `changed`:
+/// every synced column of each field group touched, so the server can see a concurrent edit of
+/// a sibling column (the postal code next to an edited city).
+pub fn base_columns<'c>(
+    table: &str,
+    changed: impl IntoIterator<Item = &'c str>,
+) -> Vec<&'static str> {
+    let Some(synced) = synced_table(table) else {
+        return Vec::new();
+    };
+    let groups: Vec<GroupKey> = changed
+        .into_iter()
+        .map(|column| group_of(table, column))
+        .collect();
+    synced
+        .columns
+        .iter()
+        .copied()
+        .filter(|column| groups.contains(&group_of(table, column)))
+        .collect()
+}
+
 /// The synced columns of `table` that belong to `group`.
 fn group_columns<'t>(
     table: &'t SyncedTable,

@@ -63,6 +63,13 @@ pub struct PushChange {
     /// The written columns (all of them for an insert, the changed ones for an update).
     #[serde(default)]
     pub values: serde_json::Map<String, serde_json::Value>,
+    /// For an update: what the laptop held before the edit, for every column of each field group
+    /// touched (`merge::base_columns`). Lets the server tell a concurrent edit from none.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub base: serde_json::Map<String, serde_json::Value>,
+    /// The laptop's hybrid logical clock at the edit; orders concurrent edits of a field group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<crate::hlc::Hlc>,
 }
 
 /// `POST /v1/sync/push`.
@@ -77,6 +84,9 @@ pub struct PushRequest {
 #[serde(rename_all = "snake_case")]
 pub enum PushStatus {
     Applied,
+    /// Applied in part: some field groups lost to (or overwrote) a concurrent edit, listed in
+    /// `conflicts` for a person to review.
+    Merged,
     Rejected,
 }
 
@@ -98,6 +108,9 @@ pub struct PushResult {
     /// True when this answer was recorded by an earlier attempt of the same push.
     #[serde(default)]
     pub replayed: bool,
+    /// For a merged change: the field groups that conflicted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<crate::merge::Conflict>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
