@@ -18,6 +18,8 @@ pub enum Error {
     },
     #[error("not signed in: sign in to the server first")]
     NotSignedIn,
+    #[error("not enough points: {available} available, {requested} asked")]
+    InsufficientPoints { available: i64, requested: i64 },
     #[error("the initial sync was interrupted; run it again to resume where it stopped")]
     Interrupted,
     #[error("unexpected data: {0}")]

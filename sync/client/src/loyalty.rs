@@ -1,0 +1,160 @@
+//! Loyalty on the laptop: the balance a clerk sees is the server's balance plus the ledger entries
+//! still in the outbox, and a redemption beyond it is refused here, before it can overdraw. (Two
+//! laptops offline at once can still overdraw together; the server then rejects the later one
+//! and it lands in the conflicts inbox.)
+
+use pms_sync_protocol::wire::PushOp;
+use rusqlite::{Connection, OptionalExtension};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::outbox;
+
+/// The member's points as the desk should see them: the server's balance plus pending entries.
+pub fn available_points(conn: &Connection, member_id: Uuid) -> Result<i64> {
+    let member = member_id.to_string();
+    let server: i64 = conn
+        .query_row(
+            "select coalesce(points_balance, 0) from loyalty_members where id = ?1",
+            [&member],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    // Entries written here and not yet brought back by a pull (pending, or acknowledged but
+    // not yet reflected in the pulled balance).
+    let pending: i64 = outbox::entries(conn, true)?
+        .iter()
+        .filter(|entry| entry.table == "loyalty_transactions" && entry.op == PushOp::Insert)
+        .filter(|entry| {
+            entry.values.get("member_id").and_then(Value::as_str) == Some(member.as_str())
+        })
+        .filter_map(|entry| entry.values.get("points").and_then(Value::as_i64))
+        .sum();
+    Ok(server + pending)
+}
+
+/// Redeems `points` for the member: refused with [`Error::InsufficientPoints`] beyond what the
+/// member has. Returns the ledger entry's id.
+pub fn redeem(
+    conn: &mut Connection,
+    member_id: Uuid,
+    points: i64,
+    description: &str,
+) -> Result<Uuid> {
+    if points <= 0 {
+        return Err(Error::Data(
+            "a redemption takes a positive number of points".to_owned(),
+        ));
+    }
+    let available = available_points(conn, member_id)?;
+    if points > available {
+        return Err(Error::InsufficientPoints {
+            available,
+            requested: points,
+        });
+    }
+    let (program_id, guest_id): (String, String) = conn
+        .query_row(
+            "select program_id, guest_id from loyalty_members where id = ?1",
+            [member_id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(|_| Error::Data(format!("no loyalty member {member_id} on this laptop")))?;
+    let id = Uuid::now_v7();
+    let Value::Object(values) = json!({
+        "member_id": member_id, "program_id": program_id, "guest_id": guest_id,
+        "type": "redeem", "points": -points, "description": description,
+    }) else {
+        unreachable!("a json object literal")
+    };
+    outbox::write(conn, "loyalty_transactions", PushOp::Insert, id, values)?;
+    Ok(id)
+}
+
+/// Adds earned points (a stay's, a bonus) for the member. Returns the ledger entry's id.
+pub fn earn(
+    conn: &mut Connection,
+    member_id: Uuid,
+    points: i64,
+    kind: &str,
+    description: &str,
+) -> Result<Uuid> {
+    if points <= 0 || !matches!(kind, "earn" | "bonus") {
+        return Err(Error::Data(
+            "earning takes positive points of type earn or bonus".to_owned(),
+        ));
+    }
+    let (program_id, guest_id): (String, String) = conn
+        .query_row(
+            "select program_id, guest_id from loyalty_members where id = ?1",
+            [member_id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(|_| Error::Data(format!("no loyalty member {member_id} on this laptop")))?;
+    let mut values = Map::new();
+    values.insert("member_id".to_owned(), json!(member_id));
+    values.insert("program_id".to_owned(), json!(program_id));
+    values.insert("guest_id".to_owned(), json!(guest_id));
+    values.insert("type".to_owned(), json!(kind));
+    values.insert("points".to_owned(), json!(points));
+    values.insert("description".to_owned(), json!(description));
+    let id = Uuid::now_v7();
+    outbox::write(conn, "loyalty_transactions", PushOp::Insert, id, values)?;
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mirror;
+
+    fn member_with(conn: &Connection, balance: i64) -> Uuid {
+        let member = Uuid::now_v7();
+        let Value::Object(row) = json!({
+            "id": member, "tenant_id": Uuid::now_v7(), "program_id": Uuid::now_v7(), "guest_id": Uuid::now_v7(),
+            "points_balance": balance, "status": "active",
+        }) else {
+            unreachable!()
+        };
+        mirror::upsert(conn, "loyalty_members", &row).expect("member pulled from the server");
+        member
+    }
+
+    #[test]
+    fn the_desk_sees_the_server_balance_plus_pending_entries_and_cannot_overdraw() {
+        let mut conn = mirror::open_in_memory().expect("mirror");
+        let member = member_with(&conn, 500);
+        assert_eq!(available_points(&conn, member).expect("balance"), 500);
+        redeem(&mut conn, member, 300, "Dinner").expect("within the balance");
+        assert_eq!(available_points(&conn, member).expect("balance"), 200);
+        let refused = redeem(&mut conn, member, 300, "Spa");
+        assert!(
+            matches!(
+                refused,
+                Err(Error::InsufficientPoints {
+                    available: 200,
+                    requested: 300
+                })
+            ),
+            "{refused:?}"
+        );
+        earn(&mut conn, member, 150, "earn", "Stay").expect("earn");
+        assert_eq!(available_points(&conn, member).expect("balance"), 350);
+        redeem(&mut conn, member, 350, "Spa").expect("now it fits");
+        assert_eq!(available_points(&conn, member).expect("balance"), 0);
+        // nothing refused reached the outbox: 3 entries written (redeem, earn, redeem)
+        assert_eq!(outbox::entries(&conn, true).expect("outbox").len(), 3);
+    }
+
+    #[test]
+    fn other_members_entries_do_not_count() {
+        let mut conn = mirror::open_in_memory().expect("mirror");
+        let (one, two) = (member_with(&conn, 100), member_with(&conn, 100));
+        redeem(&mut conn, one, 100, "All of it").expect("redeem");
+        assert_eq!(available_points(&conn, two).expect("balance"), 100);
+        assert!(redeem(&mut conn, one, 1, "more").is_err());
+        assert!(redeem(&mut conn, two, 0, "nothing").is_err());
+    }
+}
