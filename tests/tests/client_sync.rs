@@ -90,6 +90,27 @@ async fn laptop(server: &TestServer, email: &str, name: &str) -> Laptop {
     Laptop { conn, remote }
 }
 
+/// The real server and two front-desk laptops of the first tenant, each synced once.
+async fn two_desks(db: &TestDb) -> (TestServer, Laptop, Laptop) {
+    let emails: Vec<String> = sqlx::query_scalar(
+        "select s.email from public.staff s join public.tenants t on t.id = s.tenant_id
+          where s.role = 'front_desk' order by t.subdomain, s.email limit 2",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("two front-desk accounts");
+    for email in &emails {
+        set_password(&db.pool, email, PASSWORD).await;
+    }
+    let server = TestServer::start(db).await;
+    let mut a = laptop(&server, &emails[0], "laptop A").await;
+    let mut b = laptop(&server, &emails[1], "laptop B").await;
+    for l in [&mut a, &mut b] {
+        sync_once(&mut l.conn, &l.remote).await.expect("first sync");
+    }
+    (server, a, b)
+}
+
 fn object(value: Value) -> Map<String, Value> {
     match value {
         Value::Object(map) => map,
@@ -149,25 +170,11 @@ async fn guests_agree(db: &TestDb, tenant: Uuid, conn: &Connection) -> Result<()
 async fn two_laptops_that_worked_offline_converge_to_the_server() {
     let db = TestDb::migrated().await;
     db.seed(1, 30).await;
-    let emails: Vec<String> = sqlx::query_scalar(
-        "select email from public.staff where role = 'front_desk' order by email",
-    )
-    .fetch_all(&db.pool)
-    .await
-    .expect("desk");
-    for email in &emails {
-        set_password(&db.pool, email, PASSWORD).await;
-    }
-    let server = TestServer::start(&db).await;
-    let mut a = laptop(&server, &emails[0], "laptop A").await;
-    let mut b = laptop(&server, &emails[1], "laptop B").await;
+    let (_server, mut a, mut b) = two_desks(&db).await;
     let tenant: Uuid = sqlx::query_scalar("select id from public.tenants")
         .fetch_one(&db.pool)
         .await
         .expect("tenant");
-    for l in [&mut a, &mut b] {
-        sync_once(&mut l.conn, &l.remote).await.expect("first sync");
-    }
     guests_agree(&db, tenant, &a.conn)
         .await
         .expect("A starts equal to the server");
@@ -236,21 +243,7 @@ async fn two_laptops_that_worked_offline_converge_to_the_server() {
 async fn the_laptop_that_loses_a_double_booking_keeps_it_in_its_conflicts() {
     let db = TestDb::migrated().await;
     db.seed(1, 20).await;
-    let emails: Vec<String> = sqlx::query_scalar(
-        "select email from public.staff where role = 'front_desk' order by email",
-    )
-    .fetch_all(&db.pool)
-    .await
-    .expect("desk");
-    for email in &emails {
-        set_password(&db.pool, email, PASSWORD).await;
-    }
-    let server = TestServer::start(&db).await;
-    let mut a = laptop(&server, &emails[0], "laptop A").await;
-    let mut b = laptop(&server, &emails[1], "laptop B").await;
-    for l in [&mut a, &mut b] {
-        sync_once(&mut l.conn, &l.remote).await.expect("first sync");
-    }
+    let (_server, mut a, mut b) = two_desks(&db).await;
     let (property, room_type, room): (String, String, String) = a
         .conn
         .query_row(
@@ -475,25 +468,11 @@ async fn an_interrupted_initial_sync_resumes_and_ends_complete() {
 async fn concurrent_edits_merge_by_field_group_clock_and_status_rules() {
     let db = TestDb::migrated().await;
     db.seed(1, 20).await;
-    let emails: Vec<String> = sqlx::query_scalar(
-        "select email from public.staff where role = 'front_desk' order by email",
-    )
-    .fetch_all(&db.pool)
-    .await
-    .expect("desk");
-    for email in &emails {
-        set_password(&db.pool, email, PASSWORD).await;
-    }
     let tenant: Uuid = sqlx::query_scalar("select id from public.tenants")
         .fetch_one(&db.pool)
         .await
         .expect("tenant");
-    let server = TestServer::start(&db).await;
-    let mut a = laptop(&server, &emails[0], "laptop A").await;
-    let mut b = laptop(&server, &emails[1], "laptop B").await;
-    for l in [&mut a, &mut b] {
-        sync_once(&mut l.conn, &l.remote).await.expect("first sync");
-    }
+    let (_server, mut a, mut b) = two_desks(&db).await;
     let guest: Uuid =
         sqlx::query_scalar("select id from public.guests where tenant_id = $1 order by id limit 1")
             .bind(tenant)

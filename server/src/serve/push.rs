@@ -234,7 +234,7 @@ async fn apply_one(
                 .await?;
             let (reason, message) = refusal(error.code().as_deref(), error.constraint());
             let mut result = rejected(reason, message.to_owned());
-            result.server_row = current_row(tx, table.name, change.id).await?;
+            result.server_row = current_row(tx, table.name, change.id, false).await?;
             Ok(result)
         }
         Err(other) => Err(other.into()),
@@ -311,19 +311,22 @@ fn refusal(sqlstate: Option<&str>, constraint: Option<&str>) -> (&'static str, &
     }
 }
 
-/// The server's current row, as the device may see it.
+/// The server's current row (synced columns), as the device may see it; with `lock`, locked
+/// until the request's transaction ends.
 async fn current_row(
     tx: &mut PgConnection,
     table: &'static str,
     id: Uuid,
+    lock: bool,
 ) -> Result<Option<serde_json::Value>, sqlx::Error> {
     let Some(synced) = synced_table(table) else {
         return Ok(None);
     };
     let statement = format!(
-        "select to_jsonb(r) from (select {} from public.{} where id = $1) r",
+        "select to_jsonb(r) from (select {} from public.{} where id = $1{}) r",
         synced.columns.join(", "),
-        synced.name
+        synced.name,
+        if lock { " for update" } else { "" }
     );
     sqlx::query_scalar(&statement)
         .bind(id)
@@ -406,7 +409,7 @@ async fn merge_and_write(
         conflicts: Vec::new(),
     };
     sqlx::query("savepoint change").execute(&mut **tx).await?;
-    let locked = match current_row_locked(tx, table, change.id).await {
+    let locked = match current_row(tx, table, change.id, true).await {
         Ok(row) => row,
         Err(sqlx::Error::Database(error)) => {
             // e.g. no right to update this table at all
@@ -480,7 +483,7 @@ async fn merge_and_write(
                     result.status = PushStatus::Rejected;
                     result.reason = Some(reason.to_owned());
                     result.message = Some(message.to_owned());
-                    result.server_row = current_row(tx, table, change.id).await?;
+                    result.server_row = current_row(tx, table, change.id, false).await?;
                     return Ok(result);
                 }
             }
@@ -491,29 +494,9 @@ async fn merge_and_write(
             if !conflicts.is_empty() {
                 result.status = PushStatus::Merged;
                 result.conflicts = conflicts;
-                result.server_row = current_row(tx, table, change.id).await?;
+                result.server_row = current_row(tx, table, change.id, false).await?;
             }
             Ok(result)
         }
     }
-}
-
-/// The row's current synced columns, locked until the request's transaction ends.
-async fn current_row_locked(
-    tx: &mut PgConnection,
-    table: &'static str,
-    id: Uuid,
-) -> Result<Option<serde_json::Value>, sqlx::Error> {
-    let Some(synced) = synced_table(table) else {
-        return Ok(None);
-    };
-    let statement = format!(
-        "select to_jsonb(r) from (select {} from public.{} where id = $1 for update) r",
-        synced.columns.join(", "),
-        synced.name
-    );
-    sqlx::query_scalar(&statement)
-        .bind(id)
-        .fetch_optional(tx)
-        .await
 }

@@ -55,22 +55,7 @@ pub fn redeem(
             requested: points,
         });
     }
-    let (program_id, guest_id): (String, String) = conn
-        .query_row(
-            "select program_id, guest_id from loyalty_members where id = ?1",
-            [member_id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .map_err(|_| Error::Data(format!("no loyalty member {member_id} on this laptop")))?;
-    let id = Uuid::now_v7();
-    let Value::Object(values) = json!({
-        "member_id": member_id, "program_id": program_id, "guest_id": guest_id,
-        "type": "redeem", "points": -points, "description": description,
-    }) else {
-        unreachable!("a json object literal")
-    };
-    outbox::write(conn, "loyalty_transactions", PushOp::Insert, id, values)?;
-    Ok(id)
+    add_entry(conn, member_id, "redeem", -points, description)
 }
 
 /// Adds earned points (a stay's, a bonus) for the member. Returns the ledger entry's id.
@@ -86,6 +71,17 @@ pub fn earn(
             "earning takes positive points of type earn or bonus".to_owned(),
         ));
     }
+    add_entry(conn, member_id, kind, points, description)
+}
+
+/// Writes a ledger entry for the member through the outbox (the server computes the balances).
+fn add_entry(
+    conn: &mut Connection,
+    member_id: Uuid,
+    kind: &str,
+    points: i64,
+    description: &str,
+) -> Result<Uuid> {
     let (program_id, guest_id): (String, String) = conn
         .query_row(
             "select program_id, guest_id from loyalty_members where id = ?1",
