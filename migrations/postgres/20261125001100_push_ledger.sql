@@ -20,6 +20,8 @@ create table app.change_results (
     -- machine-readable reason of a rejection (room_unavailable, insufficient_points, forbidden, …)
     reason text,
     message text,
+    -- for a merged change: the field groups that conflicted, as answered the first time
+    conflicts jsonb not null default '[]',
     created_at timestamptz not null default now(),
     primary key (device_id, device_seq),
     constraint change_results_reason_check check ((status = 'rejected') = (reason is not null))

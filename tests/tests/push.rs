@@ -388,3 +388,67 @@ async fn an_old_client_is_told_to_update_and_a_reused_sequence_number_is_refused
         (PushStatus::Rejected, Some("out_of_order"))
     );
 }
+
+/// A change merged in part keeps its answer: a retry gets the same conflicts back.
+#[tokio::test]
+async fn a_merged_change_retried_gets_its_conflicts_again() {
+    let s = setup().await;
+    let mut a = laptop(&s.server, &s.desk_emails[0], "laptop A").await;
+    let mut b = laptop(&s.server, &s.desk_emails[1], "laptop B").await;
+    let (guest, email, phone): (Uuid, Option<String>, Option<String>) = sqlx::query_as(
+        "select id, email, phone from public.guests where tenant_id = $1 order by id limit 1",
+    )
+    .bind(a.tenant_id)
+    .fetch_one(&s.db.pool)
+    .await
+    .expect("guest");
+    let stamp = |wall_ms: i64, node: Uuid| pms_sync_protocol::hlc::Hlc {
+        wall_ms,
+        counter: 0,
+        node,
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let edit = |laptop: &mut Laptop, new_email: &str, at: i64, node: Uuid| {
+        let mut change =
+            laptop.change("guests", PushOp::Update, guest, json!({"email": new_email}));
+        // what both laptops held before editing: the contact group as the server has it
+        change.base = json!({"email": email, "phone": phone})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        change.stamp = Some(stamp(at, node));
+        change
+    };
+    // A's later edit lands first; B's earlier one arrives after and loses.
+    let from_a = edit(&mut a, "later@example.com", now, Uuid::now_v7());
+    let from_b = edit(&mut b, "earlier@example.com", now - 60_000, Uuid::now_v7());
+    assert_eq!(
+        push(&s.server, &a, std::slice::from_ref(&from_a))
+            .await
+            .results[0]
+            .status,
+        PushStatus::Applied
+    );
+    let first = push(&s.server, &b, std::slice::from_ref(&from_b))
+        .await
+        .results
+        .remove(0);
+    assert_eq!(first.status, PushStatus::Merged, "{first:?}");
+    assert_eq!(first.conflicts.len(), 1);
+    let again = push(&s.server, &b, std::slice::from_ref(&from_b))
+        .await
+        .results
+        .remove(0);
+    assert!(again.replayed);
+    assert_eq!(
+        (again.status, &again.conflicts),
+        (PushStatus::Merged, &first.conflicts)
+    );
+    let stored: Option<String> =
+        sqlx::query_scalar("select email from public.guests where id = $1")
+            .bind(guest)
+            .fetch_one(&s.db.pool)
+            .await
+            .expect("email");
+    assert_eq!(stored.as_deref(), Some("later@example.com"));
+}

@@ -78,8 +78,8 @@ pub async fn push(
         }
         let result = apply_one(&mut tx, tenant_id, change).await?;
         sqlx::query(
-            "insert into app.change_results (device_id, device_seq, tenant_id, change_id, status, reason, message)
-             values ($1, $2, $3, $4, $5, $6, $7)",
+            "insert into app.change_results (device_id, device_seq, tenant_id, change_id, status, reason, message, conflicts)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(device_id)
         .bind(change.device_seq)
@@ -92,6 +92,7 @@ pub async fn push(
         })
         .bind(&result.reason)
         .bind(&result.message)
+        .bind(serde_json::to_value(&result.conflicts).unwrap_or_else(|_| serde_json::json!([])))
         .execute(&mut *tx)
         .await?;
         last_seq = change.device_seq;
@@ -115,34 +116,46 @@ pub async fn push(
     Ok(Json(PushResponse { results, feed_seq }))
 }
 
+/// A row of `app.change_results`: change id, status, reason, message, conflicts.
+type RecordedResult = (
+    Uuid,
+    String,
+    Option<String>,
+    Option<String>,
+    serde_json::Value,
+);
+
 /// The answer given the first time this change was pushed.
 async fn recorded_result(
     tx: &mut Transaction<'static, Postgres>,
     device_id: Uuid,
     change: &PushChange,
 ) -> Result<PushResult, ApiError> {
-    let recorded: Option<(Uuid, String, Option<String>, Option<String>)> = sqlx::query_as(
-        "select change_id, status, reason, message from app.change_results where device_id = $1 and device_seq = $2",
+    let recorded: Option<RecordedResult> = sqlx::query_as(
+        "select change_id, status, reason, message, conflicts from app.change_results
+          where device_id = $1 and device_seq = $2",
     )
     .bind(device_id)
     .bind(change.device_seq)
     .fetch_optional(&mut **tx)
     .await?;
     Ok(match recorded {
-        Some((change_id, status, reason, message)) if change_id == change.change_id => PushResult {
-            change_id,
-            device_seq: change.device_seq,
-            status: match status.as_str() {
-                "applied" => PushStatus::Applied,
-                "merged" => PushStatus::Merged,
-                _ => PushStatus::Rejected,
-            },
-            reason,
-            message,
-            server_row: None,
-            replayed: true,
-            conflicts: Vec::new(),
-        },
+        Some((change_id, status, reason, message, conflicts)) if change_id == change.change_id => {
+            PushResult {
+                change_id,
+                device_seq: change.device_seq,
+                status: match status.as_str() {
+                    "applied" => PushStatus::Applied,
+                    "merged" => PushStatus::Merged,
+                    _ => PushStatus::Rejected,
+                },
+                reason,
+                message,
+                server_row: None,
+                replayed: true,
+                conflicts: serde_json::from_value(conflicts).unwrap_or_default(),
+            }
+        }
         // A number already used by another change: the outbox is out of order or reused.
         _ => PushResult {
             change_id: change.change_id,
