@@ -271,6 +271,20 @@ async fn a_pulling_client_never_misses_a_late_commit() {
     }
 }
 
+/// Reads the baseline feed the naive way: everything with an id above the highest seen.
+async fn read_plain_feed(pool: &PgPool, cursor: &mut i64, seen: &mut BTreeSet<Uuid>) {
+    let rows: Vec<(i64, Uuid)> =
+        sqlx::query_as("select id, row_id from public.plain_feed where id > $1 order by id")
+            .bind(*cursor)
+            .fetch_all(pool)
+            .await
+            .expect("read");
+    for (id, row) in rows {
+        *cursor = (*cursor).max(id);
+        seen.insert(row);
+    }
+}
+
 /// The same schedules against a plain bigserial feed (a table of its own, written without the
 /// per-tenant ordering): a reader that keeps the highest id it saw skips transactions that took
 /// a lower id and committed later.
@@ -295,31 +309,12 @@ async fn a_plain_bigserial_feed_loses_late_commits() {
         );
         let reader = async {
             for _ in 0..12 {
-                let rows: Vec<(i64, Uuid)> = sqlx::query_as(
-                    "select id, row_id from public.plain_feed where id > $1 order by id",
-                )
-                .bind(cursor)
-                .fetch_all(&db.pool)
-                .await
-                .expect("read");
-                for (id, row) in rows {
-                    cursor = cursor.max(id);
-                    seen.insert(row);
-                }
+                read_plain_feed(&db.pool, &mut cursor, &mut seen).await;
                 tokio::time::sleep(Duration::from_millis(3)).await;
             }
         };
         let (committed, ()) = tokio::join!(writers, reader);
-        let rows: Vec<(i64, Uuid)> =
-            sqlx::query_as("select id, row_id from public.plain_feed where id > $1 order by id")
-                .bind(cursor)
-                .fetch_all(&db.pool)
-                .await
-                .expect("read");
-        for (id, row) in rows {
-            cursor = cursor.max(id);
-            seen.insert(row);
-        }
+        read_plain_feed(&db.pool, &mut cursor, &mut seen).await;
         if committed.iter().any(|id| !seen.contains(id)) {
             runs_that_lost += 1;
         }

@@ -107,17 +107,31 @@ async fn setup() -> Setup {
     }
 }
 
+/// A loyalty member of the tenant: (member, program, guest, points balance).
+async fn first_member(db: &TestDb, tenant: Uuid) -> (Uuid, Uuid, Uuid, i64) {
+    sqlx::query_as(
+        "select id, program_id, guest_id, points_balance from public.loyalty_members where tenant_id = $1 order by id limit 1",
+    )
+    .bind(tenant)
+    .fetch_one(&db.pool)
+    .await
+    .expect("member")
+}
+
+/// The member's balance as the server holds it.
+async fn balance_of(db: &TestDb, member: Uuid) -> i64 {
+    sqlx::query_scalar("select points_balance from public.loyalty_members where id = $1")
+        .bind(member)
+        .fetch_one(&db.pool)
+        .await
+        .expect("balance")
+}
+
 #[tokio::test]
 async fn a_retried_push_is_applied_once() {
     let s = setup().await;
     let mut desk = laptop(&s.server, &s.desk_emails[0], "laptop A").await;
-    let (member, program, guest, balance): (Uuid, Uuid, Uuid, i64) = sqlx::query_as(
-        "select id, program_id, guest_id, points_balance from public.loyalty_members where tenant_id = $1 order by id limit 1",
-    )
-    .bind(desk.tenant_id)
-    .fetch_one(&s.db.pool)
-    .await
-    .expect("member");
+    let (member, program, guest, balance) = first_member(&s.db, desk.tenant_id).await;
     let guest_id = Uuid::now_v7();
     let batch = vec![
         desk.change("guests", PushOp::Insert, guest_id, json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"})),
@@ -147,12 +161,7 @@ async fn a_retried_push_is_applied_once() {
             "{again:?}"
         );
     }
-    let after: i64 =
-        sqlx::query_scalar("select points_balance from public.loyalty_members where id = $1")
-            .bind(member)
-            .fetch_one(&s.db.pool)
-            .await
-            .expect("balance");
+    let after = balance_of(&s.db, member).await;
     assert_eq!(after, balance + 250, "points earned more than once");
     let guests: i64 =
         sqlx::query_scalar("select count(*) from public.guests where email = 'ada@example.com'")
@@ -221,13 +230,7 @@ async fn a_double_booking_from_two_offline_laptops_ends_as_one_booking_and_one_r
 async fn an_overdraw_is_rejected_and_the_rest_of_the_batch_applies() {
     let s = setup().await;
     let mut desk = laptop(&s.server, &s.desk_emails[0], "laptop").await;
-    let (member, program, guest, balance): (Uuid, Uuid, Uuid, i64) = sqlx::query_as(
-        "select id, program_id, guest_id, points_balance from public.loyalty_members where tenant_id = $1 order by id limit 1",
-    )
-    .bind(desk.tenant_id)
-    .fetch_one(&s.db.pool)
-    .await
-    .expect("member");
+    let (member, program, guest, balance) = first_member(&s.db, desk.tenant_id).await;
     let redeem = |points: i64| json!({"member_id": member, "program_id": program, "guest_id": guest, "type": "redeem", "points": -points});
     let batch = vec![
         desk.change(
@@ -249,12 +252,7 @@ async fn an_overdraw_is_rejected_and_the_rest_of_the_batch_applies() {
         (PushStatus::Rejected, Some("insufficient_points"))
     );
     assert_eq!(results[1].status, PushStatus::Applied);
-    let after: i64 =
-        sqlx::query_scalar("select points_balance from public.loyalty_members where id = $1")
-            .bind(member)
-            .fetch_one(&s.db.pool)
-            .await
-            .expect("balance");
+    let after = balance_of(&s.db, member).await;
     assert_eq!(after, balance);
 }
 
