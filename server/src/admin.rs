@@ -123,6 +123,44 @@ pub async fn disable_staff(pool: &PgPool, email: &str) -> Result<()> {
     Ok(())
 }
 
+/// Changes a staff member's role. Their laptops follow on the next pull: the server reports the
+/// new role and the laptop re-snapshots what it may now read.
+pub async fn set_staff_role(pool: &PgPool, email: &str, role: &str) -> Result<()> {
+    let updated = sqlx::query("update public.staff set role = $2 where lower(email) = lower($1)")
+        .bind(email.trim())
+        .bind(role)
+        .execute(pool)
+        .await
+        .map_err(|e| constraint_message(e, "staff_role", "the role must be owner, manager, front_desk or housekeeping"))?;
+    if updated.rows_affected() == 0 {
+        return Err(Error::Invalid(format!(
+            "no staff account with email {email:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// Days of sync state (feed, push results) `prune-sync-state` keeps unless told otherwise.
+pub const DEFAULT_SYNC_RETENTION_DAYS: u32 = 90;
+
+/// What `prune_sync_state` removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    pub changes: i64,
+    pub results: i64,
+}
+
+/// Removes feed changes and push results older than `keep_days` (whole feed transactions, oldest
+/// first). A laptop whose cursor is older is told `cursor_expired` and re-snapshots.
+pub async fn prune_sync_state(pool: &PgPool, keep_days: u32) -> Result<Pruned> {
+    let (changes, results): (i64, i64) =
+        sqlx::query_as("select changes_removed, results_removed from app.prune_sync_state(make_interval(days => $1))")
+            .bind(i32::try_from(keep_days).unwrap_or(i32::MAX))
+            .fetch_one(pool)
+            .await?;
+    Ok(Pruned { changes, results })
+}
+
 /// Revokes one device: it can no longer refresh or sync, the others of the account can.
 pub async fn revoke_device(pool: &PgPool, device_id: Uuid) -> Result<()> {
     let updated = sqlx::query(

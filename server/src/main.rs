@@ -34,6 +34,13 @@ enum Command {
     /// Manage signed-in devices (PMS_ADMIN_DATABASE_URL).
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Remove sync state (feed, push results) older than the retention period
+    /// (PMS_ADMIN_DATABASE_URL). Laptops whose cursor is older re-snapshot, keeping their outbox.
+    PruneSyncState {
+        /// Days of sync state to keep.
+        #[arg(long, default_value_t = admin::DEFAULT_SYNC_RETENTION_DAYS)]
+        keep_days: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,6 +57,13 @@ enum StaffCommand {
     Disable {
         #[arg(long)]
         email: String,
+    },
+    /// Change an account's role (owner, manager, front_desk, housekeeping); its laptops follow.
+    SetRole {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: String,
     },
 }
 
@@ -156,7 +170,8 @@ async fn run(command: Command) -> pms_server::Result<()> {
             };
             serve::run(
                 listener,
-                serve::AppState::new(pool, &config.jwt_secret),
+                serve::AppState::new(pool, &config.jwt_secret)
+                    .with_max_clock_ahead_ms(config.max_clock_ahead_ms),
                 shutdown,
             )
             .await?;
@@ -179,6 +194,19 @@ async fn run(command: Command) -> pms_server::Result<()> {
             let pool = db::connect_admin(2).await?;
             admin::disable_staff(&pool, &email).await?;
             println!("disabled {email}");
+        }
+        Command::PruneSyncState { keep_days } => {
+            let pool = db::connect_admin(2).await?;
+            let pruned = admin::prune_sync_state(&pool, keep_days).await?;
+            println!(
+                "removed {} feed change(s) and {} push result(s) older than {keep_days} day(s)",
+                pruned.changes, pruned.results
+            );
+        }
+        Command::Staff(StaffCommand::SetRole { email, role }) => {
+            let pool = db::connect_admin(2).await?;
+            admin::set_staff_role(&pool, &email, &role).await?;
+            println!("{email} is now {role}");
         }
         Command::Device(DeviceCommand::Revoke { id }) => {
             let pool = db::connect_admin(2).await?;

@@ -2,6 +2,8 @@
 //! Postgres, and sessions that act the way `serve` acts (as `authenticated` with a tenant's
 //! claims) or as the other API roles. See `tests/README.md`.
 
+pub mod laptops;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -228,16 +230,24 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(db: &TestDb) -> Self {
+        Self::start_with(db, |state| state).await
+    }
+
+    /// Starts the server with its state adjusted by `configure` (e.g. a tighter clock cap).
+    pub async fn start_with(
+        db: &TestDb,
+        configure: impl FnOnce(pms_server::serve::AppState) -> pms_server::serve::AppState,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a free port");
         let address = listener.local_addr().expect("local address");
         let jwt_secret = format!("test-secret-{}", Uuid::new_v4().simple());
         let pool = db.pool_as(APP_ROLE, 8).await;
-        let state = pms_server::serve::AppState::new(
+        let state = configure(pms_server::serve::AppState::new(
             pool,
             &pms_server::config::Secret::new(jwt_secret.clone()),
-        );
+        ));
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = pms_server::serve::run(listener, state, async {

@@ -85,8 +85,8 @@ struct Laptop {
 async fn laptop(server: &TestServer, email: &str, name: &str) -> Laptop {
     let mut remote = Remote::new(server.base_url.clone());
     let session = remote.login(email, PASSWORD, name).await.expect("login");
-    let conn = mirror::open_in_memory().expect("mirror");
-    remember_session(&conn, session.tenant_id).expect("session");
+    let mut conn = mirror::open_in_memory().expect("mirror");
+    remember_session(&mut conn, session.tenant_id).expect("session");
     Laptop { conn, remote }
 }
 

@@ -28,6 +28,8 @@ pub enum ApiError {
         "this app speaks sync protocol {client} but the server needs {server}: update the app"
     )]
     ClientTooOld { client: u32, server: u32 },
+    #[error("this device has not synced for longer than the server keeps changes: take a new snapshot")]
+    CursorExpired,
     #[error("an internal error occurred")]
     Internal(#[source] anyhow::Error),
 }
@@ -44,6 +46,7 @@ impl ApiError {
             | Self::InvalidToken
             | Self::SessionRevoked => StatusCode::UNAUTHORIZED,
             Self::ClientTooOld { .. } => StatusCode::UPGRADE_REQUIRED,
+            Self::CursorExpired => StatusCode::GONE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -60,10 +63,13 @@ impl ApiError {
             Self::InvalidToken => "invalid_token",
             Self::SessionRevoked => "session_revoked",
             Self::ClientTooOld { .. } => "client_too_old",
+            Self::CursorExpired => CURSOR_EXPIRED,
             Self::Internal(_) => "internal",
         }
     }
 }
+
+pub use pms_sync_protocol::wire::CURSOR_EXPIRED;
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {

@@ -47,6 +47,8 @@ pub struct ServeConfig {
     pub database_url: String,
     pub jwt_secret: Secret,
     pub listen: SocketAddr,
+    /// How far ahead of the server's clock a laptop's stamp may be (`PMS_MAX_CLOCK_AHEAD_MS`).
+    pub max_clock_ahead_ms: i64,
 }
 
 impl ServeConfig {
@@ -69,10 +71,23 @@ impl ServeConfig {
             reason: format!("{listen:?} is not an address:port"),
             hint: "use e.g. PMS_LISTEN=0.0.0.0:8080",
         })?;
+        let max_clock_ahead_ms = match std::env::var("PMS_MAX_CLOCK_AHEAD_MS") {
+            Err(_) => push::MAX_CLOCK_SKEW_MS,
+            Ok(text) => text
+                .parse()
+                .ok()
+                .filter(|ms: &i64| *ms >= 0)
+                .ok_or_else(|| Error::InvalidEnv {
+                    var: "PMS_MAX_CLOCK_AHEAD_MS",
+                    reason: format!("{text:?} is not a number of milliseconds"),
+                    hint: "use e.g. PMS_MAX_CLOCK_AHEAD_MS=60000, or leave it unset",
+                })?,
+        };
         Ok(Self {
             database_url,
             jwt_secret: Secret::new(jwt_secret),
             listen,
+            max_clock_ahead_ms,
         })
     }
 }
@@ -83,6 +98,8 @@ pub struct AppState {
     pub pool: PgPool,
     pub keys: TokenKeys,
     pub feed: feed_watch::FeedWatch,
+    /// See [`ServeConfig::max_clock_ahead_ms`].
+    pub max_clock_ahead_ms: i64,
 }
 
 impl AppState {
@@ -93,7 +110,14 @@ impl AppState {
             pool,
             keys: TokenKeys::new(jwt_secret),
             feed,
+            max_clock_ahead_ms: push::MAX_CLOCK_SKEW_MS,
         }
+    }
+
+    /// Caps laptop clock stamps at the server's clock plus `ms` instead of the default.
+    pub fn with_max_clock_ahead_ms(mut self, ms: i64) -> Self {
+        self.max_clock_ahead_ms = ms;
+        self
     }
 }
 

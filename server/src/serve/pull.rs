@@ -62,6 +62,22 @@ async fn read_page(
 ) -> Result<PullResponse, ApiError> {
     let limit = query.limit.unwrap_or(1_000).clamp(1, MAX_PULL_LIMIT);
     let mut tx = caller.begin(&state.pool).await?;
+    // A cursor behind what retention pruned could miss changes: the laptop must re-snapshot.
+    let after = Cursor {
+        seq: query.after_seq,
+        change_no: query.after_change_no,
+    };
+    let pruned: Option<(i64, i64)> = sqlx::query_as("select seq, change_no from app.feed_pruned_through()")
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some((seq, change_no)) = pruned {
+        if after < (Cursor { seq, change_no }) {
+            return Err(ApiError::CursorExpired);
+        }
+    }
+    let staff_role: Option<String> = sqlx::query_scalar("select app.current_staff_role()")
+        .fetch_one(&mut *tx)
+        .await?;
     // One more than asked, to tell whether more are waiting.
     let feed: Vec<(i64, i64, String, Uuid, String)> = sqlx::query_as(
         "select seq, change_no, table_name, row_id, op from app.changes
@@ -135,5 +151,6 @@ async fn read_page(
         changes: ordered.into_iter().map(|(_, change)| change).collect(),
         cursor,
         has_more,
+        staff_role,
     })
 }

@@ -10,9 +10,10 @@
 //! An update that carries the laptop's clock stamp (and its base values) is merged field group by
 //! field group by the pure rules of `pms_sync_protocol::merge`, against the row's current values
 //! and the stamps of its last writes (`app.row_clocks`); incoming stamps are capped at the
-//! server's clock plus [`MAX_CLOCK_SKEW_MS`], so a laptop whose clock runs ahead does not win
+//! server's clock plus [`MAX_CLOCK_SKEW_MS`] (`PMS_MAX_CLOCK_AHEAD_MS`), so a laptop whose clock runs ahead does not win
 //! every conflict. A change merged in part is answered `merged` with its conflicts. Every merged
-//! row is then written through the same constraints as any other write.
+//! row is then written through the same constraints as any other write. A stamped delete that is
+//! older than a later edit of the row loses to it (`edited_elsewhere`, see `merge::merge_delete`).
 
 use axum::extract::State;
 use axum::Json;
@@ -76,7 +77,7 @@ pub async fn push(
             results.push(recorded_result(&mut tx, device_id, change).await?);
             continue;
         }
-        let result = apply_one(&mut tx, tenant_id, change).await?;
+        let result = apply_one(&mut tx, tenant_id, change, state.max_clock_ahead_ms).await?;
         sqlx::query(
             "insert into app.change_results (device_id, device_seq, tenant_id, change_id, status, reason, message, conflicts)
              values ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -176,7 +177,15 @@ async fn apply_one(
     tx: &mut Transaction<'static, Postgres>,
     tenant_id: Uuid,
     change: &PushChange,
+    max_clock_ahead_ms: i64,
 ) -> Result<PushResult, ApiError> {
+    let cap_stamp = |stamp: Hlc| {
+        cap(
+            stamp,
+            chrono::Utc::now().timestamp_millis(),
+            max_clock_ahead_ms,
+        )
+    };
     let rejected = |reason: &str, message: String| PushResult {
         change_id: change.change_id,
         device_seq: change.device_seq,
@@ -204,7 +213,23 @@ async fn apply_one(
         ));
     }
     if let (PushOp::Update, Some(stamp)) = (change.op, change.stamp) {
-        return merge_and_write(tx, tenant_id, table.name, change, stamp).await;
+        return merge_and_write(tx, tenant_id, table.name, change, cap_stamp(stamp)).await;
+    }
+    if change.op == PushOp::Delete {
+        let stamps = load_stamps(tx, tenant_id, table.name, change.id).await?;
+        if let Err(reason) = merge::merge_delete(table.name, change.stamp.map(cap_stamp), &stamps) {
+            let mut result = rejected(
+                &reason.to_string(),
+                match reason {
+                    merge::RejectReason::EditedElsewhere => {
+                        "the row was changed elsewhere after it was deleted here".to_owned()
+                    }
+                    _ => "the server does not take this delete from a laptop".to_owned(),
+                },
+            );
+            result.server_row = current_row(tx, table.name, change.id, false).await?;
+            return Ok(result);
+        }
     }
     sqlx::query("savepoint change").execute(&mut **tx).await?;
     let outcome = write(tx, tenant_id, table.name, change).await;
@@ -347,14 +372,6 @@ async fn current_row(
         .await
 }
 
-fn cap_stamp(stamp: Hlc) -> Hlc {
-    cap(
-        stamp,
-        chrono::Utc::now().timestamp_millis(),
-        MAX_CLOCK_SKEW_MS,
-    )
-}
-
 /// The stamps of the last write of each field group of a row.
 async fn load_stamps(
     tx: &mut PgConnection,
@@ -402,7 +419,7 @@ async fn save_stamps(
     Ok(())
 }
 
-/// An update with a clock stamp: merged against the row's current values and group stamps, then
+/// An update with a clock stamp (already capped): merged against the row's current values and group stamps, then
 /// written (what survived of it) through the database's constraints.
 async fn merge_and_write(
     tx: &mut Transaction<'static, Postgres>,
@@ -454,7 +471,7 @@ async fn merge_and_write(
         id: change.id,
         changed: change.values.clone().into_iter().collect(),
         base: change.base.clone().into_iter().collect(),
-        stamp: cap_stamp(stamp),
+        stamp,
     };
     let server = ServerRow {
         values: current.into_iter().collect(),

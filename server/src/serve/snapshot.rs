@@ -27,8 +27,13 @@ pub async fn head(
     )
     .fetch_optional(&mut *tx)
     .await?;
+    // With every change pruned, the head is where retention stopped (a cursor behind it expired).
+    let pruned: Option<(i64, i64)> =
+        sqlx::query_as("select seq, change_no from app.feed_pruned_through()")
+            .fetch_optional(&mut *tx)
+            .await?;
     tx.commit().await?;
-    let (seq, change_no) = last.unwrap_or((0, 0));
+    let (seq, change_no) = last.or(pruned).unwrap_or((0, 0));
     Ok(Json(HeadResponse {
         cursor: Cursor { seq, change_no },
     }))

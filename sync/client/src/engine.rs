@@ -7,8 +7,11 @@
 //!   server's truth for that row; nothing rejected is dropped.
 //! - Pull: pages of server rows overwrite the mirror, then every outbox entry not yet reflected
 //!   is applied again on top, so the desk sees server truth plus its own unsent work.
+//! - Re-snapshot: when the server no longer keeps the changes after the laptop's cursor
+//!   (`cursor_expired`), or the staff role it reports differs from the one the mirror was filled
+//!   under, the mirror's server data is dropped and taken again; the outbox stays and is rebased.
 
-use pms_sync_protocol::wire::{Cursor, Op, PushOp, PushRequest, PushStatus};
+use pms_sync_protocol::wire::{Cursor, Op, PushOp, PushRequest, PushStatus, CURSOR_EXPIRED};
 use pms_sync_protocol::PROTOCOL_VERSION;
 use rusqlite::Connection;
 use serde_json::Value;
@@ -32,8 +35,68 @@ pub struct SyncReport {
 }
 
 /// Records the signed-in tenant so local inserts carry it.
-pub fn remember_session(conn: &Connection, tenant_id: uuid::Uuid) -> Result<()> {
-    mirror::set_state(conn, "tenant_id", &tenant_id.to_string())
+///
+/// A mirror that began on its own (the desktop app's embedded default: `local_tenant` = 1) has
+/// its data adopted into the server's tenant: the tenant id is rewritten in every row and in
+/// every outbox change, which then go up as inserts like any other; nothing is lost. A mirror
+/// that already belongs to another server tenant is refused rather than mixed.
+pub fn remember_session(conn: &mut Connection, tenant_id: uuid::Uuid) -> Result<()> {
+    let new = tenant_id.to_string();
+    let current = mirror::state(conn, "tenant_id")?;
+    let local = mirror::state(conn, "local_tenant")?.as_deref() == Some("1");
+    match current {
+        Some(old) if old != new && local => adopt_local_tenant(conn, &old, &new),
+        Some(old) if old != new => Err(crate::Error::OtherTenant),
+        _ => mirror::set_state(conn, "tenant_id", &new),
+    }
+}
+
+/// Rewrites the local tenant's id to the server tenant's, in the rows and the outbox, at once.
+fn adopt_local_tenant(conn: &mut Connection, old: &str, new: &str) -> Result<()> {
+    use pms_sync_protocol::tables::SYNCED_TABLES;
+    let tx = conn.transaction()?;
+    for table in SYNCED_TABLES {
+        if table.columns.contains(&"tenant_id") {
+            // Names come from the compiled-in list of synced tables.
+            tx.execute(
+                &format!("update {} set tenant_id = ?2 where tenant_id = ?1", table.name),
+                [old, new],
+            )?;
+        }
+    }
+    for column in ["values_json", "base_json"] {
+        tx.execute(
+            &format!(
+                "update outbox set {column} = json_set({column}, '$.tenant_id', ?2)
+                  where json_extract({column}, '$.tenant_id') = ?1"
+            ),
+            [old, new],
+        )?;
+    }
+    mirror::set_state(&tx, "tenant_id", new)?;
+    tx.execute("delete from sync_state where key = 'local_tenant'", [])?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Forgets the mirror's copy of the server's data so the next sync takes a new snapshot: after
+/// the server's retention of sync state passed this laptop's cursor, or when the staff role
+/// changed what it may read. The outbox and the conflicts inbox are kept, and pending changes
+/// are applied again at once so the desk still sees its own work.
+pub fn reset_for_snapshot(conn: &mut Connection) -> Result<()> {
+    use pms_sync_protocol::tables::SYNCED_TABLES;
+    let tx = conn.transaction()?;
+    for table in SYNCED_TABLES {
+        tx.execute(&format!("delete from {}", table.name), [])?;
+    }
+    tx.execute(
+        "delete from sync_state where key in ('initial_sync_done', 'snapshot_seq', 'snapshot_change_no',
+                 'snapshot_table', 'snapshot_after_id', 'cursor_seq', 'cursor_change_no', 'staff_role')",
+        [],
+    )?;
+    rebase(&tx)?;
+    tx.commit()?;
+    Ok(())
 }
 
 /// Rows per snapshot page of the initial sync.
@@ -51,15 +114,44 @@ pub struct Progress {
 /// The first sync of a laptop: take the feed's head first, copy every table page by page (each
 /// page committed with its position, so a crash resumes at the last page), then replay the feed
 /// from that head. `on_progress` is called after every page; returning false stops (and a later
-/// call resumes). Does nothing once it has completed.
+/// call resumes). Once the snapshot is complete, only the feed is pulled.
 pub async fn initial_sync(
     conn: &mut Connection,
     remote: &Remote,
     mut on_progress: impl FnMut(&Progress) -> bool,
 ) -> Result<SyncReport> {
+    let mut report = SyncReport::default();
+    catch_up(conn, remote, &mut on_progress, &mut report).await?;
+    Ok(report)
+}
+
+/// Takes the snapshot if the mirror has none, then pulls the feed; starts over from a new
+/// snapshot when the server says the mirror's copy can no longer be brought up to date.
+async fn catch_up(
+    conn: &mut Connection,
+    remote: &Remote,
+    on_progress: &mut impl FnMut(&Progress) -> bool,
+    report: &mut SyncReport,
+) -> Result<()> {
+    loop {
+        snapshot(conn, remote, on_progress, report).await?;
+        match pull(conn, remote, report).await? {
+            PullEnd::UpToDate => return Ok(()),
+            PullEnd::SnapshotNeeded => reset_for_snapshot(conn)?,
+        }
+    }
+}
+
+/// The snapshot part of [`initial_sync`]; leaves the cursor at the head it was taken at.
+async fn snapshot(
+    conn: &mut Connection,
+    remote: &Remote,
+    on_progress: &mut impl FnMut(&Progress) -> bool,
+    report: &mut SyncReport,
+) -> Result<()> {
     use pms_sync_protocol::tables::SYNCED_TABLES;
     if mirror::state(conn, "initial_sync_done")?.as_deref() == Some("1") {
-        return Ok(SyncReport::default());
+        return Ok(());
     }
     let head = match (
         mirror::state(conn, "snapshot_seq")?,
@@ -121,19 +213,26 @@ pub async fn initial_sync(
     mirror::set_state(&tx, "initial_sync_done", "1")?;
     rebase(&tx)?;
     tx.commit()?;
-    let mut report = SyncReport {
-        pulled: rows as usize,
-        ..SyncReport::default()
-    };
-    pull(conn, remote, &mut report).await?;
-    Ok(report)
+    report.pulled += rows as usize;
+    Ok(())
 }
 
+/// One round: push the outbox, then bring the mirror up to date: the snapshot first on a laptop
+/// that has none, then the feed. A laptop told to re-snapshot (its cursor expired, or its staff
+/// role changed) does so within the round, keeping its outbox.
 pub async fn sync_once(conn: &mut Connection, remote: &Remote) -> Result<SyncReport> {
     let mut report = SyncReport::default();
     push(conn, remote, &mut report).await?;
-    pull(conn, remote, &mut report).await?;
+    catch_up(conn, remote, &mut |_| true, &mut report).await?;
     Ok(report)
+}
+
+/// How a pull ended.
+enum PullEnd {
+    UpToDate,
+    /// The server no longer has the changes after this cursor, or the staff role changed: the
+    /// mirror must be filled again from a snapshot.
+    SnapshotNeeded,
 }
 
 async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -> Result<()> {
@@ -246,9 +345,21 @@ fn cursor(conn: &Connection) -> Result<Cursor> {
     Ok(Cursor { seq, change_no })
 }
 
-async fn pull(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -> Result<()> {
+async fn pull(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -> Result<PullEnd> {
     loop {
-        let page = remote.pull(cursor(conn)?, PULL_PAGE).await?;
+        let page = match remote.pull(cursor(conn)?, PULL_PAGE).await {
+            Err(crate::Error::Refused { code, .. }) if code == CURSOR_EXPIRED => {
+                return Ok(PullEnd::SnapshotNeeded)
+            }
+            other => other?,
+        };
+        if let Some(role) = &page.staff_role {
+            match mirror::state(conn, "staff_role")? {
+                Some(held) if held != *role => return Ok(PullEnd::SnapshotNeeded),
+                Some(_) => {}
+                None => mirror::set_state(conn, "staff_role", role)?,
+            }
+        }
         let tx = conn.transaction()?;
         for change in &page.changes {
             match (&change.op, &change.row) {
@@ -267,7 +378,7 @@ async fn pull(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
         tx.commit()?;
         report.pulled += page.changes.len();
         if !page.has_more {
-            return Ok(());
+            return Ok(PullEnd::UpToDate);
         }
     }
 }

@@ -119,7 +119,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             let mut remote = Remote::new(server.trim_end_matches('/'));
             let session = remote.login(&email, &password, &device_name).await?;
-            remember_session(&conn, session.tenant_id)?;
+            remember_session(&mut conn, session.tenant_id)?;
             session_file::save(
                 &cli.db,
                 &StoredSession {

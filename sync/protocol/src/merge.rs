@@ -493,6 +493,8 @@ pub enum RejectReason {
     UnknownColumn,
     /// An update of an erased (anonymized) guest, which must never bring the data back.
     RowErased,
+    /// A delete made before another device's later edit of the row: the edit stands.
+    EditedElsewhere,
 }
 
 impl fmt::Display for RejectReason {
@@ -503,6 +505,7 @@ impl fmt::Display for RejectReason {
             RejectReason::UnknownTable => "unknown_table",
             RejectReason::UnknownColumn => "unknown_column",
             RejectReason::RowErased => "row_erased",
+            RejectReason::EditedElsewhere => "edited_elsewhere",
         };
         f.write_str(text)
     }
@@ -555,6 +558,24 @@ pub fn insert_group_stamps(table: &str, values: &Values, stamp: Hlc) -> BTreeMap
 /// Whether a laptop may delete a row of `table`: only entity rows.
 pub fn check_delete(table: &str) -> Result<(), RejectReason> {
     writable_table(table, Write::UpdateOrDelete).map(|_| ())
+}
+
+/// The verdict on a laptop's delete stamped `stamp` (capped by the caller), given the stamps of
+/// the row's last writes: a delete older than some later edit of the row loses to that edit (the
+/// row stays, the delete goes to the laptop's conflicts inbox, where "keep mine" deletes again);
+/// otherwise the delete applies. Without a stamp nothing is known of its time, and it applies.
+pub fn merge_delete(
+    table: &str,
+    stamp: Option<Hlc>,
+    group_stamps: &BTreeMap<GroupKey, Hlc>,
+) -> Result<(), RejectReason> {
+    check_delete(table)?;
+    match stamp {
+        Some(stamp) if group_stamps.values().any(|written| *written > stamp) => {
+            Err(RejectReason::EditedElsewhere)
+        }
+        _ => Ok(()),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1400,6 +1421,36 @@ mod tests {
     #[case::unknown("staff_passwords", Err(RejectReason::UnknownTable))]
     fn check_delete_cases(#[case] table: &str, #[case] expected: Result<(), RejectReason>) {
         assert_eq!(check_delete(table), expected);
+    }
+
+    fn written(stamp: Hlc) -> BTreeMap<GroupKey, Hlc> {
+        BTreeMap::from([(GroupKey::from("contact"), server_stamp()), (GroupKey::from("notes"), stamp)])
+    }
+
+    #[rstest]
+    #[case::delete_after_every_edit_applies("guests", Some(newer()), written(server_stamp()), Ok(()))]
+    #[case::delete_before_a_later_edit_loses(
+        "guests",
+        Some(stamp(SERVER_WALL - 1, 1)),
+        written(server_stamp()),
+        Err(RejectReason::EditedElsewhere)
+    )]
+    #[case::one_later_group_is_enough(
+        "guests",
+        Some(stamp(SERVER_WALL + 5, 1)),
+        written(stamp(SERVER_WALL + 10, 3)),
+        Err(RejectReason::EditedElsewhere)
+    )]
+    #[case::never_edited_row("guests", Some(stamp(1, 1)), BTreeMap::new(), Ok(()))]
+    #[case::unstamped_delete_applies("guests", None, written(server_stamp()), Ok(()))]
+    #[case::ledger_rows_stay("loyalty_transactions", Some(newer()), BTreeMap::new(), Err(RejectReason::AppendOnly))]
+    fn merge_delete_cases(
+        #[case] table: &str,
+        #[case] delete_stamp: Option<Hlc>,
+        #[case] group_stamps: BTreeMap<GroupKey, Hlc>,
+        #[case] expected: Result<(), RejectReason>,
+    ) {
+        assert_eq!(merge_delete(table, delete_stamp, &group_stamps), expected);
     }
 
     #[test]

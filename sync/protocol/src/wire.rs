@@ -39,7 +39,16 @@ pub struct PullResponse {
     pub cursor: Cursor,
     /// More changes are waiting: pull again at once.
     pub has_more: bool,
+    /// The caller's staff role as the server sees it now. When it differs from the role the
+    /// mirror was filled under, the laptop re-snapshots: rows it may no longer read go, rows
+    /// newly readable arrive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_role: Option<String>,
 }
+
+/// The error code (`410 Gone`) of a pull whose cursor is older than the server's retention of
+/// sync state: the laptop must re-snapshot (keeping its outbox).
+pub const CURSOR_EXPIRED: &str = "cursor_expired";
 
 /// What a pushed change does to its row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,488 @@
+//! A laptop's life with the real server: three laptops offline at once converge; a cursor older
+//! than the retention of sync state re-snapshots and keeps its outbox; a staff role change reaches
+//! the mirror; a laptop that began on its own is adopted into the server tenant; a delete older
+//! than another laptop's edit loses to it; a laptop clock a day ahead does not win every conflict.
+
+use pms_server::admin;
+use pms_sync_client::engine::{remember_session, reset_for_snapshot};
+use pms_sync_client::{conflicts, mirror, outbox};
+use pms_sync_protocol::hlc::Hlc;
+use pms_sync_protocol::wire::PushOp;
+use pms_tests::laptops::{first_tenant, mirror_matches_server, object, staff_emails, Laptop};
+use pms_tests::{TestDb, TestServer};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+fn count(laptop: &Laptop, table: &str) -> i64 {
+    laptop
+        .conn
+        .query_row(&format!("select count(*) from {table}"), [], |r| r.get(0))
+        .expect("count")
+}
+
+fn pending(laptop: &Laptop) -> usize {
+    outbox::entries(&laptop.conn, true).expect("outbox").len()
+}
+
+fn some_guest(laptop: &Laptop, offset: i64) -> Uuid {
+    laptop
+        .conn
+        .query_row(
+            "select id from guests where deleted_at is null order by id limit 1 offset ?1",
+            [offset],
+            |r| r.get::<_, String>(0),
+        )
+        .expect("a guest")
+        .parse()
+        .expect("uuid")
+}
+
+fn update(laptop: &mut Laptop, table: &str, id: Uuid, values: Value) {
+    outbox::write(&mut laptop.conn, table, PushOp::Update, id, object(values)).expect("update");
+}
+
+async fn server_value(db: &TestDb, table: &str, id: Uuid, column: &str) -> Value {
+    sqlx::query_scalar(&format!(
+        "select to_jsonb({column}) from public.{table} where id = $1"
+    ))
+    .bind(id)
+    .fetch_one(&db.pool)
+    .await
+    .expect("server value")
+}
+
+#[tokio::test]
+async fn three_laptops_offline_at_once_converge_to_the_server() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 40).await;
+    let server = TestServer::start(&db).await;
+    let desks = staff_emails(&db, "front_desk").await;
+    let managers = staff_emails(&db, "manager").await;
+    let mut a = Laptop::sign_in(&db, &server, &desks[0], "A").await;
+    let mut b = Laptop::sign_in(&db, &server, &desks[1 % desks.len()], "B").await;
+    let mut c = Laptop::sign_in(&db, &server, &managers[0], "C").await;
+    for laptop in [&mut a, &mut b, &mut c] {
+        laptop.sync().await;
+    }
+
+    // All three offline: each registers a guest; two edit different field groups of one guest;
+    // C edits another guest's notes and books a stay.
+    let shared = some_guest(&a, 0);
+    for (laptop, name) in [(&mut a, "Ana"), (&mut b, "Bea"), (&mut c, "Cai")] {
+        outbox::write(
+            &mut laptop.conn,
+            "guests",
+            PushOp::Insert,
+            Uuid::now_v7(),
+            object(json!({"first_name": name, "last_name": "Offline"})),
+        )
+        .expect("insert");
+    }
+    update(&mut a, "guests", shared, json!({"phone": "+1 555 0100"}));
+    update(&mut b, "guests", shared, json!({"notes": "prefers a quiet room"}));
+    let other = some_guest(&c, 1);
+    update(&mut c, "guests", other, json!({"notes": "allergic to feathers"}));
+    let (property, room_type, room): (String, String, String) = c
+        .conn
+        .query_row(
+            "select property_id, room_type_id, id from rooms where deleted_at is null order by number desc limit 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("room");
+    let stay = Uuid::now_v7();
+    outbox::write(
+        &mut c.conn,
+        "reservations",
+        PushOp::Insert,
+        stay,
+        object(json!({"guest_name": "Cai Offline", "property_id": property, "room_type_id": room_type,
+                      "room_id": room, "check_in_date": "2031-02-01", "check_out_date": "2031-02-03",
+                      "status": "confirmed"})),
+    )
+    .expect("booking");
+
+    // Back online in one order, then another: every mirror equals the server, row for row.
+    for laptop in [&mut c, &mut a, &mut b] {
+        laptop.sync().await;
+    }
+    for laptop in [&mut b, &mut c, &mut a] {
+        laptop.sync().await;
+    }
+    for (name, laptop) in [("A", &a), ("B", &b), ("C", &c)] {
+        mirror_matches_server(&db, laptop)
+            .await
+            .unwrap_or_else(|e| panic!("laptop {name} differs from the server:\n{e}"));
+        assert_eq!(pending(laptop), 0, "laptop {name} still holds changes");
+    }
+    assert_eq!(server_value(&db, "guests", shared, "phone").await, json!("+1 555 0100"));
+    assert_eq!(
+        server_value(&db, "guests", shared, "notes").await,
+        json!("prefers a quiet room"),
+        "edits of different field groups both survive"
+    );
+    let offline_guests: i64 =
+        sqlx::query_scalar("select count(*) from public.guests where last_name = 'Offline'")
+            .fetch_one(&db.pool)
+            .await
+            .expect("count");
+    assert_eq!(offline_guests, 3, "each insert applied once");
+    assert!(
+        server_value(&db, "reservations", stay, "confirmation_number")
+            .await
+            .is_number(),
+        "the booking got its sequential number"
+    );
+}
+
+#[tokio::test]
+async fn a_cursor_older_than_retention_resnapshots_and_keeps_the_outbox() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 30).await;
+    let server = TestServer::start(&db).await;
+    let desks = staff_emails(&db, "front_desk").await;
+    let managers = staff_emails(&db, "manager").await;
+    let mut a = Laptop::sign_in(&db, &server, &desks[0], "A").await;
+    let mut b = Laptop::sign_in(&db, &server, &managers[0], "B").await;
+    a.sync().await;
+    b.sync().await;
+
+    // While A is away: B edits a guest; a preference is deleted on the server (a tombstone);
+    // then the feed ages past the retention period and is pruned.
+    let edited = some_guest(&b, 2);
+    update(&mut b, "guests", edited, json!({"notes": "VIP from B"}));
+    b.sync().await;
+    let gone: Uuid = sqlx::query_scalar(
+        "delete from public.guest_preferences where id = (select id from public.guest_preferences order by id limit 1) returning id",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("delete a preference");
+    assert!(
+        mirror::read(&a.conn, "guest_preferences", &gone.to_string())
+            .expect("read")
+            .is_some(),
+        "A holds the preference before it syncs"
+    );
+    sqlx::query("update app.changes set changed_at = now() - interval '100 days'")
+        .execute(&db.pool)
+        .await
+        .expect("age the feed");
+    let pruned = admin::prune_sync_state(&db.pool, 30)
+        .await
+        .expect("prune");
+    assert!(pruned.changes > 0, "the old feed was pruned: {pruned:?}");
+
+    // A's offline work: a new guest and an edit. A's cursor is now behind the pruned feed: its
+    // sync pushes, is told `cursor_expired`, and takes a new snapshot; the acknowledged changes
+    // stay on screen throughout.
+    let walk_in = Uuid::now_v7();
+    outbox::write(
+        &mut a.conn,
+        "guests",
+        PushOp::Insert,
+        walk_in,
+        object(json!({"first_name": "Kept", "last_name": "Through"})),
+    )
+    .expect("insert");
+    let mine = some_guest(&a, 5);
+    update(&mut a, "guests", mine, json!({"phone": "+44 20 0000 0000"}));
+    a.sync().await;
+    mirror_matches_server(&db, &a)
+        .await
+        .unwrap_or_else(|e| panic!("after the re-snapshot A differs:\n{e}"));
+    assert!(
+        mirror::read(&a.conn, "guest_preferences", &gone.to_string())
+            .expect("read")
+            .is_none(),
+        "a row deleted while the feed was pruned is gone from the mirror"
+    );
+    assert_eq!(pending(&a), 0);
+    assert_eq!(server_value(&db, "guests", mine, "phone").await, json!("+44 20 0000 0000"));
+    let walk_ins: i64 = sqlx::query_scalar("select count(*) from public.guests where id = $1")
+        .bind(walk_in)
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert_eq!(walk_ins, 1, "applied once");
+
+    // A change still waiting when the mirror is emptied for a snapshot stays on screen and in
+    // the outbox, and goes up with the next sync.
+    let later = some_guest(&a, 6);
+    update(&mut a, "guests", later, json!({"notes": "written before the reset"}));
+    reset_for_snapshot(&mut a.conn).expect("reset");
+    assert_eq!(pending(&a), 1, "the outbox survives a re-snapshot");
+    assert_eq!(
+        mirror::read(&a.conn, "guests", &later.to_string())
+            .expect("read")
+            .map(|row| row["notes"].clone()),
+        Some(json!("written before the reset"))
+    );
+    a.sync().await;
+    assert_eq!(pending(&a), 0);
+    mirror_matches_server(&db, &a)
+        .await
+        .unwrap_or_else(|e| panic!("after the second snapshot A differs:\n{e}"));
+    assert_eq!(
+        server_value(&db, "guests", later, "notes").await,
+        json!("written before the reset")
+    );
+}
+
+#[tokio::test]
+async fn a_pull_behind_the_pruned_feed_is_refused_with_a_typed_error() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let server = TestServer::start(&db).await;
+    let desks = staff_emails(&db, "front_desk").await;
+    let a = Laptop::sign_in(&db, &server, &desks[0], "A").await;
+    sqlx::query("update app.changes set changed_at = now() - interval '100 days'")
+        .execute(&db.pool)
+        .await
+        .expect("age the feed");
+    admin::prune_sync_state(&db.pool, 30)
+        .await
+        .expect("prune");
+    let stale = a
+        .remote
+        .pull(pms_sync_protocol::wire::Cursor { seq: 0, change_no: 0 }, 10)
+        .await;
+    match stale {
+        Err(pms_sync_client::Error::Refused { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (410, "cursor_expired"));
+        }
+        other => panic!("expected 410 cursor_expired, got {other:?}"),
+    }
+    // The head is still a valid place to start from.
+    let head = a.remote.head().await.expect("head");
+    a.remote.pull(head, 10).await.expect("a pull from the head");
+}
+
+#[tokio::test]
+async fn a_staff_role_change_reaches_the_laptop() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 20).await;
+    let server = TestServer::start(&db).await;
+    let email = staff_emails(&db, "front_desk").await.remove(0);
+    let mut laptop = Laptop::sign_in(&db, &server, &email, "desk").await;
+    laptop.sync().await;
+    assert!(count(&laptop, "guests") > 0, "the front desk reads guests");
+    assert_eq!(count(&laptop, "invoices"), 0, "billing is for owner and manager");
+
+    admin::set_staff_role(&db.pool, &email, "housekeeping")
+        .await
+        .expect("to housekeeping");
+    laptop.sync().await;
+    assert_eq!(count(&laptop, "guests"), 0, "housekeeping may not read guests");
+    mirror_matches_server(&db, &laptop)
+        .await
+        .unwrap_or_else(|e| panic!("as housekeeping:\n{e}"));
+
+    admin::set_staff_role(&db.pool, &email, "manager")
+        .await
+        .expect("to manager");
+    laptop.sync().await;
+    let invoices: i64 = sqlx::query_scalar("select count(*) from public.invoices")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert!(invoices > 0, "the seed has invoices");
+    assert_eq!(count(&laptop, "invoices"), invoices, "newly readable rows arrive");
+    mirror_matches_server(&db, &laptop)
+        .await
+        .unwrap_or_else(|e| panic!("as manager:\n{e}"));
+}
+
+#[tokio::test]
+async fn a_laptop_that_began_on_its_own_is_adopted_into_the_server_tenant() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let server = TestServer::start(&db).await;
+
+    // The embedded default: a local tenant, its property, room type, room, a guest and a stay.
+    let mut conn = mirror::open_in_memory().expect("mirror");
+    let local_tenant = Uuid::new_v4();
+    remember_session(&mut conn, local_tenant).expect("local tenant");
+    mirror::set_state(&conn, "local_tenant", "1").expect("local");
+    let (property, room_type, room, guest, stay) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    let writes = [
+        ("properties", property, json!({"name": "Casa Local", "currency": "EUR"})),
+        ("room_types", room_type, json!({"property_id": property, "code": "DBL", "name": "Double", "base_rate_cents": 9000})),
+        ("rooms", room, json!({"property_id": property, "room_type_id": room_type, "number": "1"})),
+        ("guests", guest, json!({"first_name": "Olga", "last_name": "Offline"})),
+        ("reservations", stay, json!({"guest_id": guest, "guest_name": "Olga Offline", "property_id": property,
+                                       "room_type_id": room_type, "room_id": room, "check_in_date": "2031-05-01",
+                                       "check_out_date": "2031-05-04", "status": "confirmed"})),
+    ];
+    for (table, id, values) in writes {
+        outbox::write(&mut conn, table, PushOp::Insert, id, object(values)).expect("local write");
+    }
+
+    // The owner connects it to the server.
+    let owner = staff_emails(&db, "owner").await.remove(0);
+    let mut laptop = Laptop::sign_in_with(&db, &server, &owner, "first laptop", conn).await;
+    let tenant = first_tenant(&db).await;
+    laptop.sync().await;
+
+    let open_conflicts: i64 = laptop
+        .conn
+        .query_row("select count(*) from conflicts", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(open_conflicts, 0, "everything was accepted");
+    for (table, id) in [
+        ("properties", property),
+        ("room_types", room_type),
+        ("rooms", room),
+        ("guests", guest),
+        ("reservations", stay),
+    ] {
+        let owner_tenant: Uuid = sqlx::query_scalar(&format!(
+            "select tenant_id from public.{table} where id = $1"
+        ))
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{table} {id} did not reach the server: {e}"));
+        assert_eq!(owner_tenant, tenant, "{table} adopted into the server tenant");
+    }
+    assert!(server_value(&db, "reservations", stay, "confirmation_number")
+        .await
+        .is_number());
+    let leftovers: i64 = laptop
+        .conn
+        .query_row(
+            "select (select count(*) from guests where tenant_id = ?1) + (select count(*) from rooms where tenant_id = ?1)",
+            [local_tenant.to_string()],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(leftovers, 0, "no row keeps the local tenant");
+    mirror_matches_server(&db, &laptop)
+        .await
+        .unwrap_or_else(|e| panic!("after adoption:\n{e}"));
+}
+
+#[tokio::test]
+async fn a_delete_older_than_another_laptops_edit_loses_and_waits_in_the_inbox() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 20).await;
+    let server = TestServer::start(&db).await;
+    let desks = staff_emails(&db, "front_desk").await;
+    let managers = staff_emails(&db, "manager").await;
+    let mut a = Laptop::sign_in(&db, &server, &desks[0], "A").await;
+    let mut b = Laptop::sign_in(&db, &server, &managers[0], "B").await;
+    a.sync().await;
+    b.sync().await;
+    let preference: Uuid = a
+        .conn
+        .query_row("select id from guest_preferences order by id limit 1", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .expect("a preference")
+        .parse()
+        .expect("uuid");
+
+    // A deletes offline; B edits the same row afterwards and syncs first.
+    outbox::write(&mut a.conn, "guest_preferences", PushOp::Delete, preference, Default::default())
+        .expect("delete");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    update(&mut b, "guest_preferences", preference, json!({"pillow_type": "feather, extra"}));
+    b.sync().await;
+    let report = a.sync().await;
+    assert_eq!(report.rejected, 1);
+    let (conflict, reason): (i64, String) = a
+        .conn
+        .query_row(
+            "select id, reason from conflicts where row_id = ?1",
+            [preference.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("A's conflict");
+    assert_eq!(reason, "edited_elsewhere");
+    assert_eq!(
+        mirror::read(&a.conn, "guest_preferences", &preference.to_string())
+            .expect("read")
+            .map(|row| row["pillow_type"].clone()),
+        Some(json!("feather, extra")),
+        "the edited row is back on A"
+    );
+
+    // The clerk keeps the delete: it goes again, now later than the edit, and reaches B.
+    conflicts::resolve(&mut a.conn, conflict, conflicts::Resolution::KeepMine).expect("resolve");
+    a.sync().await;
+    b.sync().await;
+    for (name, laptop) in [("A", &a), ("B", &b)] {
+        assert!(
+            mirror::read(&laptop.conn, "guest_preferences", &preference.to_string())
+                .expect("read")
+                .is_none(),
+            "deleted on {name}"
+        );
+    }
+    let left: i64 = sqlx::query_scalar("select count(*) from public.guest_preferences where id = $1")
+        .bind(preference)
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert_eq!(left, 0);
+}
+
+#[tokio::test]
+async fn a_laptop_clock_a_day_ahead_does_not_win_every_conflict() {
+    const CAP_MS: i64 = 300;
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let server =
+        TestServer::start_with(&db, |state| state.with_max_clock_ahead_ms(CAP_MS)).await;
+    let desks = staff_emails(&db, "front_desk").await;
+    let managers = staff_emails(&db, "manager").await;
+    let mut ahead = Laptop::sign_in(&db, &server, &desks[0], "clock a day ahead").await;
+    let mut on_time = Laptop::sign_in(&db, &server, &managers[0], "clock on time").await;
+    ahead.sync().await;
+    on_time.sync().await;
+    // The laptop's hybrid clock has seen a wall clock a day ahead: every stamp it makes from
+    // now on is a day in the future (that is how an HLC carries a fast clock forward).
+    let node = Uuid::now_v7();
+    let day_ahead = Hlc {
+        wall_ms: chrono::Utc::now().timestamp_millis() + 86_400_000,
+        counter: 0,
+        node,
+    };
+    mirror::set_state(&ahead.conn, "hlc", &day_ahead.to_string()).expect("skew the clock");
+    let guest = some_guest(&ahead, 0);
+
+    // Round after round, both edit the phone offline; whoever edits later in real time wins,
+    // although one laptop's stamps all say "tomorrow".
+    for round in 0..3 {
+        let first_is_ahead = round % 2 == 0;
+        let (first, second) = if first_is_ahead {
+            (&mut ahead, &mut on_time)
+        } else {
+            (&mut on_time, &mut ahead)
+        };
+        update(first, "guests", guest, json!({"phone": format!("first {round}")}));
+        first.sync().await;
+        // Later by more than the server's cap on stamps from the future.
+        tokio::time::sleep(std::time::Duration::from_millis(CAP_MS as u64 * 3)).await;
+        update(second, "guests", guest, json!({"phone": format!("second {round}")}));
+        second.sync().await;
+        first.sync().await;
+        assert_eq!(
+            server_value(&db, "guests", guest, "phone").await,
+            json!(format!("second {round}")),
+            "round {round}: the later edit wins (first edit made by the laptop {} ahead)",
+            if first_is_ahead { "a day" } else { "not" }
+        );
+    }
+    for laptop in [&ahead, &on_time] {
+        mirror_matches_server(&db, laptop)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
