@@ -131,7 +131,13 @@ pub async fn set_staff_role(pool: &PgPool, email: &str, role: &str) -> Result<()
         .bind(role)
         .execute(pool)
         .await
-        .map_err(|e| constraint_message(e, "staff_role", "the role must be owner, manager, front_desk or housekeeping"))?;
+        .map_err(|e| {
+            constraint_message(
+                e,
+                "staff_role",
+                "the role must be owner, manager, front_desk or housekeeping",
+            )
+        })?;
     if updated.rows_affected() == 0 {
         return Err(Error::Invalid(format!(
             "no staff account with email {email:?}"

@@ -170,6 +170,28 @@ async fn migrate_then_seed_demo_on_a_fresh_database() {
         ],
         &[("PMS_ADMIN_DATABASE_URL", &url)],
     );
+    // Operating on the seeded tenant: a role change, a bad role, and the retention of sync state.
+    let email: String = {
+        let mut seeded_db = PgConnection::connect(&url).await.expect("connect");
+        sqlx::query_scalar(
+            "select email from public.staff where role = 'front_desk' order by email limit 1",
+        )
+        .fetch_one(&mut seeded_db)
+        .await
+        .expect("a front desk account")
+    };
+    let promoted = pms_server(
+        &["staff", "set-role", "--email", &email, "--role", "manager"],
+        &[("PMS_ADMIN_DATABASE_URL", &url)],
+    );
+    let bad_role = pms_server(
+        &["staff", "set-role", "--email", &email, "--role", "boss"],
+        &[("PMS_ADMIN_DATABASE_URL", &url)],
+    );
+    let pruned = pms_server(
+        &["prune-sync-state", "--keep-days", "0"],
+        &[("PMS_ADMIN_DATABASE_URL", &url)],
+    );
     sqlx::query(&format!("drop database {name} with (force)"))
         .execute(&mut admin)
         .await
@@ -207,4 +229,25 @@ async fn migrate_then_seed_demo_on_a_fresh_database() {
     );
     assert_eq!(again.status.code(), Some(1));
     assert!(one_line_error(&again).contains("already exists"));
+    assert!(
+        promoted.status.success() && stdout(&promoted).contains("is now manager"),
+        "{}",
+        String::from_utf8_lossy(&promoted.stderr)
+    );
+    assert!(one_line_error(&bad_role).contains("owner, manager, front_desk or housekeeping"));
+    assert!(
+        pruned.status.success() && stdout(&pruned).contains("feed change(s)"),
+        "{}",
+        String::from_utf8_lossy(&pruned.stderr)
+    );
+    let removed: u64 = stdout(&pruned)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    assert!(
+        removed > 0,
+        "the seeded feed was pruned: {}",
+        stdout(&pruned)
+    );
 }

@@ -59,9 +59,7 @@ impl Laptop {
     }
 
     pub async fn sync(&mut self) -> SyncReport {
-        sync_once(&mut self.conn, &self.remote)
-            .await
-            .expect("sync")
+        sync_once(&mut self.conn, &self.remote).await.expect("sync")
     }
 }
 
@@ -102,52 +100,68 @@ pub async fn mirror_matches_server_as(
     claims: Claims,
     conn: &Connection,
 ) -> Result<(), String> {
-    let mut problems = Vec::new();
-    let mut tx = begin_as(&db.pool, claims).await;
-    for table in SYNCED_TABLES {
-        let statement = format!(
-            "select to_jsonb(r) from (select {} from public.{} order by id) r",
-            table.columns.join(", "),
-            table.name
-        );
-        let server: Vec<Value> = sqlx::query_scalar(&statement)
-            .fetch_all(&mut *tx)
-            .await
-            .expect("server rows");
-        let local_count: i64 = conn
-            .query_row(&format!("select count(*) from {}", table.name), [], |r| {
-                r.get(0)
-            })
-            .expect("count");
-        if local_count != server.len() as i64 {
-            problems.push(format!(
-                "{}: mirror has {local_count} rows, server {}",
-                table.name,
-                server.len()
-            ));
-            continue;
+    let server = ServerRows::read(db, claims).await;
+    server.compare(conn)
+}
+
+/// Every synced table's rows as one staff member may read them on the server.
+pub struct ServerRows(Vec<(&'static str, Vec<Value>)>);
+
+impl ServerRows {
+    pub async fn read(db: &TestDb, claims: Claims) -> Self {
+        let mut tables = Vec::new();
+        let mut tx = begin_as(&db.pool, claims).await;
+        for table in SYNCED_TABLES {
+            let statement = format!(
+                "select to_jsonb(r) from (select {} from public.{} order by id) r",
+                table.columns.join(", "),
+                table.name
+            );
+            let rows: Vec<Value> = sqlx::query_scalar(&statement)
+                .fetch_all(&mut *tx)
+                .await
+                .expect("server rows");
+            tables.push((table.name, rows));
         }
-        for row in server {
-            let id = row["id"].as_str().expect("id");
-            let Some(local) = mirror::read(conn, table.name, id).expect("read") else {
-                problems.push(format!("{} {id} missing locally", table.name));
+        tx.rollback().await.expect("rollback");
+        Self(tables)
+    }
+
+    /// Every difference between these rows and the mirror's, table by table, value by value.
+    pub fn compare(&self, conn: &Connection) -> Result<(), String> {
+        let mut problems = Vec::new();
+        for (table, server) in &self.0 {
+            let local_count: i64 = conn
+                .query_row(&format!("select count(*) from {table}"), [], |r| r.get(0))
+                .expect("count");
+            if local_count != server.len() as i64 {
+                problems.push(format!(
+                    "{table}: mirror has {local_count} rows, server {}",
+                    server.len()
+                ));
                 continue;
-            };
-            for (column, value) in row.as_object().expect("object") {
-                if !same_value(value, &local[column]) {
-                    problems.push(format!(
-                        "{} {id}.{column}: server {value}, mirror {}",
-                        table.name, local[column]
-                    ));
+            }
+            for row in server {
+                let id = row["id"].as_str().expect("id");
+                let Some(local) = mirror::read(conn, table, id).expect("read") else {
+                    problems.push(format!("{table} {id} missing locally"));
+                    continue;
+                };
+                for (column, value) in row.as_object().expect("object") {
+                    if !same_value(value, &local[column]) {
+                        problems.push(format!(
+                            "{table} {id}.{column}: server {value}, mirror {}",
+                            local[column]
+                        ));
+                    }
                 }
             }
         }
-    }
-    tx.rollback().await.expect("rollback");
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("\n"))
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("\n"))
+        }
     }
 }
 

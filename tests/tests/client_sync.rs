@@ -4,18 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use pms_sync_client::engine::{initial_sync, remember_session, sync_once};
+use pms_sync_client::engine::{initial_sync, sync_once};
 use pms_sync_client::mirror::{self, Kind};
-use pms_sync_client::remote::Remote;
 use pms_sync_client::{conflicts, outbox};
 use pms_sync_protocol::tables::SYNCED_TABLES;
 use pms_sync_protocol::wire::PushOp;
-use pms_tests::{set_password, TestDb, TestServer};
-use rusqlite::Connection;
-use serde_json::{json, Map, Value};
+use pms_tests::laptops::{mirror_matches_server, object, staff_emails, Laptop};
+use pms_tests::{TestDb, TestServer};
+use serde_json::json;
 use uuid::Uuid;
-
-const PASSWORD: &str = "correct horse battery";
 
 #[tokio::test]
 async fn the_mirror_schema_matches_postgres_through_the_synced_columns() {
@@ -77,93 +74,16 @@ async fn the_mirror_schema_matches_postgres_through_the_synced_columns() {
     );
 }
 
-struct Laptop {
-    conn: Connection,
-    remote: Remote,
-}
-
-async fn laptop(server: &TestServer, email: &str, name: &str) -> Laptop {
-    let mut remote = Remote::new(server.base_url.clone());
-    let session = remote.login(email, PASSWORD, name).await.expect("login");
-    let mut conn = mirror::open_in_memory().expect("mirror");
-    remember_session(&mut conn, session.tenant_id).expect("session");
-    Laptop { conn, remote }
-}
-
 /// The real server and two front-desk laptops of the first tenant, each synced once.
 async fn two_desks(db: &TestDb) -> (TestServer, Laptop, Laptop) {
-    let emails: Vec<String> = sqlx::query_scalar(
-        "select s.email from public.staff s join public.tenants t on t.id = s.tenant_id
-          where s.role = 'front_desk' order by t.subdomain, s.email limit 2",
-    )
-    .fetch_all(&db.pool)
-    .await
-    .expect("two front-desk accounts");
-    for email in &emails {
-        set_password(&db.pool, email, PASSWORD).await;
-    }
+    let emails = staff_emails(db, "front_desk").await;
     let server = TestServer::start(db).await;
-    let mut a = laptop(&server, &emails[0], "laptop A").await;
-    let mut b = laptop(&server, &emails[1], "laptop B").await;
+    let mut a = Laptop::sign_in(db, &server, &emails[0], "laptop A").await;
+    let mut b = Laptop::sign_in(db, &server, &emails[1], "laptop B").await;
     for l in [&mut a, &mut b] {
-        sync_once(&mut l.conn, &l.remote).await.expect("first sync");
+        l.sync().await;
     }
     (server, a, b)
-}
-
-fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        other => panic!("not an object: {other}"),
-    }
-}
-
-/// Every guest of the tenant, as the server has them and as the mirror has them.
-async fn guests_agree(db: &TestDb, tenant: Uuid, conn: &Connection) -> Result<(), String> {
-    let columns = SYNCED_TABLES
-        .iter()
-        .find(|t| t.name == "guests")
-        .expect("guests")
-        .columns;
-    let statement = format!(
-        "select to_jsonb(r) from (select {} from public.guests where tenant_id = $1 order by id) r",
-        columns.join(", ")
-    );
-    let server: Vec<Value> = sqlx::query_scalar(&statement)
-        .bind(tenant)
-        .fetch_all(&db.pool)
-        .await
-        .expect("server rows");
-    let local_count: i64 = conn
-        .query_row("select count(*) from guests", [], |r| r.get(0))
-        .expect("count");
-    if local_count != server.len() as i64 {
-        return Err(format!(
-            "mirror has {local_count} guests, server {}",
-            server.len()
-        ));
-    }
-    for row in server {
-        let id = row["id"].as_str().expect("id");
-        let local = mirror::read(conn, "guests", id)
-            .expect("read")
-            .ok_or(format!("guest {id} missing locally"))?;
-        for (column, value) in row.as_object().expect("object") {
-            let same = match (value, &local[column]) {
-                (Value::Number(a), Value::String(b)) | (Value::String(b), Value::Number(a)) => {
-                    &a.to_string() == b
-                }
-                (a, b) => a == b,
-            };
-            if !same {
-                return Err(format!(
-                    "guest {id}.{column}: server {value}, mirror {}",
-                    local[column]
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 #[tokio::test]
@@ -171,11 +91,7 @@ async fn two_laptops_that_worked_offline_converge_to_the_server() {
     let db = TestDb::migrated().await;
     db.seed(1, 30).await;
     let (_server, mut a, mut b) = two_desks(&db).await;
-    let tenant: Uuid = sqlx::query_scalar("select id from public.tenants")
-        .fetch_one(&db.pool)
-        .await
-        .expect("tenant");
-    guests_agree(&db, tenant, &a.conn)
+    mirror_matches_server(&db, &a)
         .await
         .expect("A starts equal to the server");
 
@@ -226,7 +142,7 @@ async fn two_laptops_that_worked_offline_converge_to_the_server() {
         }
     }
     for (name, l) in [("A", &a), ("B", &b)] {
-        guests_agree(&db, tenant, &l.conn)
+        mirror_matches_server(&db, l)
             .await
             .unwrap_or_else(|e| panic!("laptop {name}: {e}"));
         assert!(
@@ -367,14 +283,13 @@ async fn an_interrupted_initial_sync_resumes_and_ends_complete() {
     .fetch_one(&db.pool)
     .await
     .expect("desk");
-    set_password(&db.pool, &email, PASSWORD).await;
     let tenant: Uuid =
         sqlx::query_scalar("select id from public.tenants where subdomain = 'demo-7-0'")
             .fetch_one(&db.pool)
             .await
             .expect("tenant");
     let server = TestServer::start(&db).await;
-    let mut l = laptop(&server, &email, "new laptop").await;
+    let mut l = Laptop::sign_in(&db, &server, &email, "new laptop").await;
 
     // Stopped in the middle of the guests (a crash, a closed lid) ...
     let stopped = initial_sync(&mut l.conn, &l.remote, |progress| {
@@ -411,7 +326,7 @@ async fn an_interrupted_initial_sync_resumes_and_ends_complete() {
     .expect("resumed initial sync");
     let last = last.expect("progress was reported");
     assert_eq!(last.tables_done, last.tables_total);
-    guests_agree(&db, tenant, &l.conn)
+    mirror_matches_server(&db, &l)
         .await
         .expect("guests equal to the server");
     let total: i64 = l
@@ -549,7 +464,7 @@ async fn concurrent_edits_merge_by_field_group_clock_and_status_rules() {
     assert_eq!(reason, "superseded");
     assert!(mine.contains("from.a@example.com"), "{mine}");
     for (name, l) in [("A", &a), ("B", &b)] {
-        guests_agree(&db, tenant, &l.conn)
+        mirror_matches_server(&db, l)
             .await
             .unwrap_or_else(|e| panic!("laptop {name}: {e}"));
     }

@@ -79,9 +79,19 @@ async fn three_laptops_offline_at_once_converge_to_the_server() {
         .expect("insert");
     }
     update(&mut a, "guests", shared, json!({"phone": "+1 555 0100"}));
-    update(&mut b, "guests", shared, json!({"notes": "prefers a quiet room"}));
+    update(
+        &mut b,
+        "guests",
+        shared,
+        json!({"notes": "prefers a quiet room"}),
+    );
     let other = some_guest(&c, 1);
-    update(&mut c, "guests", other, json!({"notes": "allergic to feathers"}));
+    update(
+        &mut c,
+        "guests",
+        other,
+        json!({"notes": "allergic to feathers"}),
+    );
     let (property, room_type, room): (String, String, String) = c
         .conn
         .query_row(
@@ -115,7 +125,10 @@ async fn three_laptops_offline_at_once_converge_to_the_server() {
             .unwrap_or_else(|e| panic!("laptop {name} differs from the server:\n{e}"));
         assert_eq!(pending(laptop), 0, "laptop {name} still holds changes");
     }
-    assert_eq!(server_value(&db, "guests", shared, "phone").await, json!("+1 555 0100"));
+    assert_eq!(
+        server_value(&db, "guests", shared, "phone").await,
+        json!("+1 555 0100")
+    );
     assert_eq!(
         server_value(&db, "guests", shared, "notes").await,
         json!("prefers a quiet room"),
@@ -168,9 +181,7 @@ async fn a_cursor_older_than_retention_resnapshots_and_keeps_the_outbox() {
         .execute(&db.pool)
         .await
         .expect("age the feed");
-    let pruned = admin::prune_sync_state(&db.pool, 30)
-        .await
-        .expect("prune");
+    let pruned = admin::prune_sync_state(&db.pool, 30).await.expect("prune");
     assert!(pruned.changes > 0, "the old feed was pruned: {pruned:?}");
 
     // A's offline work: a new guest and an edit. A's cursor is now behind the pruned feed: its
@@ -198,7 +209,10 @@ async fn a_cursor_older_than_retention_resnapshots_and_keeps_the_outbox() {
         "a row deleted while the feed was pruned is gone from the mirror"
     );
     assert_eq!(pending(&a), 0);
-    assert_eq!(server_value(&db, "guests", mine, "phone").await, json!("+44 20 0000 0000"));
+    assert_eq!(
+        server_value(&db, "guests", mine, "phone").await,
+        json!("+44 20 0000 0000")
+    );
     let walk_ins: i64 = sqlx::query_scalar("select count(*) from public.guests where id = $1")
         .bind(walk_in)
         .fetch_one(&db.pool)
@@ -209,7 +223,12 @@ async fn a_cursor_older_than_retention_resnapshots_and_keeps_the_outbox() {
     // A change still waiting when the mirror is emptied for a snapshot stays on screen and in
     // the outbox, and goes up with the next sync.
     let later = some_guest(&a, 6);
-    update(&mut a, "guests", later, json!({"notes": "written before the reset"}));
+    update(
+        &mut a,
+        "guests",
+        later,
+        json!({"notes": "written before the reset"}),
+    );
     reset_for_snapshot(&mut a.conn).expect("reset");
     assert_eq!(pending(&a), 1, "the outbox survives a re-snapshot");
     assert_eq!(
@@ -240,12 +259,16 @@ async fn a_pull_behind_the_pruned_feed_is_refused_with_a_typed_error() {
         .execute(&db.pool)
         .await
         .expect("age the feed");
-    admin::prune_sync_state(&db.pool, 30)
-        .await
-        .expect("prune");
+    admin::prune_sync_state(&db.pool, 30).await.expect("prune");
     let stale = a
         .remote
-        .pull(pms_sync_protocol::wire::Cursor { seq: 0, change_no: 0 }, 10)
+        .pull(
+            pms_sync_protocol::wire::Cursor {
+                seq: 0,
+                change_no: 0,
+            },
+            10,
+        )
         .await;
     match stale {
         Err(pms_sync_client::Error::Refused { status, code, .. }) => {
@@ -267,13 +290,21 @@ async fn a_staff_role_change_reaches_the_laptop() {
     let mut laptop = Laptop::sign_in(&db, &server, &email, "desk").await;
     laptop.sync().await;
     assert!(count(&laptop, "guests") > 0, "the front desk reads guests");
-    assert_eq!(count(&laptop, "invoices"), 0, "billing is for owner and manager");
+    assert_eq!(
+        count(&laptop, "invoices"),
+        0,
+        "billing is for owner and manager"
+    );
 
     admin::set_staff_role(&db.pool, &email, "housekeeping")
         .await
         .expect("to housekeeping");
     laptop.sync().await;
-    assert_eq!(count(&laptop, "guests"), 0, "housekeeping may not read guests");
+    assert_eq!(
+        count(&laptop, "guests"),
+        0,
+        "housekeeping may not read guests"
+    );
     mirror_matches_server(&db, &laptop)
         .await
         .unwrap_or_else(|e| panic!("as housekeeping:\n{e}"));
@@ -287,7 +318,11 @@ async fn a_staff_role_change_reaches_the_laptop() {
         .await
         .expect("count");
     assert!(invoices > 0, "the seed has invoices");
-    assert_eq!(count(&laptop, "invoices"), invoices, "newly readable rows arrive");
+    assert_eq!(
+        count(&laptop, "invoices"),
+        invoices,
+        "newly readable rows arrive"
+    );
     mirror_matches_server(&db, &laptop)
         .await
         .unwrap_or_else(|e| panic!("as manager:\n{e}"));
@@ -312,13 +347,33 @@ async fn a_laptop_that_began_on_its_own_is_adopted_into_the_server_tenant() {
         Uuid::now_v7(),
     );
     let writes = [
-        ("properties", property, json!({"name": "Casa Local", "currency": "EUR"})),
-        ("room_types", room_type, json!({"property_id": property, "code": "DBL", "name": "Double", "base_rate_cents": 9000})),
-        ("rooms", room, json!({"property_id": property, "room_type_id": room_type, "number": "1"})),
-        ("guests", guest, json!({"first_name": "Olga", "last_name": "Offline"})),
-        ("reservations", stay, json!({"guest_id": guest, "guest_name": "Olga Offline", "property_id": property,
+        (
+            "properties",
+            property,
+            json!({"name": "Casa Local", "currency": "EUR"}),
+        ),
+        (
+            "room_types",
+            room_type,
+            json!({"property_id": property, "code": "DBL", "name": "Double", "base_rate_cents": 9000}),
+        ),
+        (
+            "rooms",
+            room,
+            json!({"property_id": property, "room_type_id": room_type, "number": "1"}),
+        ),
+        (
+            "guests",
+            guest,
+            json!({"first_name": "Olga", "last_name": "Offline"}),
+        ),
+        (
+            "reservations",
+            stay,
+            json!({"guest_id": guest, "guest_name": "Olga Offline", "property_id": property,
                                        "room_type_id": room_type, "room_id": room, "check_in_date": "2031-05-01",
-                                       "check_out_date": "2031-05-04", "status": "confirmed"})),
+                                       "check_out_date": "2031-05-04", "status": "confirmed"}),
+        ),
     ];
     for (table, id, values) in writes {
         outbox::write(&mut conn, table, PushOp::Insert, id, object(values)).expect("local write");
@@ -349,11 +404,16 @@ async fn a_laptop_that_began_on_its_own_is_adopted_into_the_server_tenant() {
         .fetch_one(&db.pool)
         .await
         .unwrap_or_else(|e| panic!("{table} {id} did not reach the server: {e}"));
-        assert_eq!(owner_tenant, tenant, "{table} adopted into the server tenant");
+        assert_eq!(
+            owner_tenant, tenant,
+            "{table} adopted into the server tenant"
+        );
     }
-    assert!(server_value(&db, "reservations", stay, "confirmation_number")
-        .await
-        .is_number());
+    assert!(
+        server_value(&db, "reservations", stay, "confirmation_number")
+            .await
+            .is_number()
+    );
     let leftovers: i64 = laptop
         .conn
         .query_row(
@@ -381,18 +441,31 @@ async fn a_delete_older_than_another_laptops_edit_loses_and_waits_in_the_inbox()
     b.sync().await;
     let preference: Uuid = a
         .conn
-        .query_row("select id from guest_preferences order by id limit 1", [], |r| {
-            r.get::<_, String>(0)
-        })
+        .query_row(
+            "select id from guest_preferences order by id limit 1",
+            [],
+            |r| r.get::<_, String>(0),
+        )
         .expect("a preference")
         .parse()
         .expect("uuid");
 
     // A deletes offline; B edits the same row afterwards and syncs first.
-    outbox::write(&mut a.conn, "guest_preferences", PushOp::Delete, preference, Default::default())
-        .expect("delete");
+    outbox::write(
+        &mut a.conn,
+        "guest_preferences",
+        PushOp::Delete,
+        preference,
+        Default::default(),
+    )
+    .expect("delete");
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    update(&mut b, "guest_preferences", preference, json!({"pillow_type": "feather, extra"}));
+    update(
+        &mut b,
+        "guest_preferences",
+        preference,
+        json!({"pillow_type": "feather, extra"}),
+    );
     b.sync().await;
     let report = a.sync().await;
     assert_eq!(report.rejected, 1);
@@ -425,11 +498,12 @@ async fn a_delete_older_than_another_laptops_edit_loses_and_waits_in_the_inbox()
             "deleted on {name}"
         );
     }
-    let left: i64 = sqlx::query_scalar("select count(*) from public.guest_preferences where id = $1")
-        .bind(preference)
-        .fetch_one(&db.pool)
-        .await
-        .expect("count");
+    let left: i64 =
+        sqlx::query_scalar("select count(*) from public.guest_preferences where id = $1")
+            .bind(preference)
+            .fetch_one(&db.pool)
+            .await
+            .expect("count");
     assert_eq!(left, 0);
 }
 
@@ -438,8 +512,7 @@ async fn a_laptop_clock_a_day_ahead_does_not_win_every_conflict() {
     const CAP_MS: i64 = 300;
     let db = TestDb::migrated().await;
     db.seed(1, 10).await;
-    let server =
-        TestServer::start_with(&db, |state| state.with_max_clock_ahead_ms(CAP_MS)).await;
+    let server = TestServer::start_with(&db, |state| state.with_max_clock_ahead_ms(CAP_MS)).await;
     let desks = staff_emails(&db, "front_desk").await;
     let managers = staff_emails(&db, "manager").await;
     let mut ahead = Laptop::sign_in(&db, &server, &desks[0], "clock a day ahead").await;
@@ -466,11 +539,21 @@ async fn a_laptop_clock_a_day_ahead_does_not_win_every_conflict() {
         } else {
             (&mut on_time, &mut ahead)
         };
-        update(first, "guests", guest, json!({"phone": format!("first {round}")}));
+        update(
+            first,
+            "guests",
+            guest,
+            json!({"phone": format!("first {round}")}),
+        );
         first.sync().await;
         // Later by more than the server's cap on stamps from the future.
         tokio::time::sleep(std::time::Duration::from_millis(CAP_MS as u64 * 3)).await;
-        update(second, "guests", guest, json!({"phone": format!("second {round}")}));
+        update(
+            second,
+            "guests",
+            guest,
+            json!({"phone": format!("second {round}")}),
+        );
         second.sync().await;
         first.sync().await;
         assert_eq!(

@@ -28,7 +28,9 @@ pub enum ApiError {
         "this app speaks sync protocol {client} but the server needs {server}: update the app"
     )]
     ClientTooOld { client: u32, server: u32 },
-    #[error("this device has not synced for longer than the server keeps changes: take a new snapshot")]
+    #[error(
+        "this device has not synced for longer than the server keeps changes: take a new snapshot"
+    )]
     CursorExpired,
     #[error("an internal error occurred")]
     Internal(#[source] anyhow::Error),

@@ -67,9 +67,10 @@ async fn read_page(
         seq: query.after_seq,
         change_no: query.after_change_no,
     };
-    let pruned: Option<(i64, i64)> = sqlx::query_as("select seq, change_no from app.feed_pruned_through()")
-        .fetch_optional(&mut *tx)
-        .await?;
+    let pruned: Option<(i64, i64)> =
+        sqlx::query_as("select seq, change_no from app.feed_pruned_through()")
+            .fetch_optional(&mut *tx)
+            .await?;
     if let Some((seq, change_no)) = pruned {
         if after < (Cursor { seq, change_no }) {
             return Err(ApiError::CursorExpired);

@@ -142,6 +142,15 @@ async fn recorded_result(
     .await?;
     Ok(match recorded {
         Some((change_id, status, reason, message, conflicts)) if change_id == change.change_id => {
+            // A change that did not apply as sent comes back with the row as it is now, as
+            // the first answer did.
+            let server_row = match status.as_str() {
+                "applied" => None,
+                _ => match synced_table(&change.table) {
+                    Some(table) => current_row(tx, table.name, change.id, false).await?,
+                    None => None,
+                },
+            };
             PushResult {
                 change_id,
                 device_seq: change.device_seq,
@@ -152,7 +161,7 @@ async fn recorded_result(
                 },
                 reason,
                 message,
-                server_row: None,
+                server_row,
                 replayed: true,
                 conflicts: serde_json::from_value(conflicts).unwrap_or_default(),
             }

@@ -11,6 +11,7 @@
 //!   (`cursor_expired`), or the staff role it reports differs from the one the mirror was filled
 //!   under, the mirror's server data is dropped and taken again; the outbox stays and is rebased.
 
+use pms_sync_protocol::merge::ConflictReason;
 use pms_sync_protocol::wire::{Cursor, Op, PushOp, PushRequest, PushStatus, CURSOR_EXPIRED};
 use pms_sync_protocol::PROTOCOL_VERSION;
 use rusqlite::Connection;
@@ -59,7 +60,10 @@ fn adopt_local_tenant(conn: &mut Connection, old: &str, new: &str) -> Result<()>
         if table.columns.contains(&"tenant_id") {
             // Names come from the compiled-in list of synced tables.
             tx.execute(
-                &format!("update {} set tenant_id = ?2 where tenant_id = ?1", table.name),
+                &format!(
+                    "update {} set tenant_id = ?2 where tenant_id = ?1",
+                    table.name
+                ),
                 [old, new],
             )?;
         }
@@ -290,6 +294,25 @@ async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
                             ],
                         )?;
                     }
+                    // What the server did not take leaves the entry, so the rebase until the
+                    // pull catches up shows the server's value, not the lost one.
+                    let lost: Vec<&String> = result
+                        .conflicts
+                        .iter()
+                        .filter(|c| c.reason != ConflictReason::Overwritten)
+                        .flat_map(|c| c.mine.keys())
+                        .collect();
+                    if !lost.is_empty() {
+                        let mut kept = entry.values.clone();
+                        kept.retain(|column, _| !lost.contains(&column));
+                        tx.execute(
+                            "update outbox set values_json = ?2 where device_seq = ?1",
+                            rusqlite::params![entry.device_seq, Value::Object(kept).to_string()],
+                        )?;
+                    }
+                    if let Some(Value::Object(row)) = &result.server_row {
+                        mirror::upsert(&tx, &entry.table, row)?;
+                    }
                     tx.execute(
                         "update outbox set status = 'acked', acked_seq = ?2 where device_seq = ?1",
                         rusqlite::params![entry.device_seq, response.feed_seq.unwrap_or(0)],
@@ -331,6 +354,8 @@ async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
                 }
             }
         }
+        // The mirror shows the server's rows where it answered with them, plus what is pending.
+        rebase(&tx)?;
         tx.commit()?;
     }
 }

@@ -22,7 +22,9 @@ pub enum Error {
     InsufficientPoints { available: i64, requested: i64 },
     #[error("the initial sync was interrupted; run it again to resume where it stopped")]
     Interrupted,
-    #[error("this local database holds another tenant's data: use a new database for this account")]
+    #[error(
+        "this local database holds another tenant's data: use a new database for this account"
+    )]
     OtherTenant,
     #[error("unexpected data: {0}")]
     Data(String),

@@ -1424,7 +1424,10 @@ mod tests {
     }
 
     fn written(stamp: Hlc) -> BTreeMap<GroupKey, Hlc> {
-        BTreeMap::from([(GroupKey::from("contact"), server_stamp()), (GroupKey::from("notes"), stamp)])
+        BTreeMap::from([
+            (GroupKey::from("contact"), server_stamp()),
+            (GroupKey::from("notes"), stamp),
+        ])
     }
 
     #[rstest]
@@ -1443,7 +1446,12 @@ mod tests {
     )]
     #[case::never_edited_row("guests", Some(stamp(1, 1)), BTreeMap::new(), Ok(()))]
     #[case::unstamped_delete_applies("guests", None, written(server_stamp()), Ok(()))]
-    #[case::ledger_rows_stay("loyalty_transactions", Some(newer()), BTreeMap::new(), Err(RejectReason::AppendOnly))]
+    #[case::ledger_rows_stay(
+        "loyalty_transactions",
+        Some(newer()),
+        BTreeMap::new(),
+        Err(RejectReason::AppendOnly)
+    )]
     fn merge_delete_cases(
         #[case] table: &str,
         #[case] delete_stamp: Option<Hlc>,
