@@ -9,6 +9,7 @@
 //! - [`seed`]: `seed-demo`, deterministic demo data across every table.
 //! - [`admin`]: provisioning tenants and staff (`tenant create`, `staff add`).
 //! - [`serve`]: the sync server (HTTP): sign-in, tokens, per-request RLS transactions.
+//! - [`jobs`]: `worker`, the background jobs (webhook delivery, data retention).
 //! - [`error`]: the crate's error type.
 //!
 //! Two database identities: migrations and admin commands connect as the owner
@@ -19,6 +20,7 @@ pub mod admin;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod jobs;
 pub mod seed;
 pub mod serve;
 

@@ -34,6 +34,13 @@ enum Command {
     /// Manage signed-in devices (PMS_ADMIN_DATABASE_URL).
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Run the background jobs (PMS_ADMIN_DATABASE_URL): webhook delivery, data retention.
+    /// Any number of workers may run at once.
+    Worker {
+        /// One pass over every job, then exit (for cron or a test).
+        #[arg(long)]
+        once: bool,
+    },
     /// Remove sync state (feed, push results) older than the retention period
     /// (PMS_ADMIN_DATABASE_URL). Laptops whose cursor is older re-snapshot, keeping their outbox.
     PruneSyncState {
@@ -194,6 +201,28 @@ async fn run(command: Command) -> pms_server::Result<()> {
             let pool = db::connect_admin(2).await?;
             admin::disable_staff(&pool, &email).await?;
             println!("disabled {email}");
+        }
+        Command::Worker { once } => {
+            let pool = db::connect_admin(4).await?;
+            let config = pms_server::jobs::WorkerConfig::default();
+            if once {
+                let http = reqwest::Client::new();
+                let pass = pms_server::jobs::run_once(&pool, &http, &config).await;
+                println!(
+                    "delivered {}, retrying {}, failed {}; retention policies run: {}; jobs failed: {}",
+                    pass.deliveries.delivered,
+                    pass.deliveries.retrying,
+                    pass.deliveries.failed,
+                    pass.retention_runs,
+                    pass.failed_jobs
+                );
+            } else {
+                tracing::info!("worker started");
+                pms_server::jobs::run(pool, config, async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+            }
         }
         Command::PruneSyncState { keep_days } => {
             let pool = db::connect_admin(2).await?;

@@ -6,6 +6,7 @@
 //! - [`snapshot`]: the initial sync: the feed's head, then tables page by page.
 //! - [`push`]: a device's changes, exactly once, under RLS.
 //! - [`pull`]: the change feed, read under RLS, with long polling.
+//! - [`flags`]: the caller's feature flags, evaluated.
 //! - [`feed_watch`]: wakes waiting pulls when their tenant's feed moves (LISTEN/NOTIFY).
 //! - [`error`]: typed JSON errors.
 //!
@@ -17,6 +18,7 @@ pub mod auth;
 pub mod caller;
 pub mod error;
 pub mod feed_watch;
+pub mod flags;
 pub mod pull;
 pub mod push;
 pub mod snapshot;
@@ -127,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/auth/login", post(auth::login))
         .route("/v1/auth/refresh", post(auth::refresh))
         .route("/v1/me", get(me))
+        .route("/v1/flags", get(flags::flags))
         .route("/v1/sync/pull", get(pull::pull))
         .route("/v1/sync/push", post(push::push))
         .route("/v1/sync/head", get(snapshot::head))

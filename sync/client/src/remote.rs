@@ -106,6 +106,15 @@ impl Remote {
         send(http).await
     }
 
+    /// The tenant's feature flags as the server evaluates them.
+    pub async fn flags(&self) -> Result<pms_sync_protocol::wire::FlagsResponse> {
+        let http = self
+            .http
+            .get(format!("{}/v1/flags", self.base_url))
+            .bearer_auth(self.token()?);
+        send(http).await
+    }
+
     pub async fn pull(&self, after: Cursor, limit: i64) -> Result<PullResponse> {
         let http = self
             .http

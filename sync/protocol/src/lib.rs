@@ -6,7 +6,9 @@
 //! - [`wire`]: request and response bodies, versioned by [`PROTOCOL_VERSION`].
 //! - [`hlc`]: the hybrid logical clock stamps that order concurrent edits.
 //! - [`merge`]: the pure merge and conflict decisions on a pushed change.
+//! - [`flags`]: the one evaluation of feature flags (server and app agree).
 
+pub mod flags;
 pub mod hlc;
 pub mod merge;
 pub mod tables;

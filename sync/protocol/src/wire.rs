@@ -146,3 +146,11 @@ pub struct SnapshotPage {
     /// Where the next page starts; `None` when the table is done.
     pub next_after_id: Option<Uuid>,
 }
+
+/// `GET /v1/flags`: the caller's tenant's feature flags, evaluated (`flags::evaluate_all`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagsResponse {
+    /// The tenant's plan name, if it has one.
+    pub plan: Option<String>,
+    pub flags: std::collections::BTreeMap<String, bool>,
+}

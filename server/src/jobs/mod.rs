@@ -1,0 +1,98 @@
+//! `pms-server worker`: the server's background jobs. Any number of workers may run side by side
+//! (on one machine or several): every job claims its rows with `FOR UPDATE SKIP LOCKED`, so none
+//! is done twice. A job that fails is logged and tried again on the next pass; it never takes the
+//! worker down, and the rows it was given stay where they were (nothing is lost).
+//!
+//! - [`webhooks`]: delivery of webhook events with signatures, retries and backoff.
+//! - [`retention`]: data retention policies (delete or anonymize what is too old).
+//!
+//! The worker connects with the admin URL (`PMS_ADMIN_DATABASE_URL`), like the other maintenance
+//! commands: it works across tenants.
+
+pub mod retention;
+pub mod webhooks;
+
+use std::future::Future;
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use crate::error::Result;
+
+/// How the worker paces itself.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// The pause between passes when there was nothing to do.
+    pub idle_pause: Duration,
+    /// Deliveries claimed per pass.
+    pub delivery_batch: i64,
+    pub webhooks: webhooks::WebhookPolicy,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            idle_pause: Duration::from_secs(2),
+            delivery_batch: 50,
+            webhooks: webhooks::WebhookPolicy::default(),
+        }
+    }
+}
+
+/// What one pass over every job did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub deliveries: webhooks::DeliveryPass,
+    pub retention_runs: usize,
+    /// Jobs that failed this pass (logged; tried again next pass).
+    pub failed_jobs: usize,
+}
+
+impl Pass {
+    fn did_something(&self) -> bool {
+        let d = self.deliveries;
+        d.delivered + d.retrying + d.failed + self.retention_runs > 0
+    }
+}
+
+/// One pass over every job.
+pub async fn run_once(pool: &PgPool, http: &reqwest::Client, config: &WorkerConfig) -> Pass {
+    let mut pass = Pass::default();
+    match webhooks::deliver_due(pool, http, &config.webhooks, config.delivery_batch).await {
+        Ok(deliveries) => pass.deliveries = deliveries,
+        Err(error) => {
+            tracing::error!(%error, "webhook delivery failed; retrying next pass");
+            pass.failed_jobs += 1;
+        }
+    }
+    match retention::run_due(pool, chrono::Utc::now()).await {
+        Ok(runs) => pass.retention_runs = runs.len(),
+        Err(error) => {
+            tracing::error!(%error, "data retention failed; retrying next pass");
+            pass.failed_jobs += 1;
+        }
+    }
+    pass
+}
+
+/// Runs passes until `shutdown` completes; pauses only when a pass found nothing to do.
+pub async fn run(
+    pool: PgPool,
+    config: WorkerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| crate::Error::Invalid(format!("cannot start the HTTP client: {e}")))?;
+    tokio::pin!(shutdown);
+    loop {
+        let pass = run_once(&pool, &http, &config).await;
+        if !pass.did_something() {
+            tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                () = tokio::time::sleep(config.idle_pause) => {}
+            }
+        }
+    }
+}

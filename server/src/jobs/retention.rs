@@ -1,0 +1,216 @@
+//! Data retention: each enabled `data_retention_policies` row runs on its schedule and removes or
+//! anonymizes what is older than its period. A platform row (no tenant) applies to every tenant
+//! without its own row of that type; a tenant's row applies to that tenant.
+//!
+//! What each type does (the column that dates a row in brackets):
+//! - `guests` (last stay, else creation): personal fields anonymized and `anonymized_at` set, for
+//!   guests with no stay ending after the cutoff; their preferences deleted. The erasure is final:
+//!   a later offline edit of the guest is rejected by the merge (`row_erased`).
+//! - `communication_logs`, `campaign_recipients` (creation): deleted.
+//! - `webhook_deliveries` (creation): deleted once no longer pending.
+//! - `reservations` (check-out): with `anonymize`, the booked name and notes are cleared; stays
+//!   are never deleted (they are financial records).
+//! - `sync_state`: the feed and push results (`app.prune_sync_state`), platform-wide.
+//! - `invoices`, `audit_logs`, `usage_records`: kept (accounting, or no such table here); the run
+//!   records that it skipped them.
+//!
+//! Rows go in batches, each in its own transaction: a tenant's feed takes one writer at a time,
+//! and the desk's pushes must not wait behind a long purge. The deletions and anonymizations
+//! reach the laptops through the feed like any other change.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::error::Result;
+
+/// Rows changed per transaction.
+pub const BATCH: i64 = 2_000;
+
+/// One policy's run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRun {
+    pub policy_id: Uuid,
+    pub policy_type: String,
+    pub tenant_id: Option<Uuid>,
+    /// Rows deleted or anonymized.
+    pub rows: u64,
+    /// Why nothing was done, for a type this job keeps.
+    pub skipped: Option<&'static str>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct DuePolicy {
+    id: Uuid,
+    tenant_id: Option<Uuid>,
+    policy_type: String,
+    retention_days: i32,
+    action: String,
+}
+
+/// Runs every enabled policy whose `next_run_at` has come (or was never set), as of `now`.
+/// Each policy is claimed with `FOR UPDATE SKIP LOCKED` and its next run set before the work,
+/// so two workers never run one policy at once.
+pub async fn run_due(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<PolicyRun>> {
+    let mut runs = Vec::new();
+    loop {
+        let mut tx = pool.begin().await?;
+        let due: Option<DuePolicy> = sqlx::query_as(
+            "select id, tenant_id, policy_type, retention_days, action from public.data_retention_policies
+              where enabled and coalesce(next_run_at, '-infinity') <= $1
+              order by next_run_at nulls first, id
+              limit 1
+                for update skip locked",
+        )
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(policy) = due else {
+            return Ok(runs);
+        };
+        sqlx::query(
+            "update public.data_retention_policies
+                set last_run_at = $2,
+                    next_run_at = $2 + case schedule when 'hourly' then interval '1 hour'
+                                                     when 'daily' then interval '1 day'
+                                                     when 'weekly' then interval '7 days'
+                                                     else interval '1 month' end
+              where id = $1",
+        )
+        .bind(policy.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        runs.push(run_policy(pool, &policy, now).await?);
+    }
+}
+
+async fn run_policy(pool: &PgPool, policy: &DuePolicy, now: DateTime<Utc>) -> Result<PolicyRun> {
+    let cutoff = now - chrono::Duration::days(i64::from(policy.retention_days));
+    let tenants = tenants_of(pool, policy).await?;
+    let mut rows = 0u64;
+    let mut skipped = None;
+    match policy.policy_type.as_str() {
+        "guests" => {
+            for tenant in &tenants {
+                rows += in_batches(pool, ANONYMIZE_GUESTS, *tenant, cutoff).await?;
+            }
+        }
+        "communication_logs" | "campaign_recipients" => {
+            let statement = format!(
+                "delete from public.{table} where tenant_id = $1 and id in (
+                     select id from public.{table} where tenant_id = $1 and created_at < $2 limit {BATCH})",
+                table = policy.policy_type
+            );
+            for tenant in &tenants {
+                rows += in_batches(pool, &statement, *tenant, cutoff).await?;
+            }
+        }
+        "webhook_deliveries" => {
+            for tenant in &tenants {
+                rows += in_batches(pool, DELETE_DELIVERIES, *tenant, cutoff).await?;
+            }
+        }
+        "reservations" if policy.action == "anonymize" => {
+            for tenant in &tenants {
+                rows += in_batches(pool, ANONYMIZE_STAYS, *tenant, cutoff).await?;
+            }
+        }
+        "reservations" => skipped = Some("stays are financial records: only `anonymize` applies"),
+        "sync_state" if policy.tenant_id.is_none() => {
+            let (changes, results): (i64, i64) = sqlx::query_as(
+                "select changes_removed, results_removed from app.prune_sync_state(make_interval(days => $1))",
+            )
+            .bind(policy.retention_days)
+            .fetch_one(pool)
+            .await?;
+            rows = (changes + results) as u64;
+        }
+        "sync_state" => skipped = Some("the sync state's retention is platform-wide"),
+        "invoices" => skipped = Some("invoices are kept for accounting"),
+        _ => skipped = Some("no such table here"),
+    }
+    if rows > 0 {
+        tracing::info!(policy = %policy.id, kind = %policy.policy_type, rows, "retention applied");
+    }
+    Ok(PolicyRun {
+        policy_id: policy.id,
+        policy_type: policy.policy_type.clone(),
+        tenant_id: policy.tenant_id,
+        rows,
+        skipped,
+    })
+}
+
+/// The tenants a policy applies to: its own, or (a platform row) every tenant without an override.
+async fn tenants_of(pool: &PgPool, policy: &DuePolicy) -> Result<Vec<Uuid>> {
+    if let Some(tenant) = policy.tenant_id {
+        return Ok(vec![tenant]);
+    }
+    Ok(sqlx::query_scalar(
+        "select t.id from public.tenants t
+          where not exists (select 1 from public.data_retention_policies p
+                             where p.tenant_id = t.id and p.policy_type = $1)
+          order by t.id",
+    )
+    .bind(&policy.policy_type)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Runs `statement` ($1 tenant, $2 cutoff; touches at most [`BATCH`] rows) until it touches none.
+async fn in_batches(
+    pool: &PgPool,
+    statement: &str,
+    tenant: Uuid,
+    cutoff: DateTime<Utc>,
+) -> Result<u64> {
+    let mut total = 0;
+    loop {
+        let done = sqlx::query(statement)
+            .bind(tenant)
+            .bind(cutoff)
+            .execute(pool)
+            .await?
+            .rows_affected();
+        total += done;
+        if done == 0 {
+            return Ok(total);
+        }
+    }
+}
+
+const ANONYMIZE_GUESTS: &str = "
+    with old as (
+        select g.id from public.guests g
+         where g.tenant_id = $1 and g.anonymized_at is null
+           and coalesce(g.last_stay_at, g.created_at) < $2
+           and not exists (select 1 from public.reservations r
+                            where r.tenant_id = g.tenant_id and r.guest_id = g.id
+                              and r.check_out_date >= $2::date)
+         limit 2000),
+    forgotten as (
+        delete from public.guest_preferences p using old
+         where p.tenant_id = $1 and p.guest_id = old.id)
+    update public.guests g
+       set first_name = 'Anonymized', last_name = 'Guest', email = null, phone = null,
+           address_line1 = null, address_line2 = null, city = null, region = null,
+           postal_code = null, country_code = null, date_of_birth = null, nationality = null,
+           tags = '{}', notes = null, metadata = '{}', marketing_consent = false,
+           contact_by_email = false, contact_by_sms = false, contact_by_phone = false,
+           anonymized_at = now()
+      from old
+     where g.tenant_id = $1 and g.id = old.id";
+
+const DELETE_DELIVERIES: &str = "
+    delete from public.webhook_deliveries where tenant_id = $1 and id in (
+        select id from public.webhook_deliveries
+         where tenant_id = $1 and created_at < $2 and status <> 'pending' limit 2000)";
+
+const ANONYMIZE_STAYS: &str = "
+    update public.reservations set guest_name = 'Anonymized Guest', guest_email = null, guest_phone = null,
+           special_requests = null, notes = null
+     where tenant_id = $1 and id in (
+        select id from public.reservations
+         where tenant_id = $1 and check_out_date < $2::date and guest_name <> 'Anonymized Guest' limit 2000)";
