@@ -5,11 +5,20 @@
 //!
 //! - [`webhooks`]: delivery of webhook events with signatures, retries and backoff.
 //! - [`retention`]: data retention policies (delete or anonymize what is too old).
+//! - [`usage`]: usage against plan limits, raising and resolving usage alerts.
+//! - [`loyalty`]: points expiry and birthday bonuses.
+//! - [`billing`]: invoices at each period's end, `past_due` subscriptions.
+//!
+//! Guest metrics and loyalty tiers are kept by triggers, in the transaction that changes what
+//! they derive from (`…003100_derived_values.sql`), so they are never stale.
 //!
 //! The worker connects with the admin URL (`PMS_ADMIN_DATABASE_URL`), like the other maintenance
 //! commands: it works across tenants.
 
+pub mod billing;
+pub mod loyalty;
 pub mod retention;
+pub mod usage;
 pub mod webhooks;
 
 use std::future::Future;
@@ -26,6 +35,9 @@ pub struct WorkerConfig {
     pub idle_pause: Duration,
     /// Deliveries claimed per pass.
     pub delivery_batch: i64,
+    /// How often the periodic jobs run (retention, usage, loyalty, billing); deliveries run on
+    /// every pass.
+    pub periodic_every: Duration,
     pub webhooks: webhooks::WebhookPolicy,
 }
 
@@ -34,6 +46,7 @@ impl Default for WorkerConfig {
         Self {
             idle_pause: Duration::from_secs(2),
             delivery_batch: 50,
+            periodic_every: Duration::from_secs(300),
             webhooks: webhooks::WebhookPolicy::default(),
         }
     }
@@ -44,20 +57,30 @@ impl Default for WorkerConfig {
 pub struct Pass {
     pub deliveries: webhooks::DeliveryPass,
     pub retention_runs: usize,
+    pub usage: usage::UsagePass,
+    pub loyalty: loyalty::LoyaltyPass,
+    pub billing: billing::BillingPass,
     /// Jobs that failed this pass (logged; tried again next pass).
     pub failed_jobs: usize,
 }
 
 impl Pass {
+    /// Whether there may be more to do at once (deliveries were sent).
     fn did_something(&self) -> bool {
         let d = self.deliveries;
-        d.delivered + d.retrying + d.failed + self.retention_runs > 0
+        d.delivered + d.retrying + d.failed > 0
     }
 }
 
 /// One pass over every job.
 pub async fn run_once(pool: &PgPool, http: &reqwest::Client, config: &WorkerConfig) -> Pass {
     let mut pass = Pass::default();
+    deliver(pool, http, config, &mut pass).await;
+    run_periodic(pool, &mut pass).await;
+    pass
+}
+
+async fn deliver(pool: &PgPool, http: &reqwest::Client, config: &WorkerConfig, pass: &mut Pass) {
     match webhooks::deliver_due(pool, http, &config.webhooks, config.delivery_batch).await {
         Ok(deliveries) => pass.deliveries = deliveries,
         Err(error) => {
@@ -65,6 +88,9 @@ pub async fn run_once(pool: &PgPool, http: &reqwest::Client, config: &WorkerConf
             pass.failed_jobs += 1;
         }
     }
+}
+
+async fn run_periodic(pool: &PgPool, pass: &mut Pass) {
     match retention::run_due(pool, chrono::Utc::now()).await {
         Ok(runs) => pass.retention_runs = runs.len(),
         Err(error) => {
@@ -72,7 +98,27 @@ pub async fn run_once(pool: &PgPool, http: &reqwest::Client, config: &WorkerConf
             pass.failed_jobs += 1;
         }
     }
-    pass
+    match usage::check_all(pool).await {
+        Ok(usage) => pass.usage = usage,
+        Err(error) => {
+            tracing::error!(%error, "usage alerts failed; retrying next pass");
+            pass.failed_jobs += 1;
+        }
+    }
+    match loyalty::run(pool, chrono::Utc::now()).await {
+        Ok(loyalty) => pass.loyalty = loyalty,
+        Err(error) => {
+            tracing::error!(%error, "loyalty jobs failed; retrying next pass");
+            pass.failed_jobs += 1;
+        }
+    }
+    match billing::run(pool).await {
+        Ok(billing) => pass.billing = billing,
+        Err(error) => {
+            tracing::error!(%error, "billing failed; retrying next pass");
+            pass.failed_jobs += 1;
+        }
+    }
 }
 
 /// Runs passes until `shutdown` completes; pauses only when a pass found nothing to do.
@@ -86,8 +132,14 @@ pub async fn run(
         .build()
         .map_err(|e| crate::Error::Invalid(format!("cannot start the HTTP client: {e}")))?;
     tokio::pin!(shutdown);
+    let mut periodic_due = tokio::time::Instant::now();
     loop {
-        let pass = run_once(&pool, &http, &config).await;
+        let mut pass = Pass::default();
+        deliver(&pool, &http, &config, &mut pass).await;
+        if tokio::time::Instant::now() >= periodic_due {
+            run_periodic(&pool, &mut pass).await;
+            periodic_due = tokio::time::Instant::now() + config.periodic_every;
+        }
         if !pass.did_something() {
             tokio::select! {
                 () = &mut shutdown => return Ok(()),

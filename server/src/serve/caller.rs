@@ -33,6 +33,7 @@ impl FromRequestParts<AppState> for Caller {
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or(ApiError::MissingToken)?;
         let claims = state.keys.verify(token.trim())?;
+        state.api_calls.record(claims.app_metadata.tenant_id);
         Ok(Self { claims })
     }
 }

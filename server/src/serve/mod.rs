@@ -8,6 +8,7 @@
 //! - [`pull`]: the change feed, read under RLS, with long polling.
 //! - [`flags`]: the caller's feature flags, evaluated.
 //! - [`feed_watch`]: wakes waiting pulls when their tenant's feed moves (LISTEN/NOTIFY).
+//! - [`usage`]: API calls counted per tenant, for the usage alerts.
 //! - [`error`]: typed JSON errors.
 //!
 //! The server connects as the unprivileged login role (`DATABASE_URL`); every statement of an
@@ -23,6 +24,7 @@ pub mod pull;
 pub mod push;
 pub mod snapshot;
 pub mod tokens;
+pub mod usage;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -102,17 +104,21 @@ pub struct AppState {
     pub feed: feed_watch::FeedWatch,
     /// See [`ServeConfig::max_clock_ahead_ms`].
     pub max_clock_ahead_ms: i64,
+    pub api_calls: usage::ApiCallCounter,
 }
 
 impl AppState {
-    /// Needs a Tokio runtime: starts the feed listener.
+    /// Needs a Tokio runtime: starts the feed listener and the API call counter's flushing.
     pub fn new(pool: PgPool, jwt_secret: &Secret) -> Self {
         let feed = feed_watch::FeedWatch::start(pool.clone());
+        let api_calls = usage::ApiCallCounter::default();
+        api_calls.start_flushing(pool.clone());
         Self {
             pool,
             keys: TokenKeys::new(jwt_secret),
             feed,
             max_clock_ahead_ms: push::MAX_CLOCK_SKEW_MS,
+            api_calls,
         }
     }
 
