@@ -34,7 +34,8 @@ enum Command {
     /// Manage signed-in devices (PMS_ADMIN_DATABASE_URL).
     #[command(subcommand)]
     Device(DeviceCommand),
-    /// Run the background jobs (PMS_ADMIN_DATABASE_URL): webhook delivery, data retention.
+    /// Run the background jobs (PMS_ADMIN_DATABASE_URL): webhooks, campaigns (PMS_MAIL_PROVIDER,
+    /// PMS_SMTP_URL, PMS_MAIL_FROM, PMS_MAIL_FILE), retention, usage alerts, loyalty, billing.
     /// Any number of workers may run at once.
     Worker {
         /// One pass over every job, then exit (for cron or a test).
@@ -204,18 +205,14 @@ async fn run(command: Command) -> pms_server::Result<()> {
         }
         Command::Worker { once } => {
             let pool = db::connect_admin(4).await?;
-            let config = pms_server::jobs::WorkerConfig::default();
+            let config = pms_server::jobs::WorkerConfig {
+                mailer: pms_server::jobs::mail::Mailer::from_env()?,
+                ..Default::default()
+            };
             if once {
                 let http = reqwest::Client::new();
                 let pass = pms_server::jobs::run_once(&pool, &http, &config).await;
-                println!(
-                    "delivered {}, retrying {}, failed {}; retention policies run: {}; jobs failed: {}",
-                    pass.deliveries.delivered,
-                    pass.deliveries.retrying,
-                    pass.deliveries.failed,
-                    pass.retention_runs,
-                    pass.failed_jobs
-                );
+                println!("{pass:#?}");
             } else {
                 tracing::info!("worker started");
                 pms_server::jobs::run(pool, config, async {

@@ -547,3 +547,65 @@ async fn the_worker_pass_survives_a_bad_endpoint_and_the_app_reads_its_flags() {
     );
     assert_eq!(answer.flags["test.enterprise"], plan == "Enterprise");
 }
+
+#[tokio::test]
+async fn stay_and_invoice_changes_become_their_events() {
+    let db = TestDb::migrated().await;
+    let (tenant, webhook) = tenant_with_endpoint(
+        &db,
+        "http://127.0.0.1:9/all",
+        &[
+            "reservation.created",
+            "reservation.changed",
+            "reservation.cancelled",
+            "invoice.paid",
+        ],
+    )
+    .await;
+    let stay: Uuid = sqlx::query_scalar(
+        "insert into public.reservations (tenant_id, guest_name, property_id, room_type_id, check_in_date, check_out_date, status)
+         select $1, 'Eve Event', property_id, id, date '2031-01-10', date '2031-01-12', 'confirmed'
+           from public.room_types where tenant_id = $1 limit 1
+         returning id",
+    )
+    .bind(tenant)
+    .fetch_one(&db.pool)
+    .await
+    .expect("stay");
+    for statement in [
+        "update public.reservations set check_out_date = date '2031-01-13' where id = $1",
+        "update public.reservations set notes = 'late arrival' where id = $1",
+        "update public.reservations set status = 'cancelled', cancelled_at = now() where id = $1",
+    ] {
+        sqlx::query(statement)
+            .bind(stay)
+            .execute(&db.pool)
+            .await
+            .expect(statement);
+    }
+    sqlx::query(
+        "update public.invoices set status = 'paid', paid_at = now()
+          where id = (select id from public.invoices where tenant_id = $1 and status <> 'paid' limit 1)",
+    )
+    .bind(tenant)
+    .execute(&db.pool)
+    .await
+    .expect("pay an invoice");
+    let events: Vec<String> = sqlx::query_scalar(
+        "select event from public.webhook_deliveries where webhook_id = $1 order by created_at, id",
+    )
+    .bind(webhook)
+    .fetch_all(&db.pool)
+    .await
+    .expect("deliveries");
+    assert_eq!(
+        events,
+        [
+            "reservation.created",
+            "reservation.changed",
+            "reservation.cancelled",
+            "invoice.paid"
+        ],
+        "a notes edit is no event"
+    );
+}

@@ -8,6 +8,7 @@
 //! - [`usage`]: usage against plan limits, raising and resolving usage alerts.
 //! - [`loyalty`]: points expiry and birthday bonuses.
 //! - [`billing`]: invoices at each period's end, `past_due` subscriptions.
+//! - [`campaigns`]: recipients resolved from a campaign's targeting, sent through [`mail`].
 //!
 //! Guest metrics and loyalty tiers are kept by triggers, in the transaction that changes what
 //! they derive from (`…003100_derived_values.sql`), so they are never stale.
@@ -16,7 +17,9 @@
 //! commands: it works across tenants.
 
 pub mod billing;
+pub mod campaigns;
 pub mod loyalty;
+pub mod mail;
 pub mod retention;
 pub mod usage;
 pub mod webhooks;
@@ -39,6 +42,8 @@ pub struct WorkerConfig {
     /// every pass.
     pub periodic_every: Duration,
     pub webhooks: webhooks::WebhookPolicy,
+    /// Where campaign messages go.
+    pub mailer: mail::Mailer,
 }
 
 impl Default for WorkerConfig {
@@ -48,6 +53,9 @@ impl Default for WorkerConfig {
             delivery_batch: 50,
             periodic_every: Duration::from_secs(300),
             webhooks: webhooks::WebhookPolicy::default(),
+            mailer: mail::Mailer::File {
+                path: "pms-outbox.jsonl".into(),
+            },
         }
     }
 }
@@ -60,6 +68,7 @@ pub struct Pass {
     pub usage: usage::UsagePass,
     pub loyalty: loyalty::LoyaltyPass,
     pub billing: billing::BillingPass,
+    pub campaigns: campaigns::CampaignPass,
     /// Jobs that failed this pass (logged; tried again next pass).
     pub failed_jobs: usize,
 }
@@ -68,7 +77,7 @@ impl Pass {
     /// Whether there may be more to do at once (deliveries were sent).
     fn did_something(&self) -> bool {
         let d = self.deliveries;
-        d.delivered + d.retrying + d.failed > 0
+        d.delivered + d.retrying + d.failed + self.campaigns.sent + self.campaigns.failed > 0
     }
 }
 
@@ -76,8 +85,19 @@ impl Pass {
 pub async fn run_once(pool: &PgPool, http: &reqwest::Client, config: &WorkerConfig) -> Pass {
     let mut pass = Pass::default();
     deliver(pool, http, config, &mut pass).await;
+    send_campaigns(pool, config, &mut pass).await;
     run_periodic(pool, &mut pass).await;
     pass
+}
+
+async fn send_campaigns(pool: &PgPool, config: &WorkerConfig, pass: &mut Pass) {
+    match campaigns::run(pool, &config.mailer).await {
+        Ok(sent) => pass.campaigns = sent,
+        Err(error) => {
+            tracing::error!(%error, "campaign delivery failed; retrying next pass");
+            pass.failed_jobs += 1;
+        }
+    }
 }
 
 async fn deliver(pool: &PgPool, http: &reqwest::Client, config: &WorkerConfig, pass: &mut Pass) {
@@ -136,6 +156,7 @@ pub async fn run(
     loop {
         let mut pass = Pass::default();
         deliver(&pool, &http, &config, &mut pass).await;
+        send_campaigns(&pool, &config, &mut pass).await;
         if tokio::time::Instant::now() >= periodic_due {
             run_periodic(&pool, &mut pass).await;
             periodic_due = tokio::time::Instant::now() + config.periodic_every;
