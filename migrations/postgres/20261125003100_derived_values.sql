@@ -77,62 +77,42 @@ $$;
 alter function app.refresh_guest_metrics(uuid, uuid[]) owner to service_role;
 revoke all on function app.refresh_guest_metrics(uuid, uuid[]) from public;
 
--- One function per trigger event: a statement trigger sees only the transition tables it names.
-create function app.guest_metrics_after_insert() returns trigger
+-- One function for the three statement triggers: each branch reads only the transition tables
+-- its event has (PL/pgSQL plans a statement when it first runs it).
+create function app.guest_metrics_after_change() returns trigger
 language plpgsql security definer
 set search_path = pg_catalog, public, app
 as $$
 declare
+    changed jsonb := '[]';  -- [[tenant, guest], …]
     affected record;
 begin
-    for affected in select tenant_id, array_agg(distinct guest_id) as ids from new_rows
-                     where guest_id is not null group by tenant_id loop
+    if tg_op in ('INSERT', 'UPDATE') then
+        select changed || coalesce(jsonb_agg(jsonb_build_array(tenant_id, guest_id)), '[]') into changed
+          from new_rows where guest_id is not null;
+    end if;
+    if tg_op in ('UPDATE', 'DELETE') then
+        select changed || coalesce(jsonb_agg(jsonb_build_array(tenant_id, guest_id)), '[]') into changed
+          from old_rows where guest_id is not null;
+    end if;
+    for affected in
+        select (pair ->> 0)::uuid as tenant_id, array_agg(distinct (pair ->> 1)::uuid) as ids
+          from jsonb_array_elements(changed) pair
+         group by 1
+    loop
         perform app.refresh_guest_metrics(affected.tenant_id, affected.ids);
     end loop;
     return null;
 end
 $$;
-
-create function app.guest_metrics_after_update() returns trigger
-language plpgsql security definer
-set search_path = pg_catalog, public, app
-as $$
-declare
-    affected record;
-begin
-    for affected in select tenant_id, array_agg(distinct guest_id) as ids
-                      from (select tenant_id, guest_id from new_rows union select tenant_id, guest_id from old_rows) both_sides
-                     where guest_id is not null group by tenant_id loop
-        perform app.refresh_guest_metrics(affected.tenant_id, affected.ids);
-    end loop;
-    return null;
-end
-$$;
-
-create function app.guest_metrics_after_delete() returns trigger
-language plpgsql security definer
-set search_path = pg_catalog, public, app
-as $$
-declare
-    affected record;
-begin
-    for affected in select tenant_id, array_agg(distinct guest_id) as ids from old_rows
-                     where guest_id is not null group by tenant_id loop
-        perform app.refresh_guest_metrics(affected.tenant_id, affected.ids);
-    end loop;
-    return null;
-end
-$$;
-alter function app.guest_metrics_after_insert() owner to service_role;
-alter function app.guest_metrics_after_update() owner to service_role;
-alter function app.guest_metrics_after_delete() owner to service_role;
+alter function app.guest_metrics_after_change() owner to service_role;
 
 create trigger reservations_guest_metrics_insert after insert on public.reservations
     referencing new table as new_rows
-    for each statement execute function app.guest_metrics_after_insert();
+    for each statement execute function app.guest_metrics_after_change();
 create trigger reservations_guest_metrics_update after update on public.reservations
     referencing old table as old_rows new table as new_rows
-    for each statement execute function app.guest_metrics_after_update();
+    for each statement execute function app.guest_metrics_after_change();
 create trigger reservations_guest_metrics_delete after delete on public.reservations
     referencing old table as old_rows
-    for each statement execute function app.guest_metrics_after_delete();
+    for each statement execute function app.guest_metrics_after_change();

@@ -51,6 +51,22 @@ async fn server_value(db: &TestDb, table: &str, id: Uuid, column: &str) -> Value
     .expect("server value")
 }
 
+/// A front-desk laptop and a manager's laptop of the first tenant, each synced once.
+async fn desk_and_manager(
+    db: &TestDb,
+    server: &TestServer,
+    desk_name: &str,
+    manager_name: &str,
+) -> (Laptop, Laptop) {
+    let desk = staff_emails(db, "front_desk").await.remove(0);
+    let manager = staff_emails(db, "manager").await.remove(0);
+    let mut a = Laptop::sign_in(db, server, &desk, desk_name).await;
+    let mut b = Laptop::sign_in(db, server, &manager, manager_name).await;
+    a.sync().await;
+    b.sync().await;
+    (a, b)
+}
+
 #[tokio::test]
 async fn three_laptops_offline_at_once_converge_to_the_server() {
     let db = TestDb::migrated().await;
@@ -153,12 +169,7 @@ async fn a_cursor_older_than_retention_resnapshots_and_keeps_the_outbox() {
     let db = TestDb::migrated().await;
     db.seed(1, 30).await;
     let server = TestServer::start(&db).await;
-    let desks = staff_emails(&db, "front_desk").await;
-    let managers = staff_emails(&db, "manager").await;
-    let mut a = Laptop::sign_in(&db, &server, &desks[0], "A").await;
-    let mut b = Laptop::sign_in(&db, &server, &managers[0], "B").await;
-    a.sync().await;
-    b.sync().await;
+    let (mut a, mut b) = desk_and_manager(&db, &server, "A", "B").await;
 
     // While A is away: B edits a guest; a preference is deleted on the server (a tombstone);
     // then the feed ages past the retention period and is pruned.
@@ -433,12 +444,7 @@ async fn a_delete_older_than_another_laptops_edit_loses_and_waits_in_the_inbox()
     let db = TestDb::migrated().await;
     db.seed(1, 20).await;
     let server = TestServer::start(&db).await;
-    let desks = staff_emails(&db, "front_desk").await;
-    let managers = staff_emails(&db, "manager").await;
-    let mut a = Laptop::sign_in(&db, &server, &desks[0], "A").await;
-    let mut b = Laptop::sign_in(&db, &server, &managers[0], "B").await;
-    a.sync().await;
-    b.sync().await;
+    let (mut a, mut b) = desk_and_manager(&db, &server, "A", "B").await;
     let preference: Uuid = a
         .conn
         .query_row(
@@ -513,12 +519,8 @@ async fn a_laptop_clock_a_day_ahead_does_not_win_every_conflict() {
     let db = TestDb::migrated().await;
     db.seed(1, 10).await;
     let server = TestServer::start_with(&db, |state| state.with_max_clock_ahead_ms(CAP_MS)).await;
-    let desks = staff_emails(&db, "front_desk").await;
-    let managers = staff_emails(&db, "manager").await;
-    let mut ahead = Laptop::sign_in(&db, &server, &desks[0], "clock a day ahead").await;
-    let mut on_time = Laptop::sign_in(&db, &server, &managers[0], "clock on time").await;
-    ahead.sync().await;
-    on_time.sync().await;
+    let (mut ahead, mut on_time) =
+        desk_and_manager(&db, &server, "clock a day ahead", "clock on time").await;
     // The laptop's hybrid clock has seen a wall clock a day ahead: every stamp it makes from
     // now on is a day in the future (that is how an HLC carries a fast clock forward).
     let node = Uuid::now_v7();
