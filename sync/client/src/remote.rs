@@ -66,6 +66,11 @@ impl Remote {
         Ok(session)
     }
 
+    /// The current access token, for a request the client does not wrap.
+    pub fn access_token(&self) -> Option<&str> {
+        self.access_token.as_deref()
+    }
+
     fn token(&self) -> Result<&str> {
         self.access_token.as_deref().ok_or(Error::NotSignedIn)
     }
