@@ -36,10 +36,21 @@ impl Laptop {
         server: &TestServer,
         email: &str,
         name: &str,
+        conn: Connection,
+    ) -> Self {
+        Self::sign_in_at(db, &server.base_url, email, name, conn).await
+    }
+
+    /// Signs `email` in through `base_url` (the server, or a proxy in front of it).
+    pub async fn sign_in_at(
+        db: &TestDb,
+        base_url: &str,
+        email: &str,
+        name: &str,
         mut conn: Connection,
     ) -> Self {
         set_password(&db.pool, email, PASSWORD).await;
-        let mut remote = Remote::new(server.base_url.clone());
+        let mut remote = Remote::new(base_url);
         let session = remote.login(email, PASSWORD, name).await.expect("login");
         remember_session(&mut conn, session.tenant_id).expect("session");
         let user_id = sqlx::query_scalar("select user_id from public.staff where email = $1")

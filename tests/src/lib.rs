@@ -2,6 +2,7 @@
 //! Postgres, and sessions that act the way `serve` acts (as `authenticated` with a tenant's
 //! claims) or as the other API roles. See `tests/README.md`.
 
+pub mod faulty_proxy;
 pub mod laptops;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -224,6 +225,7 @@ pub fn violation<T: std::fmt::Debug>(result: Result<T, sqlx::Error>) -> (String,
 /// The real sync server on `127.0.0.1:0`, connected as the `serve` login role; shut down on drop.
 pub struct TestServer {
     pub base_url: String,
+    pub address: std::net::SocketAddr,
     pub jwt_secret: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -257,6 +259,7 @@ impl TestServer {
         });
         let server = Self {
             base_url: format!("http://{address}"),
+            address,
             jwt_secret,
             shutdown: Some(shutdown),
         };

@@ -30,8 +30,15 @@ pub struct Remote {
 
 impl Remote {
     pub fn new(base_url: impl Into<String>) -> Self {
+        // A link that stalls must not hang a sync forever: connecting gets 10 s, a whole request
+        // 60 s (a long-polling pull waits at most 30 s on the server).
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .unwrap_or_default();
         Self {
-            http: reqwest::Client::new(),
+            http,
             base_url: base_url.into(),
             access_token: None,
         }
