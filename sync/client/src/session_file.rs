@@ -33,10 +33,17 @@ pub fn load(database: &Path) -> Result<Option<StoredSession>> {
     }
 }
 
+/// Replaces the session file atomically: a process killed mid-save leaves the old file or the
+/// new one, never half of one (the server also accepts the previous refresh token, so a laptop
+/// killed between the refresh and this save is not locked out).
 pub fn save(database: &Path, session: &StoredSession) -> Result<()> {
     let path = path_for(database);
     let bytes = serde_json::to_vec(session).map_err(|e| Error::Data(e.to_string()))?;
-    write_private(&path, &bytes)
+    let mut staging = path.as_os_str().to_owned();
+    staging.push(".new");
+    let staging = PathBuf::from(staging);
+    write_private(&staging, &bytes)
+        .and_then(|()| std::fs::rename(&staging, &path))
         .map_err(|e| Error::Data(format!("cannot write {}: {e}", path.display())))
 }
 
@@ -50,7 +57,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .truncate(true)
         .mode(0o600)
         .open(path)?;
-    file.write_all(bytes)
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 #[cfg(not(unix))]
