@@ -40,10 +40,18 @@ pub fn data_dir<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<PathBuf, String
     }
 }
 
-/// Opens the data folder (locked to this process) and manages the app's state; starts the
-/// background sync.
+/// Opens the app's data folder (locked to this process) and manages the app's state; starts
+/// the background sync.
 pub fn prepare<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<(), String> {
-    let dir = data_dir(app)?;
+    prepare_at(app, &data_dir(app)?)
+}
+
+/// [`prepare`] on a given data folder.
+pub fn prepare_at<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+    dir: &std::path::Path,
+) -> Result<(), String> {
+    let dir = dir.to_owned();
     let lock = lock::acquire(&dir).map_err(|e| e.to_string())?;
     let desk = state::Desk::open(&dir).map_err(|e| e.to_string())?;
     app.manage(lock);

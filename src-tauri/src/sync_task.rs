@@ -111,6 +111,7 @@ async fn run<R: Runtime>(app: AppHandle<R>) {
                 emit_status(&app);
                 let outcome = round(&desk, stored, &mut connection, &mut connected).await;
                 let now = crate::db::now();
+                let failed = outcome.is_err();
                 let wait = match outcome {
                     Ok(()) => {
                         backoff = FIRST_BACKOFF;
@@ -142,7 +143,13 @@ async fn run<R: Runtime>(app: AppHandle<R>) {
                     }
                 };
                 desk.update_sync_info(|info| info.syncing = false);
-                next_try = Instant::now() + wait.unwrap_or(MAX_BACKOFF);
+                // After a failure, changes made meanwhile wait for the backoff; after a success
+                // the next change is pushed at once.
+                next_try = if failed {
+                    Instant::now() + wait.unwrap_or(MAX_BACKOFF)
+                } else {
+                    Instant::now()
+                };
                 wait
             }
         };

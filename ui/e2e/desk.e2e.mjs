@@ -1,0 +1,143 @@
+// End-to-end run of the real app binary over WebDriver (tauri-driver + WebKitWebDriver), on a
+// virtual display the caller provides (DISPLAY). No npm dependency: WebDriver is plain HTTP.
+//
+//   node e2e/desk.e2e.mjs <app binary> <output folder>
+//
+// Loads the demo hotel on a fresh data folder, books a room from the keyboard, checks the
+// status bar counts the change, and saves a screenshot of every main screen. Prints (does not
+// assert) the time from a keystroke in guest search to the results on screen, and from opening
+// Today to its lists shown.
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [binary, out] = process.argv.slice(2);
+if (!binary || !out) {
+  console.error("usage: node e2e/desk.e2e.mjs <app binary> <output folder>");
+  process.exit(2);
+}
+mkdirSync(out, { recursive: true });
+const data = mkdtempSync(join(tmpdir(), "pms-desk-e2e-"));
+const port = 4444 + Math.floor(Math.random() * 500);
+const driver = spawn("tauri-driver", ["--port", String(port)], {
+  env: { ...process.env, PMS_DESK_DATA_DIR: data },
+  stdio: ["ignore", "inherit", "inherit"],
+});
+const base = `http://127.0.0.1:${port}`;
+let session = null;
+
+async function wd(method, path, body) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json.value ?? json)}`);
+  return json.value;
+}
+const s = (path) => `/session/${session}${path}`;
+const ELEMENT = "element-6066-11e4-a07c-4ceb3f5e8b7e";
+
+async function find(css, timeout = 10_000) {
+  const started = Date.now();
+  for (;;) {
+    try {
+      const found = await wd("POST", s("/element"), { using: "css selector", value: css });
+      return found[ELEMENT];
+    } catch (error) {
+      if (Date.now() - started > timeout) throw new Error(`no element ${css}: ${error.message}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+const click = async (css) => wd("POST", s(`/element/${await find(css)}/click`), {});
+const type = async (css, text) => wd("POST", s(`/element/${await find(css)}/value`), { text });
+const text = async (css) => wd("GET", s(`/element/${await find(css)}/text`));
+const script = (body, args = []) => wd("POST", s("/execute/sync"), { script: body, args });
+async function until(what, check, timeout = 15_000) {
+  const started = Date.now();
+  for (;;) {
+    const value = await check().catch(() => null);
+    if (value) return value;
+    if (Date.now() - started > timeout) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+async function shot(name) {
+  const png = await wd("GET", s("/screenshot"));
+  writeFileSync(join(out, `${name}.png`), Buffer.from(png, "base64"));
+  console.log(`screenshot: ${join(out, `${name}.png`)}`);
+}
+
+let failed = false;
+try {
+  await until("tauri-driver", async () => (await fetch(`${base}/status`)).ok, 20_000);
+  const created = await wd("POST", "/session", {
+    capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application: binary } } },
+  });
+  session = created.sessionId;
+
+  await find("button[role=tab]");
+  await shot("01-first-run");
+  await click("button[role=tab]:nth-child(3)");
+  await click('[data-testid="load-demo"]');
+  await find('[data-testid="screen-today"] [data-testid="today-arrivals"]', 30_000);
+  await shot("02-today");
+
+  // Today: from the click to its lists on screen
+  await click('[data-testid="nav-housekeeping"]');
+  await find('[data-testid="screen-housekeeping"] .room');
+  await shot("03-housekeeping");
+  const todayStarted = await script("window.__t = performance.now(); return true;");
+  await click('[data-testid="nav-today"]');
+  const todayMs = await until("Today's lists", () =>
+    script(
+      `const el = document.querySelector('[data-testid="screen-today"]');
+       return el && !el.closest('[hidden]') && el.dataset.loadedMs ? performance.now() - window.__t : null;`,
+    ),
+  );
+
+  // Guests: a keystroke to the results
+  await click('[data-testid="nav-guests"]');
+  await type('[data-testid="guest-search"]', "tana");
+  await until("guest results", () => script(`return document.querySelectorAll('[data-testid="guest-results"] tr').length > 0`));
+  const searchMs = await script(`return Number(document.querySelector('[data-testid="screen-guests"]').dataset.searchMs)`);
+  await click('[data-testid="guest-results"] tr');
+  await find('[data-testid="guest-profile"]');
+  await shot("04-guest-profile");
+
+  // A booking from the keyboard-driven form; the status bar counts the change.
+  const waitingBefore = await text('[data-testid="sync-waiting"]');
+  await click('[data-testid="nav-reservations"]');
+  await click('[data-testid="new-reservation"]');
+  await type('[data-testid="guest-picker"]', "Walk-in Guest");
+  await until("rooms offered", () => script(`return document.querySelectorAll('[data-testid="room-select"] option').length > 0`));
+  await click('[data-testid="book"]');
+  const notice = await text('[data-testid="notice"]');
+  if (!notice.startsWith("Booked: Walk-in Guest")) throw new Error(`booking: ${notice}`);
+  await find('[data-testid="reservation-detail"]');
+  await shot("05-reservation");
+  console.log(`status bar: ${waitingBefore} → ${await text('[data-testid="sync-waiting"]')}`);
+
+  await click('[data-testid="nav-tape"]');
+  await find('[data-testid="screen-tape"] .bar');
+  await shot("06-tape-chart");
+  for (const [screen, name] of [["conflicts", "07-conflicts"], ["loyalty", "08-loyalty"], ["campaigns", "09-campaigns"], ["billing", "10-billing"]]) {
+    await click(`[data-testid="nav-${screen}"]`);
+    await find(`[data-testid="screen-${screen}"]`);
+    await new Promise((r) => setTimeout(r, 300));
+    await shot(name);
+  }
+  console.log(`measured: guest search keystroke → results ${searchMs} ms (target < 100 ms); Today opened → lists ${Math.round(todayMs)} ms (target < 300 ms) [demo data]`);
+} catch (error) {
+  failed = true;
+  console.error(`e2e failed: ${error.message}`);
+  if (session) await shot("failure").catch(() => {});
+} finally {
+  if (session) await wd("DELETE", `/session/${session}`).catch(() => {});
+  driver.kill();
+  rmSync(data, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
