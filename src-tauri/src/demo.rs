@@ -61,8 +61,21 @@ const CITIES: &[(&str, &str)] = &[
     ("Tokyo", "JP"),
 ];
 
-/// Loads the demo into an empty laptop. Returns the demo property.
-pub fn load(conn: &mut Connection, today: NaiveDate) -> AppResult<Property> {
+/// Guests of the demo unless asked for more.
+pub const DEMO_GUESTS: usize = 120;
+/// The most guests a demo takes (the performance runs use 100,000).
+pub const MAX_DEMO_GUESTS: usize = 200_000;
+
+/// Loads the demo into an empty laptop: `guests` guests (at least [`DEMO_GUESTS`]; the stays,
+/// loyalty and messages go to the first 120). Returns the demo property.
+pub fn load(conn: &mut Connection, today: NaiveDate, guests: usize) -> AppResult<Property> {
+    if !(DEMO_GUESTS..=MAX_DEMO_GUESTS).contains(&guests) {
+        return Err(AppError::validation(
+            "guests",
+            format!("A demo has between {DEMO_GUESTS} and {MAX_DEMO_GUESTS} guests."),
+        ));
+    }
+    let extra_guests = guests - DEMO_GUESTS;
     if db::desk_state(conn, "tenant_id")?.is_some() {
         return Err(AppError::AlreadySetUp);
     }
@@ -86,7 +99,7 @@ pub fn load(conn: &mut Connection, today: NaiveDate) -> AppResult<Property> {
 
     // guests
     let mut guests = Vec::new();
-    for i in 0..120 {
+    for i in 0..DEMO_GUESTS {
         let (first, last) = (rng.pick(FIRST), rng.pick(LAST));
         let (city, country) = CITIES[rng.below(CITIES.len() as u64) as usize];
         let id = Uuid::now_v7();
@@ -110,6 +123,22 @@ pub fn load(conn: &mut Connection, today: NaiveDate) -> AppResult<Property> {
             }),
         )?;
         guests.push((id, format!("{first} {last}"), email));
+    }
+    // more guests, without stays: a database of the size of a busy hotel group's
+    for i in 0..extra_guests {
+        let (first, last) = (rng.pick(FIRST), rng.pick(LAST));
+        let (city, country) = CITIES[rng.below(CITIES.len() as u64) as usize];
+        db::insert(
+            conn,
+            "guests",
+            Uuid::now_v7(),
+            json!({
+                "first_name": first, "last_name": last, "city": city, "country_code": country,
+                "email": format!("{}.{}.{}@example.org", first.to_lowercase(), last.to_lowercase().replace('\'', ""), i + 1000),
+                "phone": format!("+44 7{:03} {:06}", rng.below(1000), rng.below(1_000_000)),
+                "created_at": now,
+            }),
+        )?;
     }
     let first_guest = guests[0].0;
     db::insert(

@@ -541,3 +541,69 @@ fn a_second_app_on_the_same_data_folder_is_refused() {
     let _held = pms_desk::lock::acquire(&desk.dir).expect("the first app");
     assert!(pms_desk::lock::acquire(&desk.dir).is_err());
 }
+
+#[test]
+fn a_campaign_audience_is_previewed_and_a_draft_created_by_managers_only() {
+    let desk = TestDesk::new();
+    desk.ok("load_demo", json!({}));
+    let expected: i64 = desk
+        .desk()
+        .conn()
+        .query_row(
+            "select count(*) from guests where segment = 'leisure' and marketing_consent = 1 and email is not null",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert!(expected > 0);
+    let count = desk.ok(
+        "preview_audience",
+        json!({"audience": {"audience": "segment", "target_segments": ["leisure"]}, "kind": "email"}),
+    );
+    assert_eq!(count, expected);
+    let all = desk.ok(
+        "preview_audience",
+        json!({"audience": {"audience": "all_guests"}, "kind": "email"}),
+    );
+    assert!(all.as_i64() > count.as_i64());
+    let gold = desk.ok(
+        "preview_audience",
+        json!({"audience": {"audience": "loyalty_tier", "target_loyalty_tiers": ["Gold"]}, "kind": "push"}),
+    );
+    assert!(gold
+        .as_i64()
+        .is_some_and(|n| n >= 0 && n < all.as_i64().unwrap_or(0)));
+    let empty = desk.err(
+        "preview_audience",
+        json!({"audience": {"audience": "vip"}, "kind": "email"}),
+    );
+    assert_eq!(empty["field"], "target_vip_statuses");
+
+    let input = json!({"input": {"name": "Spring", "kind": "email", "subject": "Spring by the sea",
+                                 "audience": "segment", "target_segments": ["leisure", "business"]}});
+    let campaign = desk.ok("create_campaign", input.clone());
+    assert_eq!(campaign["status"], "draft");
+    assert_eq!(campaign["target_segments"], json!(["leisure", "business"]));
+    assert_eq!(
+        desk.ok("list_campaigns", json!({}))
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+    let no_subject = desk.err(
+        "create_campaign",
+        json!({"input": {"name": "X", "kind": "email", "audience": "all_guests"}}),
+    );
+    assert_eq!(no_subject["field"], "subject");
+
+    pms_sync_client::mirror::set_state(&desk.desk().conn(), "desk_staff_role", "front_desk")
+        .expect("role");
+    let refused = desk.err("create_campaign", input);
+    assert_eq!(refused["field"], "role");
+    assert_eq!(
+        desk.ok("list_campaigns", json!({}))
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+}

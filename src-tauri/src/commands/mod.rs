@@ -41,6 +41,8 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         loyalty::add_points,
         loyalty::member_ledger,
         campaigns::list_campaigns,
+        campaigns::preview_audience,
+        campaigns::create_campaign,
         admin::get_billing,
         sync::get_sync_status,
         sync::sync_now,

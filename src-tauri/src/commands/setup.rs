@@ -226,9 +226,11 @@ pub async fn setup_local_hotel(desk: State<'_, Desk>, input: SetupInput) -> CmdR
     Ok(property)
 }
 
+/// Loads the demo hotel; `guests` (default 120) makes a bigger guest list for performance runs.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn load_demo(desk: State<'_, Desk>) -> CmdResult<Property> {
-    let property = crate::demo::load(&mut desk.conn(), db::today())?;
+pub async fn load_demo(desk: State<'_, Desk>, guests: Option<usize>) -> CmdResult<Property> {
+    let guests = guests.unwrap_or(crate::demo::DEMO_GUESTS);
+    let property = crate::demo::load(&mut desk.conn(), db::today(), guests)?;
     desk.changed();
     Ok(property)
 }

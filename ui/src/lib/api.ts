@@ -56,6 +56,21 @@ export interface NewReservation {
   notes?: string | null;
 }
 
+export interface AudienceInput {
+  audience: string;
+  target_segments: string[];
+  target_vip_statuses: string[];
+  target_loyalty_tiers: string[];
+}
+
+export interface NewCampaign extends AudienceInput {
+  name: string;
+  kind: string;
+  subject: string | null;
+  message: string | null;
+  scheduled_at: string | null;
+}
+
 export type Action = "check_in" | "check_out" | "cancel" | "no_show";
 
 export type Resolution =
@@ -66,7 +81,7 @@ export type Resolution =
 export const api = {
   appStatus: () => invoke<AppStatus>("get_app_status"),
   setupLocal: (input: SetupInput) => invoke<Property>("setup_local_hotel", { input }),
-  loadDemo: () => invoke<Property>("load_demo"),
+  loadDemo: (guests?: number) => invoke<Property>("load_demo", { guests: guests ?? null }),
   connectServer: (input: { server: string; email: string; password: string; device_name?: string }) =>
     invoke<AppStatus>("connect_server", { input }),
 
@@ -106,6 +121,8 @@ export const api = {
   ledger: (member_id: string) => invoke<LedgerEntry[]>("member_ledger", { member_id }),
 
   campaigns: () => invoke<Campaign[]>("list_campaigns"),
+  previewAudience: (audience: AudienceInput, kind: string) => invoke<number>("preview_audience", { audience, kind }),
+  createCampaign: (input: NewCampaign) => invoke<Campaign>("create_campaign", { input }),
   billing: () => invoke<Billing>("get_billing"),
 
   syncStatus: () => invoke<SyncStatus>("get_sync_status"),
