@@ -607,3 +607,50 @@ fn a_campaign_audience_is_previewed_and_a_draft_created_by_managers_only() {
         Some(3)
     );
 }
+
+#[test]
+fn merging_a_duplicate_moves_its_stays_and_fills_the_blanks() {
+    let desk = TestDesk::new();
+    desk.set_up();
+    let keep = desk.ok(
+        "create_guest",
+        json!({"input": {"first_name": "Ana", "last_name": "Reis", "email": "ana@example.com"}}),
+    );
+    let dupe = desk.ok(
+        "create_guest",
+        json!({"input": {"first_name": "Ana", "last_name": "Reis", "phone": "+351 912 000 111", "city": "Porto", "notes": "Likes a quiet room"}}),
+    );
+    let (keep_id, dupe_id) = (keep["guest"]["id"].clone(), dupe["guest"]["id"].clone());
+    let stay = desk.ok(
+        "create_reservation",
+        json!({"input": {"guest_id": dupe_id, "room_id": desk.room("101"), "check_in": day(3).to_string(), "check_out": day(5).to_string()}}),
+    );
+    let merged = desk.ok(
+        "merge_guests",
+        json!({"keep_id": keep_id, "duplicate_id": dupe_id}),
+    );
+    assert_eq!(
+        merged["guest"]["email"], "ana@example.com",
+        "the kept guest's own values stay"
+    );
+    assert_eq!(
+        merged["guest"]["phone"], "+351 912 000 111",
+        "blanks filled from the duplicate"
+    );
+    assert_eq!(merged["guest"]["city"], "Porto");
+    assert_eq!(merged["guest"]["notes"], "Likes a quiet room");
+    assert_eq!(merged["stays"][0]["id"], stay["id"]);
+    let gone = desk.err("get_guest", json!({"id": dupe_id}));
+    assert_eq!(gone["kind"], "NotFound");
+    let hits = desk.ok("search_guests", json!({"term": "Reis"}));
+    assert_eq!(
+        hits.as_array().map(Vec::len),
+        Some(1),
+        "the duplicate is out of search"
+    );
+    let itself = desk.err(
+        "merge_guests",
+        json!({"keep_id": keep_id, "duplicate_id": keep_id}),
+    );
+    assert_eq!(itself["field"], "duplicate_id");
+}

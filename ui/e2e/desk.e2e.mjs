@@ -146,7 +146,7 @@ async function demo() {
 
   await click('[data-testid="nav-guests"]');
   await type('[data-testid="guest-search"]', "tana");
-  await until("guest results", () => script(`return document.querySelectorAll('[data-testid="guest-results"] tr').length > 0`));
+  await until("guest results", () => script(`return document.querySelector('[data-testid="screen-guests"]').dataset.searchTerm === "tana"`));
   const searchMs = await script(`return Number(document.querySelector('[data-testid="screen-guests"]').dataset.searchMs)`);
   await click('[data-testid="guest-results"] td');
   await find('[data-testid="guest-profile"]');
@@ -200,13 +200,19 @@ async function bigGuestList() {
   await click('[data-testid="nav-guests"]');
   const times = [];
   for (const term of ["nak", "olivia.t", "+44 71", "Rossi"]) {
-    await script(`const i = document.querySelector('[data-testid="guest-search"]'); i.value = ""; i.dispatchEvent(new Event("input")); return true;`);
-    await type('[data-testid="guest-search"]', term);
-    await until("guest results", () => script(`return document.querySelectorAll('[data-testid="guest-results"] tr').length > 0`));
-    times.push(await script(`return Number(document.querySelector('[data-testid="screen-guests"]').dataset.searchMs)`));
+    // everything but the last character, then the measured keystroke
+    await script(
+      `const i = document.querySelector('[data-testid="guest-search"]'); i.value = ""; i.dispatchEvent(new Event("input", { bubbles: true })); return true;`,
+    );
+    await type('[data-testid="guest-search"]', term.slice(0, -1));
+    await until("the results so far", () => script(`return document.querySelector('[data-testid="screen-guests"]').dataset.searchTerm === ${JSON.stringify(term.slice(0, -1))}`));
+    await type('[data-testid="guest-search"]', term.slice(-1));
+    await until(`results for ${term}`, () => script(`return document.querySelector('[data-testid="screen-guests"]').dataset.searchTerm === ${JSON.stringify(term)}`));
+    const shown = await script(`return document.querySelector('[data-testid="guest-results"] td')?.textContent ?? ""`);
+    times.push(`${term}: ${await script(`return Number(document.querySelector('[data-testid="screen-guests"]').dataset.searchMs)`)} (${shown.trim().split("\n")[0].slice(0, 30)})`);
   }
   await shot("12-guests-100k");
-  console.log(`measured on 100,000 guests: guest search keystroke → results ${times.join(", ")} ms (target < 100 ms); Today opened → lists ${Math.round(todayMs)} ms (target < 300 ms)`);
+  console.log(`measured on 100,000 guests: guest search keystroke → results (ms, first hit) ${times.join("; ")} (target < 100 ms); Today opened → lists ${Math.round(todayMs)} ms (target < 300 ms)`);
 }
 
 let failed = false;

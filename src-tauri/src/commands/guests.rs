@@ -1,6 +1,7 @@
 //! Guests: search as you type (the mirror's FTS5 trigram index), the profile (details,
-//! preferences, stays, communications, loyalty), and creating or editing a guest. An edit sends
-//! only the fields that changed, so the server can merge it with edits made elsewhere.
+//! preferences, stays, communications, loyalty), creating or editing a guest, and merging a
+//! duplicate into the guest kept. An edit sends only the fields that changed, so the server can
+//! merge it with edits made elsewhere.
 
 use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -214,6 +215,111 @@ pub fn profile(conn: &Connection, id: &str) -> AppResult<Profile> {
         loyalty: memberships(conn, id)?,
         pending_sync,
     })
+}
+
+/// Contact and address fields a merge copies from the duplicate where the kept guest has none.
+const FILLED_BY_MERGE: &[&str] = &[
+    "email",
+    "phone",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+    "country_code",
+    "date_of_birth",
+    "nationality",
+];
+
+/// Merges the guest `duplicate` into `keep`: the duplicate's stays move to the kept guest, its
+/// preferences too when the kept guest has none, the kept guest's empty contact fields are filled
+/// from it and the notes joined, then the duplicate is deleted (soft, as the server keeps it).
+/// Refused while the duplicate holds loyalty memberships: their ledgers belong to it, and moving
+/// them is the server's work. Its communications stay in its history (the log is append-only).
+pub fn merge(conn: &mut Connection, keep: &str, duplicate: &str) -> AppResult<Profile> {
+    if keep == duplicate {
+        return Err(AppError::validation(
+            "duplicate_id",
+            "Choose another guest to merge.",
+        ));
+    }
+    let kept = profile(conn, keep)?;
+    let dupe = profile(conn, duplicate)?;
+    if let Some(member) = dupe.loyalty.first() {
+        return Err(AppError::validation(
+            "duplicate_id",
+            format!(
+                "{} is a member of {}; merge their loyalty accounts on the server first.",
+                dupe.guest
+                    .get("full_name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("The duplicate"),
+                member.program_name
+            ),
+        ));
+    }
+    let keep_id = db::parse_id("keep_id", keep)?;
+    for stay in &dupe.stays {
+        let full_name = kept.guest.get("full_name").cloned().unwrap_or(Value::Null);
+        db::update(
+            conn,
+            "reservations",
+            db::parse_id("reservation", &stay.id)?,
+            json!({"guest_id": keep, "guest_name": full_name}),
+        )?;
+    }
+    if let (None, Some(preferences)) = (&kept.preferences, &dupe.preferences) {
+        if let Some(id) = preferences.get("id").and_then(Value::as_str) {
+            db::update(
+                conn,
+                "guest_preferences",
+                db::parse_id("preferences", id)?,
+                json!({"guest_id": keep}),
+            )?;
+        }
+    }
+    let empty = |v: Option<&Value>| v.is_none_or(|v| v.is_null() || v.as_str() == Some(""));
+    let mut filled = Map::new();
+    for column in FILLED_BY_MERGE {
+        if empty(kept.guest.get(*column)) && !empty(dupe.guest.get(*column)) {
+            filled.insert((*column).to_owned(), dupe.guest[*column].clone());
+        }
+    }
+    let note = |g: &Map<String, Value>| {
+        g.get("notes")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    let (kept_note, dupe_note) = (note(&kept.guest), note(&dupe.guest));
+    if !dupe_note.is_empty() && kept_note != dupe_note {
+        let joined = if kept_note.is_empty() {
+            dupe_note
+        } else {
+            format!("{kept_note}\n{dupe_note}")
+        };
+        filled.insert("notes".to_owned(), Value::String(joined));
+    }
+    db::update(conn, "guests", keep_id, Value::Object(filled))?;
+    db::update(
+        conn,
+        "guests",
+        db::parse_id("duplicate_id", duplicate)?,
+        json!({"deleted_at": db::now()}),
+    )?;
+    profile(conn, keep)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn merge_guests(
+    desk: State<'_, Desk>,
+    keep_id: String,
+    duplicate_id: String,
+) -> CmdResult<Profile> {
+    let profile = merge(&mut desk.conn(), &keep_id, &duplicate_id)?;
+    desk.changed();
+    Ok(profile)
 }
 
 #[tauri::command(rename_all = "snake_case")]

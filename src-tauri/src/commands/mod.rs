@@ -33,6 +33,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         guests::get_guest,
         guests::create_guest,
         guests::update_guest,
+        guests::merge_guests,
         housekeeping::list_rooms,
         housekeeping::set_room_status,
         loyalty::list_programs,

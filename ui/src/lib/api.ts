@@ -108,6 +108,7 @@ export const api = {
   guest: (id: string) => invoke<Profile>("get_guest", { id }),
   createGuest: (input: GuestInput) => invoke<Profile>("create_guest", { input }),
   updateGuest: (id: string, input: GuestInput) => invoke<Profile>("update_guest", { id, input }),
+  mergeGuests: (keep_id: string, duplicate_id: string) => invoke<Profile>("merge_guests", { keep_id, duplicate_id }),
 
   rooms: () => invoke<RoomStatus[]>("list_rooms"),
   setRoomStatus: (room_id: string, status: string) => invoke<RoomStatus>("set_room_status", { room_id, status }),

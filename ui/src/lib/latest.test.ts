@@ -9,7 +9,7 @@ describe("latestOnly", () => {
     const second = search("mart");
     resolvers[1]("");
     resolvers[0]("");
-    expect(await second).toEqual({ current: true, value: "mart" });
-    expect(await first).toEqual({ current: false, value: "mar" });
+    expect(await second).toEqual({ current: true, value: "mart", term: "mart" });
+    expect(await first).toEqual({ current: false, value: "mar", term: "mar" });
   });
 });
