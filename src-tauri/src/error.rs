@@ -33,6 +33,8 @@ pub enum AppError {
     SessionExpired,
     #[error("The email or password is not right.")]
     SignInRefused,
+    #[error("Sign in to continue.")]
+    SignInRequired,
     #[error("The server needs a newer version of this app. Install the update to sync again.")]
     ClientTooOld,
     #[error("The server refused: {message}")]

@@ -10,6 +10,7 @@
 //! - [`state`]: the data folder, the screens' connection, the sync's shared view.
 //! - [`sync_task`]: the background push/pull with backoff, on its own connection.
 //! - [`lock`]: one app per data folder.
+//! - [`credentials`]: offline sign-in against stored password hashes.
 //! - [`demo`]: the demo hotel.
 //! - [`db`]: helpers over the mirror (outbox writes, the current property, dates).
 //!
@@ -17,6 +18,7 @@
 //! push in one transaction); reads are SQL on the mirror.
 
 pub mod commands;
+pub mod credentials;
 pub mod db;
 pub mod demo;
 pub mod error;

@@ -27,6 +27,17 @@ pub struct Desk {
     pub force: AtomicBool,
     /// What the background sync last saw of the server.
     pub sync: Mutex<SyncInfo>,
+    /// Who is signed in on a desk connected to a server (`None`: locked). Local and demo desks
+    /// have no staff accounts and are never locked.
+    user: Mutex<Option<User>>,
+    locked: AtomicBool,
+}
+
+/// The staff member signed in at the desk.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct User {
+    pub email: String,
+    pub role: String,
 }
 
 /// The background sync's view of the server, shown in the status bar.
@@ -48,13 +59,24 @@ impl Desk {
         std::fs::create_dir_all(data_dir).map_err(|e| AppError::Local {
             message: format!("cannot create {}: {e}", data_dir.display()),
         })?;
-        let conn = pms_sync_client::mirror::open(&data_dir.join(DATABASE_FILE))?;
+        let database = data_dir.join(DATABASE_FILE);
+        let conn = pms_sync_client::mirror::open(&database)?;
+        // a desk of a server's tenant starts locked until someone signs in
+        let local = ["local_tenant", "desk_demo"]
+            .iter()
+            .map(|key| pms_sync_client::mirror::state(&conn, key))
+            .collect::<Result<Vec<_>, _>>()?
+            .iter()
+            .any(|value| value.as_deref() == Some("1"));
+        let has_session = pms_sync_client::session_file::load(&database)?.is_some();
         Ok(Self {
             data_dir: data_dir.to_owned(),
             conn: Mutex::new(conn),
             wake: Arc::new(Notify::new()),
             force: AtomicBool::new(false),
             sync: Mutex::new(SyncInfo::default()),
+            user: Mutex::new(None),
+            locked: AtomicBool::new(has_session && !local),
         })
     }
 
@@ -72,6 +94,28 @@ impl Desk {
         self.conn
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether the hotel's data is closed until someone signs in.
+    pub fn is_locked(&self) -> bool {
+        self.locked.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn user(&self) -> Option<User> {
+        self.user.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Opens the desk for a signed-in staff member.
+    pub fn sign_in(&self, user: User) {
+        *self.user.lock().unwrap_or_else(|p| p.into_inner()) = Some(user);
+        self.locked
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Closes a server desk until the next sign-in (local and demo desks stay open).
+    pub fn sign_out(&self, lock: bool) {
+        *self.user.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.locked.store(lock, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn sync_info(&self) -> SyncInfo {

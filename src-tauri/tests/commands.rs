@@ -58,6 +58,11 @@ fn first_run_sets_up_a_local_hotel_through_the_outbox() {
     assert_eq!(code, "STD");
     drop(conn);
 
+    // a local desk has no staff accounts: it never locks
+    desk.ok("sign_out", json!({}));
+    assert_eq!(desk.ok("get_app_status", json!({}))["locked"], false);
+    desk.ok("get_today", json!({}));
+
     let again = desk.err("setup_local_hotel", json!({"input": {
         "property_name": "Other", "currency": "EUR", "room_types": [
             {"code": "A", "name": "A", "base_rate_cents": 1, "max_occupancy": 1, "rooms": ["1"]}]}}));

@@ -135,8 +135,36 @@ async fn offline_work_is_pushed_when_the_server_is_back_and_a_double_booking_is_
         std::fs::read_to_string(desk.dir.join("pms-desk.sqlite3.session")).expect("session file");
     assert!(!session.contains(PASSWORD), "the password is never stored");
 
-    // The server goes away; the desk goes on.
+    // The server goes away; the desk goes on, and a colleague signs in offline.
     server.stop().await;
+    assert_eq!(status["locked"], false, "connecting signed the clerk in");
+    ok(&desk, "sign_out", json!({}));
+    let locked = call(&desk, "get_today", json!({})).expect_err("a locked desk shows nothing");
+    assert_eq!(locked["kind"], "SignInRequired");
+    let wrong = call(
+        &desk,
+        "sign_in",
+        json!({"email": emails[0], "password": "nope"}),
+    )
+    .expect_err("wrong password");
+    assert_eq!(wrong["kind"], "SignInRefused");
+    let unknown = call(
+        &desk,
+        "sign_in",
+        json!({"email": emails[1], "password": PASSWORD}),
+    )
+    .expect_err("never signed in online here");
+    assert_eq!(unknown["field"], "email");
+    let signed_in = ok(
+        &desk,
+        "sign_in",
+        json!({"email": emails[0].to_uppercase(), "password": PASSWORD}),
+    );
+    assert_eq!(signed_in["locked"], false);
+    assert_eq!(signed_in["user"]["email"], emails[0].to_lowercase());
+    let credentials =
+        std::fs::read_to_string(desk.dir.join("staff-credentials.json")).expect("credentials");
+    assert!(!credentials.contains(PASSWORD) && credentials.contains("$argon2id$"));
     let guest = ok(
         &desk,
         "create_guest",

@@ -12,14 +12,50 @@ pub mod setup;
 pub mod sync;
 pub mod today;
 
-/// Every command, for `Builder::invoke_handler` (the app and the mock-runtime tests).
+use tauri::Manager;
+
+use crate::error::{AppError, CommandError};
+use crate::state::Desk;
+
+/// What a locked desk (connected to a server, nobody signed in) still answers.
+const OPEN_WHEN_LOCKED: &[&str] = &[
+    "get_app_status",
+    "get_sync_status",
+    "sign_in",
+    "sign_out",
+    "connect_server",
+];
+
+/// Every command, for `Builder::invoke_handler` (the app and the mock-runtime tests). While the
+/// desk is locked, the others are refused with `SignInRequired`.
 pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
 {
+    let commands = all::<R>();
+    move |invoke: tauri::ipc::Invoke<R>| {
+        let locked = !OPEN_WHEN_LOCKED.contains(&invoke.message.command())
+            && invoke
+                .message
+                .webview_ref()
+                .try_state::<Desk>()
+                .is_some_and(|desk| desk.is_locked());
+        if locked {
+            invoke
+                .resolver
+                .reject(CommandError(AppError::SignInRequired));
+            return true;
+        }
+        commands(invoke)
+    }
+}
+
+fn all<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         setup::get_app_status,
         setup::setup_local_hotel,
         setup::load_demo,
         setup::connect_server,
+        setup::sign_in,
+        setup::sign_out,
         today::get_today,
         reservations::search_reservations,
         reservations::get_reservation,

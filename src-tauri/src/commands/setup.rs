@@ -43,6 +43,9 @@ pub struct AppStatus {
     pub initial_sync_done: bool,
     /// The staff role the screens are shown for (local and demo desks act as the owner).
     pub role: String,
+    /// A server desk opens its data only to a signed-in staff member.
+    pub locked: bool,
+    pub user: Option<crate::state::User>,
     pub today: String,
 }
 
@@ -63,7 +66,12 @@ pub fn app_status(desk: &Desk) -> AppResult<AppStatus> {
         property: db::current_property(&conn)?,
         server: session.map(|s| s.server),
         initial_sync_done: db::desk_state(&conn, "initial_sync_done")?.as_deref() == Some("1"),
-        role: db::desk_state(&conn, "desk_staff_role")?.unwrap_or_else(|| "owner".to_owned()),
+        role: match desk.user() {
+            Some(user) => user.role,
+            None => db::desk_state(&conn, "desk_staff_role")?.unwrap_or_else(|| "owner".to_owned()),
+        },
+        locked: desk.is_locked(),
+        user: desk.user(),
         today: db::today().to_string(),
     })
 }
@@ -321,6 +329,17 @@ pub async fn connect_server<R: Runtime>(
             refresh_token: session.refresh_token.clone(),
         },
     )?;
+    // later sign-ins on this laptop work offline, against a hash of this password
+    crate::credentials::remember(
+        desk.data_dir(),
+        input.email.trim(),
+        &input.password,
+        &session.staff_role,
+    )?;
+    desk.sign_in(crate::state::User {
+        email: input.email.trim().to_lowercase(),
+        role: session.staff_role.clone(),
+    });
     // The initial copy runs on its own connection (and thread): the screens stay usable.
     let database = desk.database_path();
     let progress_app = app.clone();
@@ -343,5 +362,34 @@ pub async fn connect_server<R: Runtime>(
     })
     .await?;
     desk.changed();
+    Ok(app_status(&desk)?)
+}
+
+/// Signs a staff member in at a desk connected to a server, checked against the hash kept from
+/// their last online sign-in on this laptop (works offline). Local and demo desks need none.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn sign_in(
+    desk: State<'_, Desk>,
+    email: String,
+    password: String,
+) -> CmdResult<AppStatus> {
+    if app_status(&desk)?.mode == Mode::Server {
+        if email.trim().is_empty() {
+            return Err(AppError::validation("email", "Enter your email.").into());
+        }
+        let role = crate::credentials::verify(desk.data_dir(), &email, &password)?;
+        desk.sign_in(crate::state::User {
+            email: email.trim().to_lowercase(),
+            role,
+        });
+    }
+    Ok(app_status(&desk)?)
+}
+
+/// Closes a server desk until the next sign-in.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn sign_out(desk: State<'_, Desk>) -> CmdResult<AppStatus> {
+    let server = app_status(&desk)?.mode == Mode::Server;
+    desk.sign_out(server);
     Ok(app_status(&desk)?)
 }

@@ -85,6 +85,9 @@ export const api = {
   connectServer: (input: { server: string; email: string; password: string; device_name?: string }) =>
     invoke<AppStatus>("connect_server", { input }),
 
+  signIn: (email: string, password: string) => invoke<AppStatus>("sign_in", { email, password }),
+  signOut: () => invoke<AppStatus>("sign_out"),
+
   today: (date?: string) => invoke<Today>("get_today", { date: date ?? null }),
 
   searchReservations: (text: string) => invoke<Reservation[]>("search_reservations", { text }),

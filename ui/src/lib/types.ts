@@ -15,6 +15,8 @@ export interface AppStatus {
   server: string | null;
   initial_sync_done: boolean;
   role: string;
+  locked: boolean;
+  user: { email: string; role: string } | null;
   today: string;
 }
 
