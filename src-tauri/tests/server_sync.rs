@@ -102,6 +102,14 @@ async fn offline_work_is_pushed_when_the_server_is_back_and_a_double_booking_is_
     for email in &emails {
         set_password(&db.pool, email, PASSWORD).await;
     }
+    // an imported booking keeps the legacy store's code
+    let imported: String = sqlx::query_scalar(
+        "update public.reservations set legacy_confirmation_code = 'T-101-18C2F'
+          where id = (select id from public.reservations order by id limit 1) returning id::text",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("a legacy code");
     let mut server =
         Server::start(&db, 0, &format!("desk-secret-{}", Uuid::new_v4().simple())).await;
 
@@ -131,6 +139,12 @@ async fn offline_work_is_pushed_when_the_server_is_back_and_a_double_booking_is_
         "the initial sync copied the guests ({guests_here})"
     );
     status_until(&desk, "online", |s| s["online"] == true).await;
+    let legacy = ok(&desk, "search_reservations", json!({"text": "t-101-18c"}));
+    assert_eq!(
+        legacy[0]["id"], imported,
+        "found by its legacy code, typed in part and in lower case"
+    );
+    assert_eq!(legacy[0]["legacy_code"], "T-101-18C2F");
     let session =
         std::fs::read_to_string(desk.dir.join("pms-desk.sqlite3.session")).expect("session file");
     assert!(!session.contains(PASSWORD), "the password is never stored");
@@ -295,6 +309,24 @@ async fn offline_work_is_pushed_when_the_server_is_back_and_a_double_booking_is_
         "the sequential number came back"
     );
     assert_eq!(here["room_id"], other_room);
+    let found = ok(
+        &desk,
+        "search_reservations",
+        json!({"text": format!("#{number}")}),
+    );
+    assert_eq!(
+        found[0]["id"], booking_id,
+        "found by its confirmation number"
+    );
+    let by_name = ok(&desk, "search_reservations", json!({"text": "walkin"}));
+    assert!(
+        by_name
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|r| r["id"] == booking_id),
+        "found by the guest's name"
+    );
     let bookings_of_room: i64 = sqlx::query_scalar(
         "select count(*) from public.reservations where room_id = $1::uuid and check_in_date = $2::date",
     )

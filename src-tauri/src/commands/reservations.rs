@@ -144,7 +144,8 @@ pub fn search(conn: &Connection, text: &str) -> AppResult<Vec<Reservation>> {
     if let Ok(number) = number.parse::<i64>() {
         found.extend(query(conn, "where r.confirmation_number = ?1", [number])?);
     }
-    if text.len() >= 3 {
+    // legacy codes carry digits (T-101-18C2F); names do not, so they skip this scan
+    if text.len() >= 3 && text.chars().any(|c| c.is_ascii_digit()) {
         // the legacy index is on the exact code; a prefix in upper case covers typed codes
         let code = format!("{}%", text.to_uppercase().replace(['%', '_'], ""));
         found.extend(query(
