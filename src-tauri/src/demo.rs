@@ -26,9 +26,9 @@ impl Rng {
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    /// A number in `0..n`.
+    /// A number in `0..n` (from the high bits, the generator's good ones).
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        (self.next() >> 32) % n.max(1)
     }
 
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
