@@ -1,0 +1,89 @@
+//! The commands the UI calls, one module per screen area. Each module holds plain functions over
+//! the mirror connection (tested directly) and thin `#[tauri::command]` wrappers; every command
+//! returns `Result<_, CommandError>` (a typed error with a clerk's message).
+
+pub mod admin;
+pub mod campaigns;
+pub mod guests;
+pub mod housekeeping;
+pub mod loyalty;
+pub mod reservations;
+pub mod setup;
+pub mod sync;
+pub mod today;
+
+use tauri::Manager;
+
+use crate::error::{AppError, CommandError};
+use crate::state::Desk;
+
+/// What a locked desk (connected to a server, nobody signed in) still answers.
+const OPEN_WHEN_LOCKED: &[&str] = &[
+    "get_app_status",
+    "get_sync_status",
+    "sign_in",
+    "sign_out",
+    "connect_server",
+];
+
+/// Every command, for `Builder::invoke_handler` (the app and the mock-runtime tests). While the
+/// desk is locked, the others are refused with `SignInRequired`.
+pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
+{
+    let commands = all::<R>();
+    move |invoke: tauri::ipc::Invoke<R>| {
+        let locked = !OPEN_WHEN_LOCKED.contains(&invoke.message.command())
+            && invoke
+                .message
+                .webview_ref()
+                .try_state::<Desk>()
+                .is_some_and(|desk| desk.is_locked());
+        if locked {
+            invoke
+                .resolver
+                .reject(CommandError(AppError::SignInRequired));
+            return true;
+        }
+        commands(invoke)
+    }
+}
+
+fn all<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        setup::get_app_status,
+        setup::setup_local_hotel,
+        setup::load_demo,
+        setup::connect_server,
+        setup::sign_in,
+        setup::sign_out,
+        today::get_today,
+        reservations::search_reservations,
+        reservations::get_reservation,
+        reservations::find_available_rooms,
+        reservations::create_reservation,
+        reservations::change_reservation,
+        reservations::reservation_action,
+        reservations::record_payment,
+        reservations::get_tape_chart,
+        guests::search_guests,
+        guests::get_guest,
+        guests::create_guest,
+        guests::update_guest,
+        guests::merge_guests,
+        housekeeping::list_rooms,
+        housekeeping::set_room_status,
+        loyalty::list_programs,
+        loyalty::enroll_guest,
+        loyalty::redeem_points,
+        loyalty::add_points,
+        loyalty::member_ledger,
+        campaigns::list_campaigns,
+        campaigns::preview_audience,
+        campaigns::create_campaign,
+        admin::get_billing,
+        sync::get_sync_status,
+        sync::sync_now,
+        sync::list_conflicts,
+        sync::resolve_conflict,
+    ]
+}

@@ -1,0 +1,133 @@
+//! The app's state: the data folder, the mirror connection the screens use, and the handle that
+//! wakes the background sync.
+//!
+//! The screens share one SQLite connection behind a mutex (their queries take milliseconds); the
+//! background sync opens its own connection, so a slow network round never holds the screens'
+//! lock. WAL lets the two read and write side by side.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::Connection;
+use tokio::sync::Notify;
+
+use crate::error::{AppError, AppResult};
+
+/// The mirror's file inside the data folder.
+pub const DATABASE_FILE: &str = "pms-desk.sqlite3";
+
+/// Shared state of a running app (managed by Tauri, one per window process).
+pub struct Desk {
+    data_dir: PathBuf,
+    conn: Mutex<Connection>,
+    /// Wakes the background sync: a local change to push, or a new session.
+    pub wake: Arc<Notify>,
+    /// Set by "sync now": the next wake tries at once, whatever the backoff.
+    pub force: AtomicBool,
+    /// What the background sync last saw of the server.
+    pub sync: Mutex<SyncInfo>,
+    /// Who is signed in on a desk connected to a server (`None`: locked). Local and demo desks
+    /// have no staff accounts and are never locked.
+    user: Mutex<Option<User>>,
+    locked: AtomicBool,
+}
+
+/// The staff member signed in at the desk.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct User {
+    pub email: String,
+    pub role: String,
+}
+
+/// The background sync's view of the server, shown in the status bar.
+#[derive(Debug, Clone, Default, serde::Serialize, PartialEq)]
+pub struct SyncInfo {
+    /// `None` until a server was tried (and always for a local-only desk).
+    pub online: Option<bool>,
+    pub syncing: bool,
+    pub last_sync: Option<String>,
+    /// The last failure, as a clerk reads it.
+    pub last_error: Option<String>,
+    pub session_expired: bool,
+    pub update_required: bool,
+}
+
+impl Desk {
+    /// Opens (creating and migrating) the mirror in `data_dir`.
+    pub fn open(data_dir: &Path) -> AppResult<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|e| AppError::Local {
+            message: format!("cannot create {}: {e}", data_dir.display()),
+        })?;
+        let database = data_dir.join(DATABASE_FILE);
+        let conn = pms_sync_client::mirror::open(&database)?;
+        // a desk of a server's tenant starts locked until someone signs in
+        let local = ["local_tenant", "desk_demo"]
+            .iter()
+            .map(|key| pms_sync_client::mirror::state(&conn, key))
+            .collect::<Result<Vec<_>, _>>()?
+            .iter()
+            .any(|value| value.as_deref() == Some("1"));
+        let has_session = pms_sync_client::session_file::load(&database)?.is_some();
+        Ok(Self {
+            data_dir: data_dir.to_owned(),
+            conn: Mutex::new(conn),
+            wake: Arc::new(Notify::new()),
+            force: AtomicBool::new(false),
+            sync: Mutex::new(SyncInfo::default()),
+            user: Mutex::new(None),
+            locked: AtomicBool::new(has_session && !local),
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join(DATABASE_FILE)
+    }
+
+    /// The screens' connection. A panic while it was held leaves SQLite consistent (every write
+    /// is one transaction), so a poisoned lock is taken over rather than refused.
+    pub fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether the hotel's data is closed until someone signs in.
+    pub fn is_locked(&self) -> bool {
+        self.locked.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn user(&self) -> Option<User> {
+        self.user.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Opens the desk for a signed-in staff member.
+    pub fn sign_in(&self, user: User) {
+        *self.user.lock().unwrap_or_else(|p| p.into_inner()) = Some(user);
+        self.locked
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Closes a server desk until the next sign-in (local and demo desks stay open).
+    pub fn sign_out(&self, lock: bool) {
+        *self.user.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.locked.store(lock, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn sync_info(&self) -> SyncInfo {
+        self.sync.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn update_sync_info(&self, update: impl FnOnce(&mut SyncInfo)) {
+        update(&mut self.sync.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// Something changed locally: let the background sync push it and refresh the status.
+    pub fn changed(&self) {
+        self.wake.notify_one();
+    }
+}

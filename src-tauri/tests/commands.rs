@@ -1,0 +1,661 @@
+//! The desk's commands called over IPC on Tauri's mock runtime (no display), each test on its
+//! own temporary data folder with a real SQLite mirror: what the UI sends, what it gets back,
+//! errors included (their `kind`, fields and the clerk's message).
+
+mod common;
+
+use chrono::{Duration, NaiveDate};
+use common::TestDesk;
+use serde_json::{json, Value};
+
+fn day(offset: i64) -> NaiveDate {
+    chrono::Local::now().date_naive() + Duration::days(offset)
+}
+
+#[test]
+fn first_run_sets_up_a_local_hotel_through_the_outbox() {
+    let desk = TestDesk::new();
+    let status = desk.ok("get_app_status", json!({}));
+    assert_eq!(status["mode"], "new");
+    assert!(status["property"].is_null());
+
+    let property = desk.set_up();
+    assert_eq!(property["name"], "Pension Azul");
+    assert_eq!(property["currency"], "EUR");
+    let status = desk.ok("get_app_status", json!({}));
+    assert_eq!(status["mode"], "local");
+    assert_eq!(status["role"], "owner");
+
+    // property + 2 room types + 5 rooms, each a change to push on adoption
+    assert_eq!(desk.waiting(), 8);
+    let conn = desk.desk().conn();
+    let state = |key: &str| pms_sync_client::mirror::state(&conn, key).expect("state");
+    assert_eq!(state("local_tenant").as_deref(), Some("1"));
+    let tenant = state("tenant_id").expect("a tenant id was made");
+    let tables: Vec<String> = pms_sync_client::outbox::entries(&conn, false)
+        .expect("outbox")
+        .into_iter()
+        .map(|e| e.table)
+        .collect();
+    assert_eq!(tables[0], "properties");
+    assert_eq!(tables.iter().filter(|t| *t == "rooms").count(), 5);
+    assert!(!tables.iter().any(|t| t == "tenants"));
+    let room_tenants: i64 = conn
+        .query_row(
+            "select count(*) from rooms where tenant_id = ?1",
+            [&tenant],
+            |r| r.get(0),
+        )
+        .expect("rooms");
+    assert_eq!(room_tenants, 5, "rows carry the local tenant");
+    let code: String = conn
+        .query_row(
+            "select code from room_types where name = 'Standard'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("room type");
+    assert_eq!(code, "STD");
+    drop(conn);
+
+    // a local desk has no staff accounts: it never locks
+    desk.ok("sign_out", json!({}));
+    assert_eq!(desk.ok("get_app_status", json!({}))["locked"], false);
+    desk.ok("get_today", json!({}));
+
+    let again = desk.err("setup_local_hotel", json!({"input": {
+        "property_name": "Other", "currency": "EUR", "room_types": [
+            {"code": "A", "name": "A", "base_rate_cents": 1, "max_occupancy": 1, "rooms": ["1"]}]}}));
+    assert_eq!(again["kind"], "AlreadySetUp");
+}
+
+#[test]
+fn setup_mistakes_name_the_field_and_write_nothing() {
+    let desk = TestDesk::new();
+    let input = |name: &str, currency: &str, rooms: Value| {
+        json!({"input": {"property_name": name, "currency": currency, "room_types": [
+            {"code": "STD", "name": "Standard", "base_rate_cents": 9000, "max_occupancy": 2, "rooms": rooms}]}})
+    };
+    let error = desk.err("setup_local_hotel", input(" ", "EUR", json!(["1"])));
+    assert_eq!(
+        (error["kind"].as_str(), error["field"].as_str()),
+        (Some("Validation"), Some("property_name"))
+    );
+    let error = desk.err("setup_local_hotel", input("Azul", "euro", json!(["1"])));
+    assert_eq!(error["field"], "currency");
+    let error = desk.err(
+        "setup_local_hotel",
+        input("Azul", "EUR", json!(["101", "102", "101"])),
+    );
+    assert_eq!(error["field"], "room_types.0.rooms");
+    assert_eq!(error["message"], "Room 101 is listed twice.");
+    assert_eq!(desk.ok("get_app_status", json!({}))["mode"], "new");
+    assert_eq!(desk.waiting(), 0);
+}
+
+#[test]
+fn a_new_guest_is_one_change_waiting_and_found_by_search() {
+    let desk = TestDesk::new();
+    desk.set_up();
+    let before = desk.waiting();
+    let profile = desk.ok(
+        "create_guest",
+        json!({"input": {"first_name": "Marta", "last_name": "Sousa", "email": "marta@example.com", "country_code": "pt"}}),
+    );
+    assert_eq!(profile["guest"]["full_name"], "Marta Sousa");
+    assert_eq!(profile["guest"]["country_code"], "PT");
+    assert_eq!(profile["pending_sync"], true);
+    assert_eq!(desk.waiting(), before + 1, "1 change waiting");
+
+    let hits = desk.ok("search_guests", json!({"term": "sous"}));
+    assert_eq!(hits[0]["full_name"], "Marta Sousa");
+    let hits = desk.ok("search_guests", json!({"term": "marta@ex"}));
+    assert_eq!(hits.as_array().map(Vec::len), Some(1));
+
+    // an edit sends only what changed
+    let id = profile["guest"]["id"].as_str().expect("id").to_owned();
+    desk.ok(
+        "update_guest",
+        json!({"id": id, "input": {"first_name": "Marta", "last_name": "Sousa", "email": "marta@example.com",
+                                    "country_code": "PT", "city": "Braga"}}),
+    );
+    let conn = desk.desk().conn();
+    let last = pms_sync_client::outbox::entries(&conn, false)
+        .expect("outbox")
+        .pop()
+        .expect("an entry");
+    assert_eq!(last.table, "guests");
+    assert_eq!(last.values.keys().collect::<Vec<_>>(), vec!["city"]);
+    drop(conn);
+
+    let error = desk.err(
+        "create_guest",
+        json!({"input": {"first_name": "", "last_name": " "}}),
+    );
+    assert_eq!(
+        (error["kind"].as_str(), error["field"].as_str()),
+        (Some("Validation"), Some("last_name"))
+    );
+    let error = desk.err(
+        "create_guest",
+        json!({"input": {"first_name": "A", "last_name": "B", "email": "nope"}}),
+    );
+    assert_eq!(error["field"], "email");
+}
+
+#[test]
+fn a_taken_room_is_refused_and_not_offered() {
+    let desk = TestDesk::new();
+    desk.set_up();
+    let first = desk
+        .book("Ines Prata", "101", day(10), 3)
+        .expect("room 101 is free");
+    assert_eq!(first["room_number"], "101");
+    assert_eq!(first["nights"], 3);
+    assert_eq!(first["total_amount_cents"], 30000);
+    assert_eq!(first["balance_due_cents"], 30000);
+    assert!(
+        first["confirmation_number"].is_null(),
+        "numbered by the server later"
+    );
+    let waiting = desk.waiting();
+
+    // overlapping by one night
+    let taken = desk
+        .book("Rui Lobo", "101", day(12), 2)
+        .expect_err("101 is taken on the 12th");
+    assert_eq!(taken["kind"], "RoomTaken");
+    assert_eq!(taken["room"], "101");
+    assert!(taken["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("already booked")));
+    assert_eq!(desk.waiting(), waiting, "nothing written");
+
+    // arriving the day the first guest leaves is fine
+    desk.book("Rui Lobo", "101", day(13), 2)
+        .expect("back to back");
+
+    let free = desk.ok(
+        "find_available_rooms",
+        json!({"check_in": day(11).to_string(), "check_out": day(12).to_string()}),
+    );
+    let numbers: Vec<&str> = free
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .filter_map(|r| r["number"].as_str())
+        .collect();
+    assert!(!numbers.contains(&"101"));
+    assert!(numbers.contains(&"102") && numbers.contains(&"201"));
+
+    // out of order: not offered, not bookable
+    desk.ok(
+        "set_room_status",
+        json!({"room_id": desk.room("202"), "status": "out_of_order"}),
+    );
+    let free = desk.ok(
+        "find_available_rooms",
+        json!({"check_in": day(1).to_string(), "check_out": day(2).to_string()}),
+    );
+    assert!(!free
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .any(|r| r["number"] == "202"));
+    let refused = desk
+        .book("Ana Reis", "202", day(1), 1)
+        .expect_err("out of order");
+    assert_eq!(refused["kind"], "RoomOutOfOrder");
+
+    let backwards = desk.err(
+        "create_reservation",
+        json!({"input": {"guest_name": "Ana Reis", "room_id": desk.room("102"),
+                         "check_in": day(5).to_string(), "check_out": day(4).to_string()}}),
+    );
+    assert_eq!(backwards["kind"], "DatesOutOfOrder");
+    let bad_date = desk.err(
+        "find_available_rooms",
+        json!({"check_in": "25/12/2026", "check_out": day(4).to_string()}),
+    );
+    assert_eq!(
+        (bad_date["kind"].as_str(), bad_date["field"].as_str()),
+        (Some("Validation"), Some("check_in"))
+    );
+}
+
+#[test]
+fn changing_dates_or_room_checks_availability_and_the_total_follows() {
+    let desk = TestDesk::new();
+    desk.set_up();
+    let stay = desk.book("Ines Prata", "101", day(10), 2).expect("booked");
+    desk.book("Rui Lobo", "102", day(10), 5).expect("booked");
+    let id = stay["id"].as_str().expect("id");
+    let moved = desk.err(
+        "change_reservation",
+        json!({"input": {"id": id, "check_in": day(10).to_string(), "check_out": day(12).to_string(), "room_id": desk.room("102")}}),
+    );
+    assert_eq!(moved["kind"], "RoomTaken");
+    // longer stay in its own room: its own nights do not count against it
+    let longer = desk.ok(
+        "change_reservation",
+        json!({"input": {"id": id, "check_in": day(10).to_string(), "check_out": day(14).to_string(), "room_id": desk.room("101")}}),
+    );
+    assert_eq!(longer["nights"], 4);
+    assert_eq!(longer["total_amount_cents"], 40000);
+    let upgraded = desk.ok(
+        "change_reservation",
+        json!({"input": {"id": id, "check_in": day(10).to_string(), "check_out": day(14).to_string(), "room_id": desk.room("201")}}),
+    );
+    assert_eq!(upgraded["room_number"], "201");
+    assert_eq!(upgraded["room_type_name"], "Deluxe");
+}
+
+#[test]
+fn check_in_and_out_move_the_stay_and_the_room() {
+    let desk = TestDesk::new();
+    desk.set_up();
+    let stay = desk.book("Ines Prata", "103", day(0), 2).expect("booked");
+    let id = stay["id"].as_str().expect("id");
+    let today = desk.ok("get_today", json!({}));
+    assert!(today["arrivals"]
+        .as_array()
+        .expect("arrivals")
+        .iter()
+        .any(|r| r["id"] == id));
+    assert_eq!(today["occupancy"]["occupied"], 1);
+    assert_eq!(today["occupancy"]["sellable"], 5);
+    assert_eq!(today["occupancy"]["percent"], 20);
+
+    let early = desk.err(
+        "reservation_action",
+        json!({"id": id, "action": "check_out"}),
+    );
+    assert_eq!(early["kind"], "InvalidTransition");
+    assert_eq!(
+        early["message"],
+        "This booking is confirmed; it cannot be checked out."
+    );
+
+    let checked_in = desk.ok(
+        "reservation_action",
+        json!({"id": id, "action": "check_in"}),
+    );
+    assert_eq!(checked_in["reservation"]["status"], "checked_in");
+    let today = desk.ok("get_today", json!({}));
+    assert_eq!(today["in_house"][0]["id"], id);
+
+    let cancel = desk.err("reservation_action", json!({"id": id, "action": "cancel"}));
+    assert_eq!(cancel["kind"], "InvalidTransition");
+
+    let paid = desk.ok(
+        "record_payment",
+        json!({"payment": {"reservation_id": id, "amount_cents": 5000, "method": "card"}}),
+    );
+    assert_eq!(paid["payment_status"], "partial");
+    assert_eq!(paid["balance_due_cents"], 15000);
+    assert!(paid["notes"]
+        .as_str()
+        .is_some_and(|n| n.contains("payment 50.00 EUR by card")));
+    let paid = desk.ok(
+        "record_payment",
+        json!({"payment": {"reservation_id": id, "amount_cents": 15000, "method": "cash"}}),
+    );
+    assert_eq!(
+        (
+            paid["payment_status"].as_str(),
+            paid["balance_due_cents"].as_i64()
+        ),
+        (Some("paid"), Some(0))
+    );
+    let zero = desk.err(
+        "record_payment",
+        json!({"payment": {"reservation_id": id, "amount_cents": 0, "method": "cash"}}),
+    );
+    assert_eq!(zero["field"], "amount");
+
+    let out = desk.ok(
+        "reservation_action",
+        json!({"id": id, "action": "check_out"}),
+    );
+    assert_eq!(out["reservation"]["status"], "checked_out");
+    assert_eq!(out["points_earned"], 0, "no loyalty membership");
+    let rooms = desk.ok("list_rooms", json!({}));
+    let room = rooms
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .find(|r| r["number"] == "103")
+        .expect("103");
+    assert_eq!(
+        room["housekeeping_status"], "dirty",
+        "check-out marks the room dirty"
+    );
+    let today = desk.ok("get_today", json!({}));
+    assert!(today["rooms_to_clean"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .any(|r| r["number"] == "103"));
+    assert!(today["in_house"].as_array().expect("list").is_empty());
+}
+
+#[test]
+fn a_cancelled_or_no_show_booking_frees_its_room() {
+    let desk = TestDesk::new();
+    desk.set_up();
+    let stay = desk.book("Ines Prata", "101", day(3), 2).expect("booked");
+    desk.ok(
+        "reservation_action",
+        json!({"id": stay["id"], "action": "cancel", "reason": "Flight cancelled"}),
+    );
+    let again = desk
+        .book("Rui Lobo", "101", day(3), 2)
+        .expect("the room is free again");
+    desk.ok(
+        "reservation_action",
+        json!({"id": again["id"], "action": "no_show"}),
+    );
+    desk.book("Ana Reis", "101", day(3), 2)
+        .expect("free after a no-show");
+    let found = desk.ok("search_reservations", json!({"text": "rui"}));
+    assert!(
+        found.as_array().expect("list").is_empty(),
+        "a typed name without a profile is not a guest"
+    );
+    let chart = desk.ok(
+        "get_tape_chart",
+        json!({"start": day(0).to_string(), "days": 30}),
+    );
+    assert_eq!(chart["rooms"].as_array().map(Vec::len), Some(5));
+    let stays = chart["stays"].as_array().expect("stays");
+    assert_eq!(
+        stays.len(),
+        1,
+        "cancelled and no-show stays are off the chart"
+    );
+    assert_eq!(stays[0]["guest_name"], "Ana Reis");
+}
+
+#[test]
+fn the_demo_fills_every_screen_and_check_out_earns_points() {
+    let desk = TestDesk::new();
+    let property = desk.ok("load_demo", json!({}));
+    assert_eq!(property["currency"], "EUR");
+    assert_eq!(desk.ok("get_app_status", json!({}))["mode"], "demo");
+    let today = desk.ok("get_today", json!({}));
+    assert!(!today["in_house"].as_array().expect("list").is_empty());
+    assert!(!today["arrivals"].as_array().expect("list").is_empty());
+    assert!(!today["rooms_to_clean"].as_array().expect("list").is_empty());
+    assert!(today["occupancy"]["percent"]
+        .as_i64()
+        .is_some_and(|p| p > 0));
+    let chart = desk.ok(
+        "get_tape_chart",
+        json!({"start": day(0).to_string(), "days": 30}),
+    );
+    assert!(chart["stays"].as_array().expect("stays").len() > 20);
+    assert_eq!(
+        desk.ok("list_campaigns", json!({}))
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    let programs = desk.ok("list_programs", json!({}));
+    assert_eq!(programs[0]["tiers"][1]["name"], "Gold");
+
+    // a member with no stays yet: book, check in, check out → stay points + the first-stay bonus
+    let conn = desk.desk().conn();
+    let (guest, member): (String, String) = conn
+        .query_row(
+            "select m.guest_id, m.id from loyalty_members m where m.current_tier = 'Silver'
+               and not exists (select 1 from loyalty_transactions t where t.member_id = m.id) limit 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("a member without stays");
+    drop(conn);
+    let free = desk.ok(
+        "find_available_rooms",
+        json!({"check_in": day(0).to_string(), "check_out": day(2).to_string()}),
+    );
+    let room = free[0]["id"]
+        .as_str()
+        .expect("a free room tonight")
+        .to_owned();
+    let rate = free[0]["base_rate_cents"].as_i64().expect("rate");
+    let stay = desk.ok(
+        "create_reservation",
+        json!({"input": {"guest_id": guest, "room_id": room, "check_in": day(0).to_string(), "check_out": day(2).to_string()}}),
+    );
+    desk.ok(
+        "reservation_action",
+        json!({"id": stay["id"], "action": "check_in"}),
+    );
+    let out = desk.ok(
+        "reservation_action",
+        json!({"id": stay["id"], "action": "check_out"}),
+    );
+    let expected = rate * 2 / 100 + 250;
+    assert_eq!(out["points_earned"], expected);
+    let profile = desk.ok("get_guest", json!({"id": guest}));
+    assert_eq!(profile["loyalty"][0]["available_points"], expected);
+    let stays = profile["stays"].as_array().expect("stays");
+    let this_stay = stays
+        .iter()
+        .find(|s| s["id"] == stay["id"])
+        .expect("the stay in the profile");
+    assert_eq!(this_stay["status"], "checked_out");
+
+    let too_many = desk.err(
+        "redeem_points",
+        json!({"input": {"member_id": member, "points": expected + 1}}),
+    );
+    assert_eq!(too_many["kind"], "NotEnoughPoints");
+    assert_eq!(too_many["available"], expected);
+    let left = desk.ok(
+        "redeem_points",
+        json!({"input": {"member_id": member, "points": 100}}),
+    );
+    assert_eq!(left, expected - 100);
+    let ledger = desk.ok("member_ledger", json!({"member_id": member}));
+    assert_eq!(ledger.as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn a_refused_double_booking_is_resolved_by_moving_the_room() {
+    let desk = TestDesk::new();
+    desk.set_up();
+    let stay = desk.book("Ines Prata", "101", day(5), 2).expect("booked");
+    let id = stay["id"].as_str().expect("id").to_owned();
+    // What the sync engine does when the server answers `room_unavailable`: the change moves
+    // from the outbox to the conflicts inbox and the mirror forgets the refused row.
+    {
+        let conn = desk.desk().conn();
+        let entry = pms_sync_client::outbox::entries(&conn, false)
+            .expect("outbox")
+            .into_iter()
+            .find(|e| e.id.to_string() == id)
+            .expect("the booking's change");
+        conn.execute(
+            "insert into conflicts (device_seq, change_id, table_name, row_id, op, reason, message, mine_json, created_at)
+             values (?1, ?2, 'reservations', ?3, 'insert', 'room_unavailable', 'the room is booked', ?4, '2026-11-25T10:00:00Z')",
+            rusqlite::params![entry.device_seq, entry.change_id.to_string(), id, Value::Object(entry.values).to_string()],
+        )
+        .expect("conflict");
+        conn.execute(
+            "delete from outbox where device_seq = ?1",
+            [entry.device_seq],
+        )
+        .expect("outbox");
+        conn.execute("delete from reservations where id = ?1", [&id])
+            .expect("mirror");
+    }
+    assert_eq!(desk.ok("get_sync_status", json!({}))["conflicts_open"], 1);
+    let conflicts = desk.ok("list_conflicts", json!({}));
+    let conflict = &conflicts[0];
+    assert_eq!(conflict["reason"], "room_unavailable");
+    assert!(conflict["summary"]
+        .as_str()
+        .is_some_and(|s| s.contains("Ines Prata") && s.contains("another room")));
+
+    // another local booking now holds 102: moving there is refused before anything is written
+    desk.book("Rui Lobo", "102", day(5), 1).expect("booked");
+    let refused = desk.err(
+        "resolve_conflict",
+        json!({"id": conflict["id"], "resolution": {"keep": "edited", "edits": {"room_id": desk.room("102")}}}),
+    );
+    assert_eq!(refused["kind"], "RoomTaken");
+    assert_eq!(desk.ok("get_sync_status", json!({}))["conflicts_open"], 1);
+
+    desk.ok(
+        "resolve_conflict",
+        json!({"id": conflict["id"], "resolution": {"keep": "edited", "edits": {"room_id": desk.room("103")}}}),
+    );
+    assert_eq!(desk.ok("get_sync_status", json!({}))["conflicts_open"], 0);
+    let booking = desk.ok("get_reservation", json!({"id": id}));
+    assert_eq!(booking["room_number"], "103");
+    assert_eq!(booking["pending_sync"], true, "sent again as a new change");
+}
+
+#[test]
+fn housekeeping_statuses_are_checked() {
+    let desk = TestDesk::new();
+    desk.set_up();
+    let room = desk.room("101");
+    let updated = desk.ok(
+        "set_room_status",
+        json!({"room_id": room, "status": "inspected"}),
+    );
+    assert_eq!(updated["housekeeping_status"], "inspected");
+    assert_eq!(updated["pending_sync"], true);
+    let error = desk.err(
+        "set_room_status",
+        json!({"room_id": room, "status": "sparkling"}),
+    );
+    assert_eq!(error["field"], "status");
+    let missing = desk.err(
+        "get_reservation",
+        json!({"id": uuid::Uuid::now_v7().to_string()}),
+    );
+    assert_eq!(missing["kind"], "NotFound");
+}
+
+#[test]
+fn a_second_app_on_the_same_data_folder_is_refused() {
+    let desk = TestDesk::new();
+    let _held = pms_desk::lock::acquire(&desk.dir).expect("the first app");
+    assert!(pms_desk::lock::acquire(&desk.dir).is_err());
+}
+
+#[test]
+fn a_campaign_audience_is_previewed_and_a_draft_created_by_managers_only() {
+    let desk = TestDesk::new();
+    desk.ok("load_demo", json!({}));
+    let expected: i64 = desk
+        .desk()
+        .conn()
+        .query_row(
+            "select count(*) from guests where segment = 'leisure' and marketing_consent = 1 and email is not null",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert!(expected > 0);
+    let count = desk.ok(
+        "preview_audience",
+        json!({"audience": {"audience": "segment", "target_segments": ["leisure"]}, "kind": "email"}),
+    );
+    assert_eq!(count, expected);
+    let all = desk.ok(
+        "preview_audience",
+        json!({"audience": {"audience": "all_guests"}, "kind": "email"}),
+    );
+    assert!(all.as_i64() > count.as_i64());
+    let gold = desk.ok(
+        "preview_audience",
+        json!({"audience": {"audience": "loyalty_tier", "target_loyalty_tiers": ["Gold"]}, "kind": "push"}),
+    );
+    assert!(gold
+        .as_i64()
+        .is_some_and(|n| n >= 0 && n < all.as_i64().unwrap_or(0)));
+    let empty = desk.err(
+        "preview_audience",
+        json!({"audience": {"audience": "vip"}, "kind": "email"}),
+    );
+    assert_eq!(empty["field"], "target_vip_statuses");
+
+    let input = json!({"input": {"name": "Spring", "kind": "email", "subject": "Spring by the sea",
+                                 "audience": "segment", "target_segments": ["leisure", "business"]}});
+    let campaign = desk.ok("create_campaign", input.clone());
+    assert_eq!(campaign["status"], "draft");
+    assert_eq!(campaign["target_segments"], json!(["leisure", "business"]));
+    assert_eq!(
+        desk.ok("list_campaigns", json!({}))
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+    let no_subject = desk.err(
+        "create_campaign",
+        json!({"input": {"name": "X", "kind": "email", "audience": "all_guests"}}),
+    );
+    assert_eq!(no_subject["field"], "subject");
+
+    pms_sync_client::mirror::set_state(&desk.desk().conn(), "desk_staff_role", "front_desk")
+        .expect("role");
+    let refused = desk.err("create_campaign", input);
+    assert_eq!(refused["field"], "role");
+    assert_eq!(
+        desk.ok("list_campaigns", json!({}))
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+}
+
+#[test]
+fn merging_a_duplicate_moves_its_stays_and_fills_the_blanks() {
+    let desk = TestDesk::new();
+    desk.set_up();
+    let keep = desk.ok(
+        "create_guest",
+        json!({"input": {"first_name": "Ana", "last_name": "Reis", "email": "ana@example.com"}}),
+    );
+    let dupe = desk.ok(
+        "create_guest",
+        json!({"input": {"first_name": "Ana", "last_name": "Reis", "phone": "+351 912 000 111", "city": "Porto", "notes": "Likes a quiet room"}}),
+    );
+    let (keep_id, dupe_id) = (keep["guest"]["id"].clone(), dupe["guest"]["id"].clone());
+    let stay = desk.ok(
+        "create_reservation",
+        json!({"input": {"guest_id": dupe_id, "room_id": desk.room("101"), "check_in": day(3).to_string(), "check_out": day(5).to_string()}}),
+    );
+    let merged = desk.ok(
+        "merge_guests",
+        json!({"keep_id": keep_id, "duplicate_id": dupe_id}),
+    );
+    assert_eq!(
+        merged["guest"]["email"], "ana@example.com",
+        "the kept guest's own values stay"
+    );
+    assert_eq!(
+        merged["guest"]["phone"], "+351 912 000 111",
+        "blanks filled from the duplicate"
+    );
+    assert_eq!(merged["guest"]["city"], "Porto");
+    assert_eq!(merged["guest"]["notes"], "Likes a quiet room");
+    assert_eq!(merged["stays"][0]["id"], stay["id"]);
+    let gone = desk.err("get_guest", json!({"id": dupe_id}));
+    assert_eq!(gone["kind"], "NotFound");
+    let hits = desk.ok("search_guests", json!({"term": "Reis"}));
+    assert_eq!(
+        hits.as_array().map(Vec::len),
+        Some(1),
+        "the duplicate is out of search"
+    );
+    let itself = desk.err(
+        "merge_guests",
+        json!({"keep_id": keep_id, "duplicate_id": keep_id}),
+    );
+    assert_eq!(itself["field"], "duplicate_id");
+}

@@ -1,0 +1,340 @@
+//! The desk against the real sync server and Postgres: connecting runs the initial sync; with
+//! the server stopped, a new guest and booking wait in the outbox while the background sync
+//! reports offline; once the server is back they are pushed and the booking gets its sequential
+//! confirmation number; a double booking made by another laptop meanwhile lands in the conflicts
+//! inbox and is resolved by moving the room.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::TestDesk;
+use pms_sync_client::engine::{remember_session, sync_once};
+use pms_sync_client::remote::Remote;
+use pms_sync_client::{mirror, outbox};
+use pms_sync_protocol::wire::PushOp;
+use pms_tests::{set_password, TestDb, APP_ROLE};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use uuid::Uuid;
+
+const PASSWORD: &str = "desk-password-1";
+
+/// The sync server on a port that stays the same across a stop and a start.
+struct Server {
+    port: u16,
+    secret: String,
+    stop: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )>,
+}
+
+impl Server {
+    async fn start(db: &TestDb, port: u16, secret: &str) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let state = pms_server::serve::AppState::new(
+            db.pool_as(APP_ROLE, 8).await,
+            &pms_server::config::Secret::new(secret.to_owned()),
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = pms_server::serve::run(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        Self {
+            port,
+            secret: secret.to_owned(),
+            stop: Some((stop, task)),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    async fn stop(&mut self) {
+        if let Some((stop, task)) = self.stop.take() {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
+    }
+}
+
+/// Calls the desk from async code (the command runs on Tauri's runtime; this thread waits).
+fn call(desk: &TestDesk, command: &str, args: Value) -> Result<Value, Value> {
+    tokio::task::block_in_place(|| desk.call(command, args))
+}
+
+fn ok(desk: &TestDesk, command: &str, args: Value) -> Value {
+    call(desk, command, args).unwrap_or_else(|error| panic!("{command} failed: {error}"))
+}
+
+/// Waits (up to 30 s) for the background sync's status to satisfy `done`.
+async fn status_until(desk: &TestDesk, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let status = ok(desk, "get_sync_status", json!({}));
+        if done(&status) {
+            return status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "waited 30 s for {what}; status: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn offline_work_is_pushed_when_the_server_is_back_and_a_double_booking_is_moved() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 40).await;
+    let emails: Vec<String> = sqlx::query_scalar(
+        "select email from public.staff where role in ('front_desk', 'manager') order by role, email limit 2",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("two staff accounts");
+    for email in &emails {
+        set_password(&db.pool, email, PASSWORD).await;
+    }
+    // an imported booking keeps the legacy store's code
+    let imported: String = sqlx::query_scalar(
+        "update public.reservations set legacy_confirmation_code = 'T-101-18C2F'
+          where id = (select id from public.reservations order by id limit 1) returning id::text",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("a legacy code");
+    let mut server =
+        Server::start(&db, 0, &format!("desk-secret-{}", Uuid::new_v4().simple())).await;
+
+    // First run: connect, and the initial sync copies the tenant.
+    let desk = TestDesk::with_sync();
+    let wrong = call(
+        &desk,
+        "connect_server",
+        json!({"input": {"server": server.url(), "email": emails[0], "password": "not it"}}),
+    )
+    .expect_err("a wrong password is refused");
+    assert_eq!(wrong["kind"], "SignInRefused");
+    let status = ok(
+        &desk,
+        "connect_server",
+        json!({"input": {"server": server.url(), "email": emails[0], "password": PASSWORD}}),
+    );
+    assert_eq!(status["mode"], "server");
+    assert_eq!(status["initial_sync_done"], true);
+    let guests_here: i64 = desk
+        .desk()
+        .conn()
+        .query_row("select count(*) from guests", [], |r| r.get(0))
+        .expect("guests");
+    assert!(
+        guests_here >= 40,
+        "the initial sync copied the guests ({guests_here})"
+    );
+    status_until(&desk, "online", |s| s["online"] == true).await;
+    let legacy = ok(&desk, "search_reservations", json!({"text": "t-101-18c"}));
+    assert_eq!(
+        legacy[0]["id"], imported,
+        "found by its legacy code, typed in part and in lower case"
+    );
+    assert_eq!(legacy[0]["legacy_code"], "T-101-18C2F");
+    let session =
+        std::fs::read_to_string(desk.dir.join("pms-desk.sqlite3.session")).expect("session file");
+    assert!(!session.contains(PASSWORD), "the password is never stored");
+
+    // The server goes away; the desk goes on, and a colleague signs in offline.
+    server.stop().await;
+    assert_eq!(status["locked"], false, "connecting signed the clerk in");
+    ok(&desk, "sign_out", json!({}));
+    let locked = call(&desk, "get_today", json!({})).expect_err("a locked desk shows nothing");
+    assert_eq!(locked["kind"], "SignInRequired");
+    let wrong = call(
+        &desk,
+        "sign_in",
+        json!({"email": emails[0], "password": "nope"}),
+    )
+    .expect_err("wrong password");
+    assert_eq!(wrong["kind"], "SignInRefused");
+    let unknown = call(
+        &desk,
+        "sign_in",
+        json!({"email": emails[1], "password": PASSWORD}),
+    )
+    .expect_err("never signed in online here");
+    assert_eq!(unknown["field"], "email");
+    let signed_in = ok(
+        &desk,
+        "sign_in",
+        json!({"email": emails[0].to_uppercase(), "password": PASSWORD}),
+    );
+    assert_eq!(signed_in["locked"], false);
+    assert_eq!(signed_in["user"]["email"], emails[0].to_lowercase());
+    let credentials =
+        std::fs::read_to_string(desk.dir.join("staff-credentials.json")).expect("credentials");
+    assert!(!credentials.contains(PASSWORD) && credentials.contains("$argon2id$"));
+    let guest = ok(
+        &desk,
+        "create_guest",
+        json!({"input": {"first_name": "Offline", "last_name": "Walkin", "email": "walkin@example.com"}}),
+    );
+    let guest_id = guest["guest"]["id"].as_str().expect("id").to_owned();
+    let (arrival, departure) = ("2031-03-10", "2031-03-12");
+    let rooms = ok(
+        &desk,
+        "find_available_rooms",
+        json!({"check_in": arrival, "check_out": departure}),
+    );
+    let room = rooms[0]["id"].as_str().expect("a free room").to_owned();
+    let other_room = rooms[1]["id"]
+        .as_str()
+        .expect("another free room")
+        .to_owned();
+    let booking = ok(
+        &desk,
+        "create_reservation",
+        json!({"input": {"guest_id": guest_id, "room_id": room, "check_in": arrival, "check_out": departure}}),
+    );
+    let booking_id = booking["id"].as_str().expect("id").to_owned();
+    assert!(booking["confirmation_number"].is_null());
+    let offline = status_until(&desk, "offline", |s| s["online"] == false).await;
+    assert_eq!(
+        offline["changes_waiting"], 2,
+        "the guest and the booking wait"
+    );
+    assert_eq!(
+        offline["last_error"],
+        "The server cannot be reached. Work goes on here and is sent when the connection is back."
+    );
+
+    // Meanwhile another laptop books the same room for the same nights, and syncs first.
+    let port = server.port;
+    let secret = server.secret.clone();
+    server = Server::start(&db, port, &secret).await;
+    let mut other = Remote::new(server.url());
+    let session = other
+        .login(&emails[1], PASSWORD, "laptop B")
+        .await
+        .expect("login B");
+    let mut other_conn = mirror::open_in_memory().expect("mirror B");
+    remember_session(&mut other_conn, session.tenant_id).expect("session B");
+    sync_once(&mut other_conn, &other).await.expect("B syncs");
+    let (property, room_type): (String, String) = other_conn
+        .query_row(
+            "select property_id, room_type_id from rooms where id = ?1",
+            [&room],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the room on B");
+    let Value::Object(values) = json!({
+        "guest_name": "Laptop B Guest", "status": "confirmed", "property_id": property, "room_type_id": room_type,
+        "room_id": room, "check_in_date": arrival, "check_out_date": departure, "currency": "EUR",
+    }) else {
+        unreachable!()
+    };
+    outbox::write(
+        &mut other_conn,
+        "reservations",
+        PushOp::Insert,
+        Uuid::now_v7(),
+        values,
+    )
+    .expect("B books");
+    sync_once(&mut other_conn, &other)
+        .await
+        .expect("B pushes first");
+
+    // The server is back: the desk pushes; the guest goes in, the booking is refused.
+    ok(&desk, "sync_now", json!({}));
+    let synced = status_until(&desk, "the push", |s| {
+        s["online"] == true && s["changes_waiting"] == 0
+    })
+    .await;
+    assert_eq!(synced["conflicts_open"], 1);
+    let in_postgres: i64 =
+        sqlx::query_scalar("select count(*) from public.guests where id = $1::uuid")
+            .bind(&guest_id)
+            .fetch_one(&db.pool)
+            .await
+            .expect("guest");
+    assert_eq!(in_postgres, 1, "the offline guest reached the server");
+    let conflicts = ok(&desk, "list_conflicts", json!({}));
+    assert_eq!(conflicts[0]["reason"], "room_unavailable");
+    assert!(conflicts[0]["summary"]
+        .as_str()
+        .is_some_and(|s| s.contains("Offline Walkin")));
+    let taken = call(
+        &desk,
+        "resolve_conflict",
+        json!({"id": conflicts[0]["id"], "resolution": {"keep": "edited", "edits": {"room_id": room}}}),
+    )
+    .expect_err("the pulled booking of B holds the room");
+    assert_eq!(taken["kind"], "RoomTaken");
+
+    // Moved to another room, it goes through and is numbered by the server.
+    ok(
+        &desk,
+        "resolve_conflict",
+        json!({"id": conflicts[0]["id"], "resolution": {"keep": "edited", "edits": {"room_id": other_room}}}),
+    );
+    ok(&desk, "sync_now", json!({}));
+    status_until(&desk, "the moved booking", |s| {
+        s["changes_waiting"] == 0 && s["conflicts_open"] == 0
+    })
+    .await;
+    let number: i64 = sqlx::query_scalar(
+        "select confirmation_number from public.reservations where id = $1::uuid",
+    )
+    .bind(&booking_id)
+    .fetch_one(&db.pool)
+    .await
+    .expect("the booking at the server");
+    let started = Instant::now();
+    let here = loop {
+        let here = ok(&desk, "get_reservation", json!({"id": booking_id}));
+        if !here["confirmation_number"].is_null() || started.elapsed() > Duration::from_secs(30) {
+            break here;
+        }
+        ok(&desk, "sync_now", json!({}));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        here["confirmation_number"], number,
+        "the sequential number came back"
+    );
+    assert_eq!(here["room_id"], other_room);
+    let found = ok(
+        &desk,
+        "search_reservations",
+        json!({"text": format!("#{number}")}),
+    );
+    assert_eq!(
+        found[0]["id"], booking_id,
+        "found by its confirmation number"
+    );
+    let by_name = ok(&desk, "search_reservations", json!({"text": "walkin"}));
+    assert!(
+        by_name
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|r| r["id"] == booking_id),
+        "found by the guest's name"
+    );
+    let bookings_of_room: i64 = sqlx::query_scalar(
+        "select count(*) from public.reservations where room_id = $1::uuid and check_in_date = $2::date",
+    )
+    .bind(&room)
+    .bind(arrival)
+    .fetch_one(&db.pool)
+    .await
+    .expect("count");
+    assert_eq!(bookings_of_room, 1, "one booking per room and night");
+    server.stop().await;
+}

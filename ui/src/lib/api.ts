@@ -1,0 +1,141 @@
+// Typed calls to the Rust commands (src-tauri/src/commands). Every call rejects with an
+// `AppError` ({kind, message, field?…}); screens show `messageOf(error)` and keep their inputs.
+
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type {
+  AppStatus,
+  Billing,
+  Campaign,
+  Conflict,
+  GuestHit,
+  GuestInput,
+  LedgerEntry,
+  Membership,
+  Profile,
+  Program,
+  Property,
+  Reservation,
+  RoomOffer,
+  RoomStatus,
+  SyncProgress,
+  SyncStatus,
+  TapeChart,
+  Today,
+} from "./types";
+
+export interface RoomTypeInput {
+  code: string;
+  name: string;
+  base_rate_cents: number;
+  max_occupancy: number;
+  rooms: string[];
+}
+
+export interface SetupInput {
+  property_name: string;
+  currency: string;
+  timezone: string | null;
+  room_types: RoomTypeInput[];
+}
+
+export interface NewReservation {
+  guest_id: string | null;
+  guest_name: string | null;
+  guest_email?: string | null;
+  guest_phone?: string | null;
+  room_type_id?: string | null;
+  room_id: string | null;
+  check_in: string;
+  check_out: string;
+  adults: number;
+  children: number;
+  rate_per_night_cents?: number | null;
+  source?: string | null;
+  special_requests?: string | null;
+  notes?: string | null;
+}
+
+export interface AudienceInput {
+  audience: string;
+  target_segments: string[];
+  target_vip_statuses: string[];
+  target_loyalty_tiers: string[];
+}
+
+export interface NewCampaign extends AudienceInput {
+  name: string;
+  kind: string;
+  subject: string | null;
+  message: string | null;
+  scheduled_at: string | null;
+}
+
+export type Action = "check_in" | "check_out" | "cancel" | "no_show";
+
+export type Resolution =
+  | { keep: "mine" }
+  | { keep: "theirs" }
+  | { keep: "edited"; edits: Record<string, unknown> };
+
+export const api = {
+  appStatus: () => invoke<AppStatus>("get_app_status"),
+  setupLocal: (input: SetupInput) => invoke<Property>("setup_local_hotel", { input }),
+  loadDemo: (guests?: number) => invoke<Property>("load_demo", { guests: guests ?? null }),
+  connectServer: (input: { server: string; email: string; password: string; device_name?: string }) =>
+    invoke<AppStatus>("connect_server", { input }),
+
+  signIn: (email: string, password: string) => invoke<AppStatus>("sign_in", { email, password }),
+  signOut: () => invoke<AppStatus>("sign_out"),
+
+  today: (date?: string) => invoke<Today>("get_today", { date: date ?? null }),
+
+  searchReservations: (text: string) => invoke<Reservation[]>("search_reservations", { text }),
+  reservation: (id: string) => invoke<Reservation>("get_reservation", { id }),
+  availableRooms: (check_in: string, check_out: string, ignoring?: string) =>
+    invoke<RoomOffer[]>("find_available_rooms", { check_in, check_out, ignoring: ignoring ?? null }),
+  createReservation: (input: NewReservation) => invoke<Reservation>("create_reservation", { input }),
+  changeReservation: (input: { id: string; check_in: string; check_out: string; room_id: string | null }) =>
+    invoke<Reservation>("change_reservation", { input }),
+  act: (id: string, action: Action, reason?: string) =>
+    invoke<{ reservation: Reservation; points_earned: number }>("reservation_action", {
+      id,
+      action,
+      reason: reason ?? null,
+    }),
+  pay: (reservation_id: string, amount_cents: number, method: string) =>
+    invoke<Reservation>("record_payment", { payment: { reservation_id, amount_cents, method } }),
+  tapeChart: (start: string, days: number) => invoke<TapeChart>("get_tape_chart", { start, days }),
+
+  searchGuests: (term: string) => invoke<GuestHit[]>("search_guests", { term }),
+  guest: (id: string) => invoke<Profile>("get_guest", { id }),
+  createGuest: (input: GuestInput) => invoke<Profile>("create_guest", { input }),
+  updateGuest: (id: string, input: GuestInput) => invoke<Profile>("update_guest", { id, input }),
+  mergeGuests: (keep_id: string, duplicate_id: string) => invoke<Profile>("merge_guests", { keep_id, duplicate_id }),
+
+  rooms: () => invoke<RoomStatus[]>("list_rooms"),
+  setRoomStatus: (room_id: string, status: string) => invoke<RoomStatus>("set_room_status", { room_id, status }),
+
+  programs: () => invoke<Program[]>("list_programs"),
+  enroll: (guest_id: string, program_id: string) => invoke<Membership>("enroll_guest", { guest_id, program_id }),
+  redeem: (member_id: string, points: number, description?: string) =>
+    invoke<number>("redeem_points", { input: { member_id, points, description: description ?? null } }),
+  addPoints: (member_id: string, points: number, description?: string) =>
+    invoke<number>("add_points", { input: { member_id, points, description: description ?? null } }),
+  ledger: (member_id: string) => invoke<LedgerEntry[]>("member_ledger", { member_id }),
+
+  campaigns: () => invoke<Campaign[]>("list_campaigns"),
+  previewAudience: (audience: AudienceInput, kind: string) => invoke<number>("preview_audience", { audience, kind }),
+  createCampaign: (input: NewCampaign) => invoke<Campaign>("create_campaign", { input }),
+  billing: () => invoke<Billing>("get_billing"),
+
+  syncStatus: () => invoke<SyncStatus>("get_sync_status"),
+  syncNow: () => invoke<void>("sync_now"),
+  conflicts: () => invoke<Conflict[]>("list_conflicts"),
+  resolve: (id: number, resolution: Resolution) => invoke<void>("resolve_conflict", { id, resolution }),
+
+  onSyncStatus: (handler: (status: SyncStatus) => void): Promise<UnlistenFn> =>
+    listen<SyncStatus>("sync://status", (event) => handler(event.payload)),
+  onSetupProgress: (handler: (progress: SyncProgress) => void): Promise<UnlistenFn> =>
+    listen<SyncProgress>("setup://progress", (event) => handler(event.payload)),
+};

@@ -1,0 +1,20 @@
+import { describe, expect, it } from "vitest";
+import { fieldOf, messageOf } from "./errors";
+
+describe("errors", () => {
+  it("shows the command's message, or a fallback for its kind", () => {
+    expect(messageOf({ kind: "RoomTaken", room: "101", message: "Room 101 is already booked." })).toBe(
+      "Room 101 is already booked.",
+    );
+    expect(messageOf({ kind: "ServerUnreachable", message: "" })).toMatch(/cannot be reached/);
+    expect(messageOf("plain text")).toBe("plain text");
+    expect(messageOf(undefined)).toMatch(/Nothing was lost/);
+  });
+  it("finds the field to focus", () => {
+    expect(fieldOf({ kind: "Validation", field: "email", message: "x" })).toBe("email");
+    expect(fieldOf({ kind: "DatesOutOfOrder", message: "x" })).toBe("check_out");
+    expect(fieldOf({ kind: "RoomTaken", message: "x" })).toBe("room_id");
+    expect(fieldOf({ kind: "ServerUnreachable", message: "x" })).toBeNull();
+    expect(fieldOf(new Error("x"))).toBeNull();
+  });
+});

@@ -1,0 +1,48 @@
+// Turning whatever a command threw into something the clerk can read, and knowing which input
+// it is about (so the form keeps every typed value and focuses the field at fault).
+
+import type { AppError } from "./types";
+
+const FALLBACK: Record<string, string> = {
+  DatesOutOfOrder: "The departure date must be after the arrival date.",
+  RoomTaken: "That room is already booked for some of these nights.",
+  RoomOutOfOrder: "That room is out of order.",
+  NotEnoughPoints: "Not enough points.",
+  ServerUnreachable: "The server cannot be reached. Work goes on here and is sent later.",
+  SessionExpired: "Your session has expired. Sign in again.",
+  SignInRefused: "The email or password is not right.",
+  ClientTooOld: "This app needs an update to sync again.",
+  NotSetUp: "This laptop is not set up yet.",
+};
+
+export function isAppError(value: unknown): value is AppError {
+  return typeof value === "object" && value !== null && typeof (value as AppError).kind === "string";
+}
+
+/** A sentence for the clerk, whatever was thrown. */
+export function messageOf(error: unknown): string {
+  if (isAppError(error)) {
+    if (error.message) return error.message;
+    return FALLBACK[error.kind] ?? "Something went wrong. Nothing was lost; try again.";
+  }
+  if (typeof error === "string" && error.length > 0) return error;
+  if (error instanceof Error) return error.message;
+  return "Something went wrong. Nothing was lost; try again.";
+}
+
+/** The input an error is about, to focus and mark it. */
+export function fieldOf(error: unknown): string | null {
+  if (!isAppError(error)) return null;
+  if (error.field) return error.field;
+  switch (error.kind) {
+    case "DatesOutOfOrder":
+      return "check_out";
+    case "RoomTaken":
+    case "RoomOutOfOrder":
+      return "room_id";
+    case "NotEnoughPoints":
+      return "points";
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { actionFor } from "./keys";
+
+const key = (k: string, mods: Partial<{ altKey: boolean; ctrlKey: boolean; metaKey: boolean; inField: boolean }> = {}) => ({
+  key: k,
+  altKey: false,
+  ctrlKey: false,
+  metaKey: false,
+  inField: false,
+  ...mods,
+});
+
+describe("keyboard map", () => {
+  it("opens screens with Alt and a digit", () => {
+    expect(actionFor(key("1", { altKey: true }))).toEqual({ kind: "screen", screen: "today" });
+    expect(actionFor(key("6", { altKey: true }))).toEqual({ kind: "screen", screen: "conflicts" });
+    expect(actionFor(key("1"))).toBeNull();
+  });
+  it("focuses search with / unless typing in a field", () => {
+    expect(actionFor(key("/"))).toEqual({ kind: "search" });
+    expect(actionFor(key("/", { inField: true }))).toBeNull();
+  });
+  it("starts something new, syncs, and closes", () => {
+    expect(actionFor(key("n", { altKey: true }))).toEqual({ kind: "new" });
+    expect(actionFor(key("S", { altKey: true }))).toEqual({ kind: "sync" });
+    expect(actionFor(key("Escape", { inField: true }))).toEqual({ kind: "close" });
+    expect(actionFor(key("1", { altKey: true, ctrlKey: true }))).toBeNull();
+  });
+});

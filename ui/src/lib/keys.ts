@@ -1,0 +1,53 @@
+// The keyboard map: Alt+digit opens a screen, "/" focuses the screen's search, Alt+N starts a
+// new booking or guest, Escape closes what is open. Kept pure so it can be tested.
+
+export type Screen =
+  | "today"
+  | "reservations"
+  | "tape"
+  | "guests"
+  | "housekeeping"
+  | "conflicts"
+  | "loyalty"
+  | "campaigns"
+  | "billing";
+
+export const SCREENS: { id: Screen; label: string; key: string }[] = [
+  { id: "today", label: "Today", key: "1" },
+  { id: "reservations", label: "Reservations", key: "2" },
+  { id: "tape", label: "Tape chart", key: "3" },
+  { id: "guests", label: "Guests", key: "4" },
+  { id: "housekeeping", label: "Housekeeping", key: "5" },
+  { id: "conflicts", label: "Conflicts", key: "6" },
+  { id: "loyalty", label: "Loyalty", key: "7" },
+  { id: "campaigns", label: "Campaigns", key: "8" },
+  { id: "billing", label: "Billing", key: "9" },
+];
+
+export type KeyAction =
+  | { kind: "screen"; screen: Screen }
+  | { kind: "search" }
+  | { kind: "new" }
+  | { kind: "close" }
+  | { kind: "sync" };
+
+export interface KeyLike {
+  key: string;
+  altKey: boolean;
+  ctrlKey: boolean;
+  metaKey: boolean;
+  /** The element typed into is an input, textarea or select. */
+  inField: boolean;
+}
+
+export function actionFor(event: KeyLike): KeyAction | null {
+  if (event.altKey && !event.ctrlKey && !event.metaKey) {
+    const screen = SCREENS.find((s) => s.key === event.key);
+    if (screen) return { kind: "screen", screen: screen.id };
+    if (event.key.toLowerCase() === "n") return { kind: "new" };
+    if (event.key.toLowerCase() === "s") return { kind: "sync" };
+  }
+  if (event.key === "Escape") return { kind: "close" };
+  if (event.key === "/" && !event.inField && !event.altKey && !event.ctrlKey) return { kind: "search" };
+  return null;
+}

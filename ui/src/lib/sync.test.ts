@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { statusLine } from "./sync";
+import type { SyncStatus } from "./types";
+
+const base: SyncStatus = {
+  mode: "server",
+  online: true,
+  syncing: false,
+  last_sync: "2026-11-25T11:58:00Z",
+  last_error: null,
+  session_expired: false,
+  update_required: false,
+  changes_waiting: 0,
+  conflicts_open: 0,
+};
+const now = new Date("2026-11-25T12:00:00Z");
+
+describe("status bar", () => {
+  it("says online, saved, and when it last synced", () => {
+    expect(statusLine(base, now)).toEqual({
+      tone: "ok",
+      connection: "Online",
+      waiting: "All changes saved",
+      conflicts: null,
+      lastSync: "Last sync 2 minutes ago",
+    });
+  });
+  it("counts changes waiting while offline", () => {
+    const line = statusLine({ ...base, online: false, changes_waiting: 1 }, now);
+    expect(line.connection).toBe("Offline");
+    expect(line.tone).toBe("warn");
+    expect(line.waiting).toBe("1 change waiting");
+  });
+  it("raises conflicts, expired sessions and required updates", () => {
+    expect(statusLine({ ...base, conflicts_open: 2 }, now)).toMatchObject({ tone: "warn", conflicts: "2 conflicts to resolve" });
+    expect(statusLine({ ...base, session_expired: true }, now)).toMatchObject({ tone: "bad", connection: "Sign in again to sync" });
+    expect(statusLine({ ...base, update_required: true }, now)).toMatchObject({ tone: "bad", connection: "Update the app to sync" });
+  });
+  it("explains local and demo desks", () => {
+    expect(statusLine({ ...base, mode: "local", online: null, changes_waiting: 9 }, now)).toMatchObject({
+      connection: "This laptop only (no server)",
+      waiting: "9 changes waiting",
+    });
+    expect(statusLine({ ...base, mode: "demo" }, now).connection).toBe("Demo data on this laptop");
+  });
+});

@@ -1,0 +1,244 @@
+// The shapes the Rust commands send and take (src-tauri/src/commands/*).
+
+export type Mode = "new" | "local" | "demo" | "server";
+
+export interface Property {
+  id: string;
+  name: string;
+  currency: string;
+  timezone: string;
+}
+
+export interface AppStatus {
+  mode: Mode;
+  property: Property | null;
+  server: string | null;
+  initial_sync_done: boolean;
+  role: string;
+  locked: boolean;
+  user: { email: string; role: string } | null;
+  today: string;
+}
+
+export interface Reservation {
+  id: string;
+  confirmation_number: number | null;
+  legacy_code: string | null;
+  guest_id: string | null;
+  guest_name: string;
+  guest_email: string | null;
+  guest_phone: string | null;
+  status: string;
+  room_id: string | null;
+  room_number: string | null;
+  room_type_id: string;
+  room_type_name: string | null;
+  check_in: string;
+  check_out: string;
+  nights: number;
+  adults: number;
+  children: number;
+  rate_per_night_cents: number;
+  total_amount_cents: number;
+  deposit_paid_cents: number;
+  balance_due_cents: number;
+  currency: string;
+  payment_status: string;
+  special_requests: string | null;
+  notes: string | null;
+  pending_sync: boolean;
+}
+
+export interface RoomOffer {
+  id: string;
+  number: string;
+  room_type_id: string;
+  room_type_name: string;
+  base_rate_cents: number;
+  max_occupancy: number;
+  housekeeping_status: string;
+}
+
+export interface RoomStatus {
+  id: string;
+  number: string;
+  floor: number | null;
+  room_type_name: string;
+  housekeeping_status: string;
+  notes: string | null;
+  occupant: string | null;
+  pending_sync: boolean;
+}
+
+export interface Today {
+  date: string;
+  arrivals: Reservation[];
+  departures: Reservation[];
+  in_house: Reservation[];
+  occupancy: { occupied: number; sellable: number; percent: number };
+  rooms_to_clean: RoomStatus[];
+}
+
+export interface TapeStay {
+  id: string;
+  room_id: string;
+  guest_name: string;
+  status: string;
+  check_in: string;
+  check_out: string;
+}
+
+export interface TapeChart {
+  start: string;
+  days: number;
+  rooms: RoomOffer[];
+  stays: TapeStay[];
+}
+
+export interface GuestHit {
+  id: string;
+  full_name: string;
+  email: string | null;
+  phone: string | null;
+  city: string | null;
+  vip_status: string;
+}
+
+export interface Membership {
+  id: string;
+  program_id: string;
+  program_name: string;
+  membership_number: number | null;
+  tier: string | null;
+  status: string;
+  available_points: number;
+}
+
+export interface Communication {
+  id: string;
+  kind: string | null;
+  direction: string | null;
+  subject: string | null;
+  status: string | null;
+  created_at: string | null;
+}
+
+export type Row = Record<string, unknown>;
+
+export interface Profile {
+  guest: Row;
+  preferences: Row | null;
+  stays: Reservation[];
+  communications: Communication[];
+  loyalty: Membership[];
+  pending_sync: boolean;
+}
+
+export interface GuestInput {
+  first_name: string;
+  last_name: string;
+  email?: string | null;
+  phone?: string | null;
+  address_line1?: string | null;
+  city?: string | null;
+  postal_code?: string | null;
+  country_code?: string | null;
+  segment?: string | null;
+  vip_status?: string | null;
+  marketing_consent?: boolean | null;
+  notes?: string | null;
+}
+
+export interface Tier {
+  name: string;
+  required_points: number;
+  multiplier: number;
+}
+
+export interface Program {
+  id: string;
+  name: string;
+  enabled: boolean;
+  tiers: Tier[];
+  points_per_currency_unit: number;
+  first_stay_bonus_points: number;
+  minimum_redemption_points: number;
+  members: number;
+}
+
+export interface LedgerEntry {
+  id: string;
+  kind: string;
+  points: number;
+  description: string | null;
+  balance_after: number | null;
+  created_at: string | null;
+  pending_sync: boolean;
+}
+
+export interface Campaign {
+  id: string;
+  name: string;
+  kind: string;
+  status: string;
+  audience: string;
+  target_segments: string[];
+  target_vip_statuses: string[];
+  target_loyalty_tiers: string[];
+  scheduled_at: string | null;
+  target_count: number;
+  sent_count: number;
+  open_rate: string | null;
+  click_rate: string | null;
+  conversion_rate: string | null;
+}
+
+export interface Billing {
+  subscriptions: Row[];
+  plans: Row[];
+  invoices: Row[];
+  usage_alerts: Row[];
+  feature_flags: Row[];
+}
+
+export interface SyncStatus {
+  mode: Mode;
+  online: boolean | null;
+  syncing: boolean;
+  last_sync: string | null;
+  last_error: string | null;
+  session_expired: boolean;
+  update_required: boolean;
+  changes_waiting: number;
+  conflicts_open: number;
+}
+
+export interface Conflict {
+  id: number;
+  table: string;
+  row_id: string;
+  op: string;
+  reason: string;
+  message: string | null;
+  summary: string;
+  mine: Row;
+  theirs: Row | null;
+  created_at: string;
+}
+
+export interface SyncProgress {
+  table: string;
+  tables_done: number;
+  tables_total: number;
+  rows: number;
+}
+
+/** The typed error every command returns (src-tauri/src/error.rs). */
+export interface AppError {
+  kind: string;
+  message: string;
+  field?: string;
+  room?: string;
+  available?: number;
+  requested?: number;
+}
