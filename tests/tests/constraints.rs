@@ -192,6 +192,17 @@ fn cases() -> Vec<Case> {
             "update app.changes set op = 'truncate'
               where (tenant_id, seq, change_no) = (select tenant_id, seq, change_no from app.changes order by 1, 2, 3 limit 1)",
         ),
+        // API calls counted for the usage alerts ----------------------------------------------------
+        check(
+            "api_calls_calls_check",
+            "insert into app.api_calls (tenant_id, month, calls)
+             select id, date '2026-11-01', -1 from public.tenants order by id limit 1",
+        ),
+        check(
+            "api_calls_month_check",
+            "insert into app.api_calls (tenant_id, month, calls)
+             select id, date '2026-11-15', 1 from public.tenants order by id limit 1",
+        ),
         // push bookkeeping -------------------------------------------------------------------------
         check(
             "device_progress_last_seq_check",
@@ -567,6 +578,10 @@ fn cases() -> Vec<Case> {
         check("usage_alerts_triggered_check", update_one("usage_alerts", "triggered = true, triggered_at = null")),
         check("usage_alerts_notified_check", update_one("usage_alerts", "notified = true, notified_at = null")),
         unique("usage_alerts_legacy_id_key", update_two_of_one_tenant("usage_alerts", "legacy_id = 'UA-1'")),
+        unique(
+            "usage_alerts_threshold_key",
+            update_two_of_one_tenant("usage_alerts", "metric = 'rooms', threshold_percent = 80"),
+        ),
         // feature flags (platform rows have no tenant) -------------------------------------------
         check("feature_flags_key_check", update_one("feature_flags", "key = 'Not A Key'")),
         check("feature_flags_scope_check", update_one("feature_flags", "scope = 'planet'")),
