@@ -338,3 +338,75 @@ async fn offline_work_is_pushed_when_the_server_is_back_and_a_double_booking_is_
     assert_eq!(bookings_of_room, 1, "one booking per room and night");
     server.stop().await;
 }
+
+/// A hotel set up on the laptop alone joins the owner's tenant when it first connects: its
+/// property, room types, rooms and a guest registered offline arrive in the server tenant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_local_hotel_is_adopted_when_it_first_connects() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let owner: String = sqlx::query_scalar(
+        "select email from public.staff where role = 'owner' order by email limit 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("an owner");
+    set_password(&db.pool, &owner, PASSWORD).await;
+    let mut server =
+        Server::start(&db, 0, &format!("desk-secret-{}", Uuid::new_v4().simple())).await;
+
+    let desk = TestDesk::with_sync();
+    let property = desk.set_up();
+    let guest = ok(
+        &desk,
+        "create_guest",
+        json!({"input": {"first_name": "Local", "last_name": "First", "email": "local.first@example.com"}}),
+    );
+    let guest_id = guest["guest"]["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        desk.waiting(),
+        9,
+        "property, 2 room types, 5 rooms and the guest wait"
+    );
+
+    let status = ok(
+        &desk,
+        "connect_server",
+        json!({"input": {"server": server.url(), "email": owner, "password": PASSWORD}}),
+    );
+    assert_eq!(status["mode"], "server");
+    status_until(&desk, "everything pushed", |s| {
+        s["online"] == true && s["changes_waiting"] == 0
+    })
+    .await;
+
+    let tenant: Uuid = sqlx::query_scalar("select tenant_id from public.staff where email = $1")
+        .bind(&owner)
+        .fetch_one(&db.pool)
+        .await
+        .expect("tenant");
+    let (name, rooms): (String, i64) = sqlx::query_as(
+        "select p.name, (select count(*) from public.rooms r where r.property_id = p.id)
+           from public.properties p where p.id = $1::uuid and p.tenant_id = $2",
+    )
+    .bind(property["id"].as_str().expect("property id"))
+    .bind(tenant)
+    .fetch_one(&db.pool)
+    .await
+    .expect("the local property is in the server tenant");
+    assert_eq!((name.as_str(), rooms), ("Pension Azul", 5));
+    let guest_tenant: Uuid =
+        sqlx::query_scalar("select tenant_id from public.guests where id = $1::uuid")
+            .bind(&guest_id)
+            .fetch_one(&db.pool)
+            .await
+            .expect("the offline guest arrived");
+    assert_eq!(guest_tenant, tenant);
+    let conflicts: i64 = desk
+        .desk()
+        .conn()
+        .query_row("select count(*) from conflicts", [], |r| r.get(0))
+        .expect("conflicts");
+    assert_eq!(conflicts, 0);
+    server.stop().await;
+}
