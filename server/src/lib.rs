@@ -19,6 +19,7 @@ pub mod admin;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod kv_import;
 pub mod seed;
 pub mod serve;
 
