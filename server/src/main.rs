@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use pms_server::{admin, config, db, seed, serve};
+use pms_server::{admin, config, db, kv_import, seed, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,6 +34,9 @@ enum Command {
     /// Manage signed-in devices (PMS_ADMIN_DATABASE_URL).
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Import the legacy key-value store (kv_store_0bdba248) into the tables, as the owner
+    /// (PMS_ADMIN_DATABASE_URL); the store may live in another database (--source-url).
+    KvImport(kv_import::cli::KvImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,6 +183,7 @@ async fn run(command: Command) -> pms_server::Result<()> {
             admin::disable_staff(&pool, &email).await?;
             println!("disabled {email}");
         }
+        Command::KvImport(args) => kv_import::cli::main(args).await?,
         Command::Device(DeviceCommand::Revoke { id }) => {
             let pool = db::connect_admin(2).await?;
             admin::revoke_device(&pool, id).await?;

@@ -1,6 +1,466 @@
-//! `pms-server kv-import`: the legacy key-value store into the normalized tables.
+//! `pms-server kv-import`: the old admin panel's key-value store (`kv_store_0bdba248`) into the
+//! normalized tables, without losing a record.
+//!
+//! # Layout
+//! - [`source`] reads the store in key-ordered pages (keyset pagination), in this database or
+//!   another (`--source-url`).
+//! - [`keys`] says which prefix goes to which table, in what order, and what a key carries.
+//! - [`decode`] reads values with their dirt: double-encoded JSON, numbers as strings, dates in
+//!   other formats (where unambiguous), epoch timestamps.
+//! - [`map`] holds one pure mapper per key prefix: legacy record → row, references, repairs.
+//! - [`ids`] gives stable UUIDv5 ids from (tenant's legacy id, kind, legacy id).
+//! - [`resolve`] completes rows with what the tables know (tenant ids, referenced rows).
+//! - [`write`] writes batches (upsert, numbered, append-only), falls back row by row, keeps
+//!   the quarantine; [`write::stays`] places bookings in the property's room types and rooms.
+//! - [`verify`] maps the store again and compares it with the tables (counts and checksums).
+//! - [`report`] is the printed and JSON report; [`load`] loads a JSON-lines dump into the
+//!   store; [`dual_write`] switches the write-back triggers.
+//!
+//! # How a run goes
+//! Prefixes are imported in dependency order ([`keys::Entity::ALL`]), each in batches of one
+//! transaction: read a page, map it, resolve references, write, quarantine what failed, commit.
+//! Reservations, loyalty members and ledger entries are first queued (`kv_import.queue`) with
+//! their creation time, then written in creation order, so confirmation and membership numbers
+//! follow it and every ledger entry meets its member's balance as it was. Everything is keyed by
+//! stable ids and written only where it differs, so a second run changes nothing and a run that
+//! was killed resumes by simply running again: committed batches are found as they were left.
 
+pub mod cli;
 pub mod decode;
+pub mod dual_write;
 pub mod ids;
 pub mod keys;
+pub mod load;
 pub mod map;
+pub mod report;
+pub mod resolve;
+pub mod source;
+pub mod verify;
+pub mod write;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use sqlx::{Connection, PgPool};
+
+use crate::error::{Error, RedactedUrl, Result};
+use keys::Entity;
+use map::{map_record, MapOptions, Mapped};
+use report::{Counts, LedgerReport, Quarantined, Reassign, Report, EXAMPLES};
+use source::{Record, Source};
+use write::{Outcome, Pending};
+
+/// Entities written in creation order through the queue.
+fn queued(entity: Entity) -> bool {
+    matches!(
+        entity,
+        Entity::Reservation | Entity::LoyaltyMember | Entity::LoyaltyTransaction
+    )
+}
+
+/// What a run is asked to do.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Records per batch (and per transaction).
+    pub batch_size: usize,
+    pub map: MapOptions,
+    /// Run the verification pass after the import.
+    pub verify: bool,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: 1000,
+            map: MapOptions::default(),
+            verify: true,
+        }
+    }
+}
+
+/// Imports the store `source` into the database of `target` (the owner's connection).
+pub async fn run(
+    target: &PgPool,
+    target_name: &RedactedUrl,
+    source: &Source,
+    options: &ImportOptions,
+) -> Result<Report> {
+    if options.batch_size == 0 || options.batch_size > 50_000 {
+        return Err(Error::Invalid(
+            "--batch-size must be between 1 and 50000".to_owned(),
+        ));
+    }
+    // One import at a time per database: the lock lives as long as this connection.
+    let mut lock = target.acquire().await?.detach();
+    let locked: bool =
+        sqlx::query_scalar("select pg_try_advisory_lock(hashtextextended('pms.kv_import', 0))")
+            .fetch_one(&mut lock)
+            .await?;
+    if !locked {
+        return Err(Error::Invalid(
+            "another kv-import is running against this database: wait for it to finish".to_owned(),
+        ));
+    }
+    let schema_ready: bool =
+        sqlx::query_scalar("select to_regclass('kv_import.import_quarantine') is not null")
+            .fetch_one(&mut lock)
+            .await?;
+    if !schema_ready {
+        return Err(Error::Invalid(format!(
+            "{target_name} has no kv_import schema: run `pms-server migrate` first"
+        )));
+    }
+    let (run_id, run_started): (i64, DateTime<Utc>) =
+        sqlx::query_as("insert into kv_import.runs (source) values ($1) returning id, started_at")
+            .bind(format!("{} ({})", source.url, source.name))
+            .fetch_one(&mut lock)
+            .await?;
+
+    let started = Instant::now();
+    let census = source.census().await?;
+    let quarantine_was_empty: bool =
+        sqlx::query_scalar("select not exists (select 1 from kv_import.import_quarantine)")
+            .fetch_one(&mut lock)
+            .await?;
+    let mut run = Run {
+        target,
+        source,
+        options,
+        resolver: resolve::Resolver::default(),
+        properties: write::stays::Properties::default(),
+        currencies: source.booking_currencies().await?,
+        counts: BTreeMap::new(),
+        quarantined: Vec::new(),
+        reassign: Vec::new(),
+        reassign_count: 0,
+        orphans: Vec::new(),
+        orphan_count: 0,
+        numbers: BTreeMap::new(),
+        ledger: LedgerReport::default(),
+        quarantine_was_empty,
+    };
+    for entity in Entity::ALL {
+        if queued(entity) {
+            run.enqueue(entity).await?;
+            run.drain(entity).await?;
+        } else {
+            run.direct(entity).await?;
+        }
+        if entity == Entity::Tenant {
+            run.resolver.forget_tenants();
+        }
+    }
+    // A complete run has seen every record: quarantined records no longer in the store go.
+    sqlx::query("delete from kv_import.import_quarantine where last_seen_at < $1")
+        .bind(run_started)
+        .execute(&mut lock)
+        .await?;
+    let import_seconds = started.elapsed().as_secs_f64();
+
+    let (prefixes, totals) = report::prefix_lines(&census, &run.counts);
+    let mut ledger = std::mem::take(&mut run.ledger);
+    let verification = if options.verify {
+        Some(
+            verify::verify(
+                target,
+                source,
+                options.batch_size as i64,
+                options.map,
+                &mut ledger,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let report = Report {
+        source: format!("{} ({})", source.url, source.name),
+        target: target_name.to_string(),
+        started_at: run_started,
+        finished_at: Utc::now(),
+        import_seconds,
+        records_per_second: totals.total as f64 / import_seconds.max(1e-9),
+        peak_memory_kib: report::peak_memory_kib(),
+        accounted: totals.accounted(),
+        prefixes,
+        totals,
+        quarantined: run.quarantined,
+        rooms_to_reassign: run.reassign,
+        rooms_to_reassign_count: run.reassign_count,
+        bookings_without_guest: run.orphans,
+        bookings_without_guest_count: run.orphan_count,
+        confirmation_numbers: run
+            .numbers
+            .into_iter()
+            .map(|(tenant, (first, last, count))| report::TenantNumbers {
+                tenant,
+                first,
+                last,
+                count,
+            })
+            .collect(),
+        ledger,
+        verification,
+    };
+    sqlx::query("update kv_import.runs set finished_at = now(), report = $2 where id = $1")
+        .bind(run_id)
+        .bind(sqlx::types::Json(&report))
+        .execute(&mut lock)
+        .await?;
+    lock.close().await.ok();
+    Ok(report)
+}
+
+/// A run under way.
+struct Run<'a> {
+    target: &'a PgPool,
+    source: &'a Source,
+    options: &'a ImportOptions,
+    resolver: resolve::Resolver,
+    properties: write::stays::Properties,
+    currencies: HashMap<String, String>,
+    counts: BTreeMap<Entity, Counts>,
+    quarantined: Vec<Quarantined>,
+    reassign: Vec<Reassign>,
+    reassign_count: u64,
+    orphans: Vec<String>,
+    orphan_count: u64,
+    numbers: BTreeMap<String, (i64, i64, u64)>,
+    ledger: LedgerReport,
+    quarantine_was_empty: bool,
+}
+
+impl Run<'_> {
+    fn batch(&self) -> i64 {
+        self.options.batch_size as i64
+    }
+
+    fn map(&self, entity: Entity, records: &[Record]) -> Vec<Result<Mapped, decode::Problem>> {
+        records
+            .iter()
+            .map(|r| map_record(entity, &r.key, &r.value, self.options.map))
+            .collect()
+    }
+
+    /// Every record of the prefix, page by page, straight to its table.
+    async fn direct(&mut self, entity: Entity) -> Result<()> {
+        let mut after = String::new();
+        loop {
+            let page = self
+                .source
+                .page(entity.prefix(), &after, self.batch())
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = last.key.clone();
+            self.counts.entry(entity).or_default().seen += page.len() as u64;
+            let mapped = self.map(entity, &page);
+            self.write(entity, page, mapped).await?;
+        }
+        Ok(())
+    }
+
+    /// Every record of the prefix into the queue with its creation time; records that cannot
+    /// be mapped are quarantined now.
+    async fn enqueue(&mut self, entity: Entity) -> Result<()> {
+        let mut after = String::new();
+        loop {
+            let page = self
+                .source
+                .page(entity.prefix(), &after, self.batch())
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = last.key.clone();
+            self.counts.entry(entity).or_default().seen += page.len() as u64;
+            let mapped = self.map(entity, &page);
+            let mut queue = Vec::new();
+            let mut problems = Vec::new();
+            for (record, result) in page.into_iter().zip(mapped) {
+                match result {
+                    Ok(m) => queue.push((
+                        m.tenant.clone().unwrap_or_default(),
+                        m.sort_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+                        record.key,
+                    )),
+                    Err(problem) => problems.push((record.key, record.value, problem.0)),
+                }
+            }
+            let mut tx = self.target.begin().await?;
+            write::enqueue(&mut tx, entity, &queue).await?;
+            write::quarantine(&mut tx, &problems).await?;
+            tx.commit().await?;
+            self.note_quarantined(entity, problems);
+        }
+        Ok(())
+    }
+
+    /// The queue in creation order, page by page, to the table; then the queue is emptied.
+    async fn drain(&mut self, entity: Entity) -> Result<()> {
+        let mut cursor: Option<(String, DateTime<Utc>, String)> = None;
+        loop {
+            let page: Vec<(String, DateTime<Utc>, String)> = match &cursor {
+                None => {
+                    sqlx::query_as(
+                        "select tenant, sort_at, key from kv_import.queue where entity = $1
+                      order by tenant, sort_at, key limit $2",
+                    )
+                    .bind(entity.prefix())
+                    .bind(self.batch())
+                    .fetch_all(self.target)
+                    .await?
+                }
+                Some((tenant, at, key)) => {
+                    sqlx::query_as(
+                        "select tenant, sort_at, key from kv_import.queue
+                      where entity = $1 and (tenant, sort_at, key) > ($2, $3, $4)
+                      order by tenant, sort_at, key limit $5",
+                    )
+                    .bind(entity.prefix())
+                    .bind(tenant)
+                    .bind(at)
+                    .bind(key)
+                    .bind(self.batch())
+                    .fetch_all(self.target)
+                    .await?
+                }
+            };
+            let Some(last) = page.last() else { break };
+            cursor = Some(last.clone());
+            let keys: Vec<String> = page.iter().map(|(_, _, k)| k.clone()).collect();
+            let mut values: HashMap<String, String> = self
+                .source
+                .fetch(&keys)
+                .await?
+                .into_iter()
+                .map(|r| (r.key, r.value))
+                .collect();
+            // in queue order; a record gone from the store since it was queued is skipped
+            let records: Vec<Record> = keys
+                .into_iter()
+                .filter_map(|key| values.remove(&key).map(|value| Record { key, value }))
+                .collect();
+            let mapped = self.map(entity, &records);
+            self.write(entity, records, mapped).await?;
+        }
+        sqlx::query("delete from kv_import.queue where entity = $1")
+            .bind(entity.prefix())
+            .execute(self.target)
+            .await?;
+        Ok(())
+    }
+
+    /// One batch in one transaction: resolve, write, quarantine, commit.
+    async fn write(
+        &mut self,
+        entity: Entity,
+        records: Vec<Record>,
+        mapped: Vec<Result<Mapped, decode::Problem>>,
+    ) -> Result<()> {
+        let mut tx = self.target.begin().await?;
+        // the dual-write triggers leave the import's own writes alone
+        sqlx::query("select set_config('pms.kv_import', 'on', true)")
+            .execute(&mut *tx)
+            .await?;
+        let resolved = self.resolver.resolve(&mut tx, mapped).await?;
+        let mut pending = Vec::new();
+        let mut problems = Vec::new();
+        for (record, result) in records.into_iter().zip(resolved) {
+            match result {
+                Ok(mapped) => pending.push(Pending {
+                    key: record.key,
+                    value: record.value,
+                    mapped,
+                }),
+                Err(problem) => problems.push((record.key, record.value, problem.0)),
+            }
+        }
+        let refs: Vec<&Pending> = pending.iter().collect();
+        let written = if refs.is_empty() {
+            write::Written::default()
+        } else {
+            write::write_batch(&mut tx, entity, &refs, &mut self.properties).await?
+        };
+        let mut imported = Vec::new();
+        let counts = self.counts.entry(entity).or_default();
+        for (p, outcome) in pending.iter().zip(&written.outcomes) {
+            match outcome {
+                Outcome::Refused(reason) => {
+                    problems.push((p.key.clone(), p.value.clone(), reason.clone()));
+                    continue;
+                }
+                Outcome::Inserted => counts.inserted += 1,
+                Outcome::Updated => counts.updated += 1,
+                Outcome::Unchanged => counts.unchanged += 1,
+            }
+            for note in &p.mapped.notes {
+                counts.note(note);
+            }
+            imported.push(p.key.clone());
+        }
+        if entity == Entity::Tenant {
+            for p in &pending {
+                let legacy = p.mapped.row.get("external_id").and_then(|v| v.as_str());
+                let Some(legacy) = legacy else { continue };
+                if !imported.iter().any(|k| k == &p.key) {
+                    continue;
+                }
+                if let Some(tenant_id) = self.resolver.tenant(&mut tx, legacy).await? {
+                    write::stays::ensure_property(
+                        &mut tx,
+                        tenant_id,
+                        legacy,
+                        self.currencies.get(legacy).map(String::as_str),
+                    )
+                    .await?;
+                }
+            }
+        }
+        write::quarantine(&mut tx, &problems).await?;
+        if !self.quarantine_was_empty {
+            write::release(&mut tx, &imported).await?;
+        }
+        tx.commit().await?;
+
+        // What the batch did, now that it is committed.
+        for p in &pending {
+            if p.mapped.notes.iter().any(|n| n.starts_with("guest gone"))
+                && imported.contains(&p.key)
+            {
+                self.orphan_count += 1;
+                if self.orphans.len() < EXAMPLES {
+                    self.orphans.push(p.key.clone());
+                }
+            }
+        }
+        self.reassign_count += written.reassign.len() as u64;
+        let room = EXAMPLES.saturating_sub(self.reassign.len());
+        self.reassign
+            .extend(written.reassign.into_iter().take(room));
+        for (tenant, number) in written.numbers {
+            let entry = self.numbers.entry(tenant).or_insert((number, number, 0));
+            entry.0 = entry.0.min(number);
+            entry.1 = entry.1.max(number);
+            entry.2 += 1;
+        }
+        for difference in written.ledger {
+            self.ledger.entries_recomputed += 1;
+            self.ledger.points_difference += difference
+                .legacy_after
+                .map_or(0, |legacy| legacy.abs_diff(difference.after));
+            if self.ledger.examples.len() < EXAMPLES {
+                self.ledger.examples.push(difference);
+            }
+        }
+        self.note_quarantined(entity, problems);
+        Ok(())
+    }
+
+    fn note_quarantined(&mut self, entity: Entity, problems: Vec<(String, String, String)>) {
+        self.counts.entry(entity).or_default().quarantined += problems.len() as u64;
+        for (key, _, reason) in problems {
+            if self.quarantined.len() < EXAMPLES {
+                self.quarantined.push(Quarantined { key, reason });
+            }
+        }
+    }
+}
