@@ -128,7 +128,7 @@ pub async fn run(
         source,
         options,
         resolver: resolve::Resolver::default(),
-        properties: write::stays::Properties::default(),
+        places: write::stays::Places::default(),
         currencies: source.booking_currencies().await?,
         counts: BTreeMap::new(),
         quarantined: Vec::new(),
@@ -141,12 +141,25 @@ pub async fn run(
         quarantine_was_empty,
     };
     for entity in Entity::ALL {
+        let phase = Instant::now();
         if queued(entity) {
             run.enqueue(entity).await?;
             run.drain(entity).await?;
         } else {
             run.direct(entity).await?;
         }
+        // Fresh statistics for the next phases' lookups (the tables may have been empty).
+        sqlx::query(&format!("analyze public.{}", entity.table()))
+            .execute(target)
+            .await?;
+        let counts = run.counts.entry(entity).or_default();
+        counts.seconds = phase.elapsed().as_secs_f64();
+        tracing::info!(
+            prefix = entity.prefix(),
+            records = counts.seen,
+            seconds = counts.seconds,
+            "imported"
+        );
         if entity == Entity::Tenant {
             run.resolver.forget_tenants();
         }
@@ -212,13 +225,155 @@ pub async fn run(
     Ok(report)
 }
 
+/// Sets up one of the import's transactions. The dual-write triggers leave its writes alone
+/// (`pms.kv_import`). It does not wait for its commit to reach the disk: after a database crash
+/// the last batches may be gone, and the next run writes them again (which is all a re-run ever
+/// does); everyone else's transactions keep their durability.
+async fn import_session(conn: &mut sqlx::PgConnection) -> Result<()> {
+    sqlx::query(
+        "select set_config('pms.kv_import', 'on', true), set_config('synchronous_commit', 'off', true)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A page of records and what their mapping gave.
+type MappedPage = (Vec<Record>, Vec<Result<Mapped, decode::Problem>>);
+
+/// How many pages the readers may be ahead of the writer.
+const READ_AHEAD: usize = 1;
+
+/// Reads and maps the pages of a prefix on another task, so that reading and mapping the next
+/// page overlaps writing this one.
+fn spawn_reader(
+    source: Source,
+    entity: Entity,
+    options: &ImportOptions,
+) -> tokio::sync::mpsc::Receiver<Result<MappedPage>> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(READ_AHEAD);
+    let (batch, map_options) = (options.batch_size as i64, options.map);
+    tokio::spawn(async move {
+        let mut after = String::new();
+        loop {
+            let page = match source.page(entity.prefix(), &after, batch).await {
+                Ok(page) => page,
+                Err(error) => {
+                    let _ = sender.send(Err(error)).await;
+                    return;
+                }
+            };
+            let Some(last) = page.last() else { return };
+            after = last.key.clone();
+            let mapped = map_page(entity, &page, map_options);
+            if sender.send(Ok((page, mapped))).await.is_err() {
+                return;
+            }
+        }
+    });
+    receiver
+}
+
+/// Reads the queue of an entity in creation order, fetches and maps its records, on another
+/// task (a record gone from the store since it was queued is skipped).
+fn spawn_queue_reader(
+    target: PgPool,
+    source: Source,
+    entity: Entity,
+    options: &ImportOptions,
+) -> tokio::sync::mpsc::Receiver<Result<MappedPage>> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(READ_AHEAD);
+    let (batch, map_options) = (options.batch_size as i64, options.map);
+    tokio::spawn(async move {
+        let mut cursor: Option<(String, DateTime<Utc>, String)> = None;
+        loop {
+            let page = match queue_page(&target, &source, entity, batch, &cursor).await {
+                Ok(page) => page,
+                Err(error) => {
+                    let _ = sender.send(Err(error)).await;
+                    return;
+                }
+            };
+            let Some((records, last)) = page else { return };
+            cursor = Some(last);
+            let mapped = map_page(entity, &records, map_options);
+            if sender.send(Ok((records, mapped))).await.is_err() {
+                return;
+            }
+        }
+    });
+    receiver
+}
+
+/// The next page of the queue after `cursor`, with the records' values; None at the end.
+async fn queue_page(
+    target: &PgPool,
+    source: &Source,
+    entity: Entity,
+    batch: i64,
+    cursor: &Option<(String, DateTime<Utc>, String)>,
+) -> Result<Option<(Vec<Record>, (String, DateTime<Utc>, String))>> {
+    let page: Vec<(String, DateTime<Utc>, String)> = match cursor {
+        None => {
+            sqlx::query_as(
+                "select tenant, sort_at, key from kv_import.queue where entity = $1
+                  order by tenant, sort_at, key limit $2",
+            )
+            .bind(entity.prefix())
+            .bind(batch)
+            .fetch_all(target)
+            .await?
+        }
+        Some((tenant, at, key)) => {
+            sqlx::query_as(
+                "select tenant, sort_at, key from kv_import.queue
+                  where entity = $1 and (tenant, sort_at, key) > ($2, $3, $4)
+                  order by tenant, sort_at, key limit $5",
+            )
+            .bind(entity.prefix())
+            .bind(tenant)
+            .bind(at)
+            .bind(key)
+            .bind(batch)
+            .fetch_all(target)
+            .await?
+        }
+    };
+    let Some(last) = page.last().cloned() else {
+        return Ok(None);
+    };
+    let keys: Vec<String> = page.into_iter().map(|(_, _, k)| k).collect();
+    let mut values: HashMap<String, String> = source
+        .fetch(&keys)
+        .await?
+        .into_iter()
+        .map(|r| (r.key, r.value))
+        .collect();
+    let records = keys
+        .into_iter()
+        .filter_map(|key| values.remove(&key).map(|value| Record { key, value }))
+        .collect();
+    Ok(Some((records, last)))
+}
+
+fn map_page(
+    entity: Entity,
+    records: &[Record],
+    options: MapOptions,
+) -> Vec<Result<Mapped, decode::Problem>> {
+    records
+        .iter()
+        .map(|r| map_record(entity, &r.key, &r.value, options))
+        .collect()
+}
+
 /// A run under way.
 struct Run<'a> {
     target: &'a PgPool,
     source: &'a Source,
     options: &'a ImportOptions,
     resolver: resolve::Resolver,
-    properties: write::stays::Properties,
+    places: write::stays::Places,
     currencies: HashMap<String, String>,
     counts: BTreeMap<Entity, Counts>,
     quarantined: Vec<Quarantined>,
@@ -232,30 +387,13 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn batch(&self) -> i64 {
-        self.options.batch_size as i64
-    }
-
-    fn map(&self, entity: Entity, records: &[Record]) -> Vec<Result<Mapped, decode::Problem>> {
-        records
-            .iter()
-            .map(|r| map_record(entity, &r.key, &r.value, self.options.map))
-            .collect()
-    }
-
     /// Every record of the prefix, page by page, straight to its table.
     async fn direct(&mut self, entity: Entity) -> Result<()> {
-        let mut after = String::new();
-        loop {
-            let page = self
-                .source
-                .page(entity.prefix(), &after, self.batch())
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = last.key.clone();
-            self.counts.entry(entity).or_default().seen += page.len() as u64;
-            let mapped = self.map(entity, &page);
-            self.write(entity, page, mapped).await?;
+        let mut pages = spawn_reader(self.source.clone(), entity, self.options);
+        while let Some(page) = pages.recv().await {
+            let (records, mapped) = page?;
+            self.counts.entry(entity).or_default().seen += records.len() as u64;
+            self.write(entity, records, mapped).await?;
         }
         Ok(())
     }
@@ -263,19 +401,13 @@ impl Run<'_> {
     /// Every record of the prefix into the queue with its creation time; records that cannot
     /// be mapped are quarantined now.
     async fn enqueue(&mut self, entity: Entity) -> Result<()> {
-        let mut after = String::new();
-        loop {
-            let page = self
-                .source
-                .page(entity.prefix(), &after, self.batch())
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = last.key.clone();
-            self.counts.entry(entity).or_default().seen += page.len() as u64;
-            let mapped = self.map(entity, &page);
+        let mut pages = spawn_reader(self.source.clone(), entity, self.options);
+        while let Some(page) = pages.recv().await {
+            let (records, mapped) = page?;
+            self.counts.entry(entity).or_default().seen += records.len() as u64;
             let mut queue = Vec::new();
             let mut problems = Vec::new();
-            for (record, result) in page.into_iter().zip(mapped) {
+            for (record, result) in records.into_iter().zip(mapped) {
                 match result {
                     Ok(m) => queue.push((
                         m.tenant.clone().unwrap_or_default(),
@@ -286,6 +418,7 @@ impl Run<'_> {
                 }
             }
             let mut tx = self.target.begin().await?;
+            import_session(&mut tx).await?;
             write::enqueue(&mut tx, entity, &queue).await?;
             write::quarantine(&mut tx, &problems).await?;
             tx.commit().await?;
@@ -296,50 +429,14 @@ impl Run<'_> {
 
     /// The queue in creation order, page by page, to the table; then the queue is emptied.
     async fn drain(&mut self, entity: Entity) -> Result<()> {
-        let mut cursor: Option<(String, DateTime<Utc>, String)> = None;
-        loop {
-            let page: Vec<(String, DateTime<Utc>, String)> = match &cursor {
-                None => {
-                    sqlx::query_as(
-                        "select tenant, sort_at, key from kv_import.queue where entity = $1
-                      order by tenant, sort_at, key limit $2",
-                    )
-                    .bind(entity.prefix())
-                    .bind(self.batch())
-                    .fetch_all(self.target)
-                    .await?
-                }
-                Some((tenant, at, key)) => {
-                    sqlx::query_as(
-                        "select tenant, sort_at, key from kv_import.queue
-                      where entity = $1 and (tenant, sort_at, key) > ($2, $3, $4)
-                      order by tenant, sort_at, key limit $5",
-                    )
-                    .bind(entity.prefix())
-                    .bind(tenant)
-                    .bind(at)
-                    .bind(key)
-                    .bind(self.batch())
-                    .fetch_all(self.target)
-                    .await?
-                }
-            };
-            let Some(last) = page.last() else { break };
-            cursor = Some(last.clone());
-            let keys: Vec<String> = page.iter().map(|(_, _, k)| k.clone()).collect();
-            let mut values: HashMap<String, String> = self
-                .source
-                .fetch(&keys)
-                .await?
-                .into_iter()
-                .map(|r| (r.key, r.value))
-                .collect();
-            // in queue order; a record gone from the store since it was queued is skipped
-            let records: Vec<Record> = keys
-                .into_iter()
-                .filter_map(|key| values.remove(&key).map(|value| Record { key, value }))
-                .collect();
-            let mapped = self.map(entity, &records);
+        let mut pages = spawn_queue_reader(
+            self.target.clone(),
+            self.source.clone(),
+            entity,
+            self.options,
+        );
+        while let Some(page) = pages.recv().await {
+            let (records, mapped) = page?;
             self.write(entity, records, mapped).await?;
         }
         sqlx::query("delete from kv_import.queue where entity = $1")
@@ -357,10 +454,7 @@ impl Run<'_> {
         mapped: Vec<Result<Mapped, decode::Problem>>,
     ) -> Result<()> {
         let mut tx = self.target.begin().await?;
-        // the dual-write triggers leave the import's own writes alone
-        sqlx::query("select set_config('pms.kv_import', 'on', true)")
-            .execute(&mut *tx)
-            .await?;
+        import_session(&mut tx).await?;
         let resolved = self.resolver.resolve(&mut tx, mapped).await?;
         let mut pending = Vec::new();
         let mut problems = Vec::new();
@@ -378,7 +472,7 @@ impl Run<'_> {
         let written = if refs.is_empty() {
             write::Written::default()
         } else {
-            write::write_batch(&mut tx, entity, &refs, &mut self.properties).await?
+            write::write_batch(&mut tx, entity, &refs, &self.places).await?
         };
         let mut imported = Vec::new();
         let counts = self.counts.entry(entity).or_default();
@@ -432,6 +526,7 @@ impl Run<'_> {
                 }
             }
         }
+        self.places.learn(written.learned);
         self.reassign_count += written.reassign.len() as u64;
         let room = EXAMPLES.saturating_sub(self.reassign.len());
         self.reassign

@@ -57,6 +57,8 @@ pub struct PrefixReport {
     pub unknown: u64,
     /// repairs made while reading (double-encoded values, numeric strings, other date formats…)
     pub notes: BTreeMap<String, u64>,
+    /// time spent importing this prefix
+    pub seconds: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -151,6 +153,7 @@ pub struct Counts {
     pub unchanged: u64,
     pub quarantined: u64,
     pub notes: BTreeMap<String, u64>,
+    pub seconds: f64,
 }
 
 impl Counts {
@@ -185,6 +188,7 @@ pub fn prefix_lines(
                 line.imported = c.inserted + c.updated + c.unchanged;
                 line.quarantined = c.quarantined;
                 line.notes = c.notes;
+                line.seconds = c.seconds;
             }
             Disposition::Left => {
                 line.disposition = "left";
@@ -413,6 +417,7 @@ mod tests {
                 unchanged: 1,
                 quarantined: 1,
                 notes: BTreeMap::new(),
+                seconds: 0.0,
             },
         );
         let (lines, totals) = prefix_lines(&census, &counts);

@@ -24,7 +24,8 @@ pub struct Record {
     pub value: String,
 }
 
-/// The legacy store, open for reading.
+/// The legacy store, open for reading (cheap to clone: the pool is shared).
+#[derive(Clone)]
 pub struct Source {
     pool: PgPool,
     /// The table, quoted for SQL.

@@ -21,7 +21,7 @@
 
 pub mod stays;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 use sqlx::{PgConnection, Row as _};
@@ -56,6 +56,8 @@ pub struct Written {
     /// (tenant legacy id, confirmation number) of each new booking.
     pub numbers: Vec<(String, i64)>,
     pub ledger: Vec<LedgerDifference>,
+    /// Properties, room types and rooms found or created.
+    pub learned: stays::Places,
 }
 
 /// How a table's rows are matched with the records that wrote them.
@@ -166,8 +168,10 @@ fn columns_of<'a>(rows: impl Iterator<Item = &'a Map<String, Value>>) -> Vec<Str
     columns
 }
 
+/// The rows as one JSON array (the parameter of `jsonb_populate_recordset`).
 fn json_rows<'a>(rows: impl Iterator<Item = &'a Map<String, Value>>) -> String {
-    Value::Array(rows.map(|r| Value::Object(r.clone())).collect()).to_string()
+    let rows: Vec<&Map<String, Value>> = rows.collect();
+    serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned())
 }
 
 /// Writes `batch` (all of one entity) with the fast path, or row by row when a row is refused.
@@ -175,12 +179,12 @@ pub async fn write_batch(
     conn: &mut PgConnection,
     entity: Entity,
     batch: &[&Pending],
-    properties: &mut stays::Properties,
+    places: &stays::Places,
 ) -> Result<Written, sqlx::Error> {
     sqlx::query("savepoint kv_batch")
         .execute(&mut *conn)
         .await?;
-    match write_rows(conn, entity, batch, properties).await {
+    match write_rows(conn, entity, batch, places).await {
         Ok(written) => {
             sqlx::query("release savepoint kv_batch")
                 .execute(&mut *conn)
@@ -197,7 +201,7 @@ pub async fn write_batch(
     let mut all = Written::default();
     for pending in batch {
         sqlx::query("savepoint kv_row").execute(&mut *conn).await?;
-        match write_rows(conn, entity, &[pending], properties).await {
+        match write_rows(conn, entity, &[pending], places).await {
             Ok(written) => {
                 sqlx::query("release savepoint kv_row")
                     .execute(&mut *conn)
@@ -206,6 +210,7 @@ pub async fn write_batch(
                 all.reassign.extend(written.reassign);
                 all.numbers.extend(written.numbers);
                 all.ledger.extend(written.ledger);
+                all.learned.learn(written.learned);
             }
             Err(error) if is_row_error(&error) => {
                 sqlx::query("rollback to savepoint kv_row")
@@ -226,20 +231,28 @@ async fn write_rows(
     conn: &mut PgConnection,
     entity: Entity,
     batch: &[&Pending],
-    properties: &mut stays::Properties,
+    places: &stays::Places,
 ) -> Result<Written, sqlx::Error> {
     match entity {
         Entity::Reservation => {
-            let placed = stays::place(conn, batch, properties).await?;
-            let rows: Vec<Map<String, Value>> = placed.rows;
-            let mut written = numbered(conn, entity, batch, &rows, "confirmation_number").await?;
+            let placed = stays::place(conn, batch, places).await?;
+            let mut written = numbered(
+                conn,
+                entity,
+                batch,
+                &placed.rows,
+                Some(&placed.existing),
+                "confirmation_number",
+            )
+            .await?;
             written.reassign = placed.reassign;
+            written.learned = placed.learned;
             Ok(written)
         }
         Entity::LoyaltyMember => {
             let rows: Vec<Map<String, Value>> =
                 batch.iter().map(|p| p.mapped.row.clone()).collect();
-            numbered(conn, entity, batch, &rows, "membership_number").await
+            numbered(conn, entity, batch, &rows, None, "membership_number").await
         }
         Entity::LoyaltyTransaction => ledger(conn, batch).await,
         _ => upsert(conn, entity, batch).await,
@@ -332,6 +345,7 @@ async fn numbered(
     entity: Entity,
     batch: &[&Pending],
     rows: &[Map<String, Value>],
+    known: Option<&HashSet<(uuid::Uuid, uuid::Uuid)>>,
     number_column: &str,
 ) -> Result<Written, sqlx::Error> {
     let table = entity.table();
@@ -341,15 +355,19 @@ async fn numbered(
         .map(|(i, row)| (match_key(entity, row), i))
         .collect();
     let (tenants, ids) = tenant_and_ids(rows);
-    let existing: Vec<String> = sqlx::query_scalar(&format!(
-        "select t.tenant_id::text || '/' || t.id::text from public.{table} t
-          where (t.tenant_id, t.id) in (select * from unnest($1::uuid[], $2::uuid[]))"
-    ))
-    .bind(&tenants)
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    let existing: std::collections::HashSet<String> = existing.into_iter().collect();
+    let existing: HashSet<String> = match known {
+        Some(known) => known.iter().map(|(t, id)| format!("{t}/{id}")).collect(),
+        None => sqlx::query_scalar(&format!(
+            "select t.tenant_id::text || '/' || t.id::text from public.{table} t
+              where (t.tenant_id, t.id) in (select * from unnest($1::uuid[], $2::uuid[]))"
+        ))
+        .bind(&tenants)
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect(),
+    };
     let mut outcomes = vec![Outcome::Unchanged; rows.len()];
     type Rows<'a> = Vec<&'a Map<String, Value>>;
     let (old, new): (Rows<'_>, Rows<'_>) = rows

@@ -9,7 +9,7 @@
 //! earlier-created booking keeps the room. Checked-out, cancelled and no-show history is not
 //! subject to the rule.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value};
@@ -80,16 +80,34 @@ struct NewRooms {
     born: Vec<DateTime<Utc>>,
 }
 
-/// The import property of each tenant seen so far.
-#[derive(Debug, Default)]
-pub struct Properties {
-    by_tenant: HashMap<Uuid, Uuid>,
+/// (tenant, property, room type code in lower case or room number)
+type Spot = (Uuid, Uuid, String);
+
+/// The properties, room types and rooms the run has found or created (few: kept for the run,
+/// so that most batches need no query for them).
+#[derive(Debug, Default, Clone)]
+pub struct Places {
+    properties: HashMap<Uuid, Uuid>,
+    room_types: HashMap<Spot, Uuid>,
+    rooms: HashMap<Spot, Uuid>,
 }
 
-/// Rows completed with property, room type and room, and the bookings left without their room.
+impl Places {
+    /// Adds what a committed batch found or created.
+    pub fn learn(&mut self, learned: Places) {
+        self.properties.extend(learned.properties);
+        self.room_types.extend(learned.room_types);
+        self.rooms.extend(learned.rooms);
+    }
+}
+
+/// Rows completed with property, room type and room; the bookings left without their room; the
+/// bookings that exist already; what was found or created (to be learnt once committed).
 pub struct Placed {
     pub rows: Vec<Map<String, Value>>,
     pub reassign: Vec<Reassign>,
+    pub existing: HashSet<(Uuid, Uuid)>,
+    pub learned: Places,
 }
 
 fn uuid_of(row: &Map<String, Value>, column: &str) -> Uuid {
@@ -100,16 +118,19 @@ fn uuid_of(row: &Map<String, Value>, column: &str) -> Uuid {
 }
 
 /// Finds or creates the property, room type and room of each booking of `batch` (in order).
+/// `known` is read only: what this batch finds comes back in [`Placed::learned`], because a
+/// batch rolled back to its savepoint takes what it created with it.
 pub async fn place(
     conn: &mut PgConnection,
     batch: &[&Pending],
-    properties: &mut Properties,
+    known: &Places,
 ) -> Result<Placed, sqlx::Error> {
     let mut rows: Vec<Map<String, Value>> = batch.iter().map(|p| p.mapped.row.clone()).collect();
     let (tenants, ids) = tenant_and_ids(&rows);
+    let mut learned = Places::default();
 
     // An existing booking stays in its property (the desk may have moved it).
-    let existing: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(
+    let found: Vec<(Uuid, Uuid, Uuid)> = sqlx::query_as(
         "select tenant_id, id, property_id from public.reservations
           where (tenant_id, id) in (select * from unnest($1::uuid[], $2::uuid[]))",
     )
@@ -117,29 +138,30 @@ pub async fn place(
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
-    let existing: HashMap<(Uuid, Uuid), Uuid> = existing
-        .into_iter()
-        .map(|(t, id, p)| ((t, id), p))
-        .collect();
+    let existing: HashMap<(Uuid, Uuid), Uuid> =
+        found.into_iter().map(|(t, id, p)| ((t, id), p)).collect();
+    let mut property_of = Vec::with_capacity(rows.len());
     for (i, pending) in batch.iter().enumerate() {
-        if let std::collections::hash_map::Entry::Vacant(entry) =
-            properties.by_tenant.entry(tenants[i])
-        {
-            let tenant = pending.mapped.tenant.as_deref().unwrap_or_default();
-            let currency = pending.mapped.row.get("currency").and_then(Value::as_str);
-            entry.insert(ensure_property(conn, tenants[i], tenant, currency).await?);
-        }
+        let property = match existing.get(&(tenants[i], ids[i])) {
+            Some(property) => *property,
+            None => match known
+                .properties
+                .get(&tenants[i])
+                .or_else(|| learned.properties.get(&tenants[i]))
+            {
+                Some(property) => *property,
+                None => {
+                    let tenant = pending.mapped.tenant.as_deref().unwrap_or_default();
+                    let currency = pending.mapped.row.get("currency").and_then(Value::as_str);
+                    let property = ensure_property(conn, tenants[i], tenant, currency).await?;
+                    learned.properties.insert(tenants[i], property);
+                    property
+                }
+            },
+        };
+        property_of.push(property);
     }
-    let property_of: Vec<Uuid> = (0..rows.len())
-        .map(|i| {
-            existing
-                .get(&(tenants[i], ids[i]))
-                .copied()
-                .unwrap_or_else(|| properties.by_tenant[&tenants[i]])
-        })
-        .collect();
 
-    // Room types: the first booking to name a code names the type.
     let placements: Vec<&crate::kv_import::map::stays::Placement> = batch
         .iter()
         .map(|p| match &p.mapped.extra {
@@ -149,128 +171,141 @@ pub async fn place(
         .collect();
     let born = |i: usize| -> DateTime<Utc> { batch[i].mapped.sort_at.unwrap_or_default() };
     let legacy_tenant = |i: usize| batch[i].mapped.tenant.clone().unwrap_or_default();
-    let mut types: BTreeMap<(Uuid, Uuid, String), usize> = BTreeMap::new();
-    for (i, placement) in placements.iter().enumerate() {
-        types
-            .entry((
-                tenants[i],
-                property_of[i],
-                placement.room_type_code.to_lowercase(),
-            ))
-            .or_insert(i);
+    let type_spot = |i: usize| -> Spot {
+        (
+            tenants[i],
+            property_of[i],
+            placements[i].room_type_code.to_lowercase(),
+        )
+    };
+
+    // Room types: the first booking to name a code names the type.
+    let mut wanted: BTreeMap<Spot, usize> = BTreeMap::new();
+    for i in 0..rows.len() {
+        let spot = type_spot(i);
+        if !known.room_types.contains_key(&spot) {
+            wanted.entry(spot).or_insert(i);
+        }
     }
-    let mut columns = NewRoomTypes::default();
-    for ((tenant, property, code), first) in &types {
-        columns.tenant.push(*tenant);
-        columns.id.push(stable_id(
-            Scope::Tenant(&legacy_tenant(*first)),
-            "room_type",
-            &format!("{property}:{code}"),
-        ));
-        columns.property.push(*property);
-        columns.code.push(placements[*first].room_type_code.clone());
-        columns.name.push(placements[*first].room_type_name.clone());
-        columns.born.push(born(*first));
+    if !wanted.is_empty() {
+        let mut new = NewRoomTypes::default();
+        for ((tenant, property, code), first) in &wanted {
+            new.tenant.push(*tenant);
+            new.id.push(stable_id(
+                Scope::Tenant(&legacy_tenant(*first)),
+                "room_type",
+                &format!("{property}:{code}"),
+            ));
+            new.property.push(*property);
+            new.code.push(placements[*first].room_type_code.clone());
+            new.name.push(placements[*first].room_type_name.clone());
+            new.born.push(born(*first));
+        }
+        sqlx::query(
+            "insert into public.room_types (tenant_id, id, property_id, code, name, created_at)
+             select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[])
+             on conflict do nothing",
+        )
+        .bind(&new.tenant)
+        .bind(&new.id)
+        .bind(&new.property)
+        .bind(&new.code)
+        .bind(&new.name)
+        .bind(&new.born)
+        .execute(&mut *conn)
+        .await?;
+        let codes: Vec<String> = wanted.keys().map(|(_, _, c)| c.clone()).collect();
+        let found: Vec<(Uuid, Uuid, String, Uuid)> = sqlx::query_as(
+            "select tenant_id, property_id, lower(code), id from public.room_types
+              where deleted_at is null
+                and (tenant_id, property_id, lower(code)) in (select * from unnest($1::uuid[], $2::uuid[], $3::text[]))",
+        )
+        .bind(&new.tenant)
+        .bind(&new.property)
+        .bind(&codes)
+        .fetch_all(&mut *conn)
+        .await?;
+        learned
+            .room_types
+            .extend(found.into_iter().map(|(t, p, c, id)| ((t, p, c), id)));
     }
-    sqlx::query(
-        "insert into public.room_types (tenant_id, id, property_id, code, name, created_at)
-         select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[])
-         on conflict do nothing",
-    )
-    .bind(&columns.tenant)
-    .bind(&columns.id)
-    .bind(&columns.property)
-    .bind(&columns.code)
-    .bind(&columns.name)
-    .bind(&columns.born)
-    .execute(&mut *conn)
-    .await?;
-    let codes: Vec<String> = types.keys().map(|(_, _, c)| c.clone()).collect();
-    let found: Vec<(Uuid, Uuid, String, Uuid)> = sqlx::query_as(
-        "select tenant_id, property_id, lower(code), id from public.room_types
-          where deleted_at is null
-            and (tenant_id, property_id, lower(code)) in (select * from unnest($1::uuid[], $2::uuid[], $3::text[]))",
-    )
-    .bind(&columns.tenant)
-    .bind(&columns.property)
-    .bind(&codes)
-    .fetch_all(&mut *conn)
-    .await?;
-    let type_ids: HashMap<(Uuid, Uuid, String), Uuid> = found
-        .into_iter()
-        .map(|(t, p, c, id)| ((t, p, c), id))
-        .collect();
     let type_of = |i: usize| {
-        type_ids
-            .get(&(
-                tenants[i],
-                property_of[i],
-                placements[i].room_type_code.to_lowercase(),
-            ))
+        let spot = type_spot(i);
+        known
+            .room_types
+            .get(&spot)
+            .or_else(|| learned.room_types.get(&spot))
             .copied()
     };
 
     // Rooms: the first booking to name a number gives the room its type.
-    let mut rooms: BTreeMap<(Uuid, Uuid, String), usize> = BTreeMap::new();
-    for (i, placement) in placements.iter().enumerate() {
-        if let Some(number) = &placement.room_number {
-            rooms
-                .entry((tenants[i], property_of[i], number.clone()))
-                .or_insert(i);
-        }
-    }
-    let mut room_columns = NewRooms::default();
-    for ((tenant, property, number), first) in &rooms {
-        let Some(room_type) = type_of(*first) else {
-            continue;
-        };
-        room_columns.tenant.push(*tenant);
-        room_columns.id.push(stable_id(
-            Scope::Tenant(&legacy_tenant(*first)),
-            "room",
-            &format!("{property}:{number}"),
-        ));
-        room_columns.property.push(*property);
-        room_columns.room_type.push(room_type);
-        room_columns.number.push(number.clone());
-        room_columns.born.push(born(*first));
-    }
-    sqlx::query(
-        "insert into public.rooms (tenant_id, id, property_id, room_type_id, number, created_at)
-         select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[])
-         on conflict do nothing",
-    )
-    .bind(&room_columns.tenant)
-    .bind(&room_columns.id)
-    .bind(&room_columns.property)
-    .bind(&room_columns.room_type)
-    .bind(&room_columns.number)
-    .bind(&room_columns.born)
-    .execute(&mut *conn)
-    .await?;
-    let (room_tenants, room_properties, room_numbers): (Vec<Uuid>, Vec<Uuid>, Vec<String>) = {
-        let mut out: (Vec<Uuid>, Vec<Uuid>, Vec<String>) = Default::default();
-        for (t, p, n) in rooms.keys() {
-            out.0.push(*t);
-            out.1.push(*p);
-            out.2.push(n.clone());
-        }
-        out
+    let room_spot = |i: usize| -> Option<Spot> {
+        placements[i]
+            .room_number
+            .as_ref()
+            .map(|n| (tenants[i], property_of[i], n.clone()))
     };
-    let found: Vec<(Uuid, Uuid, String, Uuid)> = sqlx::query_as(
-        "select tenant_id, property_id, number, id from public.rooms
-          where deleted_at is null
-            and (tenant_id, property_id, number) in (select * from unnest($1::uuid[], $2::uuid[], $3::text[]))",
-    )
-    .bind(&room_tenants)
-    .bind(&room_properties)
-    .bind(&room_numbers)
-    .fetch_all(&mut *conn)
-    .await?;
-    let room_ids: HashMap<(Uuid, Uuid, String), Uuid> = found
-        .into_iter()
-        .map(|(t, p, n, id)| ((t, p, n), id))
-        .collect();
+    let mut wanted: BTreeMap<Spot, usize> = BTreeMap::new();
+    for i in 0..rows.len() {
+        if let Some(spot) = room_spot(i) {
+            if !known.rooms.contains_key(&spot) {
+                wanted.entry(spot).or_insert(i);
+            }
+        }
+    }
+    if !wanted.is_empty() {
+        let mut new = NewRooms::default();
+        for ((tenant, property, number), first) in &wanted {
+            let Some(room_type) = type_of(*first) else {
+                continue;
+            };
+            new.tenant.push(*tenant);
+            new.id.push(stable_id(
+                Scope::Tenant(&legacy_tenant(*first)),
+                "room",
+                &format!("{property}:{number}"),
+            ));
+            new.property.push(*property);
+            new.room_type.push(room_type);
+            new.number.push(number.clone());
+            new.born.push(born(*first));
+        }
+        sqlx::query(
+            "insert into public.rooms (tenant_id, id, property_id, room_type_id, number, created_at)
+             select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[])
+             on conflict do nothing",
+        )
+        .bind(&new.tenant)
+        .bind(&new.id)
+        .bind(&new.property)
+        .bind(&new.room_type)
+        .bind(&new.number)
+        .bind(&new.born)
+        .execute(&mut *conn)
+        .await?;
+        let found: Vec<(Uuid, Uuid, String, Uuid)> = sqlx::query_as(
+            "select tenant_id, property_id, number, id from public.rooms
+              where deleted_at is null
+                and (tenant_id, property_id, number) in (select * from unnest($1::uuid[], $2::uuid[], $3::text[]))",
+        )
+        .bind(&new.tenant)
+        .bind(&new.property)
+        .bind(&new.number)
+        .fetch_all(&mut *conn)
+        .await?;
+        learned
+            .rooms
+            .extend(found.into_iter().map(|(t, p, n, id)| ((t, p, n), id)));
+    }
+    let room_of = |i: usize| {
+        room_spot(i).and_then(|spot| {
+            known
+                .rooms
+                .get(&spot)
+                .or_else(|| learned.rooms.get(&spot))
+                .copied()
+        })
+    };
 
     for (i, row) in rows.iter_mut().enumerate() {
         row.insert(
@@ -281,13 +316,9 @@ pub async fn place(
             "room_type_id".to_owned(),
             type_of(i).map_or(Value::Null, |id| Value::String(id.to_string())),
         );
-        let room = placements[i]
-            .room_number
-            .as_ref()
-            .and_then(|n| room_ids.get(&(tenants[i], property_of[i], n.clone())));
         row.insert(
             "room_id".to_owned(),
-            room.map_or(Value::Null, |id| Value::String(id.to_string())),
+            room_of(i).map_or(Value::Null, |id| Value::String(id.to_string())),
         );
     }
 
@@ -302,30 +333,31 @@ pub async fn place(
         .collect();
     let mut taken: Vec<bool> = vec![false; rows.len()];
     if !candidates.is_empty() {
-        let field = |i: usize| (tenants[i], ids[i], uuid_of(&rows[i], "room_id"));
-        let (t, (id, room)): (Vec<Uuid>, (Vec<Uuid>, Vec<Uuid>)) = candidates
+        let tenant: Vec<Uuid> = candidates.iter().map(|i| tenants[*i]).collect();
+        let id: Vec<Uuid> = candidates.iter().map(|i| ids[*i]).collect();
+        let room: Vec<Uuid> = candidates
             .iter()
-            .map(|i| {
-                let (t, id, room) = field(*i);
-                (t, (id, room))
-            })
-            .unzip();
+            .map(|i| uuid_of(&rows[*i], "room_id"))
+            .collect();
         let check_in: Vec<NaiveDate> = candidates.iter().map(|i| placements[*i].check_in).collect();
         let check_out: Vec<NaiveDate> = candidates
             .iter()
             .map(|i| placements[*i].check_out)
             .collect();
         let clashing: Vec<i64> = sqlx::query_scalar(
+            // lateral with a limit: one probe of the double-booking index per booking (a semi
+            // join may hash every active stay of the tenant instead)
             "select b.ord from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::date[], $5::date[])
                     with ordinality as b(tenant_id, id, room_id, check_in, check_out, ord)
-              where exists (
+              cross join lateral (
                     select 1 from public.reservations r
                      where r.tenant_id = b.tenant_id and r.room_id = b.room_id and r.id <> b.id
                        and r.deleted_at is null and r.status in ('pending', 'confirmed', 'checked_in')
                        and daterange(r.check_in_date, r.check_out_date, '[)')
-                           && daterange(b.check_in, b.check_out, '[)'))",
+                           && daterange(b.check_in, b.check_out, '[)')
+                     limit 1) clash",
         )
-        .bind(&t)
+        .bind(&tenant)
         .bind(&id)
         .bind(&room)
         .bind(&check_in)
@@ -365,5 +397,10 @@ pub async fn place(
             });
         }
     }
-    Ok(Placed { rows, reassign })
+    Ok(Placed {
+        rows,
+        reassign,
+        existing: existing.into_keys().collect(),
+        learned,
+    })
 }
