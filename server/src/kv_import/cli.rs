@@ -85,7 +85,7 @@ async fn open_source(store: &StoreArgs, admin_url: &str) -> Result<Source> {
         Some(url) => ("--source-url", url.clone()),
         None => (config::ADMIN_URL_VAR, admin_url.to_owned()),
     };
-    let pool = db::connect(var, &url, 2).await?;
+    let pool = db::connect(var, &url, 4).await?;
     Source::open(pool, RedactedUrl::new(&url), &store.store_table).await
 }
 
@@ -115,7 +115,7 @@ async fn load(file: &PathBuf, store: &StoreArgs) -> Result<()> {
 
 async fn import(args: RunArgs) -> Result<()> {
     let admin_url = config::admin_database_url()?;
-    let target = db::connect_admin(4).await?;
+    let target = db::connect_admin(6).await?;
     let source = open_source(&args.store, &admin_url).await?;
     if args.dual_write == Some(Switch::On) {
         dual_write::set(&target, Switch::On).await?;

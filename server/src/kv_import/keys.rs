@@ -127,6 +127,34 @@ impl Entity {
     }
 }
 
+/// The first stage of a run, in order: everything the rest references.
+pub const FIRST_STAGE: [Entity; 12] = [
+    Entity::Plan,
+    Entity::Tenant,
+    Entity::RetentionPolicy,
+    Entity::FeatureFlag,
+    Entity::Subscription,
+    Entity::Invoice,
+    Entity::UsageAlert,
+    Entity::Webhook,
+    Entity::WebhookDelivery,
+    Entity::Guest,
+    Entity::LoyaltyProgram,
+    Entity::Campaign,
+];
+
+/// The second stage: lanes that run side by side, each in order. They write different tables
+/// and reference the first stage's rows and, within a lane, its own earlier ones.
+pub const SECOND_STAGE: [&[Entity]; 2] = [
+    &[Entity::LoyaltyMember, Entity::LoyaltyTransaction],
+    &[
+        Entity::GuestPreference,
+        Entity::CommunicationLog,
+        Entity::CampaignRecipient,
+        Entity::Reservation,
+    ],
+];
+
 /// Prefixes KV-MODEL.md lists as having no normalized table yet: left in the store, counted.
 pub const LEFT_IN_STORE: &[&str] = &[
     "usage",
@@ -316,6 +344,47 @@ mod tests {
         assert_eq!(disposition("legacy_thing"), Disposition::Unknown);
         assert_eq!(prefix_of("platform:settings"), "platform");
         assert_eq!(prefix_of("nocolon"), "nocolon");
+    }
+
+    #[test]
+    fn the_stages_hold_every_entity_once_and_respect_the_references() {
+        let mut staged: Vec<Entity> = FIRST_STAGE.to_vec();
+        for lane in SECOND_STAGE {
+            staged.extend_from_slice(lane);
+        }
+        staged.sort();
+        assert_eq!(staged, Entity::ALL.to_vec());
+        // what a second-stage entity references is in the first stage or earlier in its lane
+        let references = [
+            (Entity::GuestPreference, vec![Entity::Guest]),
+            (
+                Entity::CommunicationLog,
+                vec![Entity::Guest, Entity::Campaign],
+            ),
+            (
+                Entity::CampaignRecipient,
+                vec![Entity::Guest, Entity::Campaign],
+            ),
+            (
+                Entity::LoyaltyMember,
+                vec![Entity::Guest, Entity::LoyaltyProgram],
+            ),
+            (Entity::LoyaltyTransaction, vec![Entity::LoyaltyMember]),
+            (Entity::Reservation, vec![Entity::Guest]),
+        ];
+        for (entity, targets) in references {
+            let lane = SECOND_STAGE
+                .iter()
+                .find(|lane| lane.contains(&entity))
+                .expect("in a lane");
+            let before = &lane[..lane.iter().position(|e| *e == entity).unwrap_or(0)];
+            for target in targets {
+                assert!(
+                    FIRST_STAGE.contains(&target) || before.contains(&target),
+                    "{entity:?} references {target:?}"
+                );
+            }
+        }
     }
 
     #[test]

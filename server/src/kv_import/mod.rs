@@ -52,7 +52,7 @@ use source::{Record, Source};
 use write::{Outcome, Pending};
 
 /// Entities written in creation order through the queue.
-fn queued(entity: Entity) -> bool {
+fn queued_entity(entity: Entity) -> bool {
     matches!(
         entity,
         Entity::Reservation | Entity::LoyaltyMember | Entity::LoyaltyTransaction
@@ -119,17 +119,20 @@ pub async fn run(
 
     let started = Instant::now();
     let census = source.census().await?;
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "census");
     let quarantine_was_empty: bool =
         sqlx::query_scalar("select not exists (select 1 from kv_import.import_quarantine)")
             .fetch_one(&mut lock)
             .await?;
+    let currencies = source.booking_currencies().await?;
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "currencies");
     let mut run = Run {
         target,
         source,
         options,
         resolver: resolve::Resolver::default(),
         places: write::stays::Places::default(),
-        currencies: source.booking_currencies().await?,
+        currencies,
         counts: BTreeMap::new(),
         quarantined: Vec::new(),
         reassign: Vec::new(),
@@ -140,30 +143,32 @@ pub async fn run(
         ledger: LedgerReport::default(),
         quarantine_was_empty,
     };
-    for entity in Entity::ALL {
-        let phase = Instant::now();
-        if queued(entity) {
-            run.enqueue(entity).await?;
-            run.drain(entity).await?;
-        } else {
-            run.direct(entity).await?;
-        }
-        // Fresh statistics for the next phases' lookups (the tables may have been empty).
-        sqlx::query(&format!("analyze public.{}", entity.table()))
-            .execute(target)
-            .await?;
-        let counts = run.counts.entry(entity).or_default();
-        counts.seconds = phase.elapsed().as_secs_f64();
-        tracing::info!(
-            prefix = entity.prefix(),
-            records = counts.seen,
-            seconds = counts.seconds,
-            "imported"
-        );
-        if entity == Entity::Tenant {
-            run.resolver.forget_tenants();
-        }
+    // The queue is filled while the first stage is written (it touches none of its tables).
+    let queueing = AbortOnDrop(tokio::spawn(enqueue_all(
+        target.clone(),
+        source.clone(),
+        options.clone(),
+    )));
+    run.entities(&keys::FIRST_STAGE).await?;
+    let queued = queueing
+        .join()
+        .await
+        .map_err(|e| Error::Invalid(format!("queueing failed: {e}")))??;
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "queued");
+    for (entity, seen, problems) in queued {
+        run.counts.entry(entity).or_default().seen += seen;
+        run.note_quarantined(entity, problems);
     }
+    // The lanes of the second stage write different tables and reference only what the first
+    // stage wrote (and, within a lane, what the lane wrote before): they run side by side, so
+    // that one lane's work overlaps the other's while they take turns at the tenant's feed.
+    let (mut members, mut stays) = (run.sibling(), run.sibling());
+    tokio::try_join!(
+        members.entities(keys::SECOND_STAGE[0]),
+        stays.entities(keys::SECOND_STAGE[1])
+    )?;
+    run.merge(members);
+    run.merge(stays);
     // A complete run has seen every record: quarantined records no longer in the store go.
     sqlx::query("delete from kv_import.import_quarantine where last_seen_at < $1")
         .bind(run_started)
@@ -236,6 +241,64 @@ async fn import_session(conn: &mut sqlx::PgConnection) -> Result<()> {
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// A task aborted when dropped (an import that fails does not leave its helpers running).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> AbortOnDrop<T> {
+    async fn join(mut self) -> std::result::Result<T, tokio::task::JoinError> {
+        (&mut self.0).await
+    }
+}
+
+/// What queueing an entity saw: records read, and those that could not be mapped (quarantined).
+type Queued = (Entity, u64, Vec<(String, String, String)>);
+
+/// Every record of the queued entities into the queue with its creation time; records that
+/// cannot be mapped are quarantined now.
+async fn enqueue_all(
+    target: PgPool,
+    source: Source,
+    options: ImportOptions,
+) -> Result<Vec<Queued>> {
+    let mut queued = Vec::new();
+    for entity in Entity::ALL.into_iter().filter(|e| queued_entity(*e)) {
+        let mut seen = 0;
+        let mut all_problems = Vec::new();
+        let mut pages = spawn_reader(source.clone(), entity, &options);
+        while let Some(page) = pages.recv().await {
+            let (records, mapped) = page?;
+            seen += records.len() as u64;
+            let mut queue = Vec::new();
+            let mut problems = Vec::new();
+            for (record, result) in records.into_iter().zip(mapped) {
+                match result {
+                    Ok(m) => queue.push((
+                        m.tenant.clone().unwrap_or_default(),
+                        m.sort_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+                        record.key,
+                    )),
+                    Err(problem) => problems.push((record.key, record.value, problem.0)),
+                }
+            }
+            let mut tx = target.begin().await?;
+            import_session(&mut tx).await?;
+            write::enqueue(&mut tx, entity, &queue).await?;
+            write::quarantine(&mut tx, &problems).await?;
+            tx.commit().await?;
+            // the values are not needed any more: keep key and reason
+            all_problems.extend(problems.into_iter().map(|(k, _, r)| (k, String::new(), r)));
+        }
+        queued.push((entity, seen, all_problems));
+    }
+    Ok(queued)
 }
 
 /// A page of records and what their mapping gave.
@@ -387,44 +450,119 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Every record of the prefix, page by page, straight to its table.
-    async fn direct(&mut self, entity: Entity) -> Result<()> {
-        let mut pages = spawn_reader(self.source.clone(), entity, self.options);
-        while let Some(page) = pages.recv().await {
-            let (records, mapped) = page?;
-            self.counts.entry(entity).or_default().seen += records.len() as u64;
-            self.write(entity, records, mapped).await?;
+    /// Imports `entities`, one after the other.
+    async fn entities(&mut self, entities: &[Entity]) -> Result<()> {
+        for entity in entities {
+            let entity = *entity;
+            let phase = Instant::now();
+            if queued_entity(entity) {
+                self.drain(entity).await?;
+            } else {
+                self.direct(entity).await?;
+            }
+            // Fresh statistics for the next lookups (the tables may have been empty).
+            sqlx::query(&format!("analyze public.{}", entity.table()))
+                .execute(self.target)
+                .await?;
+            let counts = self.counts.entry(entity).or_default();
+            counts.seconds = phase.elapsed().as_secs_f64();
+            tracing::info!(
+                prefix = entity.prefix(),
+                written = counts.inserted + counts.updated + counts.unchanged,
+                quarantined = counts.quarantined,
+                seconds = counts.seconds,
+                "imported"
+            );
+            if entity == Entity::Tenant {
+                self.resolver.forget_tenants();
+            }
         }
         Ok(())
     }
 
-    /// Every record of the prefix into the queue with its creation time; records that cannot
-    /// be mapped are quarantined now.
-    async fn enqueue(&mut self, entity: Entity) -> Result<()> {
-        let mut pages = spawn_reader(self.source.clone(), entity, self.options);
-        while let Some(page) = pages.recv().await {
+    /// Takes in what another lane did.
+    fn merge(&mut self, other: Run<'_>) {
+        for (entity, counts) in other.counts {
+            let mine = self.counts.entry(entity).or_default();
+            mine.seen += counts.seen;
+            mine.inserted += counts.inserted;
+            mine.updated += counts.updated;
+            mine.unchanged += counts.unchanged;
+            mine.quarantined += counts.quarantined;
+            mine.seconds += counts.seconds;
+            for (note, n) in counts.notes {
+                *mine.notes.entry(note).or_default() += n;
+            }
+        }
+        let room = EXAMPLES.saturating_sub(self.quarantined.len());
+        self.quarantined
+            .extend(other.quarantined.into_iter().take(room));
+        let room = EXAMPLES.saturating_sub(self.reassign.len());
+        self.reassign.extend(other.reassign.into_iter().take(room));
+        self.reassign_count += other.reassign_count;
+        let room = EXAMPLES.saturating_sub(self.orphans.len());
+        self.orphans.extend(other.orphans.into_iter().take(room));
+        self.orphan_count += other.orphan_count;
+        for (tenant, (first, last, count)) in other.numbers {
+            let mine = self.numbers.entry(tenant).or_insert((first, last, 0));
+            mine.0 = mine.0.min(first);
+            mine.1 = mine.1.max(last);
+            mine.2 += count;
+        }
+        let ledger = other.ledger;
+        self.ledger.entries_recomputed += ledger.entries_recomputed;
+        self.ledger.points_difference += ledger.points_difference;
+        let room = EXAMPLES.saturating_sub(self.ledger.examples.len());
+        self.ledger
+            .examples
+            .extend(ledger.examples.into_iter().take(room));
+    }
+
+    /// Every record of the prefix, page by page, straight to its table. Two writers take the
+    /// pages in turn (the order of these rows does not matter): while one waits for its
+    /// statement or its turn at the tenant's feed, the other's statement runs.
+    async fn direct(&mut self, entity: Entity) -> Result<()> {
+        let pages =
+            tokio::sync::Mutex::new(spawn_reader(self.source.clone(), entity, self.options));
+        let mut other = self.sibling();
+        tokio::try_join!(self.consume(entity, &pages), other.consume(entity, &pages))?;
+        self.merge(other);
+        Ok(())
+    }
+
+    async fn consume(
+        &mut self,
+        entity: Entity,
+        pages: &tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Result<MappedPage>>>,
+    ) -> Result<()> {
+        loop {
+            let page = pages.lock().await.recv().await;
+            let Some(page) = page else { return Ok(()) };
             let (records, mapped) = page?;
             self.counts.entry(entity).or_default().seen += records.len() as u64;
-            let mut queue = Vec::new();
-            let mut problems = Vec::new();
-            for (record, result) in records.into_iter().zip(mapped) {
-                match result {
-                    Ok(m) => queue.push((
-                        m.tenant.clone().unwrap_or_default(),
-                        m.sort_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
-                        record.key,
-                    )),
-                    Err(problem) => problems.push((record.key, record.value, problem.0)),
-                }
-            }
-            let mut tx = self.target.begin().await?;
-            import_session(&mut tx).await?;
-            write::enqueue(&mut tx, entity, &queue).await?;
-            write::quarantine(&mut tx, &problems).await?;
-            tx.commit().await?;
-            self.note_quarantined(entity, problems);
+            self.write(entity, records, mapped).await?;
         }
-        Ok(())
+    }
+
+    /// A writer of its own for the same run (what it does is merged back).
+    fn sibling(&self) -> Self {
+        Run {
+            target: self.target,
+            source: self.source,
+            options: self.options,
+            resolver: resolve::Resolver::default(),
+            places: write::stays::Places::default(),
+            currencies: self.currencies.clone(),
+            counts: BTreeMap::new(),
+            quarantined: Vec::new(),
+            reassign: Vec::new(),
+            reassign_count: 0,
+            orphans: Vec::new(),
+            orphan_count: 0,
+            numbers: BTreeMap::new(),
+            ledger: LedgerReport::default(),
+            quarantine_was_empty: self.quarantine_was_empty,
+        }
     }
 
     /// The queue in creation order, page by page, to the table; then the queue is emptied.
