@@ -66,7 +66,7 @@ create table kv_import.runs (
 -- A timestamp as the old panel wrote it: milliseconds and Z, or microseconds where the row has
 -- them (so that importing the written-back value gives the row back unchanged).
 create function kv_import.legacy_ts(p_at timestamptz) returns text
-language sql immutable
+language sql stable
 as $$
     select case
         when p_at is null then null

@@ -10,20 +10,26 @@
 //! - [`map`] holds one pure mapper per key prefix: legacy record → row, references, repairs.
 //! - [`ids`] gives stable UUIDv5 ids from (tenant's legacy id, kind, legacy id).
 //! - [`resolve`] completes rows with what the tables know (tenant ids, referenced rows).
-//! - [`write`] writes batches (upsert, numbered, append-only), falls back row by row, keeps
+//! - [`write`](mod@write) writes batches (upsert, numbered, append-only), falls back row by row, keeps
 //!   the quarantine; [`write::stays`] places bookings in the property's room types and rooms.
 //! - [`verify`] maps the store again and compares it with the tables (counts and checksums).
 //! - [`report`] is the printed and JSON report; [`load`] loads a JSON-lines dump into the
 //!   store; [`dual_write`] switches the write-back triggers.
 //!
 //! # How a run goes
-//! Prefixes are imported in dependency order ([`keys::Entity::ALL`]), each in batches of one
-//! transaction: read a page, map it, resolve references, write, quarantine what failed, commit.
-//! Reservations, loyalty members and ledger entries are first queued (`kv_import.queue`) with
-//! their creation time, then written in creation order, so confirmation and membership numbers
-//! follow it and every ledger entry meets its member's balance as it was. Everything is keyed by
-//! stable ids and written only where it differs, so a second run changes nothing and a run that
-//! was killed resumes by simply running again: committed batches are found as they were left.
+//! Prefixes are imported in dependency order, each in batches of one transaction: read a page,
+//! map it, resolve references, write, quarantine what failed, commit. The first stage
+//! ([`keys::FIRST_STAGE`]: plans, tenants, billing, platform rows, guests, programs, campaigns)
+//! runs in order; the second ([`keys::SECOND_STAGE`]) in two lanes side by side, which write
+//! different tables. Reservations, loyalty members and ledger entries are queued
+//! (`kv_import.queue`) with their creation time while the first stage runs, then written in
+//! creation order, so that confirmation and membership numbers follow it and every ledger entry
+//! meets its member's balance as it was. Everything is keyed by stable ids and written only where
+//! it differs, so a second run changes nothing, and a run that was killed resumes by simply
+//! running again: committed batches are found as they were left.
+//!
+//! The run holds an advisory lock (one import per database) and its transactions set
+//! `pms.kv_import`, which the dual-write triggers read to leave the import's own writes alone.
 
 pub mod cli;
 pub mod decode;
