@@ -30,18 +30,17 @@ create index import_quarantine_prefix_idx on kv_import.import_quarantine (prefix
 
 -- The import writes reservations, members and ledger entries in the order they were created, not
 -- in key order (RES-1000 sorts before RES-101): confirmation and membership numbers follow that
--- order, and each ledger entry meets its member's balance as it was. The store is read once in
--- key order to fill this queue, then drained in (tenant, sort_at, key) order. Unlogged: it is
--- refilled by every run, so a database crash that empties it loses nothing.
+-- order, and each ledger entry meets its member's balance as it was. Every run empties the queue,
+-- fills it reading the store once in key order, then drains it in (tenant, sort_at, key) order.
+-- Unlogged: a database crash that empties it loses nothing the next run does not refill.
 create unlogged table kv_import.queue (
     entity text not null,
     -- the tenant's legacy id
     tenant text not null,
     sort_at timestamptz not null,
     key text not null,
-    primary key (entity, key)
+    primary key (entity, tenant, sort_at, key)
 );
-create index queue_order_idx on kv_import.queue (entity, tenant, sort_at, key);
 
 -- One row per run, with its report as printed.
 create table kv_import.runs (

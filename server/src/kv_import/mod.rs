@@ -123,6 +123,10 @@ pub async fn run(
             .fetch_one(&mut lock)
             .await?;
 
+    // What a run killed before left in the queue is refilled from the store.
+    sqlx::query("truncate kv_import.queue")
+        .execute(&mut lock)
+        .await?;
     let started = Instant::now();
     let census = source.census().await?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "census");

@@ -589,10 +589,8 @@ pub async fn enqueue(
     let times: Vec<chrono::DateTime<chrono::Utc>> = records.iter().map(|r| r.1).collect();
     let keys: Vec<&str> = records.iter().map(|r| r.2.as_str()).collect();
     sqlx::query(
-        "insert into kv_import.queue as q (entity, tenant, sort_at, key)
-         select $1, * from unnest($2::text[], $3::timestamptz[], $4::text[])
-         on conflict (entity, key) do update set tenant = excluded.tenant, sort_at = excluded.sort_at
-          where (q.tenant, q.sort_at) is distinct from (excluded.tenant, excluded.sort_at)",
+        "insert into kv_import.queue (entity, tenant, sort_at, key)
+         select $1, * from unnest($2::text[], $3::timestamptz[], $4::text[])",
     )
     .bind(entity.prefix())
     .bind(tenants)
