@@ -343,11 +343,16 @@ impl fmt::Display for Report {
                 "loyalty balances recomputed from the ledger: {} entries (|Δ| {} points), {} members (|Δ| {} points)",
                 l.entries_recomputed, l.points_difference, l.members_recomputed, l.member_points_difference
             )?;
+            let shown = |n: Option<i64>| n.map_or("?".to_owned(), |n| n.to_string());
             for d in &l.examples {
                 writeln!(
                     f,
-                    "  {}: legacy {:?} → {:?}, ledger {} → {}",
-                    d.key, d.legacy_before, d.legacy_after, d.before, d.after
+                    "  {}: legacy balance {} → {}, ledger {} → {}",
+                    d.key,
+                    shown(d.legacy_before),
+                    shown(d.legacy_after),
+                    d.before,
+                    d.after
                 )?;
             }
         }
