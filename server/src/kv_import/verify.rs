@@ -5,7 +5,7 @@
 //! found, how many hold exactly the imported columns, and a SHA-256 checksum over those columns
 //! in key order as the store gives them and as the table holds them (equal exactly when every
 //! record matches its row). The comparison runs in Postgres on typed values: the mapped rows go
-//! through the same `jsonb_populate_recordset` as the import and are compared column by column
+//! through the same `json_populate_recordset` as the import and are compared column by column
 //! with the table's, so formatting plays no part. Columns the database owns (numbers, balances,
 //! the room the import may have left unassigned) are not imported columns and not compared;
 //! members' legacy balances are compared with the ledger's separately and reported as
@@ -155,7 +155,7 @@ async fn compare(
                 md5(row({want})::text),
                 case when t is null then null else md5(row({got})::text) end,
                 array_remove(array[{differing}], null)
-           from jsonb_populate_recordset(null::public.{table}, $1::jsonb) with ordinality as m
+           from json_populate_recordset(null::public.{table}, $1::json) with ordinality as m
            left join public.{table} t on {pairing}
           order by m.ordinality",
         want = columns

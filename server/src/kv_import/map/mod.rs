@@ -2,7 +2,7 @@
 //!
 //! [`map_record`] parses the key, decodes the value and hands the fields to the mapper of the
 //! key's prefix (one module per area). A mapper returns the row as column → JSON value (Postgres
-//! turns it into typed columns with `jsonb_populate_recordset`), the references the driver must
+//! turns it into typed columns with `json_populate_recordset`), the references the driver must
 //! check against the tables ([`Link`]), and the repairs it made ([`Note`]s). It never guesses:
 //! what cannot be read is a [`Problem`], and the record goes to quarantine.
 //!

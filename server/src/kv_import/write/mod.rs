@@ -1,7 +1,7 @@
 //! Writing mapped records: one statement per batch and table, through the tables' own triggers
 //! (change feed, confirmation and membership numbers, ledger balances, status timestamps).
 //!
-//! Rows go in as one JSON array that `jsonb_populate_recordset` turns into typed rows, so a
+//! Rows go in as one JSON array that `json_populate_recordset` turns into typed rows, so a
 //! batch of any table is one round trip. Three ways of writing:
 //!
 //! - **upsert** (most tables): insert, or update where an imported column differs; a row whose
@@ -168,7 +168,7 @@ fn columns_of<'a>(rows: impl Iterator<Item = &'a Map<String, Value>>) -> Vec<Str
     columns
 }
 
-/// The rows as one JSON array (the parameter of `jsonb_populate_recordset`).
+/// The rows as one JSON array (the parameter of `json_populate_recordset`).
 fn json_rows<'a>(rows: impl Iterator<Item = &'a Map<String, Value>>) -> String {
     let rows: Vec<&Map<String, Value>> = rows.collect();
     serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned())
@@ -294,7 +294,7 @@ async fn upsert(
             .collect();
         let sql = format!(
             "insert into public.{table} as t ({cols})
-             select {cols} from jsonb_populate_recordset(null::public.{table}, $1::jsonb)
+             select {cols} from json_populate_recordset(null::public.{table}, $1::json)
              on conflict {conflict} do update set {set}
               where ({old}) is distinct from ({new})
              returning {matched}, (xmax = 0)",
@@ -388,7 +388,7 @@ async fn numbered(
             .collect();
         let sql = format!(
             "update public.{table} as t set {set}
-               from jsonb_populate_recordset(null::public.{table}, $1::jsonb) as m
+               from json_populate_recordset(null::public.{table}, $1::json) as m
               where t.tenant_id = m.tenant_id and t.id = m.id
                 and ({olds}) is distinct from ({news})
              returning {matched}",
@@ -423,7 +423,7 @@ async fn numbered(
     if !new.is_empty() {
         let sql = format!(
             "insert into public.{table} as t ({cols})
-             select {values} from jsonb_populate_recordset(null::public.{table}, $1::jsonb)
+             select {values} from json_populate_recordset(null::public.{table}, $1::json)
                     with ordinality as m
               order by m.ordinality
              returning {matched}, t.{number_column}",
@@ -470,7 +470,7 @@ async fn ledger(conn: &mut PgConnection, batch: &[&Pending]) -> Result<Written, 
     let columns = columns_of(batch.iter().map(|p| &p.mapped.row));
     let sql = format!(
         "insert into public.{table} as t ({cols})
-         select {values} from jsonb_populate_recordset(null::public.{table}, $1::jsonb)
+         select {values} from json_populate_recordset(null::public.{table}, $1::json)
                 with ordinality as m
           where not exists (select 1 from public.{table} e where e.tenant_id = m.tenant_id and e.id = m.id)
           order by m.ordinality
