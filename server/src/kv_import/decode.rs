@@ -110,8 +110,10 @@ pub enum SlashDates {
 /// The fields of one record, read with the conversions the legacy data needs.
 #[derive(Debug)]
 pub struct Fields {
+    /// The fields not read yet (reading takes a field out).
     map: Map<String, Value>,
-    used: BTreeSet<String>,
+    /// Fields deliberately not imported (derived values), left out of [`Fields::unread`].
+    ignored: BTreeSet<String>,
     notes: Vec<Note>,
     slash_dates: SlashDates,
 }
@@ -120,7 +122,7 @@ impl Fields {
     pub fn new(map: Map<String, Value>) -> Self {
         Self {
             map,
-            used: BTreeSet::new(),
+            ignored: BTreeSet::new(),
             notes: Vec::new(),
             slash_dates: SlashDates::Refuse,
         }
@@ -147,27 +149,31 @@ impl Fields {
         &self.notes
     }
 
-    /// The field's value, marked as read; `null` counts as absent.
+    /// The field's value, taken out (a field is read once); `null` counts as absent.
     pub fn raw(&mut self, name: &str) -> Option<Value> {
-        self.used.insert(name.to_owned());
-        match self.map.get(name) {
+        match self.map.remove(name) {
             None | Some(Value::Null) => None,
-            Some(value) => Some(value.clone()),
+            Some(value) => Some(value),
         }
+    }
+
+    /// The field's value without reading it.
+    pub fn peek(&self, name: &str) -> Option<&Value> {
+        self.map.get(name).filter(|v| !v.is_null())
     }
 
     /// Marks fields as deliberately not imported (derived values such as `fullName`).
     pub fn ignore(&mut self, names: &[&str]) {
         for name in names {
-            self.used.insert((*name).to_owned());
+            self.ignored.insert((*name).to_owned());
         }
     }
 
-    /// The fields no mapper read, in name order.
+    /// The fields no mapper read or ignored, in name order.
     pub fn unread(&self) -> Map<String, Value> {
         self.map
             .iter()
-            .filter(|(name, _)| !self.used.contains(*name))
+            .filter(|(name, _)| !self.ignored.contains(*name))
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect()
     }

@@ -203,7 +203,7 @@ pub fn reservation(key: &Key, f: &mut Fields) -> Result<Mapped, Problem> {
         f.choice("paymentStatus", &["pending", "partial", "paid", "refunded"])?
             .unwrap_or_else(|| "pending".to_owned()),
     );
-    let requests = match f.raw("specialRequests") {
+    let requests = match f.peek("specialRequests") {
         Some(Value::Array(_)) => Some(f.strings("specialRequests")?.join("; ")),
         _ => f.non_blank("specialRequests")?,
     };
