@@ -253,6 +253,17 @@ async fn import_session(conn: &mut sqlx::PgConnection) -> Result<()> {
     Ok(())
 }
 
+/// Errors after which the same transaction may succeed: a deadlock or serialization failure,
+/// a lock that could not be had.
+fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref(), Some("40P01" | "40001" | "55P03"))
+        }
+        _ => false,
+    }
+}
+
 /// A task aborted when dropped (an import that fails does not leave its helpers running).
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 
@@ -594,8 +605,54 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// One batch in one transaction: resolve, write, quarantine, commit.
+    /// A page, one transaction per tenant. A transaction that writes a tenant's rows holds that
+    /// tenant's feed lock to its commit (see the change-feed migration); one that held two could
+    /// take them in another order than a writer beside it, and deadlock.
     async fn write(
+        &mut self,
+        entity: Entity,
+        records: Vec<Record>,
+        mapped: Vec<Result<Mapped, decode::Problem>>,
+    ) -> Result<()> {
+        let tenant_of = |key: &str| keys::parse_key(entity, key).ok().and_then(|k| k.tenant);
+        let mut records = records.into_iter().zip(mapped).peekable();
+        while let Some(first) = records.next() {
+            let tenant = tenant_of(&first.0.key);
+            let mut group = vec![first];
+            while let Some(next) = records.next_if(|(r, _)| tenant_of(&r.key) == tenant) {
+                group.push(next);
+            }
+            let (records, mapped): (Vec<Record>, Vec<_>) = group.into_iter().unzip();
+            self.write_tenant(entity, records, mapped).await?;
+        }
+        Ok(())
+    }
+
+    /// Records of one tenant in one transaction. A transaction the database ends to break a
+    /// deadlock with somebody else's (the desk's, during dual-write) is tried again.
+    async fn write_tenant(
+        &mut self,
+        entity: Entity,
+        records: Vec<Record>,
+        mapped: Vec<Result<Mapped, decode::Problem>>,
+    ) -> Result<()> {
+        let mut mapped = mapped;
+        for attempt in 1.. {
+            match self.attempt(entity, records.clone(), mapped).await {
+                Err(Error::Database(error)) if attempt < 4 && is_transient(&error) => {
+                    tracing::warn!(%error, attempt, "batch rolled back by the database; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+                    // mapping is pure: the same records give the same rows
+                    mapped = map_page(entity, &records, self.options.map);
+                }
+                other => return other,
+            }
+        }
+        Ok(())
+    }
+
+    /// One try of [`Run::write_tenant`]: resolve, write, quarantine, commit; then the report.
+    async fn attempt(
         &mut self,
         entity: Entity,
         records: Vec<Record>,
@@ -623,29 +680,20 @@ impl Run<'_> {
             write::write_batch(&mut tx, entity, &refs, &self.places).await?
         };
         let mut imported = Vec::new();
-        let counts = self.counts.entry(entity).or_default();
         for (p, outcome) in pending.iter().zip(&written.outcomes) {
             match outcome {
                 Outcome::Refused(reason) => {
-                    problems.push((p.key.clone(), p.value.clone(), reason.clone()));
-                    continue;
+                    problems.push((p.key.clone(), p.value.clone(), reason.clone()))
                 }
-                Outcome::Inserted => counts.inserted += 1,
-                Outcome::Updated => counts.updated += 1,
-                Outcome::Unchanged => counts.unchanged += 1,
+                _ => imported.push((p, outcome)),
             }
-            for note in &p.mapped.notes {
-                counts.note(note);
-            }
-            imported.push(p.key.clone());
         }
+        let imported_keys: Vec<String> = imported.iter().map(|(p, _)| p.key.clone()).collect();
         if entity == Entity::Tenant {
-            for p in &pending {
-                let legacy = p.mapped.row.get("external_id").and_then(|v| v.as_str());
-                let Some(legacy) = legacy else { continue };
-                if !imported.iter().any(|k| k == &p.key) {
+            for (p, _) in &imported {
+                let Some(legacy) = p.mapped.row.get("external_id").and_then(|v| v.as_str()) else {
                     continue;
-                }
+                };
                 if let Some(tenant_id) = self.resolver.tenant(&mut tx, legacy).await? {
                     write::stays::ensure_property(
                         &mut tx,
@@ -659,15 +707,22 @@ impl Run<'_> {
         }
         write::quarantine(&mut tx, &problems).await?;
         if !self.quarantine_was_empty {
-            write::release(&mut tx, &imported).await?;
+            write::release(&mut tx, &imported_keys).await?;
         }
         tx.commit().await?;
 
         // What the batch did, now that it is committed.
-        for p in &pending {
-            if p.mapped.notes.iter().any(|n| n.starts_with("guest gone"))
-                && imported.contains(&p.key)
-            {
+        let counts = self.counts.entry(entity).or_default();
+        for (p, outcome) in &imported {
+            match outcome {
+                Outcome::Inserted => counts.inserted += 1,
+                Outcome::Updated => counts.updated += 1,
+                _ => counts.unchanged += 1,
+            }
+            for note in &p.mapped.notes {
+                counts.note(note);
+            }
+            if p.mapped.notes.iter().any(|n| n.starts_with("guest gone")) {
                 self.orphan_count += 1;
                 if self.orphans.len() < EXAMPLES {
                     self.orphans.push(p.key.clone());
