@@ -32,14 +32,17 @@ create index import_quarantine_prefix_idx on kv_import.import_quarantine (prefix
 -- in key order (RES-1000 sorts before RES-101): confirmation and membership numbers follow that
 -- order, and each ledger entry meets its member's balance as it was. Every run empties the queue,
 -- fills it reading the store once in key order, then drains it in (tenant, sort_at, key) order.
--- Unlogged: a database crash that empties it loses nothing the next run does not refill.
+-- Ledger entries only need their member's order, so they are split in two parts by member,
+-- drained side by side. Unlogged: a database crash that empties it loses nothing the next run
+-- does not refill.
 create unlogged table kv_import.queue (
     entity text not null,
+    part smallint not null default 0,
     -- the tenant's legacy id
     tenant text not null,
     sort_at timestamptz not null,
     key text not null,
-    primary key (entity, tenant, sort_at, key)
+    primary key (entity, part, tenant, sort_at, key)
 );
 
 -- One row per run, with its report as printed.

@@ -253,6 +253,24 @@ async fn import_session(conn: &mut sqlx::PgConnection) -> Result<()> {
     Ok(())
 }
 
+/// How many parts the ledger's queue is split into (by member), drained side by side.
+const LEDGER_PARTS: i16 = 2;
+
+/// The queue part of a record: ledger entries by member (a member's entries stay in one part, in
+/// order), everything else in part 0.
+fn part_of(mapped: &Mapped) -> i16 {
+    if mapped.entity != Entity::LoyaltyTransaction {
+        return 0;
+    }
+    let member = mapped
+        .row
+        .get("member_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| uuid::Uuid::parse_str(s).ok())
+        .unwrap_or_default();
+    i16::from(member.as_bytes()[15]) % LEDGER_PARTS
+}
+
 /// Errors after which the same transaction may succeed: a deadlock or serialization failure,
 /// a lock that could not be had.
 fn is_transient(error: &sqlx::Error) -> bool {
@@ -302,6 +320,7 @@ async fn enqueue_all(
             for (record, result) in records.into_iter().zip(mapped) {
                 match result {
                     Ok(m) => queue.push((
+                        part_of(&m),
                         m.tenant.clone().unwrap_or_default(),
                         m.sort_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
                         record.key,
@@ -364,6 +383,7 @@ fn spawn_queue_reader(
     target: PgPool,
     source: Source,
     entity: Entity,
+    part: i16,
     options: &ImportOptions,
 ) -> tokio::sync::mpsc::Receiver<Result<MappedPage>> {
     let (sender, receiver) = tokio::sync::mpsc::channel(READ_AHEAD);
@@ -371,7 +391,7 @@ fn spawn_queue_reader(
     tokio::spawn(async move {
         let mut cursor: Option<(String, DateTime<Utc>, String)> = None;
         loop {
-            let page = match queue_page(&target, &source, entity, batch, &cursor).await {
+            let page = match queue_page(&target, &source, entity, part, batch, &cursor).await {
                 Ok(page) => page,
                 Err(error) => {
                     let _ = sender.send(Err(error)).await;
@@ -394,35 +414,37 @@ async fn queue_page(
     target: &PgPool,
     source: &Source,
     entity: Entity,
+    part: i16,
     batch: i64,
     cursor: &Option<(String, DateTime<Utc>, String)>,
 ) -> Result<Option<(Vec<Record>, (String, DateTime<Utc>, String))>> {
-    let page: Vec<(String, DateTime<Utc>, String)> = match cursor {
-        None => {
-            sqlx::query_as(
-                "select tenant, sort_at, key from kv_import.queue where entity = $1
-                  order by tenant, sort_at, key limit $2",
+    let page: Vec<(String, DateTime<Utc>, String)> =
+        match cursor {
+            None => sqlx::query_as(
+                "select tenant, sort_at, key from kv_import.queue where entity = $1 and part = $2
+                  order by tenant, sort_at, key limit $3",
             )
             .bind(entity.prefix())
+            .bind(part)
             .bind(batch)
             .fetch_all(target)
-            .await?
-        }
-        Some((tenant, at, key)) => {
-            sqlx::query_as(
-                "select tenant, sort_at, key from kv_import.queue
-                  where entity = $1 and (tenant, sort_at, key) > ($2, $3, $4)
-                  order by tenant, sort_at, key limit $5",
-            )
-            .bind(entity.prefix())
-            .bind(tenant)
-            .bind(at)
-            .bind(key)
-            .bind(batch)
-            .fetch_all(target)
-            .await?
-        }
-    };
+            .await?,
+            Some((tenant, at, key)) => {
+                sqlx::query_as(
+                    "select tenant, sort_at, key from kv_import.queue
+                  where entity = $1 and part = $2 and (tenant, sort_at, key) > ($3, $4, $5)
+                  order by tenant, sort_at, key limit $6",
+                )
+                .bind(entity.prefix())
+                .bind(part)
+                .bind(tenant)
+                .bind(at)
+                .bind(key)
+                .bind(batch)
+                .fetch_all(target)
+                .await?
+            }
+        };
     let Some(last) = page.last().cloned() else {
         return Ok(None);
     };
@@ -586,22 +608,35 @@ impl Run<'_> {
         }
     }
 
-    /// The queue in creation order, page by page, to the table; then the queue is emptied.
+    /// The queue in creation order, page by page, to the table; then the queue is emptied. The
+    /// ledger's parts are drained side by side, each by a writer of its own.
     async fn drain(&mut self, entity: Entity) -> Result<()> {
+        if entity == Entity::LoyaltyTransaction {
+            let mut other = self.sibling();
+            tokio::try_join!(self.drain_part(entity, 0), other.drain_part(entity, 1))?;
+            self.merge(other);
+        } else {
+            self.drain_part(entity, 0).await?;
+        }
+        sqlx::query("delete from kv_import.queue where entity = $1")
+            .bind(entity.prefix())
+            .execute(self.target)
+            .await?;
+        Ok(())
+    }
+
+    async fn drain_part(&mut self, entity: Entity, part: i16) -> Result<()> {
         let mut pages = spawn_queue_reader(
             self.target.clone(),
             self.source.clone(),
             entity,
+            part,
             self.options,
         );
         while let Some(page) = pages.recv().await {
             let (records, mapped) = page?;
             self.write(entity, records, mapped).await?;
         }
-        sqlx::query("delete from kv_import.queue where entity = $1")
-            .bind(entity.prefix())
-            .execute(self.target)
-            .await?;
         Ok(())
     }
 
@@ -638,7 +673,7 @@ impl Run<'_> {
     ) -> Result<()> {
         let mut mapped = mapped;
         for attempt in 1.. {
-            match self.attempt(entity, records.clone(), mapped).await {
+            match self.attempt(entity, &records, mapped).await {
                 Err(Error::Database(error)) if attempt < 4 && is_transient(&error) => {
                     tracing::warn!(%error, attempt, "batch rolled back by the database; trying again");
                     tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
@@ -655,22 +690,28 @@ impl Run<'_> {
     async fn attempt(
         &mut self,
         entity: Entity,
-        records: Vec<Record>,
+        records: &[Record],
         mapped: Vec<Result<Mapped, decode::Problem>>,
     ) -> Result<()> {
         let mut tx = self.target.begin().await?;
         import_session(&mut tx).await?;
         let resolved = self.resolver.resolve(&mut tx, mapped).await?;
         let mut pending = Vec::new();
+        // the stored value of each pending record, for the quarantine should the table refuse it
+        let mut values = Vec::new();
         let mut problems = Vec::new();
-        for (record, result) in records.into_iter().zip(resolved) {
+        for (record, result) in records.iter().zip(resolved) {
             match result {
-                Ok(mapped) => pending.push(Pending {
-                    key: record.key,
-                    value: record.value,
-                    mapped,
-                }),
-                Err(problem) => problems.push((record.key, record.value, problem.0)),
+                Ok(mapped) => {
+                    pending.push(Pending {
+                        key: record.key.clone(),
+                        mapped,
+                    });
+                    values.push(&record.value);
+                }
+                Err(problem) => {
+                    problems.push((record.key.clone(), record.value.clone(), problem.0))
+                }
             }
         }
         let refs: Vec<&Pending> = pending.iter().collect();
@@ -680,10 +721,10 @@ impl Run<'_> {
             write::write_batch(&mut tx, entity, &refs, &self.places).await?
         };
         let mut imported = Vec::new();
-        for (p, outcome) in pending.iter().zip(&written.outcomes) {
+        for ((p, outcome), value) in pending.iter().zip(&written.outcomes).zip(&values) {
             match outcome {
                 Outcome::Refused(reason) => {
-                    problems.push((p.key.clone(), p.value.clone(), reason.clone()))
+                    problems.push((p.key.clone(), (*value).clone(), reason.clone()))
                 }
                 _ => imported.push((p, outcome)),
             }

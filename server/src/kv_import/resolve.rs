@@ -95,7 +95,7 @@ impl Resolver {
                             if mapped.entity != super::keys::Entity::Tenant {
                                 mapped
                                     .row
-                                    .insert("tenant_id".to_owned(), Value::String(id.to_string()));
+                                    .insert("tenant_id", Value::String(id.to_string()));
                             }
                         }
                         None => {
@@ -226,7 +226,7 @@ fn apply(
     let tenant = tenant_of(mapped);
     let links = std::mem::take(&mut mapped.links);
     for link in &links {
-        let found: Option<Vec<(&str, Value)>> = match &link.target {
+        let found: Option<Vec<(&'static str, Value)>> = match &link.target {
             Target::Row { table, id } => facts
                 .rows
                 .contains(&(*table, tenant, *id))
@@ -261,7 +261,7 @@ fn apply(
         match (found, link.missing) {
             (Some(values), _) => {
                 for (column, value) in values {
-                    mapped.row.insert(column.to_owned(), value);
+                    mapped.row.insert(column, value);
                 }
             }
             (None, Missing::Quarantine) => {
@@ -274,7 +274,7 @@ fn apply(
             }
             (None, Missing::Clear(note)) => {
                 if link.target != Target::TenantInList {
-                    mapped.row.insert(link.column.to_owned(), Value::Null);
+                    mapped.row.insert(link.column, Value::Null);
                 }
                 mapped.notes.push(note.to_owned());
             }
@@ -318,9 +318,7 @@ mod tests {
             MapOptions::default(),
         )
         .expect("mapped");
-        mapped
-            .row
-            .insert("tenant_id".to_owned(), json!(Uuid::nil()));
+        mapped.row.insert("tenant_id", json!(Uuid::nil()));
         mapped
     }
 

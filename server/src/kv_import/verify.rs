@@ -14,7 +14,6 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row as _};
 
@@ -127,15 +126,13 @@ async fn compare(
     table_hash: &mut Sha256,
 ) -> Result<()> {
     let table = entity.table();
-    let mut columns: Vec<String> = Vec::new();
-    for row in rows {
-        for column in row.row.keys() {
-            if !columns.contains(column) {
-                columns.push(column.clone());
-            }
-        }
-    }
-    columns.sort();
+    let mut columns: Vec<String> = rows
+        .iter()
+        .flat_map(|m| m.row.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|c| (*c).to_owned())
+        .collect();
     // platform rows the database already had keep their own id
     if matches!(
         entity,
@@ -178,12 +175,8 @@ async fn compare(
             .join(", "),
         pairing = pairing(entity),
     );
-    let payload = Value::Array(
-        rows.iter()
-            .map(|m| Value::Object(m.row.clone()))
-            .collect::<Vec<_>>(),
-    )
-    .to_string();
+    let payload = serde_json::to_string(&rows.iter().map(|m| &m.row).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".to_owned());
     let found = sqlx::query(&sql)
         .bind(payload)
         .fetch_all(&mut *conn)
@@ -229,8 +222,7 @@ async fn member_balances(
     rows: &[Mapped],
     ledger: &mut LedgerReport,
 ) -> Result<()> {
-    let plain: Vec<Map<String, Value>> = rows.iter().map(|m| m.row.clone()).collect();
-    let (tenants, ids) = super::write::tenant_and_ids(&plain);
+    let (tenants, ids) = super::write::tenant_and_ids(rows.iter().map(|m| &m.row));
     let balances: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
         "select tenant_id::text || '/' || id::text, points_balance from public.loyalty_members
           where (tenant_id, id) in (select * from unnest($1::uuid[], $2::uuid[]))",

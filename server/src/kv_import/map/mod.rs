@@ -21,12 +21,15 @@ pub mod platform;
 pub mod stays;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::decode::{Fields, Note, Problem, SlashDates};
 use super::ids::{stable_id, Scope};
 use super::keys::{parse_key, Entity, Key};
+
+/// A row as column → value (column names are the mappers' own, static: no allocation each).
+pub type Columns = std::collections::BTreeMap<&'static str, Value>;
 
 /// One legacy record, mapped.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +39,7 @@ pub struct Mapped {
     /// quarantines the record when that tenant was not imported.
     pub tenant: Option<String>,
     /// Column → value.
-    pub row: Map<String, Value>,
+    pub row: Columns,
     pub links: Vec<Link>,
     /// Where the record goes in creation order (reservations, members, ledger entries).
     pub sort_at: Option<DateTime<Utc>>,
@@ -142,7 +145,7 @@ pub fn map_record(
 /// A row under construction.
 #[derive(Debug, Default)]
 pub struct Row {
-    columns: Map<String, Value>,
+    columns: Columns,
     links: Vec<Link>,
 }
 
@@ -151,9 +154,9 @@ impl Row {
         Self::default()
     }
 
-    pub fn set(&mut self, column: &str, value: impl serde::Serialize) -> &mut Self {
+    pub fn set(&mut self, column: &'static str, value: impl serde::Serialize) -> &mut Self {
         let value = serde_json::to_value(value).unwrap_or(Value::Null);
-        self.columns.insert(column.to_owned(), value);
+        self.columns.insert(column, value);
         self
     }
 

@@ -23,19 +23,17 @@ pub mod stays;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sqlx::{PgConnection, Row as _};
 
 use super::keys::Entity;
-use super::map::{Extra, Mapped};
+use super::map::{Columns, Extra, Mapped};
 use super::report::{LedgerDifference, Reassign};
 
 /// A record ready to be written.
 #[derive(Debug, Clone)]
 pub struct Pending {
     pub key: String,
-    /// The stored value, for the quarantine.
-    pub value: String,
     pub mapped: Mapped,
 }
 
@@ -114,7 +112,7 @@ fn match_sql(entity: Entity) -> &'static str {
 }
 
 /// The key that finds a mapped row's row in its table.
-pub fn match_key(entity: Entity, row: &Map<String, Value>) -> String {
+pub fn match_key(entity: Entity, row: &Columns) -> String {
     let text = |column: &str| match row.get(column) {
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
@@ -155,22 +153,21 @@ pub fn refusal(error: &sqlx::Error) -> String {
 }
 
 /// The union of the rows' columns, in name order.
-fn columns_of<'a>(rows: impl Iterator<Item = &'a Map<String, Value>>) -> Vec<String> {
-    let mut columns: Vec<String> = Vec::new();
+fn columns_of<'a>(rows: impl Iterator<Item = &'a Columns>) -> Vec<String> {
+    let mut columns: std::collections::BTreeSet<&'static str> = std::collections::BTreeSet::new();
     for row in rows {
-        for column in row.keys() {
-            if !columns.contains(column) {
-                columns.push(column.clone());
-            }
+        // rows of one mapper have the same columns: the first row's are usually all there are
+        if row.keys().all(|c| columns.contains(c)) {
+            continue;
         }
+        columns.extend(row.keys().copied());
     }
-    columns.sort();
-    columns
+    columns.into_iter().map(str::to_owned).collect()
 }
 
 /// The rows as one JSON array (the parameter of `json_populate_recordset`).
-fn json_rows<'a>(rows: impl Iterator<Item = &'a Map<String, Value>>) -> String {
-    let rows: Vec<&Map<String, Value>> = rows.collect();
+fn json_rows<'a>(rows: impl Iterator<Item = &'a Columns>) -> String {
+    let rows: Vec<&Columns> = rows.collect();
     serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned())
 }
 
@@ -240,7 +237,7 @@ async fn write_rows(
                 conn,
                 entity,
                 batch,
-                &placed.rows,
+                &placed.rows.iter().collect::<Vec<_>>(),
                 Some(&placed.existing),
                 "confirmation_number",
             )
@@ -250,8 +247,7 @@ async fn write_rows(
             Ok(written)
         }
         Entity::LoyaltyMember => {
-            let rows: Vec<Map<String, Value>> =
-                batch.iter().map(|p| p.mapped.row.clone()).collect();
+            let rows: Vec<&Columns> = batch.iter().map(|p| &p.mapped.row).collect();
             numbered(conn, entity, batch, &rows, None, "membership_number").await
         }
         Entity::LoyaltyTransaction => ledger(conn, batch).await,
@@ -344,7 +340,7 @@ async fn numbered(
     conn: &mut PgConnection,
     entity: Entity,
     batch: &[&Pending],
-    rows: &[Map<String, Value>],
+    rows: &[&Columns],
     known: Option<&HashSet<(uuid::Uuid, uuid::Uuid)>>,
     number_column: &str,
 ) -> Result<Written, sqlx::Error> {
@@ -354,7 +350,7 @@ async fn numbered(
         .enumerate()
         .map(|(i, row)| (match_key(entity, row), i))
         .collect();
-    let (tenants, ids) = tenant_and_ids(rows);
+    let (tenants, ids) = tenant_and_ids(rows.iter().copied());
     let existing: HashSet<String> = match known {
         Some(known) => known.iter().map(|(t, id)| format!("{t}/{id}")).collect(),
         None => sqlx::query_scalar(&format!(
@@ -369,11 +365,11 @@ async fn numbered(
         .collect(),
     };
     let mut outcomes = vec![Outcome::Unchanged; rows.len()];
-    type Rows<'a> = Vec<&'a Map<String, Value>>;
+    type Rows<'a> = Vec<&'a Columns>;
     let (old, new): (Rows<'_>, Rows<'_>) = rows
         .iter()
         .partition(|row| existing.contains(&match_key(entity, row)));
-    let columns = columns_of(rows.iter());
+    let columns = columns_of(rows.iter().copied());
     let value = |c: &String, created: &str| {
         if c == "created_at" {
             format!("coalesce(m.created_at, {created})")
@@ -526,14 +522,16 @@ async fn ledger(conn: &mut PgConnection, batch: &[&Pending]) -> Result<Written, 
 }
 
 /// The `tenant_id` and `id` columns of rows, for `unnest`.
-pub(crate) fn tenant_and_ids(rows: &[Map<String, Value>]) -> (Vec<uuid::Uuid>, Vec<uuid::Uuid>) {
-    let uuid = |row: &Map<String, Value>, column: &str| {
+pub(crate) fn tenant_and_ids<'a>(
+    rows: impl IntoIterator<Item = &'a Columns>,
+) -> (Vec<uuid::Uuid>, Vec<uuid::Uuid>) {
+    let uuid = |row: &Columns, column: &str| {
         row.get(column)
             .and_then(Value::as_str)
             .and_then(|s| uuid::Uuid::parse_str(s).ok())
             .unwrap_or_default()
     };
-    rows.iter()
+    rows.into_iter()
         .map(|row| (uuid(row, "tenant_id"), uuid(row, "id")))
         .unzip()
 }
@@ -576,23 +574,28 @@ pub async fn release(conn: &mut PgConnection, keys: &[String]) -> Result<(), sql
     Ok(())
 }
 
+/// A record to queue: (part, tenant's legacy id, creation time, key).
+pub type Queued = (i16, String, chrono::DateTime<chrono::Utc>, String);
+
 /// Queues records to be written later in creation order.
 pub async fn enqueue(
     conn: &mut PgConnection,
     entity: Entity,
-    records: &[(String, chrono::DateTime<chrono::Utc>, String)],
+    records: &[Queued],
 ) -> Result<(), sqlx::Error> {
     if records.is_empty() {
         return Ok(());
     }
-    let tenants: Vec<&str> = records.iter().map(|r| r.0.as_str()).collect();
-    let times: Vec<chrono::DateTime<chrono::Utc>> = records.iter().map(|r| r.1).collect();
-    let keys: Vec<&str> = records.iter().map(|r| r.2.as_str()).collect();
+    let parts: Vec<i16> = records.iter().map(|r| r.0).collect();
+    let tenants: Vec<&str> = records.iter().map(|r| r.1.as_str()).collect();
+    let times: Vec<chrono::DateTime<chrono::Utc>> = records.iter().map(|r| r.2).collect();
+    let keys: Vec<&str> = records.iter().map(|r| r.3.as_str()).collect();
     sqlx::query(
-        "insert into kv_import.queue (entity, tenant, sort_at, key)
-         select $1, * from unnest($2::text[], $3::timestamptz[], $4::text[])",
+        "insert into kv_import.queue (entity, part, tenant, sort_at, key)
+         select $1, * from unnest($2::smallint[], $3::text[], $4::timestamptz[], $5::text[])",
     )
     .bind(entity.prefix())
+    .bind(parts)
     .bind(tenants)
     .bind(times)
     .bind(keys)

@@ -12,14 +12,14 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{tenant_and_ids, Pending};
 use crate::kv_import::ids::{stable_id, Scope};
 use crate::kv_import::map::stays::ACTIVE_STATUSES;
-use crate::kv_import::map::Extra;
+use crate::kv_import::map::{Columns, Extra};
 use crate::kv_import::report::Reassign;
 
 /// The id of the property the import creates for a tenant (the legacy store's one hotel).
@@ -104,13 +104,13 @@ impl Places {
 /// Rows completed with property, room type and room; the bookings left without their room; the
 /// bookings that exist already; what was found or created (to be learnt once committed).
 pub struct Placed {
-    pub rows: Vec<Map<String, Value>>,
+    pub rows: Vec<Columns>,
     pub reassign: Vec<Reassign>,
     pub existing: HashSet<(Uuid, Uuid)>,
     pub learned: Places,
 }
 
-fn uuid_of(row: &Map<String, Value>, column: &str) -> Uuid {
+fn uuid_of(row: &Columns, column: &str) -> Uuid {
     row.get(column)
         .and_then(Value::as_str)
         .and_then(|s| Uuid::parse_str(s).ok())
@@ -125,7 +125,7 @@ pub async fn place(
     batch: &[&Pending],
     known: &Places,
 ) -> Result<Placed, sqlx::Error> {
-    let mut rows: Vec<Map<String, Value>> = batch.iter().map(|p| p.mapped.row.clone()).collect();
+    let mut rows: Vec<Columns> = batch.iter().map(|p| p.mapped.row.clone()).collect();
     let (tenants, ids) = tenant_and_ids(&rows);
     let mut learned = Places::default();
 
@@ -308,22 +308,19 @@ pub async fn place(
     };
 
     for (i, row) in rows.iter_mut().enumerate() {
+        row.insert("property_id", Value::String(property_of[i].to_string()));
         row.insert(
-            "property_id".to_owned(),
-            Value::String(property_of[i].to_string()),
-        );
-        row.insert(
-            "room_type_id".to_owned(),
+            "room_type_id",
             type_of(i).map_or(Value::Null, |id| Value::String(id.to_string())),
         );
         row.insert(
-            "room_id".to_owned(),
+            "room_id",
             room_of(i).map_or(Value::Null, |id| Value::String(id.to_string())),
         );
     }
 
     // The overlap rule, against the tables and against earlier bookings of this batch.
-    let active = |row: &Map<String, Value>| {
+    let active = |row: &Columns| {
         row.get("status")
             .and_then(Value::as_str)
             .is_some_and(|s| ACTIVE_STATUSES.contains(&s))
@@ -388,7 +385,7 @@ pub async fn place(
     let mut reassign = Vec::new();
     for (i, row) in rows.iter_mut().enumerate() {
         if taken[i] {
-            row.insert("room_id".to_owned(), Value::Null);
+            row.insert("room_id", Value::Null);
             reassign.push(Reassign {
                 key: batch[i].key.clone(),
                 room: placements[i].room_number.clone().unwrap_or_default(),
