@@ -1,6 +1,7 @@
 -- Values the server derives and keeps in step with the data they come from:
--- - a member's tier (by lifetime points against the program's tiers) and the expiry of earned
---   points, set by the ledger when an entry is applied;
+-- - a member's tier (by lifetime points against the program's tiers), set by the ledger when an
+--   entry is applied (an entry's expiry is its writer's: the desk sets it from the program's
+--   points_expiry_days; imported history keeps what the old store said);
 -- - a guest's metrics (bookings, spend, lifetime value, last stay), recomputed from the guest's
 --   reservations by statement-level triggers, so a bulk load recomputes each guest once.
 -- Both match what `seed-demo` writes, so seeded data and later changes agree.
@@ -26,9 +27,6 @@ begin
     new.balance_after := new.balance_before + new.points;
     select * into program from public.loyalty_programs p
      where p.tenant_id = new.tenant_id and p.id = new.program_id;
-    if new.type in ('earn', 'bonus') and new.expires_at is null and program.points_expiry_days is not null then
-        new.expires_at := coalesce(new.created_at, now()) + make_interval(days => program.points_expiry_days);
-    end if;
     if current_balance is not null and new.balance_after >= 0 then
         lifetime := lifetime + greatest(new.points, 0);
         -- the highest tier reached by lifetime points, and the next one

@@ -8,6 +8,7 @@
 //!   and creating the unprivileged login role that `serve` uses.
 //! - [`seed`]: `seed-demo`, deterministic demo data across every table.
 //! - [`admin`]: provisioning tenants and staff (`tenant create`, `staff add`).
+//! - [`kv_import`]: `kv-import`, the legacy key-value store into the tables (and dual-write).
 //! - [`serve`]: the sync server (HTTP): sign-in, tokens, per-request RLS transactions.
 //! - [`jobs`]: `worker`, the background jobs (webhook delivery, data retention).
 //! - [`error`]: the crate's error type.
@@ -21,6 +22,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod jobs;
+pub mod kv_import;
 pub mod seed;
 pub mod serve;
 

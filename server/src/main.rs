@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use pms_server::{admin, config, db, seed, serve};
+use pms_server::{admin, config, db, kv_import, seed, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,6 +49,9 @@ enum Command {
         #[arg(long, default_value_t = admin::DEFAULT_SYNC_RETENTION_DAYS)]
         keep_days: u32,
     },
+    /// Import the legacy key-value store (kv_store_0bdba248) into the tables, as the owner
+    /// (PMS_ADMIN_DATABASE_URL); the store may live in another database (--source-url).
+    KvImport(kv_import::cli::KvImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,6 +237,7 @@ async fn run(command: Command) -> pms_server::Result<()> {
             admin::set_staff_role(&pool, &email, &role).await?;
             println!("{email} is now {role}");
         }
+        Command::KvImport(args) => kv_import::cli::main(args).await?,
         Command::Device(DeviceCommand::Revoke { id }) => {
             let pool = db::connect_admin(2).await?;
             admin::revoke_device(&pool, id).await?;

@@ -161,8 +161,8 @@ async fn points_expire_birthdays_pay_once_a_year_and_tiers_follow_the_ledger() {
     .expect("member");
     for (points, age_days) in [(600, 40), (500, 0)] {
         sqlx::query(
-            "insert into public.loyalty_transactions (tenant_id, member_id, program_id, guest_id, type, points, created_at)
-             values ($1, $2, $3, $4, 'earn', $5, now() - make_interval(days => $6))",
+            "insert into public.loyalty_transactions (tenant_id, member_id, program_id, guest_id, type, points, created_at, expires_at)
+             values ($1, $2, $3, $4, 'earn', $5, now() - make_interval(days => $6), now() - make_interval(days => $6 - 30))",
         )
         .bind(tenant)
         .bind(member)

@@ -82,11 +82,13 @@ fn add_entry(
     points: i64,
     description: &str,
 ) -> Result<Uuid> {
-    let (program_id, guest_id): (String, String) = conn
+    let (program_id, guest_id, expiry_days): (String, String, Option<i64>) = conn
         .query_row(
-            "select program_id, guest_id from loyalty_members where id = ?1",
+            "select m.program_id, m.guest_id, p.points_expiry_days
+               from loyalty_members m left join loyalty_programs p on p.id = m.program_id
+              where m.id = ?1",
             [member_id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .map_err(|_| Error::Data(format!("no loyalty member {member_id} on this laptop")))?;
     let mut values = Map::new();
@@ -96,6 +98,11 @@ fn add_entry(
     values.insert("type".to_owned(), json!(kind));
     values.insert("points".to_owned(), json!(points));
     values.insert("description".to_owned(), json!(description));
+    // Earned points lapse after the program's expiry period (the server's worker expires them).
+    if let (Some(days), true) = (expiry_days, points > 0) {
+        let expires = chrono::Utc::now() + chrono::Duration::days(days);
+        values.insert("expires_at".to_owned(), json!(expires.to_rfc3339()));
+    }
     let id = Uuid::now_v7();
     outbox::write(conn, "loyalty_transactions", PushOp::Insert, id, values)?;
     Ok(id)

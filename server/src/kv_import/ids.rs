@@ -1,0 +1,105 @@
+//! Stable ids for imported rows: the same legacy record always gets the same UUID, so a re-run
+//! finds the row it wrote before.
+//!
+//! Legacy ids are unique only within a tenant (`RES-101` exists in every hotel), so the name that
+//! is hashed is (tenant's legacy id, entity kind, legacy id). The result is a UUIDv5 (RFC 9562,
+//! SHA-1 over a namespace of this importer). A legacy id that already is a UUID is a row the new
+//! system created and the dual-write wrote back to the store: it keeps that id.
+
+use sha1::{Digest, Sha1};
+use uuid::Uuid;
+
+/// The namespace of ids minted by the legacy import (a fixed, random UUID).
+pub const NAMESPACE: Uuid = Uuid::from_u128(0x6c1f_3a8e_52d4_4f0b_9a37_0bdb_a248_c0de);
+
+/// Where a record lives: a tenant's (by its legacy id) or the platform's (global records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    Platform,
+    Tenant(&'a str),
+}
+
+/// The id of the record `legacy_id` of `kind` in `scope`.
+pub fn stable_id(scope: Scope<'_>, kind: &str, legacy_id: &str) -> Uuid {
+    if let Some(uuid) = as_uuid(legacy_id) {
+        return uuid;
+    }
+    let tenant = match scope {
+        Scope::Platform => "",
+        Scope::Tenant(tenant) => tenant,
+    };
+    uuid_v5(
+        NAMESPACE,
+        format!("{tenant}\u{1f}{kind}\u{1f}{legacy_id}").as_bytes(),
+    )
+}
+
+/// A legacy id that is itself a UUID (a row born in the new system, written back by dual-write).
+pub fn as_uuid(legacy_id: &str) -> Option<Uuid> {
+    if legacy_id.len() == 36 {
+        Uuid::parse_str(legacy_id).ok()
+    } else {
+        None
+    }
+}
+
+/// RFC 9562 UUIDv5: SHA-1 of the namespace and the name, version and variant bits set.
+pub fn uuid_v5(namespace: Uuid, name: &[u8]) -> Uuid {
+    let mut hasher = Sha1::new();
+    hasher.update(namespace.as_bytes());
+    hasher.update(name);
+    let digest = hasher.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_sha1_bytes(bytes).into_uuid()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_the_rfc_example() {
+        // RFC 9562, appendix A.4: "www.example.com" in the DNS namespace.
+        let dns = Uuid::parse_str("6ba7b810-9dad-11d1-80b4-00c04fd430c8").expect("uuid");
+        assert_eq!(
+            uuid_v5(dns, b"www.example.com").to_string(),
+            "2ed6657d-e927-568b-95e1-2665a8aea6a2"
+        );
+    }
+
+    #[test]
+    fn the_same_record_always_gets_the_same_id() {
+        let a = stable_id(Scope::Tenant("T-101"), "reservation", "RES-101");
+        assert_eq!(
+            a,
+            stable_id(Scope::Tenant("T-101"), "reservation", "RES-101")
+        );
+        assert_eq!(a.get_version_num(), 5);
+    }
+
+    #[test]
+    fn legacy_ids_are_unique_only_within_a_tenant_and_a_kind() {
+        let ids = [
+            stable_id(Scope::Tenant("T-101"), "reservation", "RES-101"),
+            stable_id(Scope::Tenant("T-102"), "reservation", "RES-101"),
+            stable_id(Scope::Tenant("T-101"), "guest", "RES-101"),
+            stable_id(Scope::Platform, "reservation", "RES-101"),
+            // the separator keeps ("T-1", "01…") and ("T-10", "1…") apart
+            stable_id(Scope::Tenant("T-1"), "guest", "01"),
+            stable_id(Scope::Tenant("T-10"), "guest", "1"),
+        ];
+        let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+    }
+
+    #[test]
+    fn a_uuid_legacy_id_is_kept() {
+        let born_new = Uuid::now_v7();
+        assert_eq!(
+            stable_id(Scope::Tenant("T-101"), "guest", &born_new.to_string()),
+            born_new
+        );
+        assert_eq!(as_uuid("guest_1700000000_abcdef"), None);
+    }
+}

@@ -1,0 +1,206 @@
+//! Reading the legacy store: `kv_store_0bdba248 (key text primary key, value jsonb)`, in this
+//! database or another.
+//!
+//! Records are read one key prefix at a time in pages ordered by key (keyset pagination: each
+//! page starts after the last key of the one before), so memory does not grow with the store and
+//! a page costs the same at the end of the store as at its start. Where the key column sorts by
+//! bytes (collation C, the usual for such tables), a prefix is one contiguous index range; under
+//! a linguistic collation the pages filter by prefix instead, which is correct but reads the
+//! index once per prefix.
+
+use std::collections::HashMap;
+
+use sqlx::PgPool;
+
+use crate::error::{Error, RedactedUrl, Result};
+
+/// The table the old admin panel used.
+pub const DEFAULT_TABLE: &str = "kv_store_0bdba248";
+
+/// One stored record: its key and its value as JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub key: String,
+    pub value: String,
+}
+
+/// The legacy store, open for reading (cheap to clone: the pool is shared).
+#[derive(Clone)]
+pub struct Source {
+    pool: PgPool,
+    /// The table, quoted for SQL.
+    table: String,
+    /// The table as named by the operator, for messages.
+    pub name: String,
+    pub url: RedactedUrl,
+    byte_ordered: bool,
+    json_values: bool,
+}
+
+/// Quotes `schema.table` or `table` for SQL; refuses anything but plain identifiers.
+pub fn quote_table(name: &str) -> Result<String> {
+    let plain = |part: &str| {
+        !part.is_empty()
+            && part.len() <= 63
+            && part.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let parts: Vec<&str> = name.split('.').collect();
+    if parts.len() > 2 || !parts.iter().all(|p| plain(p)) {
+        return Err(Error::Invalid(format!(
+            "--store-table {name:?} is not a table name: use letters, digits and underscores, optionally schema.table"
+        )));
+    }
+    Ok(parts
+        .iter()
+        .map(|p| format!("\"{p}\""))
+        .collect::<Vec<_>>()
+        .join("."))
+}
+
+impl Source {
+    /// Checks that `table` exists in the database of `pool` with a `key` and a `value` column.
+    pub async fn open(pool: PgPool, url: RedactedUrl, table: &str) -> Result<Self> {
+        let quoted = quote_table(table)?;
+        let found: Option<String> = sqlx::query_scalar("select to_regclass($1)::text")
+            .bind(&quoted)
+            .fetch_one(&pool)
+            .await?;
+        if found.is_none() {
+            return Err(Error::Invalid(format!(
+                "the legacy store {table} does not exist in {url}: load the dump into it (`pms-server kv-import load FILE`) or point --source-url at the database that has it"
+            )));
+        }
+        let columns: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "select a.attname::text, format_type(a.atttypid, a.atttypmod),
+                    case when c.collname = 'default' then
+                        (select case when d.datlocprovider = 'c' then d.datcollate end
+                           from pg_database d where d.datname = current_database())
+                    else coalesce(c.collcollate, c.collname) end
+               from pg_attribute a
+               left join pg_collation c on c.oid = a.attcollation
+              where a.attrelid = $1::regclass and a.attnum > 0 and not a.attisdropped",
+        )
+        .bind(&quoted)
+        .fetch_all(&pool)
+        .await?;
+        let column = |name: &str| columns.iter().find(|(n, _, _)| n == name);
+        let (Some(key), Some(value)) = (column("key"), column("value")) else {
+            return Err(Error::Invalid(format!(
+                "{table} in {url} has no key and value columns: is it the legacy store?"
+            )));
+        };
+        if !matches!(key.1.as_str(), "text" | "character varying") {
+            return Err(Error::Invalid(format!(
+                "{table}.key in {url} is {}, expected text",
+                key.1
+            )));
+        }
+        let byte_ordered = key
+            .2
+            .as_deref()
+            .is_some_and(|c| matches!(c, "C" | "POSIX" | "C.UTF-8" | "C.utf8" | "ucs_basic"));
+        let json_values = matches!(value.1.as_str(), "jsonb" | "json");
+        Ok(Self {
+            pool,
+            table: quoted,
+            name: table.to_owned(),
+            url,
+            byte_ordered,
+            json_values,
+        })
+    }
+
+    /// Records per key prefix (the text before the first `:`), in prefix order.
+    pub async fn census(&self) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(&format!(
+            "select split_part(key, ':', 1), count(*) from {} group by 1 order by 1",
+            self.table
+        ))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Up to `limit` records of `prefix` whose keys sort after `after`, in key order.
+    pub async fn page(&self, prefix: &str, after: &str, limit: i64) -> Result<Vec<Record>> {
+        let sql = if self.byte_ordered {
+            // [prefix, prefix;) holds every key that starts with `prefix:` (';' follows ':')
+            format!(
+                "select key, value::text from {} where key >= $1 and key > $2 and key < $1 || ';'
+                   and split_part(key, ':', 1) = $1 order by key limit $3",
+                self.table
+            )
+        } else {
+            format!(
+                "select key, value::text from {} where key > $2 and split_part(key, ':', 1) = $1
+                  order by key limit $3",
+                self.table
+            )
+        };
+        let rows: Vec<(String, String)> = sqlx::query_as(&sql)
+            .bind(prefix)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(key, value)| Record { key, value })
+            .collect())
+    }
+
+    /// The records with these keys (those still in the store), in key order.
+    pub async fn fetch(&self, keys: &[String]) -> Result<Vec<Record>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+            "select key, value::text from {} where key = any($1) order by key",
+            self.table
+        ))
+        .bind(keys)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(key, value)| Record { key, value })
+            .collect())
+    }
+
+    /// Each tenant's most used booking currency (for the property the import creates).
+    pub async fn booking_currencies(&self) -> Result<HashMap<String, String>> {
+        if !self.json_values {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+            "select distinct on (tenant) tenant, currency
+               from (select split_part(key, ':', 2) as tenant, upper(value ->> 'currency') as currency, count(*) as n
+                       from {}
+                      where key >= 'reservation:' and key < 'reservation;' and jsonb_typeof(value::jsonb) = 'object'
+                        and value ->> 'currency' ~ '^[A-Za-z]{{3}}$'
+                      group by 1, 2) c
+              order by tenant, n desc, currency",
+            self.table
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_are_quoted_or_refused() {
+        assert_eq!(
+            quote_table("kv_store_0bdba248").ok().as_deref(),
+            Some("\"kv_store_0bdba248\"")
+        );
+        assert_eq!(
+            quote_table("legacy.kv").ok().as_deref(),
+            Some("\"legacy\".\"kv\"")
+        );
+        for bad in ["", "a.b.c", "kv; drop table x", "1kv", "kv\""] {
+            assert!(quote_table(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The verification pass: the store read again, every record mapped as the import maps it, and
+//! compared with its row in the table.
+//!
+//! Per prefix: how many records map to a row (quarantined ones left out), how many rows were
+//! found, how many hold exactly the imported columns, and a SHA-256 checksum over those columns
+//! in key order as the store gives them and as the table holds them (equal exactly when every
+//! record matches its row). The comparison runs in Postgres on typed values: the mapped rows go
+//! through the same `json_populate_recordset` as the import and are compared column by column
+//! with the table's, so formatting plays no part. Columns the database owns (numbers, balances,
+//! the room the import may have left unassigned) are not imported columns and not compared;
+//! members' legacy balances are compared with the ledger's separately and reported as
+//! recomputed.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+use sqlx::{PgPool, Row as _};
+
+use super::keys::Entity;
+use super::map::{map_record, Extra, MapOptions, Mapped};
+use super::report::{LedgerReport, TableCheck, Verification};
+use super::resolve::Resolver;
+use super::source::Source;
+use super::write::match_key;
+use crate::error::Result;
+
+/// How many differing keys are listed per table.
+const MISMATCHES: usize = 10;
+
+/// The SQL condition that pairs a mapped row `m` with its table row `t`.
+fn pairing(entity: Entity) -> &'static str {
+    match entity {
+        Entity::Tenant => "t.external_id = m.external_id",
+        Entity::Plan | Entity::FeatureFlag | Entity::RetentionPolicy => "t.legacy_id = m.legacy_id",
+        _ => "t.tenant_id = m.tenant_id and t.id = m.id",
+    }
+}
+
+pub async fn verify(
+    target: &PgPool,
+    source: &Source,
+    batch_size: i64,
+    options: MapOptions,
+    ledger: &mut LedgerReport,
+) -> Result<Verification> {
+    let started = Instant::now();
+    let mut resolver = Resolver::default();
+    let mut tables = Vec::new();
+    for entity in Entity::ALL {
+        let mut check = TableCheck {
+            prefix: entity.prefix().to_owned(),
+            table: entity.table().to_owned(),
+            ..Default::default()
+        };
+        let mut store_hash = Sha256::new();
+        let mut table_hash = Sha256::new();
+        let mut after = String::new();
+        loop {
+            let page = source.page(entity.prefix(), &after, batch_size).await?;
+            let Some(last) = page.last() else { break };
+            after = last.key.clone();
+            let mut conn = target.acquire().await?;
+            let keys: Vec<String> = page.iter().map(|r| r.key.clone()).collect();
+            let quarantined: HashSet<String> = sqlx::query_scalar(
+                "select key from kv_import.import_quarantine where key = any($1)",
+            )
+            .bind(&keys)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+            let kept: Vec<&super::source::Record> = page
+                .iter()
+                .filter(|r| !quarantined.contains(&r.key))
+                .collect();
+            let mapped: Vec<Result<Mapped, _>> = kept
+                .iter()
+                .map(|r| map_record(entity, &r.key, &r.value, options))
+                .collect();
+            let resolved = resolver.resolve(&mut conn, mapped).await?;
+            let (keys, rows): (Vec<String>, Vec<Mapped>) = kept
+                .iter()
+                .zip(resolved)
+                .filter_map(|(r, m)| m.ok().map(|m| (r.key.clone(), m)))
+                .unzip();
+            if rows.is_empty() {
+                continue;
+            }
+            compare(
+                &mut conn,
+                entity,
+                &keys,
+                &rows,
+                &mut check,
+                &mut store_hash,
+                &mut table_hash,
+            )
+            .await?;
+            if entity == Entity::LoyaltyMember {
+                member_balances(&mut conn, &rows, ledger).await?;
+            }
+        }
+        check.store_checksum = hex::encode(store_hash.finalize());
+        check.table_checksum = hex::encode(table_hash.finalize());
+        tables.push(check);
+    }
+    let ok = tables
+        .iter()
+        .all(|c| c.found == c.store && c.equal == c.store && c.store_checksum == c.table_checksum);
+    Ok(Verification {
+        seconds: started.elapsed().as_secs_f64(),
+        tables,
+        ok,
+    })
+}
+
+/// Compares one page of mapped rows with the table.
+async fn compare(
+    conn: &mut sqlx::PgConnection,
+    entity: Entity,
+    keys: &[String],
+    rows: &[Mapped],
+    check: &mut TableCheck,
+    store_hash: &mut Sha256,
+    table_hash: &mut Sha256,
+) -> Result<()> {
+    let table = entity.table();
+    let mut columns: Vec<String> = rows
+        .iter()
+        .flat_map(|m| m.row.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|c| (*c).to_owned())
+        .collect();
+    // platform rows the database already had keep their own id
+    if matches!(
+        entity,
+        Entity::Tenant | Entity::Plan | Entity::FeatureFlag | Entity::RetentionPolicy
+    ) {
+        columns.retain(|c| c != "id");
+    }
+    let mapped_value = |c: &String| {
+        if c == "created_at" {
+            "coalesce(m.created_at, t.created_at)".to_owned()
+        } else {
+            format!("m.{c}")
+        }
+    };
+    let sql = format!(
+        "select m.ordinality,
+                md5(row({want})::text),
+                case when t is null then null else md5(row({got})::text) end,
+                array_remove(array[{differing}], null)
+           from json_populate_recordset(null::public.{table}, $1::json) with ordinality as m
+           left join public.{table} t on {pairing}
+          order by m.ordinality",
+        want = columns
+            .iter()
+            .map(mapped_value)
+            .collect::<Vec<_>>()
+            .join(", "),
+        got = columns
+            .iter()
+            .map(|c| format!("t.{c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        differing = columns
+            .iter()
+            .map(|c| format!(
+                "case when {} is distinct from t.{c} then '{c}' end",
+                mapped_value(c)
+            ))
+            .collect::<Vec<_>>()
+            .join(", "),
+        pairing = pairing(entity),
+    );
+    let payload = serde_json::to_string(&rows.iter().map(|m| &m.row).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".to_owned());
+    let found = sqlx::query(&sql)
+        .bind(payload)
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in found {
+        let ordinality: i64 = row.try_get(0)?;
+        let want: String = row.try_get(1)?;
+        let got: Option<String> = row.try_get(2)?;
+        let differing: Vec<String> = row.try_get(3)?;
+        let Some(key) = usize::try_from(ordinality - 1)
+            .ok()
+            .and_then(|i| keys.get(i))
+        else {
+            continue;
+        };
+        check.store += 1;
+        store_hash.update(format!("{key}\n{want}\n"));
+        table_hash.update(format!("{key}\n{}\n", got.as_deref().unwrap_or("missing")));
+        match got {
+            None => {
+                if check.mismatches.len() < MISMATCHES {
+                    check.mismatches.push(format!("{key}: no row in {table}"));
+                }
+            }
+            Some(got) => {
+                check.found += 1;
+                if got == want {
+                    check.equal += 1;
+                } else if check.mismatches.len() < MISMATCHES {
+                    check
+                        .mismatches
+                        .push(format!("{key}: differs in {}", differing.join(", ")));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Members whose legacy available points differ from the balance their ledger gives.
+async fn member_balances(
+    conn: &mut sqlx::PgConnection,
+    rows: &[Mapped],
+    ledger: &mut LedgerReport,
+) -> Result<()> {
+    let (tenants, ids) = super::write::tenant_and_ids(rows.iter().map(|m| &m.row));
+    let balances: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
+        "select tenant_id::text || '/' || id::text, points_balance from public.loyalty_members
+          where (tenant_id, id) in (select * from unnest($1::uuid[], $2::uuid[]))",
+    )
+    .bind(&tenants)
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    for mapped in rows {
+        let Extra::Member {
+            available_points: Some(legacy),
+        } = mapped.extra
+        else {
+            continue;
+        };
+        if let Some(balance) = balances.get(&match_key(Entity::LoyaltyMember, &mapped.row)) {
+            if *balance != legacy {
+                ledger.members_recomputed += 1;
+                ledger.member_points_difference += balance.abs_diff(legacy);
+            }
+        }
+    }
+    Ok(())
+}
