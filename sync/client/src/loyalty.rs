@@ -101,7 +101,9 @@ fn add_entry(
     // Earned points lapse after the program's expiry period (the server's worker expires them).
     if let (Some(days), true) = (expiry_days, points > 0) {
         let expires = chrono::Utc::now() + chrono::Duration::days(days);
-        values.insert("expires_at".to_owned(), json!(expires.to_rfc3339()));
+        // microseconds, as Postgres keeps them, so the mirror and the server hold the same text
+        let expires = expires.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        values.insert("expires_at".to_owned(), json!(expires));
     }
     let id = Uuid::now_v7();
     outbox::write(conn, "loyalty_transactions", PushOp::Insert, id, values)?;
