@@ -213,11 +213,13 @@ async fn offline_work_is_pushed_when_the_server_is_back_and_a_double_booking_is_
         "The server cannot be reached. Work goes on here and is sent when the connection is back."
     );
 
-    // Meanwhile another laptop books the same room for the same nights, and syncs first.
+    // Meanwhile another laptop books the same room for the same nights, and syncs first: through
+    // a second instance of the (stateless) server on another port, so the desk, still retrying
+    // its own address, cannot push before B has.
     let port = server.port;
     let secret = server.secret.clone();
-    server = Server::start(&db, port, &secret).await;
-    let mut other = Remote::new(server.url());
+    let mut b_server = Server::start(&db, 0, &secret).await;
+    let mut other = Remote::new(b_server.url());
     let session = other
         .login(&emails[1], PASSWORD, "laptop B")
         .await
@@ -249,6 +251,8 @@ async fn offline_work_is_pushed_when_the_server_is_back_and_a_double_booking_is_
     sync_once(&mut other_conn, &other)
         .await
         .expect("B pushes first");
+    b_server.stop().await;
+    server = Server::start(&db, port, &secret).await;
 
     // The server is back: the desk pushes; the guest goes in, the booking is refused.
     ok(&desk, "sync_now", json!({}));

@@ -104,6 +104,7 @@ impl TestDb {
         let options = pms_server::seed::SeedOptions {
             tenants,
             guests_per_tenant: guests,
+            stays_per_guest: pms_server::seed::DEFAULT_STAYS_PER_GUEST,
             seed: 7,
             today: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("valid date"),
         };

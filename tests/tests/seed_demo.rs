@@ -31,6 +31,7 @@ fn options(seed: u64, tenants: usize, guests: usize) -> SeedOptions {
     SeedOptions {
         tenants,
         guests_per_tenant: guests,
+        stays_per_guest: pms_server::seed::DEFAULT_STAYS_PER_GUEST,
         seed,
         today: seeded_day(),
     }

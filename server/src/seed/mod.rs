@@ -33,6 +33,10 @@ pub struct SeedArgs {
     /// Guests per tenant (reservations, ledger entries and the rest scale with it).
     #[arg(long, default_value_t = 1000)]
     pub guests: usize,
+    /// Reservations per guest, on average (rooms are added to hold them): 1.2 gives a hotel's
+    /// usual mix of repeaters; the benchmark's million-row tenant uses 3.
+    #[arg(long, default_value_t = 1.2)]
+    pub stays_per_guest: f64,
     /// Seed of the random generator: the same seed gives the same data.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -47,6 +51,7 @@ impl SeedArgs {
         let options = SeedOptions {
             tenants: self.tenants,
             guests_per_tenant: self.guests,
+            stays_per_guest: self.stays_per_guest,
             seed: self.seed,
             today: self
                 .today
@@ -62,6 +67,9 @@ impl SeedArgs {
 pub struct SeedOptions {
     pub tenants: usize,
     pub guests_per_tenant: usize,
+    /// Reservations per guest on average ([`DEFAULT_STAYS_PER_GUEST`] unless a benchmark asks
+    /// for more).
+    pub stays_per_guest: f64,
     pub seed: u64,
     pub today: NaiveDate,
 }
@@ -78,9 +86,17 @@ impl SeedOptions {
                 "--guests must be between 10 and 2000000".to_owned(),
             ));
         }
+        if !(0.1..=10.0).contains(&self.stays_per_guest) {
+            return Err(Error::Invalid(
+                "--stays-per-guest must be between 0.1 and 10".to_owned(),
+            ));
+        }
         Ok(())
     }
 }
+
+/// The usual mix: a fifth more stays than guests.
+pub const DEFAULT_STAYS_PER_GUEST: f64 = 1.2;
 
 /// Rows written per table, and how long it took.
 #[derive(Debug, Clone, Default)]
@@ -135,6 +151,7 @@ pub async fn seed_demo(pool: &PgPool, options: &SeedOptions) -> Result<SeedSumma
         let plan = TenantPlan {
             index,
             guests: options.guests_per_tenant,
+            stays_per_tenth_guest: (options.stays_per_guest * 10.0).round() as usize,
             seed: options.seed,
             today: options.today,
         };

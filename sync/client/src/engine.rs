@@ -55,7 +55,7 @@ pub fn remember_session(conn: &mut Connection, tenant_id: uuid::Uuid) -> Result<
 /// Rewrites the local tenant's id to the server tenant's, in the rows and the outbox, at once.
 fn adopt_local_tenant(conn: &mut Connection, old: &str, new: &str) -> Result<()> {
     use pms_sync_protocol::tables::SYNCED_TABLES;
-    let tx = conn.transaction()?;
+    let tx = mirror::write_transaction(conn)?;
     for table in SYNCED_TABLES {
         if table.columns.contains(&"tenant_id") {
             // Names come from the compiled-in list of synced tables.
@@ -89,7 +89,7 @@ fn adopt_local_tenant(conn: &mut Connection, old: &str, new: &str) -> Result<()>
 /// are applied again at once so the desk still sees its own work.
 pub fn reset_for_snapshot(conn: &mut Connection) -> Result<()> {
     use pms_sync_protocol::tables::SYNCED_TABLES;
-    let tx = conn.transaction()?;
+    let tx = mirror::write_transaction(conn)?;
     for table in SYNCED_TABLES {
         tx.execute(&format!("delete from {}", table.name), [])?;
     }
@@ -139,7 +139,7 @@ async fn catch_up(
 ) -> Result<()> {
     loop {
         snapshot(conn, remote, on_progress, report).await?;
-        match pull(conn, remote, report).await? {
+        match pull(conn, remote, report, 0).await? {
             PullEnd::UpToDate => return Ok(()),
             PullEnd::SnapshotNeeded => reset_for_snapshot(conn)?,
         }
@@ -180,7 +180,7 @@ async fn snapshot(
         let mut after = mirror::state(conn, "snapshot_after_id")?.and_then(|v| v.parse().ok());
         loop {
             let page = remote.snapshot(table.name, after, SNAPSHOT_PAGE).await?;
-            let tx = conn.transaction()?;
+            let tx = mirror::write_transaction(conn)?;
             for row in &page.rows {
                 if let Value::Object(row) = row {
                     mirror::upsert(&tx, table.name, row)?;
@@ -211,7 +211,7 @@ async fn snapshot(
         }
     }
     // The snapshot is in; the feed from the head it was taken at brings it up to date.
-    let tx = conn.transaction()?;
+    let tx = mirror::write_transaction(conn)?;
     mirror::set_state(&tx, "cursor_seq", &head.seq.to_string())?;
     mirror::set_state(&tx, "cursor_change_no", &head.change_no.to_string())?;
     mirror::set_state(&tx, "initial_sync_done", "1")?;
@@ -228,6 +228,14 @@ pub async fn sync_once(conn: &mut Connection, remote: &Remote) -> Result<SyncRep
     let mut report = SyncReport::default();
     push(conn, remote, &mut report).await?;
     catch_up(conn, remote, &mut |_| true, &mut report).await?;
+    Ok(report)
+}
+
+/// Pushes the outbox only (every pending change, in batches of [`PUSH_BATCH`]), without
+/// pulling: for a laptop that pulls on its own schedule (long poll), and to measure pushing.
+pub async fn push_pending(conn: &mut Connection, remote: &Remote) -> Result<SyncReport> {
+    let mut report = SyncReport::default();
+    push(conn, remote, &mut report).await?;
     Ok(report)
 }
 
@@ -265,7 +273,7 @@ async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
                 .collect(),
         };
         let response = remote.push(&request).await?;
-        let tx = conn.transaction()?;
+        let tx = mirror::write_transaction(conn)?;
         for (entry, result) in pending.iter().zip(&response.results) {
             match result.status {
                 PushStatus::Applied | PushStatus::Merged => {
@@ -370,9 +378,36 @@ fn cursor(conn: &Connection) -> Result<Cursor> {
     Ok(Cursor { seq, change_no })
 }
 
-async fn pull(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -> Result<PullEnd> {
+/// Waits (long poll, up to `wait_secs`) until the feed has something after the mirror's cursor,
+/// then pulls it all in as [`sync_once`] would; returns at once if something is already waiting.
+/// For a laptop that stays online: changes from other desks show within milliseconds of their
+/// commit. Pushes nothing; a re-snapshot, if the server asks for one, is left to the next
+/// [`sync_once`].
+pub async fn pull_when_changed(
+    conn: &mut Connection,
+    remote: &Remote,
+    wait_secs: u64,
+) -> Result<SyncReport> {
+    let mut report = SyncReport::default();
+    pull(conn, remote, &mut report, wait_secs).await?;
+    Ok(report)
+}
+
+/// Pulls pages until the feed is exhausted; the first request may wait `first_wait_secs` for a
+/// change (long poll).
+async fn pull(
+    conn: &mut Connection,
+    remote: &Remote,
+    report: &mut SyncReport,
+    first_wait_secs: u64,
+) -> Result<PullEnd> {
+    let mut wait_secs = first_wait_secs;
     loop {
-        let page = match remote.pull(cursor(conn)?, PULL_PAGE).await {
+        let page = remote
+            .pull_waiting(cursor(conn)?, PULL_PAGE, wait_secs)
+            .await;
+        wait_secs = 0;
+        let page = match page {
             Err(crate::Error::Refused { code, .. }) if code == CURSOR_EXPIRED => {
                 return Ok(PullEnd::SnapshotNeeded)
             }
@@ -385,7 +420,7 @@ async fn pull(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
                 None => mirror::set_state(conn, "staff_role", role)?,
             }
         }
-        let tx = conn.transaction()?;
+        let tx = mirror::write_transaction(conn)?;
         for change in &page.changes {
             match (&change.op, &change.row) {
                 (Op::Upsert, Some(Value::Object(row))) => mirror::upsert(&tx, &change.table, row)?,

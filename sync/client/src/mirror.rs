@@ -44,6 +44,14 @@ fn prepare(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
+/// Begins a transaction that writes. It takes the write lock at once (`BEGIN IMMEDIATE`), waiting
+/// for it under the busy timeout: a deferred transaction that reads first and then writes fails
+/// at once with "database is locked" when another connection (the desk's screens beside the sync)
+/// has committed in between, as SQLite cannot upgrade a stale read snapshot.
+pub fn write_transaction(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>> {
+    Ok(conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+}
+
 /// How a column's values travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

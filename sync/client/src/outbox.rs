@@ -64,7 +64,7 @@ pub fn write(
             "{column:?} cannot be written on {table}"
         )));
     }
-    let tx = conn.transaction()?;
+    let tx = mirror::write_transaction(conn)?;
     let id_text = id.to_string();
     let mut base = Map::new();
     if op == PushOp::Update {

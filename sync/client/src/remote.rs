@@ -128,6 +128,18 @@ impl Remote {
     }
 
     pub async fn pull(&self, after: Cursor, limit: i64) -> Result<PullResponse> {
+        self.pull_waiting(after, limit, 0).await
+    }
+
+    /// A pull that, when nothing is new after `after`, waits up to `wait_secs` (the server caps
+    /// it at 30) for the next change instead of answering empty: a long poll, so a change made
+    /// on another laptop arrives as soon as it commits.
+    pub async fn pull_waiting(
+        &self,
+        after: Cursor,
+        limit: i64,
+        wait_secs: u64,
+    ) -> Result<PullResponse> {
         let http = self
             .http
             .get(format!("{}/v1/sync/pull", self.base_url))
@@ -136,6 +148,7 @@ impl Remote {
                 ("after_seq", after.seq),
                 ("after_change_no", after.change_no),
                 ("limit", limit),
+                ("wait", wait_secs as i64),
             ]);
         send(http).await
     }

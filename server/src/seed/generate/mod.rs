@@ -30,6 +30,9 @@ use super::platform::Plan;
 pub struct TenantPlan {
     pub index: usize,
     pub guests: usize,
+    /// Reservations per ten guests (12 for the usual 1.2 per guest); integer, so the room count
+    /// is exact for any size.
+    pub stays_per_tenth_guest: usize,
     pub seed: u64,
     pub today: NaiveDate,
 }
@@ -187,7 +190,9 @@ pub fn generate_tenant(plan: &TenantPlan, plans: &[Plan]) -> GeneratedTenant {
     tables.push(staff.table);
     tables.push(staff.devices);
 
-    let rooms_needed = (plan.guests * 6 / 5).div_ceil(STAYS_PER_ROOM).max(12);
+    let rooms_needed = (plan.guests * plan.stays_per_tenth_guest / 10)
+        .div_ceil(STAYS_PER_ROOM)
+        .max(12);
     let (property_tables, room_types, rooms) =
         inventory(&mut g, hotel, rooms_needed, tenant_created);
     tables.extend(property_tables);

@@ -1,0 +1,128 @@
+//! A change made on laptop A, visible on laptop B: from A's local write, through A's push, the
+//! server's commit and its wake-up of B's waiting pull, to the row in B's mirror. B long-polls as
+//! the desk does when online, on a thread of its own (as it would be another machine).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use pms_sync_client::engine::{pull_when_changed, sync_once};
+use pms_sync_client::{mirror, outbox};
+use pms_sync_protocol::wire::PushOp;
+use pms_tests::laptops::{object, Laptop};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::fixture::World;
+use crate::report::{Figure, Percentiles, Run, Target};
+
+const SECTION: &str = "Laptop A to laptop B";
+const WARM_UP: usize = 20;
+const ROUNDS: usize = 300;
+
+/// The change B is waiting to see, and when A made it.
+type Expected = Arc<Mutex<Option<(Uuid, Instant)>>>;
+
+pub async fn measure(world: &World, run: &mut Run) -> Result<()> {
+    let a_email = world.staff(world.tenant, "front_desk", 0).await?;
+    let b_email = world.staff(world.tenant, "manager", 0).await?;
+    let mut a = world
+        .laptop_at_head(&a_email, mirror::open_in_memory()?)
+        .await?;
+    let b = world
+        .laptop_at_head(&b_email, mirror::open_in_memory()?)
+        .await?;
+
+    let expected: Expected = Arc::new(Mutex::new(None));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (seen_tx, seen) = mpsc::channel::<Duration>();
+    let watcher = {
+        let expected = expected.clone();
+        let stop = stop.clone();
+        std::thread::spawn(move || watch(b, expected, stop, seen_tx))
+    };
+
+    let mut samples = Vec::with_capacity(ROUNDS);
+    for round in 0..WARM_UP + ROUNDS {
+        let id = Uuid::now_v7();
+        let started = Instant::now();
+        *expected.lock().map_err(|_| anyhow::anyhow!("poisoned"))? = Some((id, started));
+        outbox::write(
+            &mut a.conn,
+            "guests",
+            PushOp::Insert,
+            id,
+            object(json!({"first_name": format!("Latency {round}"), "last_name": "Bench"})),
+        )?;
+        sync_once(&mut a.conn, &a.remote).await?;
+        let elapsed = seen
+            .recv_timeout(Duration::from_secs(10))
+            .context("laptop B did not see A's change within 10 s")?;
+        if round >= WARM_UP {
+            samples.push(elapsed.as_secs_f64() * 1000.0);
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    // one more change wakes B's waiting pull, so it sees the stop at once
+    outbox::write(
+        &mut a.conn,
+        "guests",
+        PushOp::Insert,
+        Uuid::now_v7(),
+        object(json!({"first_name": "Stop", "last_name": "Bench"})),
+    )?;
+    sync_once(&mut a.conn, &a.remote).await?;
+    watcher
+        .join()
+        .map_err(|_| anyhow::anyhow!("laptop B's thread panicked"))??;
+
+    let p = Percentiles::of(&mut samples);
+    let how = format!(
+        "{ROUNDS} new guests one after another, B long-polling; max {:.1} ms",
+        p.max
+    );
+    run.add(Figure {
+        section: SECTION.to_owned(),
+        name: "change on A visible on B, p50".to_owned(),
+        value: p.p50,
+        unit: "ms".to_owned(),
+        target: Target::below(25.0),
+        how: how.clone(),
+    });
+    run.add(Figure {
+        section: SECTION.to_owned(),
+        name: "change on A visible on B, p99".to_owned(),
+        value: p.p99,
+        unit: "ms".to_owned(),
+        target: Target::below(100.0),
+        how,
+    });
+    Ok(())
+}
+
+/// Laptop B: pulls whenever the server says something changed, and reports when the expected
+/// row has arrived.
+fn watch(
+    mut b: Laptop,
+    expected: Expected,
+    stop: Arc<AtomicBool>,
+    seen: mpsc::Sender<Duration>,
+) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        while !stop.load(Ordering::Relaxed) {
+            pull_when_changed(&mut b.conn, &b.remote, 10).await?;
+            let mut waiting = expected.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            if let Some((id, started)) = *waiting {
+                if mirror::read(&b.conn, "guests", &id.to_string())?.is_some() {
+                    let _ = seen.send(started.elapsed());
+                    *waiting = None;
+                }
+            }
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,115 @@
+//! Push throughput: changes a laptop's outbox sends and the server applies per second, for one
+//! tenant, then for 50 tenants pushing at once (one laptop each, all on one client thread, so the
+//! server and Postgres are what is measured).
+
+use std::time::Instant;
+
+use anyhow::{ensure, Result};
+use pms_sync_client::engine::push_pending;
+use pms_sync_client::{mirror, outbox};
+use pms_sync_protocol::wire::PushOp;
+use pms_tests::laptops::{object, Laptop};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::fixture::World;
+use crate::report::{Figure, Run};
+
+const SECTION: &str = "Push throughput";
+const CHANGES_ONE_TENANT: usize = 10_000;
+const CHANGES_PER_TENANT: usize = 1_000;
+
+pub async fn measure(world: &World, run: &mut Run) -> Result<()> {
+    let email = world.staff(world.tenant, "front_desk", 1).await?;
+    let mut laptop = world
+        .laptop_at_head(&email, mirror::open_in_memory()?)
+        .await?;
+    queue_changes(&mut laptop, CHANGES_ONE_TENANT)?;
+    let started = Instant::now();
+    let report = push_pending(&mut laptop.conn, &laptop.remote).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    ensure!(
+        report.pushed > 0 && report.rejected == 0,
+        "push: {report:?}"
+    );
+    run.add(Figure {
+        section: SECTION.to_owned(),
+        name: "one tenant, one laptop".to_owned(),
+        value: report.pushed as f64 / seconds,
+        unit: "changes/s".to_owned(),
+        target: None,
+        how: format!(
+            "{} changes (new guests and edits), batches of 500, in {seconds:.2} s",
+            report.pushed
+        ),
+    });
+
+    if world.others.is_empty() {
+        return Ok(());
+    }
+    let mut tenants = vec![world.tenant];
+    tenants.extend(&world.others);
+    let mut laptops = Vec::with_capacity(tenants.len());
+    for tenant in &tenants {
+        let email = world.staff(*tenant, "front_desk", 0).await?;
+        let mut laptop = world
+            .laptop_at_head(&email, mirror::open_in_memory()?)
+            .await?;
+        queue_changes(&mut laptop, CHANGES_PER_TENANT)?;
+        laptops.push(laptop);
+    }
+    let started = Instant::now();
+    let pushes = laptops
+        .iter_mut()
+        .map(|laptop| push_pending(&mut laptop.conn, &laptop.remote));
+    let reports = futures_util::future::join_all(pushes).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let mut pushed = 0;
+    for report in reports {
+        let report = report?;
+        ensure!(report.rejected == 0, "push: {report:?}");
+        pushed += report.pushed;
+    }
+    ensure!(pushed > 0, "nothing pushed");
+    run.add(Figure {
+        section: SECTION.to_owned(),
+        name: format!("{} tenants at once, one laptop each", tenants.len()),
+        value: pushed as f64 / seconds,
+        unit: "changes/s".to_owned(),
+        target: None,
+        how: format!(
+            "{CHANGES_PER_TENANT} local changes per tenant, {pushed} pushed concurrently in {seconds:.2} s"
+        ),
+    });
+    Ok(())
+}
+
+/// Queues `count` changes: new guests, and every other one an edit of the guest made before it.
+fn queue_changes(laptop: &mut Laptop, count: usize) -> Result<()> {
+    let mut last = None;
+    for n in 0..count {
+        match last.take() {
+            Some(id) if n % 2 == 1 => {
+                outbox::write(
+                    &mut laptop.conn,
+                    "guests",
+                    PushOp::Update,
+                    id,
+                    object(json!({"phone": format!("+1 555 {n:06}")})),
+                )?;
+            }
+            _ => {
+                let id = Uuid::now_v7();
+                outbox::write(
+                    &mut laptop.conn,
+                    "guests",
+                    PushOp::Insert,
+                    id,
+                    object(json!({"first_name": format!("Pushed {n}"), "last_name": "Bench"})),
+                )?;
+                last = Some(id);
+            }
+        }
+    }
+    Ok(())
+}
