@@ -177,9 +177,16 @@ async fn snapshot(
         .unwrap_or(0);
     let mut rows = 0u64;
     for (index, table) in SYNCED_TABLES.iter().enumerate().skip(first_table) {
-        let mut after = mirror::state(conn, "snapshot_after_id")?.and_then(|v| v.parse().ok());
+        let after = mirror::state(conn, "snapshot_after_id")?.and_then(|v| v.parse().ok());
+        let mut fetching = fetch_snapshot_page(remote, table.name, after);
         loop {
-            let page = remote.snapshot(table.name, after, SNAPSHOT_PAGE).await?;
+            let page = fetching.await.map_err(|error| {
+                crate::Error::Data(format!("a snapshot page could not be fetched: {error}"))
+            })??;
+            // The server prepares the next page while this one is written.
+            let next_fetch = page
+                .next_after_id
+                .map(|next| fetch_snapshot_page(remote, table.name, Some(next)));
             let tx = mirror::write_transaction(conn)?;
             for row in &page.rows {
                 if let Value::Object(row) = row {
@@ -202,10 +209,13 @@ async fn snapshot(
                 rows,
             };
             if !on_progress(&progress) {
+                if let Some(next) = next_fetch {
+                    next.abort();
+                }
                 return Err(crate::Error::Interrupted);
             }
-            match page.next_after_id {
-                Some(next) => after = Some(next),
+            match next_fetch {
+                Some(next) => fetching = next,
                 None => break,
             }
         }
@@ -219,6 +229,17 @@ async fn snapshot(
     tx.commit()?;
     report.pulled += rows as usize;
     Ok(())
+}
+
+/// Starts fetching a snapshot page on the runtime, so that (on a multi-threaded runtime) the
+/// request is answered while the caller writes the page before it.
+fn fetch_snapshot_page(
+    remote: &Remote,
+    table: &'static str,
+    after: Option<uuid::Uuid>,
+) -> tokio::task::JoinHandle<Result<pms_sync_protocol::wire::SnapshotPage>> {
+    let remote = remote.clone();
+    tokio::spawn(async move { remote.snapshot(table, after, SNAPSHOT_PAGE).await })
 }
 
 /// One round: push the outbox, then bring the mirror up to date: the snapshot first on a laptop

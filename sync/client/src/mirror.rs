@@ -18,6 +18,9 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/0002_outbox_clocks.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0003_desk_indexes.sql"
+        )),
     ])
 }
 
@@ -40,6 +43,8 @@ fn prepare(conn: &mut Connection) -> Result<()> {
     conn.pragma_update(None, "journal_mode", "wal")?;
     conn.pragma_update(None, "synchronous", "normal")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Room for a column lookup and an upsert per synced table, and the screens' queries.
+    conn.set_prepared_statement_cache_capacity(128);
     migrations().to_latest(conn)?;
     Ok(())
 }
@@ -64,7 +69,7 @@ pub enum Kind {
 /// The mirror's columns of `table` with their kinds, in table order.
 pub fn columns(conn: &Connection, table: &str) -> Result<Vec<(String, Kind)>> {
     let synced = synced(table)?;
-    let mut statement = conn.prepare(&format!(
+    let mut statement = conn.prepare_cached(&format!(
         "select name, type from pragma_table_info('{}')",
         synced.name
     ))?;
@@ -145,7 +150,9 @@ pub fn upsert(conn: &Connection, table: &str, row: &Map<String, Value>) -> Resul
     let values = present
         .iter()
         .map(|(name, kind)| to_sql(&row[name.as_str()], *kind));
-    conn.execute(&statement, params_from_iter(values))?;
+    // Cached: a snapshot or a pull writes thousands of rows of the same shape in a row.
+    conn.prepare_cached(&statement)?
+        .execute(params_from_iter(values))?;
     Ok(())
 }
 
