@@ -181,6 +181,9 @@ async fn snapshot(
         loop {
             let page = remote.snapshot(table.name, after, SNAPSHOT_PAGE).await?;
             let tx = conn.transaction()?;
+            if let Some(clock) = page.clock {
+                outbox::observe(&tx, clock)?;
+            }
             for row in &page.rows {
                 if let Value::Object(row) = row {
                     mirror::upsert(&tx, table.name, row)?;
@@ -266,6 +269,9 @@ async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
         };
         let response = remote.push(&request).await?;
         let tx = conn.transaction()?;
+        if let Some(clock) = response.clock {
+            outbox::observe(&tx, clock)?;
+        }
         for (entry, result) in pending.iter().zip(&response.results) {
             match result.status {
                 PushStatus::Applied | PushStatus::Merged => {
@@ -386,6 +392,9 @@ async fn pull(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
             }
         }
         let tx = conn.transaction()?;
+        if let Some(clock) = page.clock {
+            outbox::observe(&tx, clock)?;
+        }
         for change in &page.changes {
             match (&change.op, &change.row) {
                 (Op::Upsert, Some(Value::Object(row))) => mirror::upsert(&tx, &change.table, row)?,
