@@ -84,8 +84,7 @@ impl OwnCluster {
     }
 
     fn command(&self, tool: &str) -> Command {
-        let bin =
-            std::env::var("PMS_TEST_PG_BIN").unwrap_or_else(|_| DEFAULT_PG_BIN.to_owned());
+        let bin = std::env::var("PMS_TEST_PG_BIN").unwrap_or_else(|_| DEFAULT_PG_BIN.to_owned());
         let tool = Path::new(&bin).join(tool);
         let mut command = if self.as_postgres {
             let mut command = Command::new("runuser");
@@ -130,8 +129,7 @@ impl OwnCluster {
 
 impl Drop for OwnCluster {
     fn drop(&mut self) {
-        let bin =
-            std::env::var("PMS_TEST_PG_BIN").unwrap_or_else(|_| DEFAULT_PG_BIN.to_owned());
+        let bin = std::env::var("PMS_TEST_PG_BIN").unwrap_or_else(|_| DEFAULT_PG_BIN.to_owned());
         let tool = Path::new(&bin).join("pg_ctl");
         let mut command = if self.as_postgres {
             let mut command = std::process::Command::new("runuser");

@@ -178,9 +178,7 @@ async fn laptops_syncing_through_server_kills_and_postgres_restarts_lose_and_rep
     let desks: Vec<_> = laptops
         .into_iter()
         .enumerate()
-        .map(|(n, laptop)| {
-            tokio::spawn(desk(laptop, n, member, stay.clone(), progress.clone()))
-        })
+        .map(|(n, laptop)| tokio::spawn(desk(laptop, n, member, stay.clone(), progress.clone())))
         .collect();
 
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
@@ -259,7 +257,11 @@ async fn laptops_syncing_through_server_kills_and_postgres_restarts_lose_and_rep
     };
     for (table, marker, ids) in [
         ("guests", "last_name = 'Restarted'", all(0)),
-        ("loyalty_transactions", "description = 'restarted earn'", all(1)),
+        (
+            "loyalty_transactions",
+            "description = 'restarted earn'",
+            all(1),
+        ),
         ("reservations", "guest_name like 'Restart L%'", all(2)),
     ] {
         let (by_id, by_marker): (i64, i64) = sqlx::query_as(&format!(
@@ -270,7 +272,11 @@ async fn laptops_syncing_through_server_kills_and_postgres_restarts_lose_and_rep
         .fetch_one(&db.pool)
         .await
         .expect("count");
-        assert_eq!(by_id, ids.len() as i64, "{table}: every row the laptops made");
+        assert_eq!(
+            by_id,
+            ids.len() as i64,
+            "{table}: every row the laptops made"
+        );
         assert_eq!(by_marker, ids.len() as i64, "{table}: and no other");
     }
     // ... and by the server's record of each device's changes: one outcome per change, all
@@ -316,7 +322,11 @@ async fn laptops_syncing_through_server_kills_and_postgres_restarts_lose_and_rep
     let syncs: usize = works.iter().map(|w| w.syncs).sum();
     let failed: usize = works.iter().map(|w| w.failed).sum();
     assert_eq!(kills + restarts, FAULTS.len());
-    assert_eq!(mid_sync, FAULTS.len(), "every fault struck while a laptop synced");
+    assert_eq!(
+        mid_sync,
+        FAULTS.len(),
+        "every fault struck while a laptop synced"
+    );
     assert!(failed > 0, "the outages broke some syncs ({syncs} syncs)");
     println!(
         "{kills} server kills and {restarts} Postgres restarts, each during a sync; {syncs} syncs, \
