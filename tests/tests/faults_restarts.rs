@@ -52,6 +52,8 @@ struct Work {
     changes: i64,
     syncs: usize,
     failed: usize,
+    /// Failed syncs that were under way when a fault struck.
+    struck: usize,
 }
 
 /// Shared between the laptops and the test's fault loop.
@@ -62,6 +64,8 @@ struct Progress {
     in_sync: AtomicUsize,
     /// Syncs that succeeded, all laptops together.
     succeeded: AtomicUsize,
+    /// Faults so far.
+    faults: AtomicUsize,
 }
 
 /// A desk that keeps working and syncing until told to stop.
@@ -106,6 +110,7 @@ async fn desk(
         work.bookings.push(booking);
         work.changes += 3;
 
+        let faults_before = progress.faults.load(Ordering::SeqCst);
         progress.in_sync.fetch_add(1, Ordering::SeqCst);
         let result = sync_once(&mut laptop.conn, &laptop.remote).await;
         progress.in_sync.fetch_sub(1, Ordering::SeqCst);
@@ -122,6 +127,9 @@ async fn desk(
                     "laptop {n}: {error}"
                 );
                 work.failed += 1;
+                if progress.faults.load(Ordering::SeqCst) > faults_before {
+                    work.struck += 1;
+                }
                 // Do not spin against a dead server.
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -191,6 +199,7 @@ async fn laptops_syncing_through_server_kills_and_postgres_restarts_lose_and_rep
         })
         .await;
         mid_sync += usize::from(progress.in_sync.load(Ordering::SeqCst) > 0);
+        progress.faults.fetch_add(1, Ordering::SeqCst);
         match fault {
             Fault::KillServer => {
                 server.kill().await;
@@ -321,6 +330,7 @@ async fn laptops_syncing_through_server_kills_and_postgres_restarts_lose_and_rep
 
     let syncs: usize = works.iter().map(|w| w.syncs).sum();
     let failed: usize = works.iter().map(|w| w.failed).sum();
+    let struck: usize = works.iter().map(|w| w.struck).sum();
     assert_eq!(kills + restarts, FAULTS.len());
     assert_eq!(
         mid_sync,
@@ -328,9 +338,13 @@ async fn laptops_syncing_through_server_kills_and_postgres_restarts_lose_and_rep
         "every fault struck while a laptop synced"
     );
     assert!(failed > 0, "the outages broke some syncs ({syncs} syncs)");
+    assert!(
+        struck >= FAULTS.len() / 2,
+        "syncs under way when a fault struck failed ({struck} of {failed} failures)"
+    );
     println!(
         "{kills} server kills and {restarts} Postgres restarts, each during a sync; {syncs} syncs, \
-         {failed} failed; {} guests, {} earnings and {} bookings applied once each; {bookings} \
+         {failed} failed ({struck} of them under way when a fault struck); {} guests, {} earnings and {} bookings applied once each; {bookings} \
          confirmation numbers gapless; {:.1} s",
         works.iter().map(|w| w.guests.len()).sum::<usize>(),
         works.iter().map(|w| w.earnings.len()).sum::<usize>(),
