@@ -47,6 +47,9 @@ struct Cli {
     /// The `pms-client` binary (default: next to this one).
     #[arg(long)]
     client: Option<PathBuf>,
+    /// Keep a copy of the synced mirror here (to look into the local measures).
+    #[arg(long)]
+    keep_mirror: Option<PathBuf>,
     /// Where the run's JSON goes.
     #[arg(long, default_value = "target/bench/results.json")]
     json: PathBuf,
@@ -107,6 +110,9 @@ async fn main() -> Result<()> {
     let dir = std::env::temp_dir().join(format!("pms-bench-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir)?;
     let result = measure_all(&world, &client, &dir, &wanted, &mut run).await;
+    if let Some(keep) = &cli.keep_mirror {
+        std::fs::copy(dir.join("synced.sqlite3"), keep).context("keep the mirror")?;
+    }
     let _ = std::fs::remove_dir_all(&dir);
     result?;
 

@@ -5,3 +5,5 @@
 create index reservations_property_status_idx on reservations (property_id, status, check_in_date);
 create index reservations_room_status_idx on reservations (room_id, status, check_in_date);
 create index reservations_property_departure_idx on reservations (property_id, check_out_date);
+-- Guest search for the first one or two letters typed: names by prefix, case-insensitively.
+create index guests_name_nocase_idx on guests (full_name collate nocase);

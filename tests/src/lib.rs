@@ -4,6 +4,7 @@
 
 pub mod faulty_proxy;
 pub mod laptops;
+pub mod own_cluster;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -26,6 +27,8 @@ pub struct TestDb {
     pub name: String,
     pub pool: PgPool,
     options: PgConnectOptions,
+    /// The server's admin URL (see [`server_url`]) the database was created on.
+    server: String,
 }
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -33,7 +36,13 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 impl TestDb {
     /// A new database with the schema migrated and the `serve` login role in place.
     pub async fn migrated() -> Self {
-        let db = Self::empty().await;
+        Self::migrated_on(&server_url()).await
+    }
+
+    /// [`TestDb::migrated`] on another Postgres server, named by a superuser URL of it (e.g. a
+    /// test's own cluster, see [`own_cluster`]).
+    pub async fn migrated_on(server: &str) -> Self {
+        let db = Self::empty_on(server).await;
         pms_server::db::migrate(&db.pool, APP_ROLE, None)
             .await
             .expect("migrations apply");
@@ -42,7 +51,12 @@ impl TestDb {
 
     /// A new, empty database.
     pub async fn empty() -> Self {
-        let server: PgConnectOptions = server_url()
+        Self::empty_on(&server_url()).await
+    }
+
+    /// A new, empty database on the server of the superuser URL `server_url`.
+    pub async fn empty_on(server_url: &str) -> Self {
+        let server: PgConnectOptions = server_url
             .parse()
             .expect("PMS_TEST_DATABASE_URL is a valid URL");
         let server = server.disable_statement_logging();
@@ -70,12 +84,13 @@ impl TestDb {
             name,
             pool,
             options,
+            server: server_url.to_owned(),
         }
     }
 
     /// The admin URL of this database, as `PMS_ADMIN_DATABASE_URL` would give it.
     pub fn url(&self) -> String {
-        let mut url = url_of(&server_url());
+        let mut url = url_of(&self.server);
         url.set_path(&format!("/{}", self.name));
         url.to_string()
     }
@@ -123,6 +138,7 @@ impl Drop for TestDb {
         // Dropping needs a connection of its own; the test's runtime may be shutting down, so use
         // a short-lived one on another thread.
         let name = self.name.clone();
+        let server_url = self.server.clone();
         let _ = std::thread::spawn(move || {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -131,7 +147,7 @@ impl Drop for TestDb {
                 return;
             };
             runtime.block_on(async move {
-                let Ok(server) = server_url().parse::<PgConnectOptions>() else {
+                let Ok(server) = server_url.parse::<PgConnectOptions>() else {
                     return;
                 };
                 if let Ok(mut conn) =

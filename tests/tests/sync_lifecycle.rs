@@ -1,12 +1,13 @@
 //! A laptop's life with the real server: three laptops offline at once converge; a cursor older
 //! than the retention of sync state re-snapshots and keeps its outbox; a staff role change reaches
 //! the mirror; a laptop that began on its own is adopted into the server tenant; a delete older
-//! than another laptop's edit loses to it; a laptop clock a day ahead does not win every conflict.
+//! than another laptop's edit loses to it; a laptop clock a day ahead does not win every conflict,
+//! and one a day behind does not lose every one: what it does after seeing an edit orders after it.
 
 use pms_server::admin;
 use pms_sync_client::engine::{remember_session, reset_for_snapshot};
 use pms_sync_client::{conflicts, mirror, outbox};
-use pms_sync_protocol::hlc::Hlc;
+use pms_sync_protocol::hlc::{Clock, Hlc, SystemClock};
 use pms_sync_protocol::wire::PushOp;
 use pms_tests::laptops::{first_tenant, mirror_matches_server, object, staff_emails, Laptop};
 use pms_tests::{TestDb, TestServer};
@@ -566,6 +567,142 @@ async fn a_laptop_clock_a_day_ahead_does_not_win_every_conflict() {
         );
     }
     for laptop in [&ahead, &on_time] {
+        mirror_matches_server(&db, laptop)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+/// A laptop's wall clock, a day slow.
+struct DayBehind;
+
+impl Clock for DayBehind {
+    fn now_ms(&self) -> i64 {
+        SystemClock.now_ms() - 86_400_000
+    }
+}
+
+/// The stamp the server keeps for the last write of a field group of a row.
+async fn group_stamp(db: &TestDb, id: Uuid, group: &str) -> Hlc {
+    let text: String =
+        sqlx::query_scalar("select group_stamps ->> $2 from app.row_clocks where row_id = $1")
+            .bind(id)
+            .bind(group)
+            .fetch_one(&db.pool)
+            .await
+            .expect("the row's clock");
+    text.parse().expect("a stamp")
+}
+
+#[tokio::test]
+async fn a_laptop_clock_a_day_behind_orders_its_edits_after_what_it_has_seen() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let server = TestServer::start(&db).await;
+    let (mut behind, mut on_time) =
+        desk_and_manager(&db, &server, "clock a day behind", "clock on time").await;
+    let guest = some_guest(&behind, 0);
+
+    // Round after round the laptop on time edits the phone and syncs; the slow one syncs (and so
+    // sees that edit), then edits the phone itself. Its edit is the later one, and the row's
+    // clock says so: the stamp kept is the slow laptop's, after the one it saw, although its
+    // wall clock says yesterday.
+    let mut last = None;
+    for round in 0..3 {
+        update(
+            &mut on_time,
+            "guests",
+            guest,
+            json!({"phone": format!("on time {round}")}),
+        );
+        on_time.sync().await;
+        let seen = group_stamp(&db, guest, "contact").await;
+        behind.sync().await;
+        outbox::write_with_clock(
+            &mut behind.conn,
+            &DayBehind,
+            "guests",
+            PushOp::Update,
+            guest,
+            object(json!({"phone": format!("behind {round}")})),
+        )
+        .expect("edit on the slow laptop");
+        behind.sync().await;
+        on_time.sync().await;
+        assert_eq!(
+            server_value(&db, "guests", guest, "phone").await,
+            json!(format!("behind {round}")),
+            "round {round}: the later edit is on the server"
+        );
+        let kept = group_stamp(&db, guest, "contact").await;
+        let node: Uuid = mirror::state(&behind.conn, "node_id")
+            .expect("state")
+            .and_then(|n| n.parse().ok())
+            .expect("the slow laptop's node");
+        assert_eq!(
+            kept.node, node,
+            "round {round}: the row's clock records the slow laptop's edit as the last one ({kept}, saw {seen})"
+        );
+        assert!(kept > seen, "round {round}: {kept} orders after {seen}");
+        assert!(
+            last.is_none_or(|last| kept > last),
+            "round {round}: the slow laptop's stamps only go forward"
+        );
+        last = Some(kept);
+    }
+
+    // A delete made after seeing an edit is not refused as older than that edit.
+    let preference: Uuid = behind
+        .conn
+        .query_row(
+            "select id from guest_preferences order by id limit 1",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .expect("a preference")
+        .parse()
+        .expect("uuid");
+    update(
+        &mut on_time,
+        "guest_preferences",
+        preference,
+        json!({"pillow_type": "feather"}),
+    );
+    on_time.sync().await;
+    behind.sync().await;
+    outbox::write_with_clock(
+        &mut behind.conn,
+        &DayBehind,
+        "guest_preferences",
+        PushOp::Delete,
+        preference,
+        Default::default(),
+    )
+    .expect("delete on the slow laptop");
+    let report = behind.sync().await;
+    assert_eq!(
+        report.rejected,
+        0,
+        "the delete was made after the edit it saw, yet: {:?}",
+        behind
+            .conn
+            .query_row("select group_concat(reason) from conflicts", [], |r| r
+                .get::<_, Option<
+                String,
+            >>(
+                0
+            ))
+            .expect("conflicts")
+    );
+    on_time.sync().await;
+    let left: i64 =
+        sqlx::query_scalar("select count(*) from public.guest_preferences where id = $1")
+            .bind(preference)
+            .fetch_one(&db.pool)
+            .await
+            .expect("count");
+    assert_eq!(left, 0, "the preference is deleted on the server");
+    for laptop in [&behind, &on_time] {
         mirror_matches_server(&db, laptop)
             .await
             .unwrap_or_else(|e| panic!("{e}"));

@@ -32,6 +32,11 @@ pub enum ApiError {
         "this device has not synced for longer than the server keeps changes: take a new snapshot"
     )]
     CursorExpired,
+    /// Every database connection stayed busy for the pool's whole wait, or the database chose
+    /// this request as the loser of a deadlock: nothing was written, and the same request is
+    /// worth sending again shortly (pushes are idempotent).
+    #[error("the server is busy: try again in a moment")]
+    Busy,
     #[error("an internal error occurred")]
     Internal(#[source] anyhow::Error),
 }
@@ -49,6 +54,7 @@ impl ApiError {
             | Self::SessionRevoked => StatusCode::UNAUTHORIZED,
             Self::ClientTooOld { .. } => StatusCode::UPGRADE_REQUIRED,
             Self::CursorExpired => StatusCode::GONE,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,6 +72,7 @@ impl ApiError {
             Self::SessionRevoked => "session_revoked",
             Self::ClientTooOld { .. } => "client_too_old",
             Self::CursorExpired => CURSOR_EXPIRED,
+            Self::Busy => "server_busy",
             Self::Internal(_) => "internal",
         }
     }
@@ -75,7 +82,18 @@ pub use pms_sync_protocol::wire::CURSOR_EXPIRED;
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        Self::Internal(error.into())
+        let retry_later = match &error {
+            sqlx::Error::PoolTimedOut => true,
+            // deadlock_detected, serialization_failure
+            sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("40P01" | "40001")),
+            _ => false,
+        };
+        if retry_later {
+            tracing::warn!(%error, "request refused as busy");
+            Self::Busy
+        } else {
+            Self::Internal(error.into())
+        }
     }
 }
 
@@ -85,7 +103,14 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %source, "request failed");
         }
         let body = serde_json::json!({"error": {"code": self.code(), "message": self.to_string()}});
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if matches!(self, Self::Busy) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }
 

@@ -114,6 +114,7 @@ async fn read_page(
         ids_by_table.entry(table.as_str()).or_default().push(*id);
     }
     let mut rows: BTreeMap<(String, Uuid), serde_json::Value> = BTreeMap::new();
+    let mut clock = None;
     for (table, ids) in ids_by_table {
         let Some(synced) = synced_table(table) else {
             continue;
@@ -131,6 +132,8 @@ async fn read_page(
         for (id, row) in found {
             rows.insert((table.to_owned(), id), row);
         }
+        let tenant = caller.claims.app_metadata.tenant_id;
+        clock = clock.max(super::push::newest_stamp(&mut tx, tenant, synced.name, &ids).await?);
     }
     tx.commit().await?;
 
@@ -153,5 +156,6 @@ async fn read_page(
         cursor,
         has_more,
         staff_role,
+        clock,
     })
 }

@@ -113,8 +113,24 @@ pub async fn push(
     .bind(tenant_id)
     .fetch_one(&mut *tx)
     .await?;
+    // The newest write of any row this push touched, its own included: a laptop told that its
+    // delete lost to a later edit must stamp its next try after that edit.
+    let mut touched: BTreeMap<&str, Vec<Uuid>> = BTreeMap::new();
+    for change in &request.changes {
+        if let Some(table) = synced_table(&change.table) {
+            touched.entry(table.name).or_default().push(change.id);
+        }
+    }
+    let mut clock = None;
+    for (table, ids) in touched {
+        clock = clock.max(newest_stamp(&mut tx, tenant_id, table, &ids).await?);
+    }
     tx.commit().await?;
-    Ok(Json(PushResponse { results, feed_seq }))
+    Ok(Json(PushResponse {
+        results,
+        feed_seq,
+        clock,
+    }))
 }
 
 /// A row of `app.change_results`: change id, status, reason, message, conflicts.
@@ -400,6 +416,30 @@ async fn load_stamps(
     Ok(stored
         .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default())
+}
+
+/// The newest stamp among the field-group clocks of rows `ids` of `table`: what an answer that
+/// carries (or touched) those rows tells the laptop's clock (`PullResponse::clock`).
+pub(super) async fn newest_stamp(
+    tx: &mut PgConnection,
+    tenant_id: Uuid,
+    table: &str,
+    ids: &[Uuid],
+) -> Result<Option<Hlc>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    // The text form sorts like the stamps, so the greatest text is the newest stamp.
+    let newest: Option<String> = sqlx::query_scalar(
+        "select max(s.stamp) from app.row_clocks c cross join lateral jsonb_each_text(c.group_stamps) s(grp, stamp)
+          where c.tenant_id = $1 and c.table_name = $2 and c.row_id = any($3)",
+    )
+    .bind(tenant_id)
+    .bind(table)
+    .bind(ids)
+    .fetch_one(tx)
+    .await?;
+    Ok(newest.and_then(|text| text.parse().ok()))
 }
 
 /// Records the stamps of groups just written (kept for the others).

@@ -69,6 +69,12 @@ pub async fn snapshot(
         .bind(limit)
         .fetch_all(&mut *tx)
         .await?;
+    let ids: Vec<Uuid> = rows
+        .iter()
+        .filter_map(|row| row["id"].as_str()?.parse().ok())
+        .collect();
+    let tenant = caller.claims.app_metadata.tenant_id;
+    let clock = super::push::newest_stamp(&mut tx, tenant, synced.name, &ids).await?;
     tx.commit().await?;
     let next_after_id = if rows.len() as i64 == limit {
         rows.last()
@@ -81,5 +87,6 @@ pub async fn snapshot(
         table: synced.name.to_owned(),
         rows,
         next_after_id,
+        clock,
     }))
 }

@@ -188,6 +188,9 @@ async fn snapshot(
                 .next_after_id
                 .map(|next| fetch_snapshot_page(remote, table.name, Some(next)));
             let tx = mirror::write_transaction(conn)?;
+            if let Some(clock) = page.clock {
+                outbox::observe(&tx, clock)?;
+            }
             for row in &page.rows {
                 if let Value::Object(row) = row {
                     mirror::upsert(&tx, table.name, row)?;
@@ -270,10 +273,7 @@ enum PullEnd {
 
 async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -> Result<()> {
     loop {
-        let pending: Vec<_> = outbox::entries(conn, false)?
-            .into_iter()
-            .take(PUSH_BATCH)
-            .collect();
+        let pending = outbox::pending(conn, PUSH_BATCH)?;
         if pending.is_empty() {
             return Ok(());
         }
@@ -295,6 +295,9 @@ async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
         };
         let response = remote.push(&request).await?;
         let tx = mirror::write_transaction(conn)?;
+        if let Some(clock) = response.clock {
+            outbox::observe(&tx, clock)?;
+        }
         for (entry, result) in pending.iter().zip(&response.results) {
             match result.status {
                 PushStatus::Applied | PushStatus::Merged => {
@@ -383,8 +386,14 @@ async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
                 }
             }
         }
-        // The mirror shows the server's rows where it answered with them, plus what is pending.
-        rebase(&tx)?;
+        // The mirror shows the server's rows where it answered with them, plus what is pending
+        // of those rows (the others were not touched).
+        rebase_rows(
+            &tx,
+            pending
+                .iter()
+                .map(|entry| (entry.table.as_str(), entry.id.to_string())),
+        )?;
         tx.commit()?;
     }
 }
@@ -442,6 +451,9 @@ async fn pull(
             }
         }
         let tx = mirror::write_transaction(conn)?;
+        if let Some(clock) = page.clock {
+            outbox::observe(&tx, clock)?;
+        }
         for change in &page.changes {
             match (&change.op, &change.row) {
                 (Op::Upsert, Some(Value::Object(row))) => mirror::upsert(&tx, &change.table, row)?,
@@ -455,7 +467,12 @@ async fn pull(
             "delete from outbox where status = 'acked' and acked_seq <= ?1",
             [page.cursor.seq],
         )?;
-        rebase(&tx)?;
+        rebase_rows(
+            &tx,
+            page.changes
+                .iter()
+                .map(|change| (change.table.as_str(), change.id.to_string())),
+        )?;
         tx.commit()?;
         report.pulled += page.changes.len();
         if !page.has_more {
@@ -466,7 +483,23 @@ async fn pull(
 
 /// Applies every change still in the outbox on top of what was pulled.
 fn rebase(conn: &Connection) -> Result<()> {
-    for entry in outbox::entries(conn, true)? {
+    reapply(conn, outbox::entries(conn, true)?)
+}
+
+/// Applies the outbox's changes of the rows a pull page overwrote on top of it; the other rows
+/// still show the desk's work, so a page costs what it brought, not the size of the outbox.
+fn rebase_rows<'a>(conn: &Connection, rows: impl Iterator<Item = (&'a str, String)>) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for (table, id) in rows {
+        if seen.insert((table, id.clone())) {
+            reapply(conn, outbox::entries_of_row(conn, table, &id)?)?;
+        }
+    }
+    Ok(())
+}
+
+fn reapply(conn: &Connection, entries: Vec<outbox::OutboxEntry>) -> Result<()> {
+    for entry in entries {
         let id = entry.id.to_string();
         match entry.op {
             PushOp::Delete => mirror::delete(conn, &entry.table, &id)?,

@@ -3,7 +3,22 @@
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("local database error: {0}")]
-    Local(#[from] rusqlite::Error),
+    Local(rusqlite::Error),
+    /// SQLite could not grow the file (`SQLITE_FULL`): the disk, or the size the database may
+    /// reach, is used up. The failed transaction was rolled back whole.
+    #[error(
+        "the laptop's disk is full, so this was not saved: free some space on the disk (or ask \
+         whoever looks after the laptop), then try again; work not yet sent to the server is kept"
+    )]
+    DiskFull,
+    /// The local database may only be read (`SQLITE_READONLY`): the file or its folder became
+    /// read-only, or the database was opened for reading only.
+    #[error(
+        "the local database cannot be written to (it is read-only), so this was not saved: \
+         restart the app, and if that does not help ask whoever looks after the laptop to check \
+         the app's data folder; work not yet sent to the server is kept"
+    )]
+    ReadOnly,
     #[error("the local database could not be migrated: {0}")]
     Migration(#[from] rusqlite_migration::Error),
     #[error("{0} is not a synced table")]
@@ -28,6 +43,19 @@ pub enum Error {
     OtherTenant,
     #[error("unexpected data: {0}")]
     Data(String),
+}
+
+impl From<rusqlite::Error> for Error {
+    /// A full disk and a read-only database get errors of their own: a person can do something
+    /// about them, and the desk must say so rather than show an SQLite message.
+    fn from(error: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match error.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => Self::DiskFull,
+            Some(ErrorCode::ReadOnly) => Self::ReadOnly,
+            _ => Self::Local(error),
+        }
+    }
 }
 
 impl Error {

@@ -217,15 +217,17 @@ pub fn search_guests(conn: &Connection, term: &str, limit: usize) -> Result<Vec<
         })?;
         rows.collect::<Result<Vec<_>, _>>()?
     } else {
+        // A range on the case-insensitive name index rather than LIKE: every name that starts
+        // with the term (ASCII letters in either case) sorts between the term and the term
+        // followed by the highest code point, so the index finds the first 20 at once where a
+        // LIKE would read every guest.
         let mut statement = conn.prepare_cached(
-            "select id, full_name from guests where full_name like ?1 || '%' escape '\\' and deleted_at is null
-              order by full_name limit ?2",
+            "select id, full_name from guests
+              where full_name >= ?1 collate nocase and full_name < ?2 collate nocase and deleted_at is null
+              order by full_name collate nocase limit ?3",
         )?;
-        let escaped = term
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let rows = statement.query_map(rusqlite::params![escaped, limit], |r| {
+        let upper = format!("{term}\u{10FFFF}");
+        let rows = statement.query_map(rusqlite::params![term, upper, limit], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
         rows.collect::<Result<Vec<_>, _>>()?
@@ -271,5 +273,51 @@ mod tests {
         assert!(waiting[0].base.is_empty() && waiting[0].stamp.is_none());
         drop(upgraded);
         let _ = std::fs::remove_file(&path);
+    }
+
+    /// One or two letters typed find names by prefix, in either case, with LIKE's wildcards
+    /// taken as the letters they are; the plan reads the name index, not every guest.
+    #[test]
+    fn a_short_term_finds_names_by_prefix_through_the_index() {
+        let mut conn = open_in_memory().expect("mirror");
+        for (first, last) in [
+            ("Ana", "Lopez"),
+            ("anders", "Berg"),
+            ("Bob", "Anand"),
+            ("a%b", "Odd"),
+        ] {
+            let mut values = Map::new();
+            values.insert("first_name".to_owned(), Value::from(first));
+            values.insert("last_name".to_owned(), Value::from(last));
+            outbox::write(
+                &mut conn,
+                "guests",
+                pms_sync_protocol::wire::PushOp::Insert,
+                uuid::Uuid::now_v7(),
+                values,
+            )
+            .expect("insert");
+        }
+        let names = |term: &str| -> Vec<String> {
+            search_guests(&conn, term, 20)
+                .expect("search")
+                .into_iter()
+                .map(|(_, name)| name)
+                .collect()
+        };
+        assert_eq!(names("an"), vec!["Ana Lopez", "anders Berg"]);
+        assert_eq!(names("AN"), vec!["Ana Lopez", "anders Berg"]);
+        assert_eq!(names("a%"), vec!["a%b Odd"]);
+        assert!(names("z").is_empty());
+        let plan: String = conn
+            .query_row(
+                "explain query plan select id, full_name from guests
+                  where full_name >= 'an' collate nocase and full_name < 'ao' collate nocase
+                    and deleted_at is null order by full_name collate nocase limit 20",
+                [],
+                |r| r.get(3),
+            )
+            .expect("plan");
+        assert!(plan.contains("guests_name_nocase_idx"), "{plan}");
     }
 }

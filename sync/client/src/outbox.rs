@@ -2,7 +2,7 @@
 //! the same SQLite transaction, numbered with the device's next sequence number. Nothing can
 //! change the mirror's tables without leaving a change to push.
 
-use pms_sync_protocol::hlc::Hlc;
+use pms_sync_protocol::hlc::{Clock, Hlc, SystemClock};
 use pms_sync_protocol::merge::base_columns;
 use pms_sync_protocol::tables::is_generated;
 use pms_sync_protocol::wire::PushOp;
@@ -55,6 +55,19 @@ pub fn write(
     id: Uuid,
     values: Map<String, Value>,
 ) -> Result<i64> {
+    write_with_clock(conn, &SystemClock, table, op, id, values)
+}
+
+/// [`write`], with the change stamped against `wall` instead of the system clock (a test's
+/// laptop whose clock is off).
+pub fn write_with_clock(
+    conn: &mut Connection,
+    wall: &dyn Clock,
+    table: &str,
+    op: PushOp,
+    id: Uuid,
+    values: Map<String, Value>,
+) -> Result<i64> {
     let synced = mirror::synced(table)?;
     if let Some(column) = values
         .keys()
@@ -77,7 +90,7 @@ pub fn write(
             }
         }
     }
-    let stamp = tick(&tx)?;
+    let stamp = tick(&tx, wall.now_ms())?;
     match op {
         PushOp::Delete => mirror::delete(&tx, table, &id_text)?,
         PushOp::Insert | PushOp::Update => {
@@ -118,24 +131,44 @@ pub fn write(
 
 /// The laptop's clock for the next local event: its hybrid logical clock, kept in `sync_state`
 /// (node = this mirror's own id, made once), ticked against the wall clock.
-fn tick(conn: &Connection) -> Result<Hlc> {
-    let mut clock = match mirror::state(conn, "hlc")?.and_then(|text| text.parse::<Hlc>().ok()) {
-        Some(clock) => clock,
-        None => {
-            let node = match mirror::state(conn, "node_id")?.and_then(|n| n.parse().ok()) {
-                Some(node) => node,
-                None => {
-                    let node = Uuid::now_v7();
-                    mirror::set_state(conn, "node_id", &node.to_string())?;
-                    node
-                }
-            };
-            Hlc::start(node)
-        }
-    };
-    let stamp = clock.tick(chrono::Utc::now().timestamp_millis());
+fn tick(conn: &Connection, now_ms: i64) -> Result<Hlc> {
+    let mut clock = clock(conn)?;
+    let stamp = clock.tick(now_ms);
     mirror::set_state(conn, "hlc", &clock.to_string())?;
     Ok(stamp)
+}
+
+/// A stamp seen from elsewhere (the newest write among pulled rows, or among the rows a push
+/// touched): the laptop's clock moves past it, the receive rule of a hybrid logical clock, so
+/// the next local edit orders after everything the laptop has seen even when its wall clock is
+/// behind (a laptop a day slow would otherwise lose every conflict, and have a delete refused as
+/// older than the edit it was made after). The wall clock is not read here: the next
+/// [`write`] takes the later of it and this clock.
+pub fn observe(conn: &Connection, remote: Hlc) -> Result<()> {
+    let mut clock = clock(conn)?;
+    clock.observe(remote, 0);
+    mirror::set_state(conn, "hlc", &clock.to_string())?;
+    Ok(())
+}
+
+/// The clock state kept in `sync_state`, or a new one for this mirror's node.
+fn clock(conn: &Connection) -> Result<Hlc> {
+    Ok(
+        match mirror::state(conn, "hlc")?.and_then(|text| text.parse::<Hlc>().ok()) {
+            Some(clock) => clock,
+            None => {
+                let node = match mirror::state(conn, "node_id")?.and_then(|n| n.parse().ok()) {
+                    Some(node) => node,
+                    None => {
+                        let node = Uuid::now_v7();
+                        mirror::set_state(conn, "node_id", &node.to_string())?;
+                        node
+                    }
+                };
+                Hlc::start(node)
+            }
+        },
+    )
 }
 
 /// What the screens need of generated columns before the server has computed them.
@@ -157,11 +190,36 @@ fn derive_local(table: &str, row: &mut Map<String, Value>) {
 /// Outbox entries in device order: the pending ones, and with `include_acked` also those the
 /// server acknowledged but the pull has not yet brought back.
 pub fn entries(conn: &Connection, include_acked: bool) -> Result<Vec<OutboxEntry>> {
-    let mut statement = conn.prepare(
-        "select device_seq, change_id, table_name, op, row_id, values_json, status, base_json, stamp from outbox
-          where status = 'pending' or ?1 order by device_seq",
-    )?;
-    let rows = statement.query_map([include_acked], |row| {
+    let mut statement = conn.prepare_cached(&format!(
+        "{SELECT_ENTRIES} where status = 'pending' or ?1 order by device_seq"
+    ))?;
+    read_entries(&mut statement, rusqlite::params![include_acked])
+}
+
+/// The first `limit` pending entries in device order: the next batch to push.
+pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<OutboxEntry>> {
+    let mut statement = conn.prepare_cached(&format!(
+        "{SELECT_ENTRIES} where status = 'pending' order by device_seq limit ?1"
+    ))?;
+    read_entries(&mut statement, rusqlite::params![limit as i64])
+}
+
+/// The entries (pending or acknowledged) of one row, in device order: what a pull that has just
+/// overwritten the row must apply again on top.
+pub fn entries_of_row(conn: &Connection, table: &str, id: &str) -> Result<Vec<OutboxEntry>> {
+    let mut statement = conn.prepare_cached(&format!(
+        "{SELECT_ENTRIES} where table_name = ?1 and row_id = ?2 order by device_seq"
+    ))?;
+    read_entries(&mut statement, rusqlite::params![table, id])
+}
+
+const SELECT_ENTRIES: &str = "select device_seq, change_id, table_name, op, row_id, values_json, status, base_json, stamp from outbox";
+
+fn read_entries(
+    statement: &mut rusqlite::CachedStatement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<OutboxEntry>> {
+    let rows = statement.query_map(params, |row| {
         Ok((
             row.get::<_, i64>(0)?,
             row.get::<_, String>(1)?,
@@ -207,4 +265,49 @@ pub fn entries(conn: &Connection, include_acked: bool) -> Result<Vec<OutboxEntry
         });
     }
     Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pms_sync_protocol::hlc::FakeClock;
+
+    fn insert_guest(conn: &mut Connection, wall: &dyn Clock) -> Hlc {
+        let values = serde_json::json!({"first_name": "Slow", "last_name": "Clock"});
+        let Value::Object(values) = values else {
+            unreachable!("an object literal")
+        };
+        let seq = write_with_clock(conn, wall, "guests", PushOp::Insert, Uuid::now_v7(), values)
+            .expect("write");
+        entries(conn, false)
+            .expect("outbox")
+            .into_iter()
+            .find(|e| e.device_seq == seq)
+            .and_then(|e| e.stamp)
+            .expect("a stamped change")
+    }
+
+    /// A laptop whose wall clock is a day behind what it has seen stamps its next edits after it.
+    #[test]
+    fn a_slow_clock_stamps_after_what_it_observed() {
+        let mut conn = mirror::open_in_memory().expect("mirror");
+        let seen = Hlc {
+            wall_ms: 1_800_000_000_000,
+            counter: 5,
+            node: Uuid::from_u128(9),
+        };
+        let slow = FakeClock::new(seen.wall_ms - 86_400_000);
+        let before = insert_guest(&mut conn, &slow);
+        assert!(before < seen, "without seeing it, the slow clock is behind");
+        observe(&conn, seen).expect("observe");
+        let after = insert_guest(&mut conn, &slow);
+        assert!(after > seen, "{after} orders after {seen}");
+        // An older stamp seen later does not move the clock back.
+        observe(&conn, before).expect("observe");
+        let next = insert_guest(&mut conn, &slow);
+        assert!(next > after);
+        // And a wall clock past everything seen takes over again.
+        let fast = FakeClock::new(seen.wall_ms + 1_000);
+        assert_eq!(insert_guest(&mut conn, &fast).wall_ms, seen.wall_ms + 1_000);
+    }
 }

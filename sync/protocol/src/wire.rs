@@ -44,6 +44,12 @@ pub struct PullResponse {
     /// newly readable arrive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staff_role: Option<String>,
+    /// The newest clock stamp among the rows this answer carries (the last write of each of
+    /// their field groups): the laptop's hybrid clock moves past it (`Hlc::observe`), so an edit
+    /// it makes after seeing these rows orders after them even when its wall clock is behind.
+    /// Absent when the rows carry no stamps, and from servers older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<crate::hlc::Hlc>,
 }
 
 /// The error code (`410 Gone`) of a pull whose cursor is older than the server's retention of
@@ -129,6 +135,12 @@ pub struct PushResponse {
     /// the laptop keeps its applied changes until its pull cursor has passed it.
     #[serde(default)]
     pub feed_seq: Option<i64>,
+    /// The newest clock stamp among the rows this push touched (the last write of each of
+    /// their field groups): the laptop's hybrid clock moves past it (`Hlc::observe`), so an edit
+    /// it makes after seeing these rows orders after them even when its wall clock is behind.
+    /// Absent when the rows carry no stamps, and from servers older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<crate::hlc::Hlc>,
 }
 
 /// `GET /v1/sync/head`: where the feed stands now. An initial sync takes it first, then pages
@@ -145,6 +157,12 @@ pub struct SnapshotPage {
     pub rows: Vec<serde_json::Value>,
     /// Where the next page starts; `None` when the table is done.
     pub next_after_id: Option<Uuid>,
+    /// The newest clock stamp among the rows this answer carries (the last write of each of
+    /// their field groups): the laptop's hybrid clock moves past it (`Hlc::observe`), so an edit
+    /// it makes after seeing these rows orders after them even when its wall clock is behind.
+    /// Absent when the rows carry no stamps, and from servers older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<crate::hlc::Hlc>,
 }
 
 /// `GET /v1/flags`: the caller's tenant's feature flags, evaluated (`flags::evaluate_all`).
