@@ -450,3 +450,76 @@ async fn a_merged_change_retried_gets_its_conflicts_again() {
             .expect("email");
     assert_eq!(stored.as_deref(), Some("later@example.com"));
 }
+
+/// A server whose every database connection is busy answers `503 server_busy` with Retry-After,
+/// writes nothing, and takes the same push once a connection is free: a client that retries
+/// transient errors loses nothing.
+#[tokio::test]
+async fn a_server_out_of_connections_answers_busy_and_the_retry_goes_through() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 20).await;
+    let email: String = sqlx::query_scalar(
+        "select email from public.staff where role = 'front_desk' order by email limit 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("desk staff");
+    set_password(&db.pool, &email, PASSWORD).await;
+    // One connection, and a short wait for it.
+    let one_connection = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_millis(300))
+        .connect(&db.url_as(pms_tests::APP_ROLE))
+        .await
+        .expect("a pool of one");
+    let pool = one_connection.clone();
+    let server = TestServer::start_with(&db, move |mut state| {
+        state.pool = pool;
+        state
+    })
+    .await;
+    let mut desk = laptop(&server, &email, "busy desk").await;
+    let guest = Uuid::now_v7();
+    let change = desk.change(
+        "guests",
+        PushOp::Insert,
+        guest,
+        json!({"first_name": "Busy", "last_name": "Server"}),
+    );
+    let request = PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        changes: vec![change],
+    };
+
+    let held = one_connection
+        .acquire()
+        .await
+        .expect("take the only connection");
+    let refused = Client::new()
+        .post(server.url("/v1/sync/push"))
+        .bearer_auth(&desk.token)
+        .json(&request)
+        .send()
+        .await
+        .expect("push");
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        refused
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let body: Value = refused.json().await.expect("error body");
+    assert_eq!(body["error"]["code"], "server_busy");
+    drop(held);
+
+    let applied = push(&server, &desk, &request.changes).await;
+    assert_eq!(applied.results[0].status, PushStatus::Applied);
+    let stored: i64 = sqlx::query_scalar("select count(*) from public.guests where id = $1")
+        .bind(guest)
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert_eq!(stored, 1, "applied once, by the retry");
+}
