@@ -87,7 +87,12 @@ async function find(css, timeout = 10_000) {
     }
   }
 }
-const click = async (css) => wd("POST", s(`/element/${await find(css)}/click`), {});
+async function click(css) {
+  const id = await find(css);
+  // centred, so that the fixed status bar never covers what is clicked
+  await wd("POST", s("/execute/sync"), { script: "arguments[0].scrollIntoView({ block: 'center' }); return true;", args: [{ [ELEMENT]: id }] });
+  return wd("POST", s(`/element/${id}/click`), {});
+}
 const type = async (css, text) => wd("POST", s(`/element/${await find(css)}/value`), { text });
 const text = async (css) => wd("GET", s(`/element/${await find(css)}/text`));
 const script = (body, args = []) => wd("POST", s("/execute/sync"), { script: body, args });
