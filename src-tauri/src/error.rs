@@ -37,6 +37,14 @@ pub enum AppError {
     SignInRequired,
     #[error("The server needs a newer version of this app. Install the update to sync again.")]
     ClientTooOld,
+    #[error("The update server cannot be reached. Check the internet connection and try again later; work goes on here meanwhile.")]
+    UpdateUnreachable,
+    #[error("The update on offer is not signed with this app's key, so it was not installed. Tell whoever looks after the app.")]
+    UpdateNotTrusted,
+    #[error("No newer version is published yet. Try again later, or ask whoever looks after the app.")]
+    NoUpdate,
+    #[error("The update could not be installed: {message}")]
+    UpdateFailed { message: String },
     #[error("The server refused: {message}")]
     ServerRefused { message: String },
     #[error("This laptop is not set up yet.")]

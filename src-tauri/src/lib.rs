@@ -4,7 +4,7 @@
 //!
 //! # Layout
 //! - [`commands`]: one module per screen area (setup, today, reservations, guests,
-//!   housekeeping, loyalty, campaigns, admin, sync); plain functions over the connection plus
+//!   housekeeping, loyalty, campaigns, admin, sync, update); plain functions over the connection plus
 //!   thin `#[tauri::command]` wrappers, generic over the runtime where they need the app handle.
 //! - [`error`]: the one typed, serializable error with a clerk's message.
 //! - [`state`]: the data folder, the screens' connection, the sync's shared view.
@@ -65,6 +65,7 @@ pub fn prepare_at<R: Runtime>(
 /// Runs the app until its window closes.
 pub fn run() -> Result<(), String> {
     tauri::Builder::default()
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .invoke_handler(commands::handler())
         .setup(|app| {
             prepare(app.handle()).map_err(|message| {

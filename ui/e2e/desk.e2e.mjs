@@ -9,9 +9,16 @@
 // 2. the demo hotel: a booking, and a screenshot of every main screen. Prints (does not assert)
 //    the time from a keystroke in guest search to the results on screen, and from opening Today
 //    to its lists shown (on the demo's data);
-// 3. the demo with 100,000 guests: the same two timings (PMS_E2E_GUESTS=small skips it).
-import { spawn } from "node:child_process";
+// 3. the demo with 100,000 guests: the same two timings (PMS_E2E_GUESTS=small skips it);
+// 4. against a live sync server (when scripts/e2e-desk passes one, PMS_E2E_SERVER_BIN): connect
+//    through the form; with the server stopped, a guest and a booking wait ("2 changes waiting");
+//    the server back, they sync and the booking shows its sequential confirmation number; a
+//    second laptop books the same room while this one is offline, and the desk's own booking
+//    of it comes back as a conflict, resolved by moving the room.
+import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -80,7 +87,12 @@ async function find(css, timeout = 10_000) {
     }
   }
 }
-const click = async (css) => wd("POST", s(`/element/${await find(css)}/click`), {});
+async function click(css) {
+  const id = await find(css);
+  // centred, so that the fixed status bar never covers what is clicked
+  await wd("POST", s("/execute/sync"), { script: "arguments[0].scrollIntoView({ block: 'center' }); return true;", args: [{ [ELEMENT]: id }] });
+  return wd("POST", s(`/element/${id}/click`), {});
+}
 const type = async (css, text) => wd("POST", s(`/element/${await find(css)}/value`), { text });
 const text = async (css) => wd("GET", s(`/element/${await find(css)}/text`));
 const script = (body, args = []) => wd("POST", s("/execute/sync"), { script: body, args });
@@ -215,8 +227,232 @@ async function bigGuestList() {
   console.log(`measured on 100,000 guests: guest search keystroke → results (ms, first hit) ${times.join("; ")} (target < 100 ms); Today opened → lists ${Math.round(todayMs)} ms (target < 300 ms)`);
 }
 
+// ---- 4. a live server -------------------------------------------------------------------------
+
+const live = {
+  bin: process.env.PMS_E2E_SERVER_BIN,
+  databaseUrl: process.env.PMS_E2E_DATABASE_URL, // as the login role, for `serve`
+  adminUrl: process.env.PMS_E2E_ADMIN_URL, // as the owner, to read what reached the server
+  emails: (process.env.PMS_E2E_EMAILS ?? "").split(","),
+  password: process.env.PMS_E2E_PASSWORD,
+};
+const serverPort = 20000 + Math.floor(Math.random() * 5000);
+const serverUrl = `http://127.0.0.1:${serverPort}`;
+let server = null;
+
+async function startServer() {
+  server = spawn(live.bin, ["serve"], {
+    env: {
+      ...process.env,
+      DATABASE_URL: live.databaseUrl,
+      PMS_JWT_SECRET: randomBytes(24).toString("hex"),
+      PMS_LISTEN: `127.0.0.1:${serverPort}`,
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  await until("the sync server", async () => (await fetch(`${serverUrl}/health`)).ok, 30_000);
+}
+
+async function stopServer() {
+  if (!server || server.exitCode !== null) return;
+  const exited = new Promise((resolve) => server.once("exit", resolve));
+  server.kill("SIGTERM");
+  await exited;
+}
+
+// The desk reaches the server through this relay, so that the desk alone can be taken offline
+// while a second laptop still talks to the server (a stopped relay refuses connections, as a
+// stopped server does).
+function relay(port, target) {
+  const sockets = new Set();
+  let listener = null;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    open: () =>
+      new Promise((resolve) => {
+        listener = net.createServer((client) => {
+          const upstream = net.connect(target, "127.0.0.1");
+          const end = () => [client, upstream].forEach((s) => (s.destroy(), sockets.delete(s)));
+          for (const s of [client, upstream]) {
+            sockets.add(s);
+            s.on("error", end).on("close", end);
+          }
+          client.pipe(upstream).pipe(client);
+        });
+        listener.listen(port, "127.0.0.1", resolve);
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        sockets.clear();
+        listener ? listener.close(() => resolve()) : resolve();
+        listener = null;
+      }),
+  };
+}
+
+const sql = (query) => execFileSync("psql", [live.adminUrl, "-AtX", "-F", "|", "-c", query], { encoding: "utf8" }).trim();
+
+function uuid7() {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(Date.now(), 0, 6);
+  bytes[6] = (bytes[6] & 0x0f) | 0x70;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = bytes.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+async function api(path, body, token) {
+  const response = await fetch(`${serverUrl}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const json = await response.json();
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+const textOf = (testid) => text(`[data-testid="${testid}"]`);
+async function statusIs(what, connection, waiting, timeout = 30_000) {
+  return until(
+    what,
+    async () => {
+      const [c, w] = [await textOf("sync-connection"), await textOf("sync-waiting")];
+      return c === connection && w === waiting ? `${c} · ${w}` : null;
+    },
+    timeout,
+  );
+}
+const press = async (css, key) => wd("POST", s(`/element/${await find(css)}/value`), { text: key });
+const ENTER = "\uE007";
+
+async function newBooking(guest) {
+  await click('[data-testid="nav-reservations"]');
+  await click('[data-testid="new-reservation"]');
+  await type('[data-testid="guest-picker"]', guest);
+  await until("rooms offered", () => script(`return document.querySelectorAll('[data-testid="room-select"] option').length > 0`));
+  return script(`const s = document.querySelector('[data-testid="room-select"]'); return { id: s.value, label: s.selectedOptions[0].textContent };`);
+}
+
+async function liveServer() {
+  const [emailA, emailB] = live.emails;
+  const desk = relay(serverPort + 1, serverPort);
+  await startServer();
+  await desk.open();
+  try {
+    // connect through the first-run form: the initial sync copies the tenant
+    await click("button[role=tab]:nth-child(2)");
+    await type('[name="server"]', desk.url);
+    await type('[name="email"]', emailA);
+    await type('[name="password"]', live.password);
+    await click('form button[type="submit"]');
+    await find('[data-testid="screen-today"]', 60_000);
+    const online = await statusIs("online after the initial sync", "Online", "All changes saved");
+    await shot("20-live-connected");
+
+    // the server stops; a guest and a booking for them wait on the laptop
+    await stopServer();
+    await click('[data-testid="nav-guests"]');
+    await click('[data-testid="new-guest"]');
+    await type('[name="first_name"]', "Offline");
+    await type('[name="last_name"]', "Walkin");
+    await type('[name="email"]', "offline.walkin@example.com");
+    await click('[data-testid="guest-form"] button[type="submit"]');
+    await find('[data-testid="guest-profile"]');
+    const room = await newBooking("Offline Walk");
+    await until("the guest offered", () => script(`return !!document.querySelector('.picker [role=option]')`));
+    await press('[data-testid="guest-picker"]', ENTER);
+    await find(".picker .badge.confirmed"); // the profile was picked, not a new name
+    await click('[data-testid="book"]');
+    await find('[data-testid="reservation-detail"]');
+    const offline = await statusIs("2 changes waiting offline", "Offline", "2 changes waiting");
+    const before = await textOf("confirmation");
+    await shot("21-live-offline-waiting");
+
+    // the server is back: pushed, and the pull brings the booking's confirmation number
+    await startServer();
+    await click('[data-testid="sync-now"]');
+    const synced = await statusIs("the changes synced", "Online", "All changes saved");
+    const shown = await until("the confirmation number", async () => {
+      const t = await textOf("confirmation");
+      return /^#\d+$/.test(t) ? t : null;
+    });
+    const [number, serverRoom] = sql(
+      `select r.confirmation_number, rm.number from reservations r join rooms rm on rm.id = r.room_id
+        where r.guest_name = 'Offline Walkin'`,
+    ).split("|");
+    if (shown !== `#${number}`) throw new Error(`the desk shows ${shown}, the server numbered it ${number}`);
+    if (!room.label.startsWith(`${serverRoom} `)) throw new Error(`booked ${room.label}, the server has room ${serverRoom}`);
+    await shot("22-live-synced-number");
+    console.log(`live server: "${online}" → server stopped, "${offline}" (booking ${before}) → server back, "${synced}", booking ${shown} in room ${serverRoom}`);
+
+    // this desk goes offline; a second laptop books the room this desk is about to book
+    await desk.close();
+    const mine = await newBooking("Clash Walkin");
+    const b = await api("/v1/auth/login", { email: emailB, password: live.password, device_name: "e2e laptop B" });
+    const [property, roomType, currency] = sql(
+      `select r.property_id, r.room_type_id, p.currency from rooms r join properties p on p.id = r.property_id where r.id = '${mine.id}'`,
+    ).split("|");
+    const today = await script(`return document.querySelector('[name="check_in"]').value`);
+    const tomorrow = await script(`return document.querySelector('[name="check_out"]').value`);
+    const pushed = await api(
+      "/v1/sync/push",
+      {
+        protocol_version: 1,
+        changes: [{
+          change_id: uuid7(), device_seq: 1, table: "reservations", op: "insert", id: uuid7(),
+          values: {
+            tenant_id: b.tenant_id, guest_name: "Laptop B Guest", status: "confirmed", property_id: property,
+            room_type_id: roomType, room_id: mine.id, check_in_date: today, check_out_date: tomorrow, currency,
+          },
+        }],
+      },
+      b.access_token,
+    );
+    if (pushed.results[0].status !== "applied") throw new Error(`laptop B: ${JSON.stringify(pushed.results[0])}`);
+    await click('[data-testid="book"]');
+    await find('[data-testid="reservation-detail"]');
+    await statusIs("the clash waiting offline", "Offline", "1 change waiting");
+    await shot("23-live-clash-offline");
+
+    // back online: the server refuses the double booking, and the inbox offers another room
+    await desk.open();
+    await click('[data-testid="sync-now"]');
+    const conflicts = await until("the conflict", async () => {
+      const t = await textOf("sync-conflicts");
+      return t === "1 conflict to resolve" ? t : null;
+    });
+    await click('[data-testid="sync-conflicts"]');
+    const summary = await text('[data-testid="conflict"] strong');
+    if (!summary.includes("Clash Walkin")) throw new Error(`conflict: ${summary}`);
+    await until("free rooms offered", () => script(`return document.querySelector('[data-testid="conflict-room"]')?.value || null`));
+    const moved = await script(`return document.querySelector('[data-testid="conflict-room"]').selectedOptions[0].textContent`);
+    await shot("24-live-conflict");
+    await click('[data-testid="conflict-move"]');
+    await find('[data-testid="conflict-notice"]');
+    await click('[data-testid="sync-now"]');
+    const clean = await statusIs("the moved booking synced", "Online", "All changes saved");
+    await until("no conflict left", () => script(`return !document.querySelector('[data-testid="sync-conflicts"]')`));
+    const rows = sql(
+      `select r.guest_name, rm.number from reservations r join rooms rm on rm.id = r.room_id
+        where r.guest_name in ('Clash Walkin', 'Laptop B Guest') order by r.guest_name`,
+    );
+    const [[, mineAt], [, theirsAt]] = rows.split("\n").map((l) => l.split("|"));
+    if (theirsAt !== mine.label.split(" ")[0] || mineAt === theirsAt || !moved.startsWith(`${mineAt} `)) {
+      throw new Error(`after the move: ${rows.replace(/\n/g, "; ")} (moved to ${moved})`);
+    }
+    await shot("25-live-resolved");
+    console.log(`live server: laptop B took room ${theirsAt}; the desk's booking came back as "${conflicts}" ("${summary}"), moved to room ${mineAt}: "${clean}"`);
+  } finally {
+    await desk.close();
+    await stopServer();
+  }
+}
+
 let failed = false;
 const runs = [["local hotel", localHotel], ["demo", demo]];
+if (live.bin) runs.push(["live server", liveServer]);
 if (process.env.PMS_E2E_GUESTS !== "small") runs.push(["100,000 guests", bigGuestList]);
 for (const [name, run] of runs) {
   let data = null;

@@ -11,6 +11,7 @@ pub mod reservations;
 pub mod setup;
 pub mod sync;
 pub mod today;
+pub mod update;
 
 use tauri::Manager;
 
@@ -85,5 +86,7 @@ fn all<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + S
         sync::sync_now,
         sync::list_conflicts,
         sync::resolve_conflict,
+        update::check_for_update,
+        update::install_update,
     ]
 }

@@ -33,7 +33,17 @@ impl TestDesk {
         let dir = std::env::temp_dir().join(format!("pms-desk-test-{}", uuid::Uuid::now_v7()));
         let mut context = mock_context(noop_assets());
         context.config_mut().identifier = "com.frontdesk.pms.test".to_owned();
-        let mut builder = mock_builder().invoke_handler(pms_desk::commands::handler());
+        // the updater as the app is built: its key and default address from tauri.conf.json
+        let conf: Value =
+            serde_json::from_str(include_str!("../../tauri.conf.json")).expect("tauri.conf.json");
+        context
+            .config_mut()
+            .plugins
+            .0
+            .insert("updater".to_owned(), conf["plugins"]["updater"].clone());
+        let mut builder = mock_builder()
+            .plugin(tauri_plugin_updater::Builder::new().build())
+            .invoke_handler(pms_desk::commands::handler());
         if !background_sync {
             builder = builder.manage(Desk::open(&dir).expect("the data folder opens"));
         }

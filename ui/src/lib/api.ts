@@ -22,6 +22,7 @@ import type {
   SyncStatus,
   TapeChart,
   Today,
+  UpdateCheck,
 } from "./types";
 
 export interface RoomTypeInput {
@@ -133,6 +134,10 @@ export const api = {
   syncNow: () => invoke<void>("sync_now"),
   conflicts: () => invoke<Conflict[]>("list_conflicts"),
   resolve: (id: number, resolution: Resolution) => invoke<void>("resolve_conflict", { id, resolution }),
+
+  checkForUpdate: () => invoke<UpdateCheck>("check_for_update"),
+  /** Downloads, verifies and installs the update, then the app restarts (resolves only if not). */
+  installUpdate: () => invoke<void>("install_update"),
 
   onSyncStatus: (handler: (status: SyncStatus) => void): Promise<UnlistenFn> =>
     listen<SyncStatus>("sync://status", (event) => handler(event.payload)),

@@ -13,6 +13,9 @@ const FALLBACK: Record<string, string> = {
   SignInRefused: "The email or password is not right.",
   ClientTooOld: "This app needs an update to sync again.",
   NotSetUp: "This laptop is not set up yet.",
+  UpdateUnreachable: "The update server cannot be reached. Try again later.",
+  UpdateNotTrusted: "The update on offer is not signed with this app's key, so it was not installed.",
+  NoUpdate: "No newer version is published yet.",
 };
 
 export function isAppError(value: unknown): value is AppError {

@@ -242,3 +242,10 @@ export interface AppError {
   available?: number;
   requested?: number;
 }
+
+/** What the update server offers (`check_for_update`); `version` is null when this is the newest. */
+export interface UpdateCheck {
+  current_version: string;
+  version: string | null;
+  notes: string | null;
+}
