@@ -659,3 +659,60 @@ fn merging_a_duplicate_moves_its_stays_and_fills_the_blanks() {
     );
     assert_eq!(itself["field"], "duplicate_id");
 }
+
+/// An owner's laptop holds every hotel of the group: the desk chooses the one it works for, and
+/// its screens follow; an unknown property is refused and changes nothing.
+#[test]
+fn the_desk_chooses_which_property_it_works_for() {
+    let desk = TestDesk::new();
+    desk.set_up();
+    let first = desk.ok("get_app_status", json!({}))["property"]["id"].clone();
+    // A second hotel of the group, as a sync would bring it: a property with one room.
+    let second = uuid::Uuid::now_v7();
+    {
+        let mut conn = desk.desk().conn();
+        pms_desk::db::insert(
+            &mut conn,
+            "properties",
+            second,
+            json!({"name": "Casa Verde", "currency": "EUR", "timezone": "Europe/Lisbon"}),
+        )
+        .expect("a second property");
+        pms_desk::db::insert(
+            &mut conn,
+            "rooms",
+            uuid::Uuid::now_v7(),
+            json!({"property_id": second.to_string(), "number": "9", "housekeeping_status": "clean"}),
+        )
+        .expect("its room");
+    }
+    let names: Vec<Value> = desk
+        .ok("list_properties", json!({}))
+        .as_array()
+        .expect("properties")
+        .iter()
+        .map(|p| p["name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("Casa Verde"), json!("Pension Azul")]);
+    assert_eq!(
+        desk.ok("get_app_status", json!({}))["property"]["id"],
+        first,
+        "the hotel set up here stays chosen"
+    );
+
+    let chosen = desk.ok("set_desk_property", json!({"id": second.to_string()}));
+    assert_eq!(chosen["name"], "Casa Verde");
+    assert_eq!(desk.ok("get_app_status", json!({}))["property"]["name"], "Casa Verde");
+    let rooms = desk.ok("list_rooms", json!({}));
+    let numbers: Vec<&str> = rooms
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .filter_map(|r| r["number"].as_str())
+        .collect();
+    assert_eq!(numbers, vec!["9"], "the rooms of the chosen hotel only");
+
+    let unknown = desk.err("set_desk_property", json!({"id": uuid::Uuid::now_v7().to_string()}));
+    assert_eq!(unknown["kind"], "NotFound");
+    assert_eq!(desk.ok("get_app_status", json!({}))["property"]["name"], "Casa Verde");
+}

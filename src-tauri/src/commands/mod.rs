@@ -54,6 +54,8 @@ fn all<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + S
         setup::get_app_status,
         setup::setup_local_hotel,
         setup::load_demo,
+        setup::list_properties,
+        setup::set_desk_property,
         setup::connect_server,
         setup::sign_in,
         setup::sign_out,

@@ -234,6 +234,46 @@ pub async fn setup_local_hotel(desk: State<'_, Desk>, input: SetupInput) -> CmdR
     Ok(property)
 }
 
+/// The properties this laptop holds (every hotel of the group, for an owner's account), by name.
+pub fn properties(conn: &Connection) -> AppResult<Vec<Property>> {
+    let mut statement = conn.prepare_cached(
+        "select id, name, coalesce(currency, 'USD'), coalesce(timezone, 'UTC') from properties
+          where deleted_at is null order by name, id",
+    )?;
+    let rows = statement.query_map([], |r| {
+        Ok(Property {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            currency: r.get(2)?,
+            timezone: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Makes `id` the property this desk works for: its screens (Today, bookings, rooms, tape chart)
+/// show that hotel from now on, on this laptop only.
+pub fn choose_property(conn: &Connection, id: &str) -> AppResult<Property> {
+    let known = properties(conn)?.into_iter().any(|p| p.id == id);
+    if !known {
+        return Err(AppError::not_found("property"));
+    }
+    db::set_desk_state(conn, "desk_property_id", id)?;
+    db::property(conn)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn list_properties(desk: State<'_, Desk>) -> CmdResult<Vec<Property>> {
+    Ok(properties(&desk.conn())?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_desk_property(desk: State<'_, Desk>, id: String) -> CmdResult<Property> {
+    let property = choose_property(&desk.conn(), &id)?;
+    desk.changed();
+    Ok(property)
+}
+
 /// Loads the demo hotel; `guests` (default 120) makes a bigger guest list for performance runs.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn load_demo(desk: State<'_, Desk>, guests: Option<usize>) -> CmdResult<Property> {

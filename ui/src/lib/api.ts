@@ -83,6 +83,8 @@ export const api = {
   appStatus: () => invoke<AppStatus>("get_app_status"),
   setupLocal: (input: SetupInput) => invoke<Property>("setup_local_hotel", { input }),
   loadDemo: (guests?: number) => invoke<Property>("load_demo", { guests: guests ?? null }),
+  properties: () => invoke<Property[]>("list_properties"),
+  setDeskProperty: (id: string) => invoke<Property>("set_desk_property", { id }),
   connectServer: (input: { server: string; email: string; password: string; device_name?: string }) =>
     invoke<AppStatus>("connect_server", { input }),
 
