@@ -41,7 +41,9 @@ pub enum AppError {
     UpdateUnreachable,
     #[error("The update on offer is not signed with this app's key, so it was not installed. Tell whoever looks after the app.")]
     UpdateNotTrusted,
-    #[error("No newer version is published yet. Try again later, or ask whoever looks after the app.")]
+    #[error(
+        "No newer version is published yet. Try again later, or ask whoever looks after the app."
+    )]
     NoUpdate,
     #[error("The update could not be installed: {message}")]
     UpdateFailed { message: String },

@@ -702,7 +702,10 @@ fn the_desk_chooses_which_property_it_works_for() {
 
     let chosen = desk.ok("set_desk_property", json!({"id": second.to_string()}));
     assert_eq!(chosen["name"], "Casa Verde");
-    assert_eq!(desk.ok("get_app_status", json!({}))["property"]["name"], "Casa Verde");
+    assert_eq!(
+        desk.ok("get_app_status", json!({}))["property"]["name"],
+        "Casa Verde"
+    );
     let rooms = desk.ok("list_rooms", json!({}));
     let numbers: Vec<&str> = rooms
         .as_array()
@@ -712,7 +715,13 @@ fn the_desk_chooses_which_property_it_works_for() {
         .collect();
     assert_eq!(numbers, vec!["9"], "the rooms of the chosen hotel only");
 
-    let unknown = desk.err("set_desk_property", json!({"id": uuid::Uuid::now_v7().to_string()}));
+    let unknown = desk.err(
+        "set_desk_property",
+        json!({"id": uuid::Uuid::now_v7().to_string()}),
+    );
     assert_eq!(unknown["kind"], "NotFound");
-    assert_eq!(desk.ok("get_app_status", json!({}))["property"]["name"], "Casa Verde");
+    assert_eq!(
+        desk.ok("get_app_status", json!({}))["property"]["name"],
+        "Casa Verde"
+    );
 }

@@ -12,7 +12,9 @@
 //!   under, the mirror's server data is dropped and taken again; the outbox stays and is rebased.
 
 use pms_sync_protocol::merge::ConflictReason;
-use pms_sync_protocol::wire::{Cursor, Op, PushOp, PushRequest, PushStatus, CURSOR_EXPIRED};
+use pms_sync_protocol::wire::{
+    Cursor, Op, PulledChange, PushOp, PushRequest, PushStatus, CURSOR_EXPIRED,
+};
 use pms_sync_protocol::PROTOCOL_VERSION;
 use rusqlite::Connection;
 use serde_json::Value;
@@ -26,6 +28,8 @@ use crate::remote::Remote;
 pub const PUSH_BATCH: usize = 500;
 /// Rows per pull page.
 pub const PULL_PAGE: i64 = 1_000;
+/// Rows of a pull page written per local transaction (the longest the desk's writes wait).
+const APPLY_CHUNK: usize = 200;
 
 /// What a round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -450,30 +454,46 @@ async fn pull(
                 None => mirror::set_state(conn, "staff_role", role)?,
             }
         }
-        let tx = mirror::write_transaction(conn)?;
-        if let Some(clock) = page.clock {
-            outbox::observe(&tx, clock)?;
-        }
-        for change in &page.changes {
-            match (&change.op, &change.row) {
-                (Op::Upsert, Some(Value::Object(row))) => mirror::upsert(&tx, &change.table, row)?,
-                _ => mirror::delete(&tx, &change.table, &change.id.to_string())?,
+        // The page goes in a few hundred rows per transaction, so the desk's own writes (another
+        // connection) never wait long for the lock. Acknowledged changes this page brings back
+        // are dropped first, so they are not applied again over the server's rows; the cursor
+        // moves with the last part (a crash in between pulls the page again, and rows are
+        // idempotent upserts).
+        let parts: Vec<&[PulledChange]> = if page.changes.is_empty() {
+            vec![&[]]
+        } else {
+            page.changes.chunks(APPLY_CHUNK).collect()
+        };
+        for (index, part) in parts.iter().enumerate() {
+            let tx = mirror::write_transaction(conn)?;
+            if index == 0 {
+                if let Some(clock) = page.clock {
+                    outbox::observe(&tx, clock)?;
+                }
+                tx.execute(
+                    "delete from outbox where status = 'acked' and acked_seq <= ?1",
+                    [page.cursor.seq],
+                )?;
             }
+            for change in *part {
+                match (&change.op, &change.row) {
+                    (Op::Upsert, Some(Value::Object(row))) => {
+                        mirror::upsert(&tx, &change.table, row)?
+                    }
+                    _ => mirror::delete(&tx, &change.table, &change.id.to_string())?,
+                }
+            }
+            rebase_rows(
+                &tx,
+                part.iter()
+                    .map(|change| (change.table.as_str(), change.id.to_string())),
+            )?;
+            if index + 1 == parts.len() {
+                mirror::set_state(&tx, "cursor_seq", &page.cursor.seq.to_string())?;
+                mirror::set_state(&tx, "cursor_change_no", &page.cursor.change_no.to_string())?;
+            }
+            tx.commit()?;
         }
-        mirror::set_state(&tx, "cursor_seq", &page.cursor.seq.to_string())?;
-        mirror::set_state(&tx, "cursor_change_no", &page.cursor.change_no.to_string())?;
-        // Acknowledged changes the pull has now brought back are done with.
-        tx.execute(
-            "delete from outbox where status = 'acked' and acked_seq <= ?1",
-            [page.cursor.seq],
-        )?;
-        rebase_rows(
-            &tx,
-            page.changes
-                .iter()
-                .map(|change| (change.table.as_str(), change.id.to_string())),
-        )?;
-        tx.commit()?;
         report.pulled += page.changes.len();
         if !page.has_more {
             return Ok(PullEnd::UpToDate);
