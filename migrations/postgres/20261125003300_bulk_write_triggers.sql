@@ -284,3 +284,6 @@ begin
     return null;
 end
 $$;
+
+-- Nothing calls it any more: app.transaction_feed_seq took its place.
+drop function app.record_change_in_feed(uuid, text, uuid, text);

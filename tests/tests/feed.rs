@@ -410,3 +410,83 @@ async fn a_waiting_pull_wakes_when_the_tenant_changes() {
         .expect("body");
     assert!(page.changes.is_empty() && !page.has_more);
 }
+
+/// The feed is recorded per statement: a statement's rows reach the feed once each, under one
+/// transaction number of their tenant's; and no statement moves a row to another tenant.
+#[tokio::test]
+async fn a_bulk_statement_records_each_row_once_and_rows_keep_their_tenant() {
+    let db = TestDb::migrated().await;
+    db.seed(2, 10).await;
+    let tenants: Vec<Uuid> = sqlx::query_scalar("select id from public.tenants order by id")
+        .fetch_all(&db.pool)
+        .await
+        .expect("tenants");
+    let (home, other) = (tenants[0], tenants[1]);
+
+    let mut tx = db.pool.begin().await.expect("begin");
+    let mut updated: Vec<Uuid> = sqlx::query_scalar(
+        "update public.guests set notes = 'bulk' where tenant_id = $1 returning id",
+    )
+    .bind(home)
+    .fetch_all(&mut *tx)
+    .await
+    .expect("bulk update");
+    assert!(
+        updated.len() >= 10,
+        "the seed has guests: {}",
+        updated.len()
+    );
+    let recorded: Vec<(i64, Uuid)> = sqlx::query_as(
+        "select seq, row_id from app.changes
+          where tenant_id = $1 and table_name = 'guests'
+            and seq = (select max(seq) from app.changes where tenant_id = $1)
+          order by change_no",
+    )
+    .bind(home)
+    .fetch_all(&mut *tx)
+    .await
+    .expect("feed");
+    let mut recorded_ids: Vec<Uuid> = recorded.iter().map(|(_, id)| *id).collect();
+    recorded_ids.sort();
+    updated.sort();
+    assert_eq!(recorded_ids, updated, "every updated row once");
+    let other_feed: i64 = sqlx::query_scalar(
+        "select count(*) from app.changes where tenant_id = $1 and table_name = 'guests' and op = 'upsert'
+            and row_id = any($2)",
+    )
+    .bind(other)
+    .bind(&updated)
+    .fetch_one(&mut *tx)
+    .await
+    .expect("other feed");
+    assert_eq!(other_feed, 0, "nothing in the other tenant's feed");
+    tx.rollback().await.expect("rollback");
+
+    // A guest with nothing pointing at it, moved to the other tenant in a statement of its own
+    let mut tx = db.pool.begin().await.expect("begin");
+    let guest: Uuid = sqlx::query_scalar(
+        "insert into public.guests (tenant_id, first_name, last_name) values ($1, 'Moving', 'Guest')
+         returning id",
+    )
+    .bind(home)
+    .fetch_one(&mut *tx)
+    .await
+    .expect("new guest");
+    let moved =
+        sqlx::query("update public.guests set tenant_id = $2 where tenant_id = $1 and id = $3")
+            .bind(home)
+            .bind(other)
+            .bind(guest)
+            .execute(&mut *tx)
+            .await;
+    match moved {
+        Err(sqlx::Error::Database(error)) => {
+            assert_eq!(error.code().as_deref(), Some("23514"), "{error}");
+            assert!(
+                error.message().contains("do not move between tenants"),
+                "{error}"
+            );
+        }
+        other => panic!("a row moved to another tenant: {other:?}"),
+    }
+}
