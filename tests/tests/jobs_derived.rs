@@ -232,6 +232,174 @@ async fn points_expire_birthdays_pay_once_a_year_and_tiers_follow_the_ledger() {
     );
 }
 
+/// A member's derived state: balance, lifetime points, tier, when it was reached, the next.
+type MemberState = (
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
+async fn member_state(db: &TestDb, member: Uuid) -> MemberState {
+    sqlx::query_as(
+        "select points_balance, lifetime_points, current_tier, tier_achieved_at::text, next_tier, points_to_next_tier
+           from public.loyalty_members where id = $1",
+    )
+    .bind(member)
+    .fetch_one(&db.pool)
+    .await
+    .expect("member")
+}
+
+#[tokio::test]
+async fn a_statement_of_supplied_balances_moves_members_as_entry_after_entry_and_refuses_a_gap() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let tenant = first_tenant(&db).await;
+    let program: Uuid = scalar(
+        &db,
+        "update public.loyalty_programs set tiers = '[{\"name\": \"Silver\", \"required_points\": 1000}, {\"name\": \"Gold\", \"required_points\": 5000}]'
+          where id = (select id from public.loyalty_programs where tenant_id = $1 order by id limit 1)
+          returning id",
+        tenant,
+    )
+    .await;
+    let mut members = Vec::new();
+    for name in ["One-by-one", "Bulk", "Beside"] {
+        let member: Uuid = sqlx::query_scalar(
+            "with g as (insert into public.guests (tenant_id, first_name, last_name) values ($1, 'Lena', $3) returning id)
+             insert into public.loyalty_members (tenant_id, program_id, guest_id) select $1, $2, g.id from g returning id",
+        )
+        .bind(tenant)
+        .bind(program)
+        .bind(name)
+        .fetch_one(&db.pool)
+        .await
+        .expect("member");
+        members.push(member);
+    }
+    let (one_by_one, bulk, beside) = (members[0], members[1], members[2]);
+    // (points, days ago): Silver on the second earning, Gold on the fourth, redemptions between
+    let entries = [(600, 50), (500, 40), (-300, 30), (4_000, 20), (-100, 10)];
+    let kind = |points: i64| if points > 0 { "earn" } else { "redeem" };
+    let insert_one = "insert into public.loyalty_transactions (tenant_id, member_id, program_id, guest_id, type, points, created_at)
+                      select tenant_id, id, program_id, guest_id, $2, $3, timestamptz '2026-11-01' - make_interval(days => $4)
+                        from public.loyalty_members where id = $1";
+    for (points, days) in entries {
+        sqlx::query(insert_one)
+            .bind(one_by_one)
+            .bind(kind(points))
+            .bind(points)
+            .bind(days)
+            .execute(&db.pool)
+            .await
+            .expect("entry");
+    }
+
+    // One statement, the bulk member's entries interleaved with another member's, each entry
+    // carrying its balance.
+    let supplied = "insert into public.loyalty_transactions
+                           (tenant_id, member_id, program_id, guest_id, type, points, balance_before, balance_after, created_at)
+                    select m.tenant_id, m.id, m.program_id, m.guest_id, e.kind, e.points, e.before, e.before + e.points,
+                           timestamptz '2026-11-01' - make_interval(days => e.days)
+                      from unnest($1::uuid[], $2::text[], $3::bigint[], $4::bigint[], $5::int[]) with ordinality
+                           as e (member, kind, points, before, days, n)
+                      join public.loyalty_members m on m.id = e.member
+                     order by e.n";
+    let mut statement = (vec![], vec![], vec![], vec![], vec![]);
+    let mut balance = 0;
+    for (i, (points, days)) in entries.iter().enumerate() {
+        for (member, points, before) in [(bulk, *points, balance), (beside, 100, 100 * i as i64)] {
+            statement.0.push(member);
+            statement.1.push(kind(points).to_owned());
+            statement.2.push(points);
+            statement.3.push(before);
+            statement.4.push(*days);
+        }
+        balance += points;
+    }
+    let mut tx = db.pool.begin().await.expect("begin");
+    sqlx::query("select set_config('pms.ledger_balances_supplied', 'on', true)")
+        .execute(&mut *tx)
+        .await
+        .expect("mode");
+    sqlx::query(supplied)
+        .bind(&statement.0)
+        .bind(&statement.1)
+        .bind(&statement.2)
+        .bind(&statement.3)
+        .bind(&statement.4)
+        .execute(&mut *tx)
+        .await
+        .expect("a statement whose balances continue");
+    tx.commit().await.expect("commit");
+
+    let expected = member_state(&db, one_by_one).await;
+    assert_eq!(
+        (
+            expected.0,
+            expected.1,
+            expected.2.as_deref(),
+            expected.4.as_deref(),
+            expected.5
+        ),
+        (4_700, 5_100, Some("Gold"), None, None),
+        "entry after entry"
+    );
+    assert_eq!(
+        member_state(&db, bulk).await,
+        expected,
+        "one statement, same member"
+    );
+    let other = member_state(&db, beside).await;
+    assert_eq!(
+        (
+            other.0,
+            other.1,
+            other.2.as_deref(),
+            other.4.as_deref(),
+            other.5
+        ),
+        (500, 500, None, Some("Silver"), Some(500))
+    );
+
+    // An entry whose balance does not continue its member's is refused, and nothing moves.
+    let mut tx = db.pool.begin().await.expect("begin");
+    sqlx::query("select set_config('pms.ledger_balances_supplied', 'on', true)")
+        .execute(&mut *tx)
+        .await
+        .expect("mode");
+    let error = sqlx::query(supplied)
+        .bind(vec![bulk])
+        .bind(vec!["earn"])
+        .bind(vec![100_i64])
+        .bind(vec![9_000_i64])
+        .bind(vec![1])
+        .execute(&mut *tx)
+        .await
+        .expect_err("a balance made up");
+    let code = error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .map(|c| c.into_owned());
+    assert_eq!(code.as_deref(), Some("23514"), "{error}");
+    assert!(
+        error.to_string().contains("where its member has 4700"),
+        "{error}"
+    );
+    drop(tx);
+    assert_eq!(member_state(&db, bulk).await, expected);
+    let entries: i64 = scalar(
+        &db,
+        "select count(*) from public.loyalty_transactions where member_id = $1",
+        bulk,
+    )
+    .await;
+    assert_eq!(entries, 5);
+}
+
 #[tokio::test]
 async fn guest_metrics_follow_their_reservations() {
     let db = TestDb::migrated().await;

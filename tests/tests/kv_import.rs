@@ -620,6 +620,23 @@ async fn the_dirt_of_the_sample_is_repaired_or_quarantined() {
     .await
     .expect("balances");
     assert_eq!(off, 0);
+    // guest metrics follow the imported bookings (the import refreshes them once, at the end)
+    let (guests_with_stays, metrics_off): (i64, i64) = sqlx::query_as(
+        "select count(*) filter (where g.total_bookings > 0),
+                count(*) filter (where (g.total_bookings, g.total_spent_cents, g.last_stay_at) is distinct from
+                                       (s.bookings, s.spent, s.last_stay))
+           from public.guests g
+           cross join lateral (
+                 select count(*) filter (where r.status not in ('cancelled', 'no_show') and r.deleted_at is null) as bookings,
+                        coalesce(sum(r.total_amount_cents) filter (where r.checked_out_at is not null and r.deleted_at is null), 0) as spent,
+                        max(r.checked_out_at) filter (where r.deleted_at is null) as last_stay
+                   from public.reservations r where r.tenant_id = g.tenant_id and r.guest_id = g.id) s",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("guest metrics");
+    assert!(guests_with_stays > 100, "{guests_with_stays}");
+    assert_eq!(metrics_off, 0);
     let inconsistent = records
         .iter()
         .filter(|(k, v)| {

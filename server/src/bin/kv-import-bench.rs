@@ -56,6 +56,11 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let runtime = tokio::runtime::Runtime::new()?;
     if let Some(url) = &args.child {
+        // the phases' timings on stderr, when RUST_LOG asks for them
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
         let report = runtime.block_on(import(url, &args))?;
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());

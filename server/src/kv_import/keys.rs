@@ -144,15 +144,17 @@ pub const FIRST_STAGE: [Entity; 12] = [
 ];
 
 /// The second stage: lanes that run side by side, each in order. They write different tables
-/// and reference the first stage's rows and, within a lane, its own earlier ones.
+/// and reference the first stage's rows and, within a lane, its own earlier ones. Bookings, the
+/// longest prefix to write, have a lane of their own; the other lane takes the rest.
 pub const SECOND_STAGE: [&[Entity]; 2] = [
-    &[Entity::LoyaltyMember, Entity::LoyaltyTransaction],
     &[
+        Entity::LoyaltyMember,
+        Entity::LoyaltyTransaction,
         Entity::GuestPreference,
         Entity::CommunicationLog,
         Entity::CampaignRecipient,
-        Entity::Reservation,
     ],
+    &[Entity::Reservation],
 ];
 
 /// Prefixes KV-MODEL.md lists as having no normalized table yet: left in the store, counted.

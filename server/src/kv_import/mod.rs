@@ -240,13 +240,16 @@ pub async fn run(
     Ok(report)
 }
 
-/// Sets up one of the import's transactions. The dual-write triggers leave its writes alone
-/// (`pms.kv_import`). It does not wait for its commit to reach the disk: after a database crash
-/// the last batches may be gone, and the next run writes them again (which is all a re-run ever
-/// does); everyone else's transactions keep their durability.
+/// Sets up one of the import's transactions. The dual-write triggers leave its writes alone,
+/// and guest metrics are left to [`Run::refresh_guest_metrics`] (`pms.kv_import`); ledger entries
+/// come with their balances, which the ledger checks per statement
+/// (`pms.ledger_balances_supplied`). It does not wait for its commit to reach the disk: after a
+/// database crash the last batches may be gone, and the next run writes them again (which is all
+/// a re-run ever does); everyone else's transactions keep their durability.
 async fn import_session(conn: &mut sqlx::PgConnection) -> Result<()> {
     sqlx::query(
-        "select set_config('pms.kv_import', 'on', true), set_config('synchronous_commit', 'off', true)",
+        "select set_config('pms.kv_import', 'on', true), set_config('synchronous_commit', 'off', true),
+                set_config('pms.ledger_balances_supplied', 'on', true)",
     )
     .execute(&mut *conn)
     .await?;
@@ -503,6 +506,9 @@ impl Run<'_> {
             } else {
                 self.direct(entity).await?;
             }
+            if entity == Entity::Reservation {
+                self.refresh_guest_metrics().await?;
+            }
             // Fresh statistics for the next lookups (the tables may have been empty).
             sqlx::query(&format!("analyze public.{}", entity.table()))
                 .execute(self.target)
@@ -518,6 +524,45 @@ impl Run<'_> {
             );
             if entity == Entity::Tenant {
                 self.resolver.forget_tenants();
+            }
+        }
+        Ok(())
+    }
+
+    /// Recomputes the metrics of the imported tenants' guests from their bookings, a chunk of
+    /// guests per transaction; a guest whose metrics hold is not written. The import's own
+    /// transactions leave this to the end (one pass instead of one per batch of bookings), and a
+    /// re-run does it again, so a run killed before it ends like a clean one.
+    async fn refresh_guest_metrics(&self) -> Result<()> {
+        const CHUNK: i64 = 5_000;
+        let tenants: Vec<uuid::Uuid> = sqlx::query_scalar(
+            "select id from public.tenants where external_id is not null order by id",
+        )
+        .fetch_all(self.target)
+        .await?;
+        for tenant in tenants {
+            let mut after = uuid::Uuid::nil();
+            loop {
+                let mut tx = self.target.begin().await?;
+                import_session(&mut tx).await?;
+                let guests: Vec<uuid::Uuid> = sqlx::query_scalar(
+                    "select id from public.guests where tenant_id = $1 and id > $2 order by id limit $3",
+                )
+                .bind(tenant)
+                .bind(after)
+                .bind(CHUNK)
+                .fetch_all(&mut *tx)
+                .await?;
+                let Some(last) = guests.last().copied() else {
+                    break;
+                };
+                sqlx::query("select app.refresh_guest_metrics($1, $2)")
+                    .bind(tenant)
+                    .bind(&guests)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                after = last;
             }
         }
         Ok(())

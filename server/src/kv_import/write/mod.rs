@@ -10,9 +10,10 @@
 //!   inserted in the order given, so the numbering trigger gives them consecutive numbers in that
 //!   order. (An `insert … on conflict` would fire the trigger for the conflicting rows too, and
 //!   leave gaps.)
-//! - **append-only** (the loyalty ledger): rows that do not exist yet are inserted, in order; the
-//!   ledger trigger computes each entry's balance from the member's. Existing entries are never
-//!   changed.
+//! - **append-only** (the loyalty ledger): rows that do not exist yet are inserted, in order,
+//!   each with its balance continuing its member's (computed in the statement); the ledger's
+//!   statement trigger checks the balances and moves each member once. Existing entries are
+//!   never changed.
 //!
 //! A statement that fails on a row's data (a check, a foreign key, an exclusion) is rolled back to
 //! a savepoint and the batch written row by row: the row that fails goes to quarantine with the
@@ -463,12 +464,26 @@ async fn ledger(conn: &mut PgConnection, batch: &[&Pending]) -> Result<Written, 
         .enumerate()
         .map(|(i, p)| (match_key(entity, &p.mapped.row), i))
         .collect();
-    let columns = columns_of(batch.iter().map(|p| &p.mapped.row));
+    // the balances are the database's to compute: whatever the record says is left out
+    let columns: Vec<String> = columns_of(batch.iter().map(|p| &p.mapped.row))
+        .into_iter()
+        .filter(|c| c != "balance_before" && c != "balance_after")
+        .collect();
+    // Each entry's balance continues its member's, in order, as the ledger trigger would
+    // compute it entry after entry; the statement trigger checks and applies the balances
+    // under the members' locks (`pms.ledger_balances_supplied`, see `import_session`).
     let sql = format!(
-        "insert into public.{table} as t ({cols})
-         select {values} from json_populate_recordset(null::public.{table}, $1::json)
-                with ordinality as m
-          where not exists (select 1 from public.{table} e where e.tenant_id = m.tenant_id and e.id = m.id)
+        "insert into public.{table} as t ({cols}, balance_before, balance_after)
+         select {values}, m.supplied_before, m.supplied_before + m.points
+           from (select n.*,
+                        coalesce(member.points_balance, 0)
+                          + coalesce(sum(n.points) over (partition by n.tenant_id, n.member_id order by n.ordinality
+                                                         rows between unbounded preceding and 1 preceding), 0)
+                          as supplied_before
+                   from json_populate_recordset(null::public.{table}, $1::json) with ordinality as n
+                   left join public.loyalty_members member
+                          on member.tenant_id = n.tenant_id and member.id = n.member_id
+                  where not exists (select 1 from public.{table} e where e.tenant_id = n.tenant_id and e.id = n.id)) m
           order by m.ordinality
          returning {matched}, t.balance_before, t.balance_after",
         cols = columns.join(", "),
