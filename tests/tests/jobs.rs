@@ -562,16 +562,29 @@ async fn stay_and_invoice_changes_become_their_events() {
         ],
     )
     .await;
-    let stay: Uuid = sqlx::query_scalar(
+    // two bookings in one statement: an event each
+    let stays: Vec<Uuid> = sqlx::query_scalar(
         "insert into public.reservations (tenant_id, guest_name, property_id, room_type_id, check_in_date, check_out_date, status)
-         select $1, 'Eve Event', property_id, id, date '2031-01-10', date '2031-01-12', 'confirmed'
-           from public.room_types where tenant_id = $1 limit 1
+         select $1, g.name, rt.property_id, rt.id, date '2031-01-10', date '2031-01-12', 'confirmed'
+           from (select * from public.room_types where tenant_id = $1 limit 1) rt,
+                unnest(array['Eve Event', 'Ed Event']) with ordinality as g (name, n)
+          order by g.n
          returning id",
     )
     .bind(tenant)
-    .fetch_one(&db.pool)
+    .fetch_all(&db.pool)
     .await
-    .expect("stay");
+    .expect("stays");
+    let stay = stays[0];
+    let named: Vec<String> = sqlx::query_scalar(
+        "select payload -> 'data' ->> 'guest_name' from public.webhook_deliveries
+          where webhook_id = $1 and event = 'reservation.created' order by 1",
+    )
+    .bind(webhook)
+    .fetch_all(&db.pool)
+    .await
+    .expect("created events");
+    assert_eq!(named, ["Ed Event", "Eve Event"]);
     for statement in [
         "update public.reservations set check_out_date = date '2031-01-13' where id = $1",
         "update public.reservations set notes = 'late arrival' where id = $1",
@@ -601,6 +614,7 @@ async fn stay_and_invoice_changes_become_their_events() {
     assert_eq!(
         events,
         [
+            "reservation.created",
             "reservation.created",
             "reservation.changed",
             "reservation.cancelled",

@@ -15,6 +15,12 @@
 --    batch's guests with every index they have. The import refreshes its tenants' guests once,
 --    set-based, when its bookings are in (and again on a re-run, which is how a run killed in
 --    between ends like a clean one).
+--
+-- 3. The events of new guests and bookings (guest.created, reservation.created) are built per
+--    statement: one question per tenant whether an endpoint subscribes, then one event per row in
+--    the statement's order, as before. A row trigger paid a function call per row even when no
+--    endpoint listened. Changes of bookings keep their row trigger (which event a change is
+--    depends on the row's old and new values).
 
 create or replace function app.loyalty_transactions_apply() returns trigger
 language plpgsql security definer
@@ -79,7 +85,9 @@ end
 $$;
 
 -- The statement's entries are read in insertion order (a transition table is scanned in the
--- order its rows were written).
+-- order its rows were written). Members are looked up one by one through their key (scalar and
+-- lateral subqueries): a transition table has no statistics, and a join with it may be planned
+-- as a scan of every member.
 create function app.loyalty_transactions_apply_supplied() returns trigger
 language plpgsql security definer
 set search_path = pg_catalog, public, app
@@ -90,74 +98,78 @@ begin
     if current_setting('pms.ledger_balances_supplied', true) is distinct from 'on' then
         return null;
     end if;
-    perform 1 from public.loyalty_members m
-     where (m.tenant_id, m.id) in (select e.tenant_id, e.member_id from new_entries e)
-     order by m.tenant_id, m.id
-       for update;
-    with entries as (
-        select e.*, row_number() over () as ord from new_entries e
-    ), chained as (
-        select e.id, e.balance_before,
-               coalesce(lag(e.balance_after) over (partition by e.tenant_id, e.member_id order by e.ord),
-                        m.points_balance, 0) as expected
-          from entries e
-          left join public.loyalty_members m on m.tenant_id = e.tenant_id and m.id = e.member_id
-    )
+    -- the members, locked in key order (as every writer of several members locks them)
+    perform 1
+       from (select distinct e.tenant_id, e.member_id from new_entries e order by 1, 2) e
+      cross join lateral (select 1 from public.loyalty_members m
+                           where m.tenant_id = e.tenant_id and m.id = e.member_id
+                             for update) locked;
     select c.id, c.balance_before, c.expected into broken
-      from chained c where c.balance_before <> c.expected limit 1;
+      from (select e.id, e.balance_before,
+                   coalesce(lag(e.balance_after) over (partition by e.tenant_id, e.member_id order by e.ord),
+                            (select m.points_balance from public.loyalty_members m
+                              where m.tenant_id = e.tenant_id and m.id = e.member_id),
+                            0) as expected
+              from (select n.*, row_number() over () as ord from new_entries n) e) c
+     where c.balance_before <> c.expected
+     limit 1;
     if found then
         raise exception 'ledger entry % starts at a balance of % where its member has %',
                         broken.id, broken.balance_before, broken.expected
               using errcode = 'check_violation';
     end if;
-    with entries as (
-        select e.*, row_number() over () as ord from new_entries e
-    ), running as (
+    with running as (
         select e.*,
-               m.lifetime_points + sum(greatest(e.points, 0)) over (partition by e.tenant_id, e.member_id order by e.ord) as lifetime
-          from entries e
-          join public.loyalty_members m on m.tenant_id = e.tenant_id and m.id = e.member_id
+               (sum(greatest(e.points, 0)) over (partition by e.tenant_id, e.member_id order by e.ord))::bigint
+                   as earned_so_far
+          from (select n.*, row_number() over () as ord from new_entries n) e
     ), moved as (
         select r.tenant_id, r.member_id,
                (array_agg(r.balance_after order by r.ord desc))[1] as balance,
-               max(r.lifetime) as lifetime,
-               bool_or(r.points > 0) as earned,
-               -- (entry time, lifetime after it) of each earning, to date the tier reached
+               max(r.earned_so_far) as earned,
+               -- each earning's time and the points earned up to it, to date the tier reached
                array_agg(coalesce(r.created_at, now()) order by r.ord) filter (where r.points > 0) as earned_at,
-               array_agg(r.lifetime order by r.ord) filter (where r.points > 0) as earned_lifetime,
-               min(r.program_id::text)::uuid as program_id
+               array_agg(r.earned_so_far order by r.ord) filter (where r.points > 0) as earned_running,
+               (array_agg(r.program_id))[1] as program_id
           from running r
          group by r.tenant_id, r.member_id
-    ), graded as (
-        select mv.*, reached.name as reached_name, reached.required as reached_points,
-               upcoming.name as upcoming_name, upcoming.required as upcoming_points
+    ), based as (
+        select mv.*,
+               (select m.lifetime_points from public.loyalty_members m
+                 where m.tenant_id = mv.tenant_id and m.id = mv.member_id) as lifetime_before,
+               (select p.tiers from public.loyalty_programs p
+                 where p.tenant_id = mv.tenant_id and p.id = mv.program_id) as tiers
           from moved mv
-          left join public.loyalty_programs p on p.tenant_id = mv.tenant_id and p.id = mv.program_id
+    ), graded as (
+        select b.*, b.lifetime_before + b.earned as lifetime,
+               reached.name as reached_name, reached.required as reached_points,
+               upcoming.name as upcoming_name, upcoming.required as upcoming_points
+          from based b
           left join lateral (
                 select t.value ->> 'name' as name, (t.value ->> 'required_points')::bigint as required
-                  from jsonb_array_elements(coalesce(p.tiers, '[]')) t
-                 where (t.value ->> 'required_points')::bigint <= mv.lifetime
+                  from jsonb_array_elements(coalesce(b.tiers, '[]')) t
+                 where (t.value ->> 'required_points')::bigint <= b.lifetime_before + b.earned
                  order by (t.value ->> 'required_points')::bigint desc
-                 limit 1) reached on mv.earned
+                 limit 1) reached on b.earned > 0
           left join lateral (
                 select t.value ->> 'name' as name, (t.value ->> 'required_points')::bigint as required
-                  from jsonb_array_elements(coalesce(p.tiers, '[]')) t
-                 where (t.value ->> 'required_points')::bigint > mv.lifetime
+                  from jsonb_array_elements(coalesce(b.tiers, '[]')) t
+                 where (t.value ->> 'required_points')::bigint > b.lifetime_before + b.earned
                  order by (t.value ->> 'required_points')::bigint
-                 limit 1) upcoming on mv.earned
+                 limit 1) upcoming on b.earned > 0
     )
     update public.loyalty_members m
        set points_balance = g.balance,
-           lifetime_points = case when g.earned then g.lifetime else m.lifetime_points end,
-           current_tier = case when g.earned then coalesce(g.reached_name, m.current_tier) else m.current_tier end,
+           lifetime_points = g.lifetime,
+           current_tier = case when g.earned > 0 then coalesce(g.reached_name, m.current_tier) else m.current_tier end,
            -- the earning that first reached the tier (as entry after entry would have dated it)
            tier_achieved_at = case
-               when g.earned and g.reached_name is distinct from m.current_tier and g.reached_name is not null
-               then (select a.at from unnest(g.earned_at, g.earned_lifetime) as a (at, lifetime)
-                      where a.lifetime >= g.reached_points limit 1)
+               when g.earned > 0 and g.reached_name is distinct from m.current_tier and g.reached_name is not null
+               then (select a.at from unnest(g.earned_at, g.earned_running) as a (at, so_far)
+                      where g.lifetime_before + a.so_far >= g.reached_points limit 1)
                else m.tier_achieved_at end,
-           next_tier = case when g.earned then g.upcoming_name else m.next_tier end,
-           points_to_next_tier = case when g.earned then g.upcoming_points - g.lifetime else m.points_to_next_tier end
+           next_tier = case when g.earned > 0 then g.upcoming_name else m.next_tier end,
+           points_to_next_tier = case when g.earned > 0 then g.upcoming_points - g.lifetime else m.points_to_next_tier end
       from graded g
      where m.tenant_id = g.tenant_id and m.id = g.member_id;
     return null;
@@ -200,3 +212,65 @@ begin
     return null;
 end
 $$;
+
+-- New guests and bookings: events per statement -------------------------------------------------
+
+create function app.guest_created_events() returns trigger
+language plpgsql security definer
+set search_path = pg_catalog, public, app
+as $$
+declare
+    event_tenant uuid;
+begin
+    for event_tenant in select distinct n.tenant_id from new_rows n loop
+        if app.webhook_subscribed(event_tenant, 'guest.created') then
+            perform app.enqueue_webhook_event(n.tenant_id, 'guest.created', jsonb_build_object(
+                        'id', n.id, 'full_name', n.full_name, 'email', n.email, 'segment', n.segment,
+                        'vip_status', n.vip_status))
+               from (select r.*, row_number() over () as ord from new_rows r) n
+              where n.tenant_id = event_tenant
+              order by n.ord;
+        end if;
+    end loop;
+    return null;
+end
+$$;
+alter function app.guest_created_events() owner to service_role;
+revoke all on function app.guest_created_events() from public;
+
+create function app.reservation_created_events() returns trigger
+language plpgsql security definer
+set search_path = pg_catalog, public, app
+as $$
+declare
+    event_tenant uuid;
+begin
+    for event_tenant in select distinct n.tenant_id from new_rows n loop
+        if app.webhook_subscribed(event_tenant, 'reservation.created') then
+            perform app.enqueue_webhook_event(n.tenant_id, 'reservation.created', jsonb_build_object(
+                        'id', n.id, 'confirmation_number', n.confirmation_number, 'property_id', n.property_id,
+                        'guest_id', n.guest_id, 'guest_name', n.guest_name, 'room_id', n.room_id,
+                        'check_in_date', n.check_in_date, 'check_out_date', n.check_out_date, 'status', n.status))
+               from (select r.*, row_number() over () as ord from new_rows r) n
+              where n.tenant_id = event_tenant
+              order by n.ord;
+        end if;
+    end loop;
+    return null;
+end
+$$;
+alter function app.reservation_created_events() owner to service_role;
+revoke all on function app.reservation_created_events() from public;
+
+drop trigger guests_webhook_events on public.guests;
+drop function app.guest_webhook_events();
+create trigger guests_created_events after insert on public.guests
+    referencing new table as new_rows
+    for each statement execute function app.guest_created_events();
+
+drop trigger reservations_webhook_events on public.reservations;
+create trigger reservations_webhook_events after update on public.reservations
+    for each row execute function app.reservation_webhook_events();
+create trigger reservations_created_events after insert on public.reservations
+    referencing new table as new_rows
+    for each statement execute function app.reservation_created_events();
