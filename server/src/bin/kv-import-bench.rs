@@ -22,6 +22,10 @@ use pms_server::kv_import::source::{Source, DEFAULT_TABLE};
 use pms_server::kv_import::{self, ImportOptions};
 use sqlx::postgres::PgPoolOptions;
 
+// as in pms-server, whose import this measures
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "kv-import-bench", about = "Benchmark of pms-server kv-import")]
 struct Args {

@@ -124,10 +124,12 @@ impl Source {
     /// Up to `limit` records of `prefix` whose keys sort after `after`, in key order.
     pub async fn page(&self, prefix: &str, after: &str, limit: i64) -> Result<Vec<Record>> {
         let sql = if self.byte_ordered {
-            // [prefix, prefix;) holds every key that starts with `prefix:` (';' follows ':')
+            // [prefix:, prefix;) holds exactly the keys that start with `prefix:` (';' follows
+            // ':'). No other condition: one the planner cannot estimate (a split_part of the key)
+            // made it read and sort every remaining key of the prefix for each page.
             format!(
-                "select key, value::text from {} where key >= $1 and key > $2 and key < $1 || ';'
-                   and split_part(key, ':', 1) = $1 order by key limit $3",
+                "select key, value::text from {} where key > $2 and key >= $1 || ':' and key < $1 || ';'
+                  order by key limit $3",
                 self.table
             )
         } else {
