@@ -179,6 +179,9 @@ pub async fn run(
     )?;
     run.merge(members);
     run.merge(stays);
+    sqlx::query("truncate kv_import.queue")
+        .execute(&mut lock)
+        .await?;
     // A complete run has seen every record: quarantined records no longer in the store go.
     sqlx::query("delete from kv_import.import_quarantine where last_seen_at < $1")
         .bind(run_started)
@@ -532,40 +535,61 @@ impl Run<'_> {
     /// Recomputes the metrics of the imported tenants' guests from their bookings, a chunk of
     /// guests per transaction; a guest whose metrics hold is not written. The import's own
     /// transactions leave this to the end (one pass instead of one per batch of bookings), and a
-    /// re-run does it again, so a run killed before it ends like a clean one.
+    /// re-run does it again, so a run killed before it ends like a clean one. Two writers take
+    /// the two halves of the guests' ids side by side (the other lane may be done by then).
     async fn refresh_guest_metrics(&self) -> Result<()> {
-        const CHUNK: i64 = 5_000;
         let tenants: Vec<uuid::Uuid> = sqlx::query_scalar(
             "select id from public.tenants where external_id is not null order by id",
         )
         .fetch_all(self.target)
         .await?;
+        let middle = uuid::Uuid::from_u128(1 << 127);
         for tenant in tenants {
-            let mut after = uuid::Uuid::nil();
-            loop {
-                let mut tx = self.target.begin().await?;
-                import_session(&mut tx).await?;
-                let guests: Vec<uuid::Uuid> = sqlx::query_scalar(
-                    "select id from public.guests where tenant_id = $1 and id > $2 order by id limit $3",
-                )
-                .bind(tenant)
-                .bind(after)
-                .bind(CHUNK)
-                .fetch_all(&mut *tx)
-                .await?;
-                let Some(last) = guests.last().copied() else {
-                    break;
-                };
-                sqlx::query("select app.refresh_guest_metrics($1, $2)")
-                    .bind(tenant)
-                    .bind(&guests)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                after = last;
-            }
+            tokio::try_join!(
+                self.refresh_guest_range(tenant, uuid::Uuid::nil(), Some(middle)),
+                self.refresh_guest_range(tenant, middle, None),
+            )?;
         }
         Ok(())
+    }
+
+    /// [`Run::refresh_guest_metrics`] for the tenant's guests from `from` (included) to `to`.
+    async fn refresh_guest_range(
+        &self,
+        tenant: uuid::Uuid,
+        from: uuid::Uuid,
+        to: Option<uuid::Uuid>,
+    ) -> Result<()> {
+        const CHUNK: i64 = 5_000;
+        let mut from = from;
+        loop {
+            let mut tx = self.target.begin().await?;
+            import_session(&mut tx).await?;
+            let guests: Vec<uuid::Uuid> = sqlx::query_scalar(
+                "select id from public.guests
+                  where tenant_id = $1 and id >= $2 and ($3::uuid is null or id < $3)
+                  order by id limit $4",
+            )
+            .bind(tenant)
+            .bind(from)
+            .bind(to)
+            .bind(CHUNK)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(last) = guests.last().copied() else {
+                return Ok(());
+            };
+            sqlx::query("select app.refresh_guest_metrics($1, $2)")
+                .bind(tenant)
+                .bind(&guests)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            match last.as_u128().checked_add(1) {
+                Some(next) => from = uuid::Uuid::from_u128(next),
+                None => return Ok(()),
+            }
+        }
     }
 
     /// Takes in what another lane did.
@@ -653,8 +677,8 @@ impl Run<'_> {
         }
     }
 
-    /// The queue in creation order, page by page, to the table; then the queue is emptied. The
-    /// ledger's parts are drained side by side, each by a writer of its own.
+    /// The queue in creation order, page by page, to the table (the queue is emptied when the
+    /// run ends). The ledger's parts are drained side by side, each by a writer of its own.
     async fn drain(&mut self, entity: Entity) -> Result<()> {
         if entity == Entity::LoyaltyTransaction {
             let mut other = self.sibling();
@@ -663,10 +687,6 @@ impl Run<'_> {
         } else {
             self.drain_part(entity, 0).await?;
         }
-        sqlx::query("delete from kv_import.queue where entity = $1")
-            .bind(entity.prefix())
-            .execute(self.target)
-            .await?;
         Ok(())
     }
 
