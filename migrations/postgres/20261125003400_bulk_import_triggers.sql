@@ -22,6 +22,31 @@
 --    endpoint listened. Changes of bookings keep their row trigger (which event a change is
 --    depends on the row's old and new values).
 
+-- A program's grading of lifetime points: the highest tier reached and the next one, with the
+-- points each needs. One rule for the ledger's row trigger and its statement trigger (a plain SQL
+-- function, so that both planners inline it).
+create function app.loyalty_grade(tiers jsonb, lifetime bigint)
+returns table (reached_name text, reached_points bigint, upcoming_name text, upcoming_points bigint)
+language sql immutable
+as $$
+    select reached.name, reached.required, upcoming.name, upcoming.required
+      from (select) one
+      left join lateral (
+            select t.value ->> 'name' as name, (t.value ->> 'required_points')::bigint as required
+              from pg_catalog.jsonb_array_elements(coalesce(tiers, '[]')) t
+             where (t.value ->> 'required_points')::bigint <= lifetime
+             order by 2 desc
+             limit 1) reached on true
+      left join lateral (
+            select t.value ->> 'name' as name, (t.value ->> 'required_points')::bigint as required
+              from pg_catalog.jsonb_array_elements(coalesce(tiers, '[]')) t
+             where (t.value ->> 'required_points')::bigint > lifetime
+             order by 2
+             limit 1) upcoming on true
+$$;
+alter function app.loyalty_grade(jsonb, bigint) owner to service_role;
+revoke all on function app.loyalty_grade(jsonb, bigint) from public;
+
 create or replace function app.loyalty_transactions_apply() returns trigger
 language plpgsql security definer
 set search_path = pg_catalog, public, app
@@ -60,17 +85,9 @@ begin
     lifetime := lifetime + new.points;
     select p.tiers into program_tiers from public.loyalty_programs p
      where p.tenant_id = new.tenant_id and p.id = new.program_id;
-    -- the highest tier reached by lifetime points, and the next one
-    select t.value ->> 'name', (t.value ->> 'required_points')::bigint into reached_name, reached_points
-      from jsonb_array_elements(coalesce(program_tiers, '[]')) t
-     where (t.value ->> 'required_points')::bigint <= lifetime
-     order by (t.value ->> 'required_points')::bigint desc
-     limit 1;
-    select t.value ->> 'name', (t.value ->> 'required_points')::bigint into upcoming_name, upcoming_points
-      from jsonb_array_elements(coalesce(program_tiers, '[]')) t
-     where (t.value ->> 'required_points')::bigint > lifetime
-     order by (t.value ->> 'required_points')::bigint
-     limit 1;
+    select g.reached_name, g.reached_points, g.upcoming_name, g.upcoming_points
+      into reached_name, reached_points, upcoming_name, upcoming_points
+      from app.loyalty_grade(program_tiers, lifetime) g;
     update public.loyalty_members m
        set points_balance = new.balance_after,
            lifetime_points = lifetime,
@@ -141,22 +158,9 @@ begin
                  where p.tenant_id = mv.tenant_id and p.id = mv.program_id) as tiers
           from moved mv
     ), graded as (
-        select b.*, b.lifetime_before + b.earned as lifetime,
-               reached.name as reached_name, reached.required as reached_points,
-               upcoming.name as upcoming_name, upcoming.required as upcoming_points
+        select b.*, b.lifetime_before + b.earned as lifetime, grade.*
           from based b
-          left join lateral (
-                select t.value ->> 'name' as name, (t.value ->> 'required_points')::bigint as required
-                  from jsonb_array_elements(coalesce(b.tiers, '[]')) t
-                 where (t.value ->> 'required_points')::bigint <= b.lifetime_before + b.earned
-                 order by (t.value ->> 'required_points')::bigint desc
-                 limit 1) reached on b.earned > 0
-          left join lateral (
-                select t.value ->> 'name' as name, (t.value ->> 'required_points')::bigint as required
-                  from jsonb_array_elements(coalesce(b.tiers, '[]')) t
-                 where (t.value ->> 'required_points')::bigint > b.lifetime_before + b.earned
-                 order by (t.value ->> 'required_points')::bigint
-                 limit 1) upcoming on b.earned > 0
+          left join lateral app.loyalty_grade(b.tiers, b.lifetime_before + b.earned) grade on b.earned > 0
     )
     update public.loyalty_members m
        set points_balance = g.balance,
@@ -215,6 +219,45 @@ $$;
 
 -- New guests and bookings: events per statement -------------------------------------------------
 
+-- What a booking's events carry (created, changed, cancelled), from the booking as JSON (a
+-- transition table's rows are records, not of the table's type).
+create function app.reservation_event_data(booking jsonb) returns jsonb
+language sql immutable
+as $$
+    select jsonb_build_object(
+        'id', booking -> 'id', 'confirmation_number', booking -> 'confirmation_number',
+        'property_id', booking -> 'property_id', 'guest_id', booking -> 'guest_id',
+        'guest_name', booking -> 'guest_name', 'room_id', booking -> 'room_id',
+        'check_in_date', booking -> 'check_in_date', 'check_out_date', booking -> 'check_out_date',
+        'status', booking -> 'status')
+$$;
+alter function app.reservation_event_data(jsonb) owner to service_role;
+revoke all on function app.reservation_event_data(jsonb) from public;
+
+-- A change of a booking (its creation is recorded per statement, below).
+create or replace function app.reservation_webhook_events() returns trigger
+language plpgsql security definer
+set search_path = pg_catalog, public, app
+as $$
+declare
+    event_name text;
+begin
+    if new.status = 'cancelled' and old.status is distinct from 'cancelled' then
+        event_name := 'reservation.cancelled';
+    elsif (new.check_in_date, new.check_out_date, new.room_id, new.room_type_id, new.status, new.guest_id)
+          is distinct from
+          (old.check_in_date, old.check_out_date, old.room_id, old.room_type_id, old.status, old.guest_id) then
+        event_name := 'reservation.changed';
+    else
+        return null;
+    end if;
+    if app.webhook_subscribed(new.tenant_id, event_name) then
+        perform app.enqueue_webhook_event(new.tenant_id, event_name, app.reservation_event_data(to_jsonb(new)));
+    end if;
+    return null;
+end
+$$;
+
 create function app.guest_created_events() returns trigger
 language plpgsql security definer
 set search_path = pg_catalog, public, app
@@ -247,11 +290,8 @@ declare
 begin
     for event_tenant in select distinct n.tenant_id from new_rows n loop
         if app.webhook_subscribed(event_tenant, 'reservation.created') then
-            perform app.enqueue_webhook_event(n.tenant_id, 'reservation.created', jsonb_build_object(
-                        'id', n.id, 'confirmation_number', n.confirmation_number, 'property_id', n.property_id,
-                        'guest_id', n.guest_id, 'guest_name', n.guest_name, 'room_id', n.room_id,
-                        'check_in_date', n.check_in_date, 'check_out_date', n.check_out_date, 'status', n.status))
-               from (select r.*, row_number() over () as ord from new_rows r) n
+            perform app.enqueue_webhook_event(event_tenant, 'reservation.created', app.reservation_event_data(n.booking))
+               from (select r.tenant_id, to_jsonb(r) as booking, row_number() over () as ord from new_rows r) n
               where n.tenant_id = event_tenant
               order by n.ord;
         end if;
