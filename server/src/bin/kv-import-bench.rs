@@ -51,6 +51,10 @@ struct Args {
     /// Skip the verification pass.
     #[arg(long)]
     no_verify: bool,
+    /// Keep each size's loaded store as a template database (pms_kvbench_<guests>_store) and
+    /// start later runs from it instead of generating and loading the store again.
+    #[arg(long)]
+    reuse_store: bool,
     /// Internal: run one import in this process and print its report as JSON.
     #[arg(long, hide = true)]
     child: Option<String>,
@@ -70,8 +74,16 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:>8} {:>9} {:>10} {:>10} {:>10} {:>10} {:>9}  verified",
-        "guests", "records", "load s", "import s", "records/s", "verify s", "peak MiB"
+        "{:>8} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9}  verified",
+        "guests",
+        "records",
+        "load s",
+        "import s",
+        "records/s",
+        "cpu imp s",
+        "cpu pg s",
+        "verify s",
+        "peak MiB"
     );
     for guests in &args.guests {
         runtime.block_on(size(*guests, &args))?;
@@ -86,22 +98,113 @@ async fn size(guests: usize, args: &Args) -> anyhow::Result<()> {
         .connect(&args.server_url)
         .await
         .context("connect to the Postgres server (--server-url)")?;
+    let started = Instant::now();
+    let url = prepare_store(&server, &name, guests, args).await?;
+    let loaded = started.elapsed().as_secs_f64();
+
+    let postgres_cpu = PostgresCpu::find(&url).await?;
+    let (import_before, postgres_before) = (own_children_cpu()?, postgres_cpu.seconds()?);
+    let mut child = Command::new(std::env::current_exe()?);
+    child
+        .args([
+            "--child",
+            &url,
+            "--batch-size",
+            &args.batch_size.to_string(),
+        ])
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned()),
+        )
+        // the phases' timings, when RUST_LOG asks for them
+        .stderr(Stdio::inherit());
+    if args.no_verify {
+        child.arg("--no-verify");
+    }
+    let output = child.output()?;
+    if !output.status.success() {
+        bail!("the import failed (its error is above)");
+    }
+    // the import's backends are gone once the postmaster has reaped them
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let import_cpu = own_children_cpu()? - import_before;
+    let postgres_cpu = postgres_cpu.seconds()? - postgres_before;
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let verification = &report["verification"];
+    println!(
+        "{:>8} {:>9} {:>10.1} {:>10.1} {:>10.0} {:>10.1} {:>10.1} {:>10} {:>9.1}  {}",
+        guests,
+        report["totals"]["total"],
+        loaded,
+        report["import_seconds"].as_f64().unwrap_or_default(),
+        report["records_per_second"].as_f64().unwrap_or_default(),
+        import_cpu,
+        postgres_cpu,
+        verification["seconds"]
+            .as_f64()
+            .map_or("-".to_owned(), |s| format!("{s:.1}")),
+        report["peak_memory_kib"].as_f64().unwrap_or_default() / 1024.0,
+        match verification["ok"].as_bool() {
+            Some(true) => "ok",
+            Some(false) => "DIFFERENCES",
+            None => "-",
+        },
+    );
+    if !args.keep {
+        sqlx::query(&format!("drop database if exists {name} with (force)"))
+            .execute(&server)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Creates the database `name` holding a migrated, loaded, vacuumed store of `guests` guests,
+/// from the kept template with `--reuse-store` where there is one; returns its URL.
+async fn prepare_store(
+    server: &sqlx::PgPool,
+    name: &str,
+    guests: usize,
+    args: &Args,
+) -> anyhow::Result<String> {
+    let template = format!("{name}_store");
+    let url_of = |database: &str| -> anyhow::Result<String> {
+        let mut url = url::Url::parse(&args.server_url)?;
+        url.set_path(&format!("/{database}"));
+        Ok(url.to_string())
+    };
     sqlx::query(&format!("drop database if exists {name} with (force)"))
-        .execute(&server)
+        .execute(server)
         .await?;
+    if args.reuse_store {
+        let kept: bool =
+            sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+                .bind(&template)
+                .fetch_one(server)
+                .await?;
+        if kept {
+            sqlx::query(&format!("create database {name} template {template}"))
+                .execute(server)
+                .await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(2)
+                .connect(&url_of(name)?)
+                .await?;
+            // migrations added since the template was made
+            pms_server::db::migrate(&pool, "pms_app", None).await?;
+            sqlx::query("checkpoint").execute(&pool).await?;
+            pool.close().await;
+            return url_of(name);
+        }
+    }
     sqlx::query(&format!("create database {name}"))
-        .execute(&server)
+        .execute(server)
         .await?;
-    let mut url = url::Url::parse(&args.server_url)?;
-    url.set_path(&format!("/{name}"));
-    let url = url.to_string();
+    let url = url_of(name)?;
     let pool = PgPoolOptions::new()
         .max_connections(2)
         .connect(&url)
         .await?;
     pms_server::db::migrate(&pool, "pms_app", None).await?;
-
-    let started = Instant::now();
     let mut generator = Command::new("python3")
         .arg(&args.generator)
         .args([
@@ -127,53 +230,91 @@ async fn size(guests: usize, args: &Args) -> anyhow::Result<()> {
         .execute(&pool)
         .await?;
     sqlx::query("checkpoint").execute(&pool).await?;
-    let loaded = started.elapsed().as_secs_f64();
-
-    let mut child = Command::new(std::env::current_exe()?);
-    child
-        .args([
-            "--child",
-            &url,
-            "--batch-size",
-            &args.batch_size.to_string(),
-        ])
-        .env("RUST_LOG", "warn");
-    if args.no_verify {
-        child.arg("--no-verify");
-    }
-    let output = child.output()?;
-    if !output.status.success() {
-        bail!(
-            "the import failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout)?;
-    let verification = &report["verification"];
-    println!(
-        "{:>8} {:>9} {:>10.1} {:>10.1} {:>10.0} {:>10} {:>9.1}  {}",
-        guests,
-        report["totals"]["total"],
-        loaded,
-        report["import_seconds"].as_f64().unwrap_or_default(),
-        report["records_per_second"].as_f64().unwrap_or_default(),
-        verification["seconds"]
-            .as_f64()
-            .map_or("-".to_owned(), |s| format!("{s:.1}")),
-        report["peak_memory_kib"].as_f64().unwrap_or_default() / 1024.0,
-        match verification["ok"].as_bool() {
-            Some(true) => "ok",
-            Some(false) => "DIFFERENCES",
-            None => "-",
-        },
-    );
     pool.close().await;
-    if !args.keep {
-        sqlx::query(&format!("drop database if exists {name} with (force)"))
-            .execute(&server)
+    if args.reuse_store {
+        sqlx::query(&format!("drop database if exists {template} with (force)"))
+            .execute(server)
             .await?;
+        // the load's backends may take a moment to leave the database
+        let mut attempts = 0;
+        while let Err(error) = sqlx::query(&format!("create database {template} template {name}"))
+            .execute(server)
+            .await
+        {
+            attempts += 1;
+            if attempts == 40 {
+                return Err(error.into());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
     }
-    Ok(())
+    Ok(url)
+}
+
+/// CPU seconds (user and system) of this process's children that have ended: the import.
+fn own_children_cpu() -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    let fields = stat_fields(&stat);
+    Ok(ticks_to_seconds(field(&fields, 16)? + field(&fields, 17)?))
+}
+
+/// The CPU time of the local Postgres server (its postmaster's ended children, and the
+/// processes still running), read from /proc: the bench's database is on this machine.
+struct PostgresCpu {
+    postmaster: u32,
+}
+
+impl PostgresCpu {
+    async fn find(url: &str) -> anyhow::Result<Self> {
+        let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
+        let backend: i32 = sqlx::query_scalar("select pg_backend_pid()")
+            .fetch_one(&pool)
+            .await?;
+        pool.close().await;
+        let stat = std::fs::read_to_string(format!("/proc/{backend}/stat"))
+            .context("read the backend's /proc entry: is Postgres on this machine?")?;
+        let postmaster = field(&stat_fields(&stat), 4)? as u32;
+        Ok(Self { postmaster })
+    }
+
+    fn seconds(&self) -> anyhow::Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.postmaster))?;
+        let fields = stat_fields(&stat);
+        let mut ticks =
+            field(&fields, 14)? + field(&fields, 15)? + field(&fields, 16)? + field(&fields, 17)?;
+        for entry in std::fs::read_dir("/proc")? {
+            let Ok(stat) = std::fs::read_to_string(entry?.path().join("stat")) else {
+                continue;
+            };
+            let fields = stat_fields(&stat);
+            if fields.len() > 17 && field(&fields, 4)? as u32 == self.postmaster {
+                ticks += field(&fields, 14)? + field(&fields, 15)?;
+            }
+        }
+        Ok(ticks_to_seconds(ticks))
+    }
+}
+
+/// The fields of a /proc stat line, numbered as in proc(5) from 1 (the name, which may hold
+/// spaces, is left empty: field 3, the state, comes first after it).
+fn stat_fields(stat: &str) -> Vec<&str> {
+    let after_name = stat.rfind(')').map_or(stat, |i| &stat[i + 1..]);
+    let mut fields = vec!["", ""];
+    fields.extend(after_name.split_whitespace());
+    fields
+}
+
+fn field(fields: &[&str], number: usize) -> anyhow::Result<u64> {
+    fields
+        .get(number - 1)
+        .context("a short /proc stat line")?
+        .parse()
+        .context("a /proc stat field")
+}
+
+/// Clock ticks to seconds (Linux's USER_HZ is 100 on every platform it runs on).
+fn ticks_to_seconds(ticks: u64) -> f64 {
+    ticks as f64 / 100.0
 }
 
 /// One import, in this (child) process.

@@ -22,7 +22,7 @@
 //! ([`keys::FIRST_STAGE`]: plans, tenants, billing, platform rows, guests, programs, campaigns)
 //! runs in order; the second ([`keys::SECOND_STAGE`]) in two lanes side by side, which write
 //! different tables. Reservations, loyalty members and ledger entries are queued
-//! (`kv_import.queue`) with their creation time while the first stage runs, then written in
+//! (`kv_import.queue`) with their creation time and value while the first stage runs, then written in
 //! creation order, so that confirmation and membership numbers follow it and every ledger entry
 //! meets its member's balance as it was. Everything is keyed by stable ids and written only where
 //! it differs, so a second run changes nothing, and a run that was killed resumes by simply
@@ -136,10 +136,12 @@ pub async fn run(
             .await?;
     let currencies = source.booking_currencies().await?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "currencies");
+    let types = write::rows::ColumnTypes::load(&mut lock).await?;
     let mut run = Run {
         target,
         source,
         options,
+        types: &types,
         resolver: resolve::Resolver::default(),
         places: write::stays::Places::default(),
         currencies,
@@ -329,7 +331,7 @@ async fn enqueue_all(
                         part_of(&m),
                         m.tenant.clone().unwrap_or_default(),
                         m.sort_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
-                        record.key,
+                        record,
                     )),
                     Err(problem) => problems.push((record.key, record.value, problem.0)),
                 }
@@ -383,11 +385,10 @@ fn spawn_reader(
     receiver
 }
 
-/// Reads the queue of an entity in creation order, fetches and maps its records, on another
-/// task (a record gone from the store since it was queued is skipped).
+/// Reads the queue of an entity in creation order and maps its records (their values as the
+/// store gave them when queued), on another task.
 fn spawn_queue_reader(
     target: PgPool,
-    source: Source,
     entity: Entity,
     part: i16,
     options: &ImportOptions,
@@ -397,7 +398,7 @@ fn spawn_queue_reader(
     tokio::spawn(async move {
         let mut cursor: Option<(String, DateTime<Utc>, String)> = None;
         loop {
-            let page = match queue_page(&target, &source, entity, part, batch, &cursor).await {
+            let page = match queue_page(&target, entity, part, batch, &cursor).await {
                 Ok(page) => page,
                 Err(error) => {
                     let _ = sender.send(Err(error)).await;
@@ -418,52 +419,44 @@ fn spawn_queue_reader(
 /// The next page of the queue after `cursor`, with the records' values; None at the end.
 async fn queue_page(
     target: &PgPool,
-    source: &Source,
     entity: Entity,
     part: i16,
     batch: i64,
     cursor: &Option<(String, DateTime<Utc>, String)>,
 ) -> Result<Option<(Vec<Record>, (String, DateTime<Utc>, String))>> {
-    let page: Vec<(String, DateTime<Utc>, String)> =
-        match cursor {
-            None => sqlx::query_as(
-                "select tenant, sort_at, key from kv_import.queue where entity = $1 and part = $2
-                  order by tenant, sort_at, key limit $3",
+    let page: Vec<(String, DateTime<Utc>, String, String)> = match cursor {
+        None => sqlx::query_as(
+            "select tenant, sort_at, key, value from kv_import.queue where entity = $1 and part = $2
+              order by tenant, sort_at, key limit $3",
+        )
+        .bind(entity.prefix())
+        .bind(part)
+        .bind(batch)
+        .fetch_all(target)
+        .await?,
+        Some((tenant, at, key)) => {
+            sqlx::query_as(
+                "select tenant, sort_at, key, value from kv_import.queue
+                  where entity = $1 and part = $2 and (tenant, sort_at, key) > ($3, $4, $5)
+                  order by tenant, sort_at, key limit $6",
             )
             .bind(entity.prefix())
             .bind(part)
+            .bind(tenant)
+            .bind(at)
+            .bind(key)
             .bind(batch)
             .fetch_all(target)
-            .await?,
-            Some((tenant, at, key)) => {
-                sqlx::query_as(
-                    "select tenant, sort_at, key from kv_import.queue
-                  where entity = $1 and part = $2 and (tenant, sort_at, key) > ($3, $4, $5)
-                  order by tenant, sort_at, key limit $6",
-                )
-                .bind(entity.prefix())
-                .bind(part)
-                .bind(tenant)
-                .bind(at)
-                .bind(key)
-                .bind(batch)
-                .fetch_all(target)
-                .await?
-            }
-        };
-    let Some(last) = page.last().cloned() else {
+            .await?
+        }
+    };
+    let Some((tenant, at, key, _)) = page.last() else {
         return Ok(None);
     };
-    let keys: Vec<String> = page.into_iter().map(|(_, _, k)| k).collect();
-    let mut values: HashMap<String, String> = source
-        .fetch(&keys)
-        .await?
+    let last = (tenant.clone(), *at, key.clone());
+    let records = page
         .into_iter()
-        .map(|r| (r.key, r.value))
-        .collect();
-    let records = keys
-        .into_iter()
-        .filter_map(|key| values.remove(&key).map(|value| Record { key, value }))
+        .map(|(_, _, key, value)| Record { key, value })
         .collect();
     Ok(Some((records, last)))
 }
@@ -484,6 +477,7 @@ struct Run<'a> {
     target: &'a PgPool,
     source: &'a Source,
     options: &'a ImportOptions,
+    types: &'a write::rows::ColumnTypes,
     resolver: resolve::Resolver,
     places: write::stays::Places,
     currencies: HashMap<String, String>,
@@ -662,6 +656,7 @@ impl Run<'_> {
             target: self.target,
             source: self.source,
             options: self.options,
+            types: self.types,
             resolver: resolve::Resolver::default(),
             places: write::stays::Places::default(),
             currencies: self.currencies.clone(),
@@ -691,13 +686,7 @@ impl Run<'_> {
     }
 
     async fn drain_part(&mut self, entity: Entity, part: i16) -> Result<()> {
-        let mut pages = spawn_queue_reader(
-            self.target.clone(),
-            self.source.clone(),
-            entity,
-            part,
-            self.options,
-        );
+        let mut pages = spawn_queue_reader(self.target.clone(), entity, part, self.options);
         while let Some(page) = pages.recv().await {
             let (records, mapped) = page?;
             self.write(entity, records, mapped).await?;
@@ -783,7 +772,7 @@ impl Run<'_> {
         let written = if refs.is_empty() {
             write::Written::default()
         } else {
-            write::write_batch(&mut tx, entity, &refs, &self.places).await?
+            write::write_batch(&mut tx, entity, &refs, &self.places, self.types).await?
         };
         let mut imported = Vec::new();
         for ((p, outcome), value) in pending.iter().zip(&written.outcomes).zip(&values) {

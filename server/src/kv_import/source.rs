@@ -151,21 +151,6 @@ impl Source {
             .collect())
     }
 
-    /// The records with these keys (those still in the store), in key order.
-    pub async fn fetch(&self, keys: &[String]) -> Result<Vec<Record>> {
-        let rows: Vec<(String, String)> = sqlx::query_as(&format!(
-            "select key, value::text from {} where key = any($1) order by key",
-            self.table
-        ))
-        .bind(keys)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(key, value)| Record { key, value })
-            .collect())
-    }
-
     /// Each tenant's most used booking currency (for the property the import creates).
     pub async fn booking_currencies(&self) -> Result<HashMap<String, String>> {
         if !self.json_values {

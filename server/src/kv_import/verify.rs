@@ -5,7 +5,7 @@
 //! found, how many hold exactly the imported columns, and a SHA-256 checksum over those columns
 //! in key order as the store gives them and as the table holds them (equal exactly when every
 //! record matches its row). The comparison runs in Postgres on typed values: the mapped rows go
-//! through the same `json_populate_recordset` as the import and are compared column by column
+//! through the same typed arrays as the import ([`RowSet`]) and are compared column by column
 //! with the table's, so formatting plays no part. Columns the database owns (numbers, balances,
 //! the room the import may have left unassigned) are not imported columns and not compared;
 //! members' legacy balances are compared with the ledger's separately and reported as
@@ -23,6 +23,7 @@ use super::report::{LedgerReport, TableCheck, Verification};
 use super::resolve::Resolver;
 use super::source::Source;
 use super::write::match_key;
+use super::write::rows::{ColumnTypes, RowSet};
 use crate::error::Result;
 
 /// How many differing keys are listed per table.
@@ -46,6 +47,7 @@ pub async fn verify(
 ) -> Result<Verification> {
     let started = Instant::now();
     let mut resolver = Resolver::default();
+    let types = ColumnTypes::load(&mut *target.acquire().await?).await?;
     let mut tables = Vec::new();
     for entity in Entity::ALL {
         let mut check = TableCheck {
@@ -89,6 +91,7 @@ pub async fn verify(
             }
             compare(
                 &mut conn,
+                &types,
                 entity,
                 &keys,
                 &rows,
@@ -118,6 +121,7 @@ pub async fn verify(
 /// Compares one page of mapped rows with the table.
 async fn compare(
     conn: &mut sqlx::PgConnection,
+    types: &ColumnTypes,
     entity: Entity,
     keys: &[String],
     rows: &[Mapped],
@@ -133,6 +137,7 @@ async fn compare(
         .into_iter()
         .map(|c| (*c).to_owned())
         .collect();
+    let mapped = RowSet::new(types, table, &columns, rows.iter().map(|m| &m.row))?;
     // platform rows the database already had keep their own id
     if matches!(
         entity,
@@ -152,7 +157,7 @@ async fn compare(
                 md5(row({want})::text),
                 case when t is null then null else md5(row({got})::text) end,
                 array_remove(array[{differing}], null)
-           from json_populate_recordset(null::public.{table}, $1::json) with ordinality as m
+           from {source} as m
            left join public.{table} t on {pairing}
           order by m.ordinality",
         want = columns
@@ -173,14 +178,10 @@ async fn compare(
             ))
             .collect::<Vec<_>>()
             .join(", "),
+        source = mapped.source(1),
         pairing = pairing(entity),
     );
-    let payload = serde_json::to_string(&rows.iter().map(|m| &m.row).collect::<Vec<_>>())
-        .unwrap_or_else(|_| "[]".to_owned());
-    let found = sqlx::query(&sql)
-        .bind(payload)
-        .fetch_all(&mut *conn)
-        .await?;
+    let found = mapped.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     for row in found {
         let ordinality: i64 = row.try_get(0)?;
         let want: String = row.try_get(1)?;

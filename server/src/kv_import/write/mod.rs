@@ -1,8 +1,8 @@
 //! Writing mapped records: one statement per batch and table, through the tables' own triggers
 //! (change feed, confirmation and membership numbers, ledger balances, status timestamps).
 //!
-//! Rows go in as one JSON array that `json_populate_recordset` turns into typed rows, so a
-//! batch of any table is one round trip. Three ways of writing:
+//! Rows go in as one text array per column that `unnest` turns back into typed rows
+//! ([`rows`]), so a batch of any table is one round trip. Three ways of writing:
 //!
 //! - **upsert** (most tables): insert, or update where an imported column differs; a row whose
 //!   columns are all equal is not touched, so a re-run changes nothing (not even `updated_at`).
@@ -20,6 +20,7 @@
 //! database's reason, the others are written. Any other error (the connection, a lock) ends the
 //! run; what earlier batches committed stays.
 
+pub mod rows;
 pub mod stays;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -30,6 +31,7 @@ use sqlx::{PgConnection, Row as _};
 use super::keys::Entity;
 use super::map::{Columns, Extra, Mapped};
 use super::report::{LedgerDifference, Reassign};
+use rows::{ColumnTypes, RowSet};
 
 /// A record ready to be written.
 #[derive(Debug, Clone)]
@@ -166,23 +168,18 @@ fn columns_of<'a>(rows: impl Iterator<Item = &'a Columns>) -> Vec<String> {
     columns.into_iter().map(str::to_owned).collect()
 }
 
-/// The rows as one JSON array (the parameter of `json_populate_recordset`).
-fn json_rows<'a>(rows: impl Iterator<Item = &'a Columns>) -> String {
-    let rows: Vec<&Columns> = rows.collect();
-    serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned())
-}
-
 /// Writes `batch` (all of one entity) with the fast path, or row by row when a row is refused.
 pub async fn write_batch(
     conn: &mut PgConnection,
     entity: Entity,
     batch: &[&Pending],
     places: &stays::Places,
+    types: &ColumnTypes,
 ) -> Result<Written, sqlx::Error> {
     sqlx::query("savepoint kv_batch")
         .execute(&mut *conn)
         .await?;
-    match write_rows(conn, entity, batch, places).await {
+    match write_rows(conn, entity, batch, places, types).await {
         Ok(written) => {
             sqlx::query("release savepoint kv_batch")
                 .execute(&mut *conn)
@@ -199,7 +196,7 @@ pub async fn write_batch(
     let mut all = Written::default();
     for pending in batch {
         sqlx::query("savepoint kv_row").execute(&mut *conn).await?;
-        match write_rows(conn, entity, &[pending], places).await {
+        match write_rows(conn, entity, &[pending], places, types).await {
             Ok(written) => {
                 sqlx::query("release savepoint kv_row")
                     .execute(&mut *conn)
@@ -230,6 +227,7 @@ async fn write_rows(
     entity: Entity,
     batch: &[&Pending],
     places: &stays::Places,
+    types: &ColumnTypes,
 ) -> Result<Written, sqlx::Error> {
     match entity {
         Entity::Reservation => {
@@ -241,6 +239,7 @@ async fn write_rows(
                 &placed.rows.iter().collect::<Vec<_>>(),
                 Some(&placed.existing),
                 "confirmation_number",
+                types,
             )
             .await?;
             written.reassign = placed.reassign;
@@ -249,10 +248,10 @@ async fn write_rows(
         }
         Entity::LoyaltyMember => {
             let rows: Vec<&Columns> = batch.iter().map(|p| &p.mapped.row).collect();
-            numbered(conn, entity, batch, &rows, None, "membership_number").await
+            numbered(conn, entity, batch, &rows, None, "membership_number", types).await
         }
-        Entity::LoyaltyTransaction => ledger(conn, batch).await,
-        _ => upsert(conn, entity, batch).await,
+        Entity::LoyaltyTransaction => ledger(conn, batch, types).await,
+        _ => upsert(conn, entity, batch, types).await,
     }
 }
 
@@ -261,6 +260,7 @@ async fn upsert(
     conn: &mut PgConnection,
     entity: Entity,
     batch: &[&Pending],
+    types: &ColumnTypes,
 ) -> Result<Written, sqlx::Error> {
     let table = entity.table();
     let positions: HashMap<String, usize> = batch
@@ -289,13 +289,15 @@ async fn upsert(
             .iter()
             .filter(|c| !fixed.contains(&c.as_str()))
             .collect();
+        let rows = RowSet::new(types, table, &columns, rows())?;
         let sql = format!(
             "insert into public.{table} as t ({cols})
-             select {cols} from json_populate_recordset(null::public.{table}, $1::json)
+             select {cols} from {source} as m
              on conflict {conflict} do update set {set}
               where ({old}) is distinct from ({new})
              returning {matched}, (xmax = 0)",
             cols = columns.join(", "),
+            source = rows.source(1),
             conflict = conflict_target(entity, tenant_scoped),
             set = updatable
                 .iter()
@@ -314,10 +316,7 @@ async fn upsert(
                 .join(", "),
             matched = match_sql(entity),
         );
-        let returned = sqlx::query(&sql)
-            .bind(json_rows(rows()))
-            .fetch_all(&mut *conn)
-            .await?;
+        let returned = rows.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
         for row in returned {
             let key: Option<String> = row.try_get(0)?;
             let inserted: bool = row.try_get(1)?;
@@ -344,6 +343,7 @@ async fn numbered(
     rows: &[&Columns],
     known: Option<&HashSet<(uuid::Uuid, uuid::Uuid)>>,
     number_column: &str,
+    types: &ColumnTypes,
 ) -> Result<Written, sqlx::Error> {
     let table = entity.table();
     let positions: HashMap<String, usize> = rows
@@ -383,9 +383,10 @@ async fn numbered(
             .iter()
             .filter(|c| !["id", "tenant_id"].contains(&c.as_str()))
             .collect();
+        let rows = RowSet::new(types, table, &columns, old.iter().copied())?;
         let sql = format!(
             "update public.{table} as t set {set}
-               from json_populate_recordset(null::public.{table}, $1::json) as m
+               from {source} as m
               where t.tenant_id = m.tenant_id and t.id = m.id
                 and ({olds}) is distinct from ({news})
              returning {matched}",
@@ -404,12 +405,16 @@ async fn numbered(
                 .map(|c| value(c, "t.created_at"))
                 .collect::<Vec<_>>()
                 .join(", "),
+            source = rows.source(1),
             matched = match_sql(entity),
         );
-        let updated: Vec<String> = sqlx::query_scalar(&sql)
-            .bind(json_rows(old.iter().copied()))
+        let updated: Vec<String> = rows
+            .bind(sqlx::query(&sql))
             .fetch_all(&mut *conn)
-            .await?;
+            .await?
+            .into_iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?;
         for key in updated {
             if let Some(i) = positions.get(&key) {
                 outcomes[*i] = Outcome::Updated;
@@ -418,13 +423,14 @@ async fn numbered(
     }
     let mut numbers = Vec::new();
     if !new.is_empty() {
+        let rows = RowSet::new(types, table, &columns, new.iter().copied())?;
         let sql = format!(
             "insert into public.{table} as t ({cols})
-             select {values} from json_populate_recordset(null::public.{table}, $1::json)
-                    with ordinality as m
+             select {values} from {source} as m
               order by m.ordinality
              returning {matched}, t.{number_column}",
             cols = columns.join(", "),
+            source = rows.source(1),
             values = columns
                 .iter()
                 .map(|c| value(c, "now()"))
@@ -432,10 +438,7 @@ async fn numbered(
                 .join(", "),
             matched = match_sql(entity),
         );
-        let inserted = sqlx::query(&sql)
-            .bind(json_rows(new.iter().copied()))
-            .fetch_all(&mut *conn)
-            .await?;
+        let inserted = rows.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
         for row in inserted {
             let key: String = row.try_get(0)?;
             let number: i64 = row.try_get(1)?;
@@ -456,7 +459,11 @@ async fn numbered(
 }
 
 /// Append what the ledger does not have yet, in order (see the module header).
-async fn ledger(conn: &mut PgConnection, batch: &[&Pending]) -> Result<Written, sqlx::Error> {
+async fn ledger(
+    conn: &mut PgConnection,
+    batch: &[&Pending],
+    types: &ColumnTypes,
+) -> Result<Written, sqlx::Error> {
     let entity = Entity::LoyaltyTransaction;
     let table = entity.table();
     let positions: HashMap<String, usize> = batch
@@ -465,10 +472,17 @@ async fn ledger(conn: &mut PgConnection, batch: &[&Pending]) -> Result<Written, 
         .map(|(i, p)| (match_key(entity, &p.mapped.row), i))
         .collect();
     // the balances are the database's to compute: whatever the record says is left out
-    let columns: Vec<String> = columns_of(batch.iter().map(|p| &p.mapped.row))
+    let mut columns: Vec<String> = columns_of(batch.iter().map(|p| &p.mapped.row))
         .into_iter()
         .filter(|c| c != "balance_before" && c != "balance_after")
         .collect();
+    // what the statement reads, whether or not the records had it
+    for needed in ["tenant_id", "id", "member_id", "points"] {
+        if !columns.iter().any(|c| c == needed) {
+            columns.push(needed.to_owned());
+        }
+    }
+    let rows = RowSet::new(types, table, &columns, batch.iter().map(|p| &p.mapped.row))?;
     // Each entry's balance continues its member's, in order, as the ledger trigger would
     // compute it entry after entry; the statement trigger checks and applies the balances
     // under the members' locks (`pms.ledger_balances_supplied`, see `import_session`).
@@ -480,13 +494,14 @@ async fn ledger(conn: &mut PgConnection, batch: &[&Pending]) -> Result<Written, 
                           + coalesce(sum(n.points) over (partition by n.tenant_id, n.member_id order by n.ordinality
                                                          rows between unbounded preceding and 1 preceding), 0)
                           as supplied_before
-                   from json_populate_recordset(null::public.{table}, $1::json) with ordinality as n
+                   from {source} as n
                    left join public.loyalty_members member
                           on member.tenant_id = n.tenant_id and member.id = n.member_id
                   where not exists (select 1 from public.{table} e where e.tenant_id = n.tenant_id and e.id = n.id)) m
           order by m.ordinality
          returning {matched}, t.balance_before, t.balance_after",
         cols = columns.join(", "),
+        source = rows.source(1),
         values = columns
             .iter()
             .map(|c| if c == "created_at" {
@@ -498,10 +513,7 @@ async fn ledger(conn: &mut PgConnection, batch: &[&Pending]) -> Result<Written, 
             .join(", "),
         matched = match_sql(entity),
     );
-    let inserted = sqlx::query(&sql)
-        .bind(json_rows(batch.iter().map(|p| &p.mapped.row)))
-        .fetch_all(&mut *conn)
-        .await?;
+    let inserted = rows.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     let mut outcomes = vec![Outcome::Unchanged; batch.len()];
     let mut differences = Vec::new();
     for row in inserted {
@@ -589,8 +601,13 @@ pub async fn release(conn: &mut PgConnection, keys: &[String]) -> Result<(), sql
     Ok(())
 }
 
-/// A record to queue: (part, tenant's legacy id, creation time, key).
-pub type Queued = (i16, String, chrono::DateTime<chrono::Utc>, String);
+/// A record to queue: (part, tenant's legacy id, creation time, the record).
+pub type Queued = (
+    i16,
+    String,
+    chrono::DateTime<chrono::Utc>,
+    super::source::Record,
+);
 
 /// Queues records to be written later in creation order.
 pub async fn enqueue(
@@ -604,16 +621,18 @@ pub async fn enqueue(
     let parts: Vec<i16> = records.iter().map(|r| r.0).collect();
     let tenants: Vec<&str> = records.iter().map(|r| r.1.as_str()).collect();
     let times: Vec<chrono::DateTime<chrono::Utc>> = records.iter().map(|r| r.2).collect();
-    let keys: Vec<&str> = records.iter().map(|r| r.3.as_str()).collect();
+    let keys: Vec<&str> = records.iter().map(|r| r.3.key.as_str()).collect();
+    let values: Vec<&str> = records.iter().map(|r| r.3.value.as_str()).collect();
     sqlx::query(
-        "insert into kv_import.queue (entity, part, tenant, sort_at, key)
-         select $1, * from unnest($2::smallint[], $3::text[], $4::timestamptz[], $5::text[])",
+        "insert into kv_import.queue (entity, part, tenant, sort_at, key, value)
+         select $1, * from unnest($2::smallint[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])",
     )
     .bind(entity.prefix())
     .bind(parts)
     .bind(tenants)
     .bind(times)
     .bind(keys)
+    .bind(values)
     .execute(&mut *conn)
     .await?;
     Ok(())
