@@ -218,3 +218,42 @@ async fn check_app_role_is_safe(conn: &mut sqlx::PgConnection, role: &str) -> Re
     }
     Ok(())
 }
+
+/// A one-dimensional Postgres array literal, every element quoted (`None` is a NULL element):
+/// `{"a","b \"c\"",NULL}`. For arrays sent as text (COPY, `text[]` parameters cast to a type).
+pub fn array_literal<'a>(values: impl Iterator<Item = Option<&'a str>>) -> String {
+    let mut out = String::from("{");
+    for (i, value) in values.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let Some(value) = value else {
+            out.push_str("NULL");
+            continue;
+        };
+        out.push('"');
+        for c in value.chars() {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+    }
+    out.push('}');
+    out
+}
+
+#[cfg(test)]
+mod array_literal_tests {
+    use super::array_literal;
+
+    #[test]
+    fn quotes_array_elements_and_writes_null_bare() {
+        assert_eq!(
+            array_literal([Some("a"), Some("b \"c\""), Some("d\\e"), None].into_iter()),
+            r#"{"a","b \"c\"","d\\e",NULL}"#
+        );
+        assert_eq!(array_literal(std::iter::empty()), "{}");
+    }
+}

@@ -152,7 +152,7 @@ impl Row<'_> {
 
     /// A `text[]` value.
     pub fn text_array<S: AsRef<str>>(self, values: &[S]) -> Self {
-        let literal = array_literal(values.iter().map(AsRef::as_ref));
+        let literal = crate::db::array_literal(values.iter().map(|v| Some(v.as_ref())));
         self.text(&literal)
     }
 
@@ -191,26 +191,6 @@ fn escape_copy(value: &str) -> String {
     out
 }
 
-/// A Postgres array literal with every element quoted: `{"a","b \"c\""}`.
-fn array_literal<'a>(values: impl Iterator<Item = &'a str>) -> String {
-    let mut out = String::from("{");
-    for (i, value) in values.enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push('"');
-        for c in value.chars() {
-            if c == '"' || c == '\\' {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out.push('"');
-    }
-    out.push('}');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,15 +198,6 @@ mod tests {
     #[test]
     fn escapes_copy_specials() {
         assert_eq!(escape_copy("a\tb\nc\\d"), "a\\tb\\nc\\\\d");
-    }
-
-    #[test]
-    fn quotes_array_elements() {
-        assert_eq!(
-            array_literal(["a", "b \"c\"", "d\\e"].into_iter()),
-            r#"{"a","b \"c\"","d\\e"}"#
-        );
-        assert_eq!(array_literal(std::iter::empty()), "{}");
     }
 
     #[test]

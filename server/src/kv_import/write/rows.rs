@@ -139,38 +139,15 @@ fn text_of(value: &Value, form: Form) -> Option<String> {
     match (value, form) {
         (Value::Null, _) => None,
         (value, Form::Json) => Some(value.to_string()),
-        (Value::Array(items), Form::Array) => Some(array_literal(items)),
+        (Value::Array(items), Form::Array) => {
+            // elements as their text, like scalars (a JSON null is a NULL element)
+            let texts: Vec<Option<String>> =
+                items.iter().map(|v| text_of(v, Form::Scalar)).collect();
+            Some(crate::db::array_literal(texts.iter().map(Option::as_deref)))
+        }
         (Value::String(s), _) => Some(s.clone()),
         (other, _) => Some(other.to_string()),
     }
-}
-
-/// A one-dimensional array literal, every element quoted (or NULL).
-fn array_literal(items: &[Value]) -> String {
-    let mut out = String::from("{");
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let text = match item {
-            Value::Null => {
-                out.push_str("NULL");
-                continue;
-            }
-            Value::String(s) => std::borrow::Cow::Borrowed(s.as_str()),
-            other => std::borrow::Cow::Owned(other.to_string()),
-        };
-        out.push('"');
-        for c in text.chars() {
-            if c == '"' || c == '\\' {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out.push('"');
-    }
-    out.push('}');
-    out
 }
 
 #[cfg(test)]
