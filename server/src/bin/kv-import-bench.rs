@@ -274,10 +274,11 @@ impl PostgresCpu {
         let backend: i32 = sqlx::query_scalar("select pg_backend_pid()")
             .fetch_one(&pool)
             .await?;
-        pool.close().await;
+        // read while the connection is open: its backend exits when it closes
         let stat = std::fs::read_to_string(format!("/proc/{backend}/stat"))
-            .context("read the backend's /proc entry: is Postgres on this machine?")?;
-        let postmaster = field(&stat_fields(&stat), 4)? as u32;
+            .context("read the backend's /proc entry: is Postgres on this machine?");
+        pool.close().await;
+        let postmaster = field(&stat_fields(&stat?), 4)? as u32;
         Ok(Self { postmaster })
     }
 
