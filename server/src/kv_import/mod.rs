@@ -22,7 +22,8 @@
 //! ([`keys::FIRST_STAGE`]: plans, tenants, billing, platform rows, guests, programs, campaigns)
 //! runs in order; the second ([`keys::SECOND_STAGE`]) in two lanes side by side, which write
 //! different tables. Reservations, loyalty members and ledger entries are queued
-//! (`kv_import.queue`) with their creation time and value while the first stage runs, then written in
+//! (`kv_import.queue`) with their creation time (read by [`map::queue_order`], without mapping
+//! them) and value while the first stage runs, then mapped and written in
 //! creation order, so that confirmation and membership numbers follow it and every ledger entry
 //! meets its member's balance as it was. Everything is keyed by stable ids and written only where
 //! it differs, so a second run changes nothing, and a run that was killed resumes by simply
@@ -167,9 +168,8 @@ pub async fn run(
         .await
         .map_err(|e| Error::Invalid(format!("queueing failed: {e}")))??;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "queued");
-    for (entity, seen, problems) in queued {
+    for (entity, seen) in queued {
         run.counts.entry(entity).or_default().seen += seen;
-        run.note_quarantined(entity, problems);
     }
     // The lanes of the second stage write different tables and reference only what the first
     // stage wrote (and, within a lane, what the lane wrote before): they run side by side, so
@@ -266,16 +266,8 @@ const LEDGER_PARTS: i16 = 2;
 
 /// The queue part of a record: ledger entries by member (a member's entries stay in one part, in
 /// order), everything else in part 0.
-fn part_of(mapped: &Mapped) -> i16 {
-    if mapped.entity != Entity::LoyaltyTransaction {
-        return 0;
-    }
-    let member = mapped
-        .row
-        .get("member_id")
-        .and_then(|v| v.as_str())
-        .and_then(|s| uuid::Uuid::parse_str(s).ok())
-        .unwrap_or_default();
+fn part_of(order: &map::QueueOrder) -> i16 {
+    let member = order.member.unwrap_or_default();
     i16::from(member.as_bytes()[15]) % LEDGER_PARTS
 }
 
@@ -305,11 +297,12 @@ impl<T> AbortOnDrop<T> {
     }
 }
 
-/// What queueing an entity saw: records read, and those that could not be mapped (quarantined).
-type Queued = (Entity, u64, Vec<(String, String, String)>);
+/// What queueing an entity saw: the records read.
+type Queued = (Entity, u64);
 
-/// Every record of the queued entities into the queue with its creation time; records that
-/// cannot be mapped are quarantined now.
+/// Every record of the queued entities into the queue with its creation time. Only the order is
+/// read now ([`map::queue_order`]); records are mapped in full, once, when the queue is drained,
+/// and those that cannot be are quarantined then.
 async fn enqueue_all(
     target: PgPool,
     source: Source,
@@ -318,33 +311,25 @@ async fn enqueue_all(
     let mut queued = Vec::new();
     for entity in Entity::ALL.into_iter().filter(|e| queued_entity(*e)) {
         let mut seen = 0;
-        let mut all_problems = Vec::new();
-        let mut pages = spawn_reader(source.clone(), entity, &options);
+        let mut pages = spawn_reader(source.clone(), entity, &options, order_page);
         while let Some(page) = pages.recv().await {
-            let (records, mapped) = page?;
+            let (records, orders) = page?;
             seen += records.len() as u64;
-            let mut queue = Vec::new();
-            let mut problems = Vec::new();
-            for (record, result) in records.into_iter().zip(mapped) {
-                match result {
-                    Ok(m) => queue.push((
-                        part_of(&m),
-                        m.tenant.clone().unwrap_or_default(),
-                        m.sort_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
-                        record,
-                    )),
-                    Err(problem) => problems.push((record.key, record.value, problem.0)),
-                }
-            }
+            let queue: Vec<write::Queued> = records
+                .into_iter()
+                .zip(orders)
+                .map(|(record, order)| {
+                    let part = part_of(&order);
+                    let at = order.sort_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+                    (part, order.tenant, at, record)
+                })
+                .collect();
             let mut tx = target.begin().await?;
             import_session(&mut tx).await?;
             write::enqueue(&mut tx, entity, &queue).await?;
-            write::quarantine(&mut tx, &problems).await?;
             tx.commit().await?;
-            // the values are not needed any more: keep key and reason
-            all_problems.extend(problems.into_iter().map(|(k, _, r)| (k, String::new(), r)));
         }
-        queued.push((entity, seen, all_problems));
+        queued.push((entity, seen));
     }
     Ok(queued)
 }
@@ -355,13 +340,14 @@ type MappedPage = (Vec<Record>, Vec<Result<Mapped, decode::Problem>>);
 /// How many pages the readers may be ahead of the writer.
 const READ_AHEAD: usize = 1;
 
-/// Reads and maps the pages of a prefix on another task, so that reading and mapping the next
-/// page overlaps writing this one.
-fn spawn_reader(
+/// Reads the pages of a prefix and reads them with `read` (a full mapping, or only the queue
+/// order) on another task, so that reading the next page overlaps writing this one.
+fn spawn_reader<T: Send + 'static>(
     source: Source,
     entity: Entity,
     options: &ImportOptions,
-) -> tokio::sync::mpsc::Receiver<Result<MappedPage>> {
+    read: fn(Entity, &[Record], MapOptions) -> T,
+) -> tokio::sync::mpsc::Receiver<Result<(Vec<Record>, T)>> {
     let (sender, receiver) = tokio::sync::mpsc::channel(READ_AHEAD);
     let (batch, map_options) = (options.batch_size as i64, options.map);
     tokio::spawn(async move {
@@ -376,8 +362,8 @@ fn spawn_reader(
             };
             let Some(last) = page.last() else { return };
             after = last.key.clone();
-            let mapped = map_page(entity, &page, map_options);
-            if sender.send(Ok((page, mapped))).await.is_err() {
+            let read = read(entity, &page, map_options);
+            if sender.send(Ok((page, read))).await.is_err() {
                 return;
             }
         }
@@ -469,6 +455,13 @@ fn map_page(
     records
         .iter()
         .map(|r| map_record(entity, &r.key, &r.value, options))
+        .collect()
+}
+
+fn order_page(entity: Entity, records: &[Record], options: MapOptions) -> Vec<map::QueueOrder> {
+    records
+        .iter()
+        .map(|r| map::queue_order(entity, &r.key, &r.value, options))
         .collect()
 }
 
@@ -628,8 +621,12 @@ impl Run<'_> {
     /// pages in turn (the order of these rows does not matter): while one waits for its
     /// statement or its turn at the tenant's feed, the other's statement runs.
     async fn direct(&mut self, entity: Entity) -> Result<()> {
-        let pages =
-            tokio::sync::Mutex::new(spawn_reader(self.source.clone(), entity, self.options));
+        let pages = tokio::sync::Mutex::new(spawn_reader(
+            self.source.clone(),
+            entity,
+            self.options,
+            map_page,
+        ));
         let mut other = self.sibling();
         tokio::try_join!(self.consume(entity, &pages), other.consume(entity, &pages))?;
         self.merge(other);

@@ -4,7 +4,9 @@
 //! the order it was created, moves the balance through the database's own trigger. Legacy running
 //! balances that do not add up are therefore recomputed, and the writer reports the difference.
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
+use uuid::Uuid;
 
 use super::{
     set_created_at, tenant_id, tenant_of, uuid_field, Extra, Mapped, Missing, Row, Target,
@@ -110,7 +112,7 @@ pub fn member(key: &Key, f: &mut Fields) -> Result<Mapped, Problem> {
             .unwrap_or_else(|| "active".to_owned()),
     );
     let created = set_created_at(&mut row, f)?;
-    let enrolled = f.timestamp("enrolledAt")?.or(created);
+    let enrolled = enrolled_at(f, created)?;
     row.set("enrolled_at", enrolled);
     if enrolled.is_none() {
         return Err(Problem::missing("enrolledAt"));
@@ -134,6 +136,22 @@ pub fn member(key: &Key, f: &mut Fields) -> Result<Mapped, Problem> {
     Ok(mapped)
 }
 
+/// When a member enrolled: `enrolledAt`, or where the store kept none, its creation time (the
+/// order of membership numbers).
+pub(crate) fn enrolled_at(
+    f: &mut Fields,
+    created: Option<DateTime<Utc>>,
+) -> Result<Option<DateTime<Utc>>, Problem> {
+    Ok(f.timestamp("enrolledAt")?.or(created))
+}
+
+/// A ledger entry's member: its legacy id and its id.
+pub(crate) fn entry_member(tenant: &str, f: &mut Fields) -> Result<(String, Uuid), Problem> {
+    let member = f.required_text("memberId")?;
+    let id = tenant_id(tenant, "loyalty_member", &member);
+    Ok((member, id))
+}
+
 /// `loyalty_tx:<tenantId>:<txId>` → loyalty_transactions. Program and guest are the member's;
 /// the sign of the points follows the type (a redemption stored as positive is negated, noted).
 pub fn transaction(key: &Key, f: &mut Fields) -> Result<Mapped, Problem> {
@@ -141,8 +159,7 @@ pub fn transaction(key: &Key, f: &mut Fields) -> Result<Mapped, Problem> {
     let mut row = Row::new();
     row.set("id", tenant_id(tenant, "loyalty_tx", &key.id));
     row.set("legacy_id", super::legacy_id(&key.id));
-    let member = f.required_text("memberId")?;
-    let member_id = tenant_id(tenant, "loyalty_member", &member);
+    let (member, member_id) = entry_member(tenant, f)?;
     row.set("member_id", member_id);
     row.set("program_id", Value::Null);
     row.set("guest_id", Value::Null);

@@ -6,7 +6,7 @@
 //! finds or creates them, and leaves an active booking without its room when another active stay
 //! already holds that room for overlapping nights.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
 use super::{
@@ -42,6 +42,12 @@ pub fn code_of(name: &str) -> String {
         }
     }
     code.trim_end_matches('-').to_owned()
+}
+
+/// When a booking was made: its creation time, or where the store kept none, midnight of its
+/// arrival (the order of confirmation numbers).
+pub(crate) fn booked_at(created: Option<DateTime<Utc>>, check_in: NaiveDate) -> DateTime<Utc> {
+    created.unwrap_or_else(|| midnight(check_in))
 }
 
 pub fn reservation(key: &Key, f: &mut Fields) -> Result<Mapped, Problem> {
@@ -113,7 +119,7 @@ pub fn reservation(key: &Key, f: &mut Fields) -> Result<Mapped, Problem> {
         }
     };
     let created = set_created_at(&mut row, f)?;
-    let created_or_arrival = created.unwrap_or_else(|| midnight(check_in));
+    let created_or_arrival = booked_at(created, check_in);
     if created.is_none() {
         f.note("createdAt missing: ordered by check-in date");
     }
