@@ -297,17 +297,15 @@ impl<T> AbortOnDrop<T> {
     }
 }
 
-/// What queueing an entity saw: the records read.
-type Queued = (Entity, u64);
-
-/// Every record of the queued entities into the queue with its creation time. Only the order is
-/// read now ([`map::queue_order`]); records are mapped in full, once, when the queue is drained,
-/// and those that cannot be are quarantined then.
+/// Every record of the queued entities into the queue with its creation time; returns how many
+/// records of each entity were read. Only the order is read now ([`map::queue_order`]); records
+/// are mapped in full, once, when the queue is drained, and those that cannot be are quarantined
+/// then.
 async fn enqueue_all(
     target: PgPool,
     source: Source,
     options: ImportOptions,
-) -> Result<Vec<Queued>> {
+) -> Result<Vec<(Entity, u64)>> {
     let mut queued = Vec::new();
     for entity in Entity::ALL.into_iter().filter(|e| queued_entity(*e)) {
         let mut seen = 0;

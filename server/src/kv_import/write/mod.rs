@@ -1,8 +1,8 @@
 //! Writing mapped records: one statement per batch and table, through the tables' own triggers
 //! (change feed, confirmation and membership numbers, ledger balances, status timestamps).
 //!
-//! Rows go in as one text array per column that `unnest` turns back into typed rows
-//! ([`rows`]), so a batch of any table is one round trip. Three ways of writing:
+//! Rows go in as one array per column that `unnest` turns back into typed rows ([`rows`]),
+//! so a batch of any table is one round trip. Three ways of writing:
 //!
 //! - **upsert** (most tables): insert, or update where an imported column differs; a row whose
 //!   columns are all equal is not touched, so a re-run changes nothing (not even `updated_at`).
