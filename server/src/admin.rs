@@ -110,9 +110,19 @@ pub async fn add_staff(pool: &PgPool, args: &StaffAdd, password: Option<&str>) -
 
 /// Disables a staff account: its devices can no longer refresh or sync.
 pub async fn disable_staff(pool: &PgPool, email: &str) -> Result<()> {
+    set_staff_enabled(pool, email, false).await
+}
+
+/// Enables a disabled staff account again (laptops cannot: an owner may only disable).
+pub async fn enable_staff(pool: &PgPool, email: &str) -> Result<()> {
+    set_staff_enabled(pool, email, true).await
+}
+
+async fn set_staff_enabled(pool: &PgPool, email: &str, enabled: bool) -> Result<()> {
     let updated =
-        sqlx::query("update public.staff set enabled = false where lower(email) = lower($1)")
+        sqlx::query("update public.staff set enabled = $2 where lower(email) = lower($1)")
             .bind(email.trim())
+            .bind(enabled)
             .execute(pool)
             .await?;
     if updated.rows_affected() == 0 {

@@ -131,7 +131,7 @@ pub async fn ensure_app_role(pool: &PgPool, role: &str, password: Option<&Secret
             -- sign-in and token refresh, before any tenant is known (see the sessions migration)
             grant usage on schema app to \"{role}\";
             grant execute on function app.login_lookup(text), app.open_session(uuid, text, text, interval),
-                app.refresh_session(uuid, text, text, interval) to \"{role}\";
+                app.rotate_refresh_token(uuid, text, text, interval, interval) to \"{role}\";
         end $$"
     ))
     .execute(&mut *tx)

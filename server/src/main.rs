@@ -74,6 +74,11 @@ enum StaffCommand {
         #[arg(long)]
         email: String,
     },
+    /// Enable a disabled account again (an owner's laptop may disable, never enable).
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
     /// Change an account's role (owner, manager, front_desk, housekeeping); its laptops follow.
     SetRole {
         #[arg(long)]
@@ -210,6 +215,11 @@ async fn run(command: Command) -> pms_server::Result<()> {
             let pool = db::connect_admin(2).await?;
             admin::disable_staff(&pool, &email).await?;
             println!("disabled {email}");
+        }
+        Command::Staff(StaffCommand::Enable { email }) => {
+            let pool = db::connect_admin(2).await?;
+            admin::enable_staff(&pool, &email).await?;
+            println!("enabled {email}");
         }
         Command::Worker { once } => {
             let pool = db::connect_admin(4).await?;

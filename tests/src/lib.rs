@@ -23,6 +23,13 @@ pub fn server_url() -> String {
 }
 
 /// A database of its own for one test, dropped when the value is dropped.
+/// The day `TestDb::seed` seeds for ("today" of the demo data). A test that runs jobs over seeded
+/// data runs them as of this day, so nothing falls due as the calendar moves on.
+pub const SEED_DAY: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_opt(2026, 11, 25) {
+    Some(day) => day,
+    None => panic!("a valid date"),
+};
+
 pub struct TestDb {
     pub name: String,
     pub pool: PgPool,
@@ -114,14 +121,14 @@ impl TestDb {
             .expect("log in to the test database")
     }
 
-    /// Seeds demo data (`seed-demo`) for a fixed day, so results do not depend on the date.
+    /// Seeds demo data (`seed-demo`) for [`SEED_DAY`], so results do not depend on the date.
     pub async fn seed(&self, tenants: usize, guests: usize) -> pms_server::seed::SeedSummary {
         let options = pms_server::seed::SeedOptions {
             tenants,
             guests_per_tenant: guests,
             stays_per_guest: pms_server::seed::DEFAULT_STAYS_PER_GUEST,
             seed: 7,
-            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("valid date"),
+            today: SEED_DAY,
         };
         pms_server::seed::seed_demo(&self.pool, &options)
             .await

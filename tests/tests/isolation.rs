@@ -614,3 +614,136 @@ async fn the_serve_login_role_cannot_escape_rls() {
         count(&db.pool, "guests", "tenant_id", owner.tenant_id).await
     );
 }
+
+/// Runs `statement` as `claims` and returns the rows it changed, or the SQLSTATE it failed with.
+async fn change_as(pool: &PgPool, claims: Claims, statement: &str) -> Result<u64, String> {
+    let mut tx = begin_as(pool, claims).await;
+    let outcome = sqlx::query(statement).execute(&mut *tx).await;
+    tx.rollback().await.expect("rollback");
+    match outcome {
+        Ok(done) => Ok(done.rows_affected()),
+        Err(error) => Err(sqlstate::<()>(Err(error))),
+    }
+}
+
+#[tokio::test]
+async fn each_role_changes_only_what_it_is_for() {
+    let db = TestDb::migrated().await;
+    let seeded = db.seed(1, 10).await;
+    let tenant = seeded.tenant_ids[0];
+    let owner = staff_claims(&db.pool, tenant, "owner").await;
+    let manager = staff_claims(&db.pool, tenant, "manager").await;
+    let desk = staff_claims(&db.pool, tenant, "front_desk").await;
+    let housekeeping = staff_claims(&db.pool, tenant, "housekeeping").await;
+    let room: Uuid = sqlx::query_scalar(
+        "select id from public.rooms where tenant_id = $1 and deleted_at is null limit 1",
+    )
+    .bind(tenant)
+    .fetch_one(&db.pool)
+    .await
+    .expect("a room");
+    let other_type: Uuid = sqlx::query_scalar(
+        "select t.id from public.room_types t join public.rooms r on r.tenant_id = t.tenant_id
+          and r.property_id = t.property_id and r.id = $1 where t.id <> r.room_type_id limit 1",
+    )
+    .bind(room)
+    .fetch_one(&db.pool)
+    .await
+    .expect("another room type of the property");
+
+    // Front desk and housekeeping set the cleaning status of a room, and nothing else of it.
+    let cleaning =
+        format!("update public.rooms set housekeeping_status = 'dirty' where id = '{room}'");
+    let others = [
+        format!("update public.rooms set number = 'X-{room}' where id = '{room}'"),
+        format!("update public.rooms set room_type_id = '{other_type}' where id = '{room}'"),
+        format!("update public.rooms set deleted_at = now() where id = '{room}'"),
+        format!("update public.rooms set floor = 9 where id = '{room}'"),
+        format!("update public.rooms set housekeeping_status = 'clean', number = 'X' where id = '{room}'"),
+    ];
+    for (who, claims) in [("front desk", desk), ("housekeeping", housekeeping)] {
+        assert_eq!(
+            change_as(&db.pool, claims, &cleaning).await,
+            Ok(1),
+            "{who} sets the status"
+        );
+        for statement in &others {
+            assert_eq!(
+                change_as(&db.pool, claims, statement).await,
+                Err(INSUFFICIENT_PRIVILEGE.to_owned()),
+                "{who}: {statement}"
+            );
+        }
+    }
+    // Owners and managers manage rooms.
+    for (who, claims) in [("owner", owner), ("manager", manager)] {
+        for statement in &others {
+            assert_eq!(
+                change_as(&db.pool, claims, statement).await,
+                Ok(1),
+                "{who}: {statement}"
+            );
+        }
+    }
+
+    // An owner may disable a colleague, but an account disabled by the platform stays disabled.
+    let colleague = desk.user_id;
+    let disable = format!("update public.staff set enabled = false where user_id = '{colleague}'");
+    assert_eq!(change_as(&db.pool, owner, &disable).await, Ok(1));
+    pms_server::admin::disable_staff(&db.pool, &email_of(&db.pool, colleague).await)
+        .await
+        .expect("the platform disables the account");
+    let enable = format!("update public.staff set enabled = true where user_id = '{colleague}'");
+    assert_eq!(
+        change_as(&db.pool, owner, &enable).await,
+        Err(INSUFFICIENT_PRIVILEGE.to_owned()),
+        "an owner re-enabled an account the platform disabled"
+    );
+    pms_server::admin::enable_staff(&db.pool, &email_of(&db.pool, colleague).await)
+        .await
+        .expect("the platform enables it again");
+    assert!(
+        sqlx::query_scalar::<_, bool>("select enabled from public.staff where user_id = $1")
+            .bind(colleague)
+            .fetch_one(&db.pool)
+            .await
+            .expect("staff"),
+        "enabled by the platform"
+    );
+
+    // A revoked laptop stays revoked: owners and managers revoke, nobody takes it back.
+    let device: Uuid = sqlx::query_scalar(
+        "insert into public.devices (tenant_id, user_id, name, refresh_token_hash, refresh_expires_at)
+         values ($1, $2, 'desk 1', repeat('a', 64), now() + interval '1 day') returning id",
+    )
+    .bind(tenant)
+    .bind(desk.user_id)
+    .fetch_one(&db.pool)
+    .await
+    .expect("a device");
+    let revoke = format!("update public.devices set revoked_at = now() where id = '{device}'");
+    assert_eq!(change_as(&db.pool, manager, &revoke).await, Ok(1));
+    pms_server::admin::revoke_device(&db.pool, device)
+        .await
+        .expect("revoked");
+    for (who, claims) in [("owner", owner), ("manager", manager)] {
+        for statement in [
+            format!("update public.devices set revoked_at = null where id = '{device}'"),
+            format!("update public.devices set revoked_at = now() + interval '1 year' where id = '{device}'"),
+        ] {
+            assert_eq!(
+                change_as(&db.pool, claims, &statement).await,
+                Err(INSUFFICIENT_PRIVILEGE.to_owned()),
+                "{who}: {statement}"
+            );
+        }
+    }
+}
+
+async fn email_of(pool: &PgPool, user_id: Uuid) -> String {
+    sqlx::query_scalar("select email from public.staff where user_id = $1")
+        .bind(user_id)
+        .fetch_one(pool)
+        .await
+        .expect("staff email")
+}

@@ -11,6 +11,14 @@ use pms_tests::TestDb;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use uuid::Uuid;
 
+/// The day `TestDb::seed` seeds for: campaigns it schedules after that day are not due yet.
+fn seed_day() -> chrono::DateTime<chrono::Utc> {
+    pms_tests::SEED_DAY
+        .and_hms_opt(12, 0, 0)
+        .expect("noon")
+        .and_utc()
+}
+
 async fn campaign(db: &TestDb, tenant: Uuid, columns: &str, values: &str) -> Uuid {
     sqlx::query_scalar(&format!(
         "insert into public.marketing_campaigns (tenant_id, name, status, {columns}) values ($1, 'Test', 'active', {values}) returning id"
@@ -77,7 +85,9 @@ async fn targeting_counts_equal_hand_written_sql_and_every_recipient_is_logged()
     let mailer = Mailer::File {
         path: outbox.clone(),
     };
-    let pass = campaigns::run(&db.pool, &mailer).await.expect("campaigns");
+    let pass = campaigns::run(&db.pool, &mailer, seed_day())
+        .await
+        .expect("campaigns");
     assert_eq!(pass.launched, 4, "{pass:?}");
     assert_eq!(pass.failed, 0, "{pass:?}");
     let mut total = 0;
@@ -111,7 +121,9 @@ async fn targeting_counts_equal_hand_written_sql_and_every_recipient_is_logged()
         .count();
     assert_eq!(lines as i64, total, "one line per message");
     // Nothing is sent twice.
-    let again = campaigns::run(&db.pool, &mailer).await.expect("campaigns");
+    let again = campaigns::run(&db.pool, &mailer, seed_day())
+        .await
+        .expect("campaigns");
     assert_eq!(again, campaigns::CampaignPass::default());
     let _ = std::fs::remove_file(outbox);
 }
@@ -206,7 +218,9 @@ async fn an_smtp_round_trip_and_a_bad_template_recorded_not_sent() {
         "Hotel <no-reply@example.com>",
     )
     .expect("mailer");
-    let pass = campaigns::run(&db.pool, &mailer).await.expect("campaigns");
+    let pass = campaigns::run(&db.pool, &mailer, seed_day())
+        .await
+        .expect("campaigns");
     assert_eq!((pass.sent, pass.failed), (3, 0), "{pass:?}");
     let received = messages.lock().expect("sink").clone();
     assert_eq!(received.len(), 3);
@@ -240,7 +254,9 @@ async fn an_smtp_round_trip_and_a_bad_template_recorded_not_sent() {
         "'email', 'all_guests', 'Hi {{nickname}}', 'x'",
     )
     .await;
-    let pass = campaigns::run(&db.pool, &mailer).await.expect("campaigns");
+    let pass = campaigns::run(&db.pool, &mailer, seed_day())
+        .await
+        .expect("campaigns");
     assert_eq!((pass.sent, pass.failed), (0, 3), "{pass:?}");
     let errors: Vec<String> = sqlx::query_scalar(
         "select error from public.campaign_recipients where campaign_id = $1 and status = 'failed'",

@@ -462,7 +462,9 @@ async fn subscriptions_are_invoiced_at_period_end_and_fall_past_due() {
     let invoices = "select count(*) from public.invoices where subscription_id = $1";
     let before: i64 = scalar(&db, invoices, subscription).await;
 
-    let pass = billing::run(&db.pool).await.expect("billing");
+    let pass = billing::run(&db.pool, chrono::Utc::now())
+        .await
+        .expect("billing");
     assert_eq!((pass.invoiced, pass.past_due), (1, 0), "{pass:?}");
     assert_eq!(scalar::<i64>(&db, invoices, subscription).await, before + 1);
     let (amount, price, due_in_days): (i64, i64, i32) = sqlx::query_as(
@@ -484,14 +486,23 @@ async fn subscriptions_are_invoiced_at_period_end_and_fall_past_due() {
     .await;
     assert!(renewed, "the next period began");
     assert_eq!(
-        billing::run(&db.pool).await.expect("billing").invoiced,
+        billing::run(&db.pool, chrono::Utc::now())
+            .await
+            .expect("billing")
+            .invoiced,
         0,
         "invoiced once"
     );
 
     // Unpaid past its due date: past due; paid: active again.
     run(&db, "update public.invoices set due_date = current_date - 1 where subscription_id = $1 and status = 'pending'", subscription).await;
-    assert_eq!(billing::run(&db.pool).await.expect("billing").past_due, 1);
+    assert_eq!(
+        billing::run(&db.pool, chrono::Utc::now())
+            .await
+            .expect("billing")
+            .past_due,
+        1
+    );
     let status = "select status from public.subscriptions where id = $1";
     assert_eq!(
         scalar::<String>(&db, status, subscription).await,
@@ -503,6 +514,12 @@ async fn subscriptions_are_invoiced_at_period_end_and_fall_past_due() {
         subscription,
     )
     .await;
-    assert_eq!(billing::run(&db.pool).await.expect("billing").recovered, 1);
+    assert_eq!(
+        billing::run(&db.pool, chrono::Utc::now())
+            .await
+            .expect("billing")
+            .recovered,
+        1
+    );
     assert_eq!(scalar::<String>(&db, status, subscription).await, "active");
 }

@@ -2,6 +2,7 @@
 //! invariants two offline laptops can break surface as typed rejections (never silently dropped),
 //! and the tenant of a change is the token's, whatever the body says.
 
+use pms_sync_protocol::merge::ConflictReason;
 use pms_sync_protocol::wire::{PushChange, PushOp, PushRequest, PushResponse, PushStatus};
 use pms_sync_protocol::PROTOCOL_VERSION;
 use pms_tests::{set_password, TestDb, TestServer};
@@ -316,7 +317,7 @@ async fn the_tenant_is_the_tokens_and_server_owned_values_are_not_writable() {
         vec![
             Some("forbidden"),
             Some("not_found"),
-            Some("forbidden"),
+            Some("server_owned"),
             Some("unknown_table"),
             Some("invalid_value")
         ]
@@ -522,4 +523,184 @@ async fn a_server_out_of_connections_answers_busy_and_the_retry_goes_through() {
         .await
         .expect("count");
     assert_eq!(stored, 1, "applied once, by the retry");
+}
+
+#[tokio::test]
+async fn an_update_without_a_stamp_goes_through_the_same_rules() {
+    let s = setup().await;
+    let mut desk = laptop(&s.server, &s.desk_emails[0], "curl").await;
+    let tenant = desk.tenant_id;
+    let checked_out: Uuid = sqlx::query_scalar(
+        "select id from public.reservations where tenant_id = $1 and status = 'checked_out' limit 1",
+    )
+    .bind(tenant)
+    .fetch_one(&s.db.pool)
+    .await
+    .expect("a checked-out stay");
+    let erased: Uuid = sqlx::query_scalar(
+        "update public.guests set first_name = 'Anonymized', last_name = 'Guest', email = null, phone = null, anonymized_at = now()
+          where id = (select id from public.guests where tenant_id = $1 and anonymized_at is null order by id desc limit 1)
+          returning id",
+    )
+    .bind(tenant)
+    .fetch_one(&s.db.pool)
+    .await
+    .expect("an erased guest");
+    let edited: Uuid = sqlx::query_scalar(
+        "select id from public.guests where tenant_id = $1 and anonymized_at is null order by id limit 1",
+    )
+    .bind(tenant)
+    .fetch_one(&s.db.pool)
+    .await
+    .expect("a guest");
+    // A laptop's stamped edit of the guest's phone, as the outbox makes it.
+    let mut stamped = desk.change(
+        "guests",
+        PushOp::Update,
+        edited,
+        json!({"phone": "+1 555 0100"}),
+    );
+    stamped.stamp = Some(pms_sync_protocol::hlc::Hlc {
+        wall_ms: chrono::Utc::now().timestamp_millis(),
+        counter: 0,
+        node: Uuid::now_v7(),
+    });
+    stamped.base = sqlx::query_scalar::<_, Value>(
+        "select jsonb_build_object('email', email, 'phone', phone) from public.guests where id = $1",
+    )
+    .bind(edited)
+    .fetch_one(&s.db.pool)
+    .await
+    .expect("base")
+    .as_object()
+    .cloned()
+    .unwrap_or_default();
+    assert_eq!(
+        push(&s.server, &desk, &[stamped]).await.results[0].status,
+        PushStatus::Applied
+    );
+
+    // The same edits without a stamp or base, as curl or an outbox entry from before stamps sends them.
+    let batch = vec![
+        desk.change(
+            "reservations",
+            PushOp::Update,
+            checked_out,
+            json!({"status": "confirmed"}),
+        ),
+        desk.change(
+            "guests",
+            PushOp::Update,
+            erased,
+            json!({"first_name": "Back", "last_name": "Again"}),
+        ),
+        desk.change(
+            "guests",
+            PushOp::Update,
+            edited,
+            json!({"phone": "+1 555 0199"}),
+        ),
+    ];
+    let results = push(&s.server, &desk, &batch).await.results;
+    let status: String = sqlx::query_scalar("select status from public.reservations where id = $1")
+        .bind(checked_out)
+        .fetch_one(&s.db.pool)
+        .await
+        .expect("status");
+    assert_eq!(
+        status, "checked_out",
+        "an unstamped update moved a checked-out stay: {:?}",
+        results[0]
+    );
+    assert!(
+        results[0]
+            .conflicts
+            .iter()
+            .any(|c| c.reason == ConflictReason::InvalidTransition),
+        "{:?}",
+        results[0]
+    );
+    assert_eq!(
+        (results[1].status, results[1].reason.as_deref()),
+        (PushStatus::Rejected, Some("row_erased"))
+    );
+    let name: String = sqlx::query_scalar("select first_name from public.guests where id = $1")
+        .bind(erased)
+        .fetch_one(&s.db.pool)
+        .await
+        .expect("name");
+    assert_eq!(name, "Anonymized", "an erased guest got a name back");
+    // Without a stamp the edit is the oldest of all: the stamped phone stays, the other is reported.
+    let phone: Option<String> = sqlx::query_scalar("select phone from public.guests where id = $1")
+        .bind(edited)
+        .fetch_one(&s.db.pool)
+        .await
+        .expect("phone");
+    assert_eq!(phone.as_deref(), Some("+1 555 0100"));
+    assert!(
+        results[2]
+            .conflicts
+            .iter()
+            .any(|c| c.reason == ConflictReason::Superseded),
+        "{:?}",
+        results[2]
+    );
+}
+
+#[tokio::test]
+async fn a_retry_answered_from_records_keeps_its_feed_position_and_its_body() {
+    let s = setup().await;
+    let mut desk = laptop(&s.server, &s.desk_emails[0], "laptop").await;
+    let walk_in = desk.change(
+        "guests",
+        PushOp::Insert,
+        Uuid::now_v7(),
+        json!({"first_name": "Walk", "last_name": "In"}),
+    );
+    let first = push(&s.server, &desk, std::slice::from_ref(&walk_in)).await;
+    assert!(first.feed_seq.is_some(), "{first:?}");
+    // A retry (the answer was lost) tells where the change landed, as the first answer did.
+    let again = push(&s.server, &desk, std::slice::from_ref(&walk_in)).await;
+    assert!(again.results[0].replayed);
+    assert_eq!(
+        again.feed_seq, first.feed_seq,
+        "a replay gave no feed position"
+    );
+
+    // The same change id and number with another body is not a retry.
+    let mut altered = walk_in.clone();
+    altered
+        .values
+        .insert("first_name".to_owned(), json!("Someone else"));
+    let result = push(&s.server, &desk, &[altered]).await.results.remove(0);
+    assert_eq!(
+        (result.status, result.reason.as_deref()),
+        (PushStatus::Rejected, Some("bad_request")),
+        "{result:?}"
+    );
+
+    // Long after, retention removed the recorded result: a very late retry is told so, with
+    // the row as it is now, not that its number is out of order.
+    sqlx::query("update app.change_results set created_at = now() - interval '100 days'")
+        .execute(&s.db.pool)
+        .await
+        .expect("age the results");
+    pms_server::admin::prune_sync_state(&s.db.pool, 30)
+        .await
+        .expect("prune");
+    let late = push(&s.server, &desk, std::slice::from_ref(&walk_in))
+        .await
+        .results
+        .remove(0);
+    assert_eq!(
+        (late.status, late.reason.as_deref()),
+        (PushStatus::Rejected, Some("result_expired")),
+        "{late:?}"
+    );
+    assert_eq!(
+        late.server_row
+            .as_ref()
+            .map(|row| row["first_name"].clone()),
+        Some(json!("Walk"))
+    );
 }

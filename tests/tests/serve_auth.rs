@@ -2,6 +2,10 @@
 //! database: a disabled account or a revoked laptop can no longer refresh or act, and tampered,
 //! expired, foreign or `alg: none` tokens are refused with 401.
 
+use pms_sync_client::engine::sync_once;
+use pms_sync_client::outbox;
+use pms_sync_protocol::wire::PushOp;
+use pms_tests::laptops::{object, Laptop};
 use pms_tests::{set_password, TestDb, TestServer};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -341,4 +345,138 @@ async fn forged_tampered_expired_and_unsigned_tokens_are_refused() {
     );
     // and the genuine one still works
     assert_eq!(me(&s.client, &s.server, &token).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_refresh_token_presented_again_after_its_rotation_revokes_the_device() {
+    let s = setup().await;
+    // A short grace, so the test need not wait two minutes.
+    let server = TestServer::start_with(&s.db, |state| {
+        state.with_refresh_reuse_grace(std::time::Duration::from_millis(300))
+    })
+    .await;
+    let laptop = login(&s.client, &server, &s.desk_email, "laptop A").await;
+    let refresh = |session: &Value| json!({"device_id": session["device_id"], "refresh_token": session["refresh_token"]});
+
+    // A thief with a copy of the laptop's refresh token rotates it first.
+    let (status, thief) = post(&s.client, &server, "/v1/auth/refresh", refresh(&laptop)).await;
+    assert_eq!(status, StatusCode::OK, "{thief}");
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+
+    // The laptop then presents the token it holds, now rotated and past the grace: reuse.
+    let (status, error) = post(&s.client, &server, "/v1/auth/refresh", refresh(&laptop)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{error}");
+    assert_eq!(error["error"]["code"], "refresh_token_reused");
+    // The device is revoked: the thief's newer tokens no longer work either.
+    let (status, error) = post(&s.client, &server, "/v1/auth/refresh", refresh(&thief)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the thief refreshed again: {error}"
+    );
+    let (status, error) = me(
+        &s.client,
+        &server,
+        thief["access_token"].as_str().expect("token"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error["error"]["code"], "session_revoked");
+    let reason: Option<String> =
+        sqlx::query_scalar("select revoked_reason from public.devices where id = $1::text::uuid")
+            .bind(laptop["device_id"].as_str().expect("device id"))
+            .fetch_one(&s.db.pool)
+            .await
+            .expect("device");
+    assert_eq!(reason.as_deref(), Some("refresh_token_reuse"));
+    // The staff member signs in again with the password, on a new device.
+    login(&s.client, &server, &s.desk_email, "laptop A again").await;
+}
+
+#[tokio::test]
+async fn a_suspended_tenant_is_refused_at_refresh_and_at_every_request() {
+    let s = setup().await;
+    let session = login(&s.client, &s.server, &s.desk_email, "laptop A").await;
+    let token = session["access_token"].as_str().expect("token").to_owned();
+    let tenant = session["tenant_id"].as_str().expect("tenant").to_owned();
+    let set_status = |status: &'static str| {
+        let pool = s.db.pool.clone();
+        let tenant = tenant.clone();
+        async move {
+            sqlx::query(
+                "update public.tenants set status = $2,
+                        suspended_at = case when $2 = 'suspended' then now() end
+                  where id = $1::text::uuid",
+            )
+            .bind(tenant)
+            .bind(status)
+            .execute(&pool)
+            .await
+            .expect("tenant status");
+        }
+    };
+    set_status("suspended").await;
+    let (status, error) = me(&s.client, &s.server, &token).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+    assert_eq!(error["error"]["code"], "tenant_inactive");
+    let pulled = s
+        .client
+        .get(s.server.url("/v1/sync/pull?after_seq=0&after_change_no=0"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("pull");
+    assert_eq!(
+        pulled.status(),
+        StatusCode::FORBIDDEN,
+        "a suspended tenant pulled"
+    );
+    let refresh =
+        json!({"device_id": session["device_id"], "refresh_token": session["refresh_token"]});
+    let (status, error) = post(&s.client, &s.server, "/v1/auth/refresh", refresh.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+    assert_eq!(error["error"]["code"], "tenant_inactive");
+
+    // A laptop of the tenant keeps its work while refused, and sends it once active again.
+    let desk_email = s.desk_email.clone();
+    set_status("active").await;
+    let mut laptop = Laptop::sign_in(&s.db, &s.server, &desk_email, "laptop B").await;
+    laptop.sync().await;
+    let walk_in = uuid::Uuid::now_v7();
+    outbox::write(
+        &mut laptop.conn,
+        "guests",
+        PushOp::Insert,
+        walk_in,
+        object(json!({"first_name": "Walk", "last_name": "In"})),
+    )
+    .expect("local insert");
+    set_status("suspended").await;
+    match sync_once(&mut laptop.conn, &laptop.remote).await {
+        Err(pms_sync_client::Error::Refused {
+            status: 403, code, ..
+        }) => {
+            assert_eq!(code, "tenant_inactive");
+        }
+        other => panic!("a suspended tenant's laptop synced: {other:?}"),
+    }
+    assert_eq!(
+        outbox::entries(&laptop.conn, false).expect("outbox").len(),
+        1,
+        "the outbox is kept"
+    );
+
+    // Active again: the same session goes on (the refused refresh spent nothing).
+    set_status("active").await;
+    laptop.sync().await;
+    let arrived: i64 = sqlx::query_scalar("select count(*) from public.guests where id = $1")
+        .bind(walk_in)
+        .fetch_one(&s.db.pool)
+        .await
+        .expect("guest");
+    assert_eq!(arrived, 1, "the walk-in made while suspended arrived");
+    let (status, body) = me(&s.client, &s.server, &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = post(&s.client, &s.server, "/v1/auth/refresh", refresh).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }

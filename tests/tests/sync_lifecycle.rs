@@ -294,6 +294,87 @@ async fn a_pull_behind_the_pruned_feed_is_refused_with_a_typed_error() {
 }
 
 #[tokio::test]
+async fn a_pull_racing_retention_gets_a_410_or_every_change() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let server = TestServer::start(&db).await;
+    let desks = staff_emails(&db, "front_desk").await;
+    let a = Laptop::sign_in(&db, &server, &desks[0], "A").await;
+    // The whole feed is older than the retention period, but not yet pruned.
+    sqlx::query("update app.changes set changed_at = now() - interval '100 days'")
+        .execute(&db.pool)
+        .await
+        .expect("age the feed");
+    let first_row: Uuid =
+        sqlx::query_scalar("select row_id from app.changes order by seq, change_no limit 1")
+            .fetch_one(&db.pool)
+            .await
+            .expect("the feed's first change");
+
+    // Retention takes the feed's table lock and the pull starts meanwhile: it reads where
+    // retention had pruned to, then waits for the feed.
+    let mut retention = db.pool.begin().await.expect("begin");
+    sqlx::query("lock table app.changes in access exclusive mode")
+        .execute(&mut *retention)
+        .await
+        .expect("lock the feed");
+    let remote = a.remote.clone();
+    let pull = tokio::spawn(async move {
+        remote
+            .pull(
+                pms_sync_protocol::wire::Cursor {
+                    seq: 0,
+                    change_no: 0,
+                },
+                10,
+            )
+            .await
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity where datname = current_database()
+               and wait_event_type = 'Lock' and query like '%app.changes%'",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .expect("activity");
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pull never reached the feed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Retention prunes while the pull waits, and commits.
+    let (removed, _): (i64, i64) = sqlx::query_as(
+        "select changes_removed, results_removed from app.prune_sync_state(interval '30 days')",
+    )
+    .fetch_one(&mut *retention)
+    .await
+    .expect("prune");
+    assert!(removed > 0, "retention removed the old feed");
+    retention.commit().await.expect("commit");
+
+    // The pull either says the cursor expired, or brings the feed from its first change: never
+    // a page that silently starts after what retention removed.
+    match pull.await.expect("the pull's task") {
+        Err(pms_sync_client::Error::Refused { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (410, "cursor_expired"));
+        }
+        Ok(page) => assert!(
+            page.changes.iter().any(|change| change.id == first_row),
+            "the page skipped what retention removed: {} changes, cursor {:?}",
+            page.changes.len(),
+            page.cursor
+        ),
+        Err(other) => panic!("the pull failed: {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn a_staff_role_change_reaches_the_laptop() {
     let db = TestDb::migrated().await;
     db.seed(1, 20).await;
@@ -616,7 +697,7 @@ async fn a_laptop_clock_a_day_behind_orders_its_edits_after_what_it_has_seen() {
             json!({"phone": format!("on time {round}")}),
         );
         on_time.sync().await;
-        let seen = group_stamp(&db, guest, "contact").await;
+        let seen = group_stamp(&db, guest, "phone").await;
         behind.sync().await;
         outbox::write_with_clock(
             &mut behind.conn,
@@ -634,7 +715,7 @@ async fn a_laptop_clock_a_day_behind_orders_its_edits_after_what_it_has_seen() {
             json!(format!("behind {round}")),
             "round {round}: the later edit is on the server"
         );
-        let kept = group_stamp(&db, guest, "contact").await;
+        let kept = group_stamp(&db, guest, "phone").await;
         let node: Uuid = mirror::state(&behind.conn, "node_id")
             .expect("state")
             .and_then(|n| n.parse().ok())

@@ -4,6 +4,7 @@
 //! `active` once nothing is overdue. Each subscription is claimed with `FOR UPDATE SKIP LOCKED`,
 //! and its invoice and new period are written in one transaction, so a period is invoiced once.
 
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use crate::error::Result;
@@ -20,17 +21,20 @@ pub struct BillingPass {
     pub recovered: usize,
 }
 
-pub async fn run(pool: &PgPool) -> Result<BillingPass> {
+/// One pass as of `now`, which decides what is due (the worker passes the wall clock; tests pin
+/// it); what a pass does is still stamped with the database's time.
+pub async fn run(pool: &PgPool, now: DateTime<Utc>) -> Result<BillingPass> {
     let mut pass = BillingPass::default();
     loop {
         let mut tx = pool.begin().await?;
         let due: Option<(uuid::Uuid, uuid::Uuid, bool)> = sqlx::query_as(
             "select tenant_id, id, cancel_at_period_end from public.subscriptions
-              where status in ('active', 'past_due', 'trialing') and current_period_end <= now()
+              where status in ('active', 'past_due', 'trialing') and current_period_end <= $1
               order by current_period_end
               limit 1
                 for update skip locked",
         )
+        .bind(now)
         .fetch_optional(&mut *tx)
         .await?;
         let Some((tenant, subscription, cancelling)) = due else {
@@ -85,8 +89,9 @@ pub async fn run(pool: &PgPool) -> Result<BillingPass> {
           where s.status = 'active'
             and exists (select 1 from public.invoices i
                          where i.tenant_id = s.tenant_id and i.subscription_id = s.id
-                           and i.status in ('pending', 'failed') and i.due_date < current_date)",
+                           and i.status in ('pending', 'failed') and i.due_date < $1::date)",
     )
+    .bind(now)
     .execute(pool)
     .await?
     .rows_affected() as usize;
@@ -95,8 +100,9 @@ pub async fn run(pool: &PgPool) -> Result<BillingPass> {
           where s.status = 'past_due'
             and not exists (select 1 from public.invoices i
                              where i.tenant_id = s.tenant_id and i.subscription_id = s.id
-                               and i.status in ('pending', 'failed') and i.due_date < current_date)",
+                               and i.status in ('pending', 'failed') and i.due_date < $1::date)",
     )
+    .bind(now)
     .execute(pool)
     .await?
     .rows_affected() as usize;

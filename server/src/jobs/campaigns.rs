@@ -12,6 +12,7 @@
 //! campaign without sending to anybody twice; a worker that dies mid-batch leaves its batch pending
 //! (it may then be sent again: e-mail is at-least-once).
 
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -75,9 +76,11 @@ pub fn render(template: &str, first: &str, last: &str) -> Result<String, String>
     Ok(out)
 }
 
-pub async fn run(pool: &PgPool, mailer: &Mailer) -> Result<CampaignPass> {
+/// One pass as of `now` (the worker passes the wall clock; tests pin it, so a seeded schedule
+/// does not fall due as the calendar moves on).
+pub async fn run(pool: &PgPool, mailer: &Mailer, now: DateTime<Utc>) -> Result<CampaignPass> {
     let mut pass = CampaignPass {
-        launched: launch_due(pool).await?,
+        launched: launch_due(pool, now).await?,
         ..CampaignPass::default()
     };
     loop {
@@ -101,19 +104,20 @@ pub async fn run(pool: &PgPool, mailer: &Mailer) -> Result<CampaignPass> {
 }
 
 /// Resolves the recipients of campaigns launched or due, once each.
-async fn launch_due(pool: &PgPool) -> Result<usize> {
+async fn launch_due(pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
     let mut launched = 0;
     loop {
         let mut tx = pool.begin().await?;
         let due: Option<(Uuid, Uuid)> = sqlx::query_as(
             "select tenant_id, id from public.marketing_campaigns
               where deleted_at is null and target_count = 0
-                and (status = 'active' or (status = 'scheduled' and scheduled_at <= now()))
+                and (status = 'active' or (status = 'scheduled' and scheduled_at <= $1))
                 and not exists (select 1 from public.campaign_recipients r
                                  where r.tenant_id = marketing_campaigns.tenant_id and r.campaign_id = marketing_campaigns.id)
               limit 1
                 for update skip locked",
         )
+        .bind(now)
         .fetch_optional(&mut *tx)
         .await?;
         let Some((tenant, campaign)) = due else {

@@ -91,7 +91,7 @@ pub async fn run_once(pool: &PgPool, http: &reqwest::Client, config: &WorkerConf
 }
 
 async fn send_campaigns(pool: &PgPool, config: &WorkerConfig, pass: &mut Pass) {
-    match campaigns::run(pool, &config.mailer).await {
+    match campaigns::run(pool, &config.mailer, chrono::Utc::now()).await {
         Ok(sent) => pass.campaigns = sent,
         Err(error) => {
             tracing::error!(%error, "campaign delivery failed; retrying next pass");
@@ -132,7 +132,7 @@ async fn run_periodic(pool: &PgPool, pass: &mut Pass) {
             pass.failed_jobs += 1;
         }
     }
-    match billing::run(pool).await {
+    match billing::run(pool, chrono::Utc::now()).await {
         Ok(billing) => pass.billing = billing,
         Err(error) => {
             tracing::error!(%error, "billing failed; retrying next pass");

@@ -1,12 +1,21 @@
 //! Signing in and refreshing: `POST /v1/auth/login` and `POST /v1/auth/refresh`.
 //!
 //! The password is checked here (argon2); the database only hands out the stored hash through
-//! `app.login_lookup` and records the session through `app.open_session`. A refresh rotates the
-//! refresh token and is refused for a revoked device or a disabled account.
+//! `app.login_lookup` and records the session through `app.open_session`. Sign-in goes through
+//! the [`LoginGuard`](super::login_guard::LoginGuard): rate limits per account and per client
+//! address, and a bound on concurrent hashes.
+//!
+//! A refresh rotates the refresh token (`app.rotate_refresh_token`) and is refused for a revoked
+//! device, a disabled account or a tenant that is not active. The previous token is taken again
+//! only within a short grace (the answer to the last refresh was lost); presented later it means
+//! a copy of the device's tokens is in other hands, and the device is revoked (refresh-token
+//! reuse detection, as the OAuth 2.0 Security BCP recommends).
 
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::Argon2;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -53,8 +62,10 @@ fn refresh_ttl() -> sqlx::postgres::types::PgInterval {
 
 pub async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<Session>, ApiError> {
+    state.login_guard.admit(Some(peer.ip()), &request.email)?;
     let found: Option<(Uuid, Uuid, String, bool, Option<String>)> = sqlx::query_as(
         "select tenant_id, user_id, role, enabled, password_hash from app.login_lookup($1)",
     )
@@ -74,6 +85,8 @@ pub async fn login(
         ),
     };
     let password = request.password;
+    // At most a few hashes at once (19 MiB and a core each); the rest wait, then are told busy.
+    let _permit = state.login_guard.hashing_permit().await?;
     let verified = tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .map(|parsed| {
@@ -106,15 +119,41 @@ pub async fn refresh(
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> Result<Json<Session>, ApiError> {
     let new_token = new_refresh_token();
-    let identity: Option<(Uuid, Uuid, String)> =
-        sqlx::query_as("select tenant_id, user_id, role from app.refresh_session($1, $2, $3, $4)")
-            .bind(request.device_id)
-            .bind(refresh_token_hash(&request.refresh_token))
-            .bind(refresh_token_hash(&new_token))
-            .bind(refresh_ttl())
-            .fetch_optional(&state.pool)
-            .await?;
-    let (tenant_id, user_id, role) = identity.ok_or(ApiError::InvalidRefreshToken)?;
+    let grace = sqlx::postgres::types::PgInterval {
+        months: 0,
+        days: 0,
+        microseconds: i64::try_from(state.refresh_reuse_grace.as_micros()).unwrap_or(i64::MAX),
+    };
+    let (outcome, identity): (String, Option<(Uuid, Uuid, String)>) = sqlx::query_as::<
+        _,
+        (String, Option<Uuid>, Option<Uuid>, Option<String>),
+    >(
+        "select outcome, tenant_id, user_id, role from app.rotate_refresh_token($1, $2, $3, $4, $5)",
+    )
+    .bind(request.device_id)
+    .bind(refresh_token_hash(&request.refresh_token))
+    .bind(refresh_token_hash(&new_token))
+    .bind(refresh_ttl())
+    .bind(grace)
+    .fetch_one(&state.pool)
+    .await
+    .map(|(outcome, tenant, user, role)| {
+        let identity = match (tenant, user, role) {
+            (Some(tenant), Some(user), Some(role)) => Some((tenant, user, role)),
+            _ => None,
+        };
+        (outcome, identity)
+    })?;
+    let (tenant_id, user_id, role) = match (outcome.as_str(), identity) {
+        ("rotated", Some(identity)) => identity,
+        ("reused", Some((tenant_id, user_id, _))) => {
+            tracing::warn!(%tenant_id, %user_id, device_id = %request.device_id,
+                "a rotated refresh token was presented again: the device is revoked");
+            return Err(ApiError::RefreshTokenReused);
+        }
+        ("tenant_inactive", _) => return Err(ApiError::TenantInactive),
+        _ => return Err(ApiError::InvalidRefreshToken),
+    };
     session(
         &state,
         tenant_id,

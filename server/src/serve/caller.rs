@@ -40,9 +40,28 @@ impl FromRequestParts<AppState> for Caller {
 
 impl Caller {
     /// Begins the request's transaction as the caller. Refused when the device was revoked or
-    /// the account disabled since the token was issued.
+    /// the account disabled since the token was issued, or the tenant is no longer active.
     pub async fn begin(&self, pool: &PgPool) -> Result<Transaction<'static, Postgres>, ApiError> {
-        let mut tx = pool.begin().await?;
+        self.begin_as(pool.begin().await?).await
+    }
+
+    /// [`begin`](Self::begin) for a read that must see one snapshot from its first statement to
+    /// its last (`repeatable read, read only`): what retention pruned and what is left of the
+    /// feed, read as of one moment.
+    pub async fn begin_snapshot(
+        &self,
+        pool: &PgPool,
+    ) -> Result<Transaction<'static, Postgres>, ApiError> {
+        let tx = pool
+            .begin_with("begin isolation level repeatable read read only")
+            .await?;
+        self.begin_as(tx).await
+    }
+
+    async fn begin_as(
+        &self,
+        mut tx: Transaction<'static, Postgres>,
+    ) -> Result<Transaction<'static, Postgres>, ApiError> {
         sqlx::query("set local role authenticated")
             .execute(&mut *tx)
             .await?;
@@ -52,13 +71,14 @@ impl Caller {
             .bind(claims)
             .execute(&mut *tx)
             .await?;
-        let active: bool = sqlx::query_scalar("select app.session_is_active($1)")
+        let status: String = sqlx::query_scalar("select app.session_status($1)")
             .bind(self.claims.app_metadata.device_id)
             .fetch_one(&mut *tx)
             .await?;
-        if !active {
-            return Err(ApiError::SessionRevoked);
+        match status.as_str() {
+            "active" => Ok(tx),
+            "tenant_inactive" => Err(ApiError::TenantInactive),
+            _ => Err(ApiError::SessionRevoked),
         }
-        Ok(tx)
     }
 }

@@ -24,6 +24,14 @@ pub enum ApiError {
     InvalidToken,
     #[error("this device was revoked or the account disabled: sign in again")]
     SessionRevoked,
+    /// A rotated refresh token was presented again after its grace: two parties hold this
+    /// device's tokens, so the device was revoked.
+    #[error("this sign-in was used from another place, so this device was signed out for safety: sign in again with your password")]
+    RefreshTokenReused,
+    #[error("this hotel's account is suspended or closed: contact the owner or support; work on this laptop is kept")]
+    TenantInactive,
+    #[error("too many sign-in attempts: try again in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error(
         "this app speaks sync protocol {client} but the server needs {server}: update the app"
     )]
@@ -51,7 +59,10 @@ impl ApiError {
             | Self::InvalidRefreshToken
             | Self::MissingToken
             | Self::InvalidToken
-            | Self::SessionRevoked => StatusCode::UNAUTHORIZED,
+            | Self::SessionRevoked
+            | Self::RefreshTokenReused => StatusCode::UNAUTHORIZED,
+            Self::TenantInactive => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::ClientTooOld { .. } => StatusCode::UPGRADE_REQUIRED,
             Self::CursorExpired => StatusCode::GONE,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
@@ -70,6 +81,9 @@ impl ApiError {
             Self::MissingToken => "missing_token",
             Self::InvalidToken => "invalid_token",
             Self::SessionRevoked => "session_revoked",
+            Self::RefreshTokenReused => "refresh_token_reused",
+            Self::TenantInactive => TENANT_INACTIVE,
+            Self::TooManyRequests { .. } => "too_many_requests",
             Self::ClientTooOld { .. } => "client_too_old",
             Self::CursorExpired => CURSOR_EXPIRED,
             Self::Busy => "server_busy",
@@ -79,6 +93,9 @@ impl ApiError {
 }
 
 pub use pms_sync_protocol::wire::CURSOR_EXPIRED;
+
+/// The code of [`ApiError::TenantInactive`].
+pub const TENANT_INACTIVE: &str = "tenant_inactive";
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
@@ -104,10 +121,15 @@ impl IntoResponse for ApiError {
         }
         let body = serde_json::json!({"error": {"code": self.code(), "message": self.to_string()}});
         let mut response = (self.status(), Json(body)).into_response();
-        if matches!(self, Self::Busy) {
+        let retry_after = match self {
+            Self::Busy => Some(1),
+            Self::TooManyRequests { retry_after_secs } => Some(retry_after_secs.max(1)),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("1"),
+                axum::http::HeaderValue::from(seconds),
             );
         }
         response

@@ -20,6 +20,7 @@ pub mod caller;
 pub mod error;
 pub mod feed_watch;
 pub mod flags;
+pub mod login_guard;
 pub mod pull;
 pub mod push;
 pub mod snapshot;
@@ -105,7 +106,15 @@ pub struct AppState {
     /// See [`ServeConfig::max_clock_ahead_ms`].
     pub max_clock_ahead_ms: i64,
     pub api_calls: usage::ApiCallCounter,
+    /// Rate limits and the bound on concurrent password hashes of sign-in.
+    pub login_guard: login_guard::LoginGuard,
+    /// How long after a rotation the previous refresh token is still taken (a lost answer);
+    /// presented later, it revokes the device (see `auth::refresh`).
+    pub refresh_reuse_grace: std::time::Duration,
 }
+
+/// The default of [`AppState::refresh_reuse_grace`].
+pub const REFRESH_REUSE_GRACE: std::time::Duration = std::time::Duration::from_secs(120);
 
 impl AppState {
     /// Needs a Tokio runtime: starts the feed listener and the API call counter's flushing.
@@ -119,7 +128,15 @@ impl AppState {
             feed,
             max_clock_ahead_ms: push::MAX_CLOCK_SKEW_MS,
             api_calls,
+            login_guard: login_guard::LoginGuard::default(),
+            refresh_reuse_grace: REFRESH_REUSE_GRACE,
         }
+    }
+
+    /// Takes a rotated refresh token again only within `grace` of its rotation.
+    pub fn with_refresh_reuse_grace(mut self, grace: std::time::Duration) -> Self {
+        self.refresh_reuse_grace = grace;
+        self
     }
 
     /// Caps laptop clock stamps at the server's clock plus `ms` instead of the default.
@@ -152,10 +169,14 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| Error::Invalid(format!("the server stopped: {e}")))
+    // With the peer's address, for the sign-in rate limit per client address.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(|e| Error::Invalid(format!("the server stopped: {e}")))
 }
 
 /// Liveness and database reachability, for load balancers.

@@ -61,7 +61,9 @@ async fn read_page(
     query: &PullQuery,
 ) -> Result<PullResponse, ApiError> {
     let limit = query.limit.unwrap_or(1_000).clamp(1, MAX_PULL_LIMIT);
-    let mut tx = caller.begin(&state.pool).await?;
+    // One snapshot for the whole page: read in two statements of their own, the pruned point and
+    // the feed could straddle a prune, and the page would skip what it removed without a 410.
+    let mut tx = caller.begin_snapshot(&state.pool).await?;
     // A cursor behind what retention pruned could miss changes: the laptop must re-snapshot.
     let after = Cursor {
         seq: query.after_seq,

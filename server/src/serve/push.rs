@@ -7,8 +7,8 @@
 //! with the device's sequence number (`app.change_results`), so a retried push gets the same
 //! answers and nothing is applied twice.
 //!
-//! An update that carries the laptop's clock stamp (and its base values) is merged field group by
-//! field group by the pure rules of `pms_sync_protocol::merge`, against the row's current values
+//! Every update is merged field group by field group (one without a clock stamp counts as the
+//! oldest edit; one without base values as concurrent with any stamped write) by the pure rules of `pms_sync_protocol::merge`, against the row's current values
 //! and the stamps of its last writes (`app.row_clocks`); incoming stamps are capped at the
 //! server's clock plus [`MAX_CLOCK_SKEW_MS`] (`PMS_MAX_CLOCK_AHEAD_MS`), so a laptop whose clock runs ahead does not win
 //! every conflict. A change merged in part is answered `merged` with its conflicts. Every merged
@@ -38,6 +38,13 @@ pub const MAX_PUSH_CHANGES: usize = 1_000;
 /// How far ahead of the server's clock a laptop's stamp may be before it is lowered.
 pub const MAX_CLOCK_SKEW_MS: i64 = 60_000;
 
+/// The stamp of a change that carries none: older than every real stamp.
+const OLDEST_STAMP: Hlc = Hlc {
+    wall_ms: 0,
+    counter: 0,
+    node: Uuid::nil(),
+};
+
 pub async fn push(
     State(state): State<AppState>,
     caller: Caller,
@@ -64,23 +71,34 @@ pub async fn push(
         .bind(tenant_id)
         .execute(&mut *tx)
         .await?;
-    let mut last_seq: i64 = sqlx::query_scalar(
-        "select last_seq from app.device_progress where device_id = $1 for update",
+    let (mut last_seq, results_pruned_through): (i64, i64) = sqlx::query_as(
+        "select last_seq, results_pruned_through from app.device_progress where device_id = $1 for update",
     )
     .bind(device_id)
     .fetch_one(&mut *tx)
     .await?;
 
     let mut results = Vec::with_capacity(request.changes.len());
+    // Where the changes answered from recorded results landed in the feed (None: not known).
+    let mut replayed_feed_seqs = Vec::new();
     for change in &request.changes {
+        let hash = body_hash(change);
         if change.device_seq <= last_seq {
-            results.push(recorded_result(&mut tx, device_id, change).await?);
+            let (result, feed_seq) =
+                recorded_result(&mut tx, device_id, change, &hash, results_pruned_through).await?;
+            if result.status != PushStatus::Rejected {
+                replayed_feed_seqs.push(feed_seq);
+            }
+            results.push(result);
             continue;
         }
         let result = apply_one(&mut tx, tenant_id, change, state.max_clock_ahead_ms).await?;
+        // The feed transaction is known once this request wrote something (the feed trigger sets it).
         sqlx::query(
-            "insert into app.change_results (device_id, device_seq, tenant_id, change_id, status, reason, message, conflicts)
-             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "insert into app.change_results (device_id, device_seq, tenant_id, change_id, status, reason, message, conflicts,
+                                             body_hash, feed_seq)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+                     nullif(current_setting('pms.feed_seq_' || replace($3::text, '-', ''), true), '')::bigint)",
         )
         .bind(device_id)
         .bind(change.device_seq)
@@ -94,6 +112,7 @@ pub async fn push(
         .bind(&result.reason)
         .bind(&result.message)
         .bind(serde_json::to_value(&result.conflicts).unwrap_or_else(|_| serde_json::json!([])))
+        .bind(&hash)
         .execute(&mut *tx)
         .await?;
         last_seq = change.device_seq;
@@ -113,6 +132,16 @@ pub async fn push(
     .bind(tenant_id)
     .fetch_one(&mut *tx)
     .await?;
+    // A retry answered from recorded results still tells where its changes landed: the recorded
+    // position, or (a result recorded before positions were) the feed's head, which is at or
+    // after it. Without a position the laptop would drop the changes before the pull brought them.
+    let mut feed_seq = feed_seq.max(replayed_feed_seqs.iter().copied().flatten().max());
+    if replayed_feed_seqs.iter().any(Option::is_none) {
+        let head: Option<i64> = sqlx::query_scalar("select max(seq) from app.changes")
+            .fetch_one(&mut *tx)
+            .await?;
+        feed_seq = feed_seq.max(head);
+    }
     // The newest write of any row this push touched, its own included: a laptop told that its
     // delete lost to a later edit must stamp its next try after that edit.
     let mut touched: BTreeMap<&str, Vec<Uuid>> = BTreeMap::new();
@@ -133,68 +162,130 @@ pub async fn push(
     }))
 }
 
-/// A row of `app.change_results`: change id, status, reason, message, conflicts.
+/// A row of `app.change_results`: change id, status, reason, message, conflicts, body hash,
+/// feed position.
 type RecordedResult = (
     Uuid,
     String,
     Option<String>,
     Option<String>,
     serde_json::Value,
+    Option<String>,
+    Option<i64>,
 );
 
-/// The answer given the first time this change was pushed.
+/// The server's current row of the row a change names, if the table is synced.
+async fn changed_row(
+    tx: &mut PgConnection,
+    change: &PushChange,
+) -> Result<Option<serde_json::Value>, sqlx::Error> {
+    match synced_table(&change.table) {
+        Some(table) => current_row(tx, table.name, change.id, false).await,
+        None => Ok(None),
+    }
+}
+
+/// SHA-256 (hex) of what a change says, to tell a true retry from a reused number.
+fn body_hash(change: &PushChange) -> String {
+    use sha2::{Digest, Sha256};
+    let body = serde_json::json!({
+        "table": change.table,
+        "op": change.op,
+        "id": change.id,
+        "values": change.values,
+        "base": change.base,
+        "stamp": change.stamp,
+    });
+    hex::encode(Sha256::digest(body.to_string().as_bytes()))
+}
+
+/// The answer given the first time this change was pushed, and where it landed in the feed.
 async fn recorded_result(
     tx: &mut Transaction<'static, Postgres>,
     device_id: Uuid,
     change: &PushChange,
-) -> Result<PushResult, ApiError> {
+    hash: &str,
+    results_pruned_through: i64,
+) -> Result<(PushResult, Option<i64>), ApiError> {
     let recorded: Option<RecordedResult> = sqlx::query_as(
-        "select change_id, status, reason, message, conflicts from app.change_results
+        "select change_id, status, reason, message, conflicts, body_hash, feed_seq from app.change_results
           where device_id = $1 and device_seq = $2",
     )
     .bind(device_id)
     .bind(change.device_seq)
     .fetch_optional(&mut **tx)
     .await?;
+    let refused = |reason: &str, message: &str, server_row| PushResult {
+        change_id: change.change_id,
+        device_seq: change.device_seq,
+        status: PushStatus::Rejected,
+        reason: Some(reason.to_owned()),
+        message: Some(message.to_owned()),
+        server_row,
+        replayed: false,
+        conflicts: Vec::new(),
+    };
     Ok(match recorded {
-        Some((change_id, status, reason, message, conflicts)) if change_id == change.change_id => {
+        Some((change_id, _, _, _, _, Some(recorded_hash), _))
+            if change_id == change.change_id && recorded_hash != hash =>
+        {
+            // The same change said something else the first time: a client defect, refused
+            // rather than answered with the result of another body.
+            (
+                refused(
+                    "bad_request",
+                    "this change was sent before with different content; it is kept here for review",
+                    changed_row(&mut **tx, change).await?,
+                ),
+                None,
+            )
+        }
+        Some((change_id, status, reason, message, conflicts, _, feed_seq))
+            if change_id == change.change_id =>
+        {
             // A change that did not apply as sent comes back with the row as it is now, as
             // the first answer did.
             let server_row = match status.as_str() {
                 "applied" => None,
-                _ => match synced_table(&change.table) {
-                    Some(table) => current_row(tx, table.name, change.id, false).await?,
-                    None => None,
-                },
+                _ => changed_row(&mut **tx, change).await?,
             };
-            PushResult {
-                change_id,
-                device_seq: change.device_seq,
-                status: match status.as_str() {
-                    "applied" => PushStatus::Applied,
-                    "merged" => PushStatus::Merged,
-                    _ => PushStatus::Rejected,
+            (
+                PushResult {
+                    change_id,
+                    device_seq: change.device_seq,
+                    status: match status.as_str() {
+                        "applied" => PushStatus::Applied,
+                        "merged" => PushStatus::Merged,
+                        _ => PushStatus::Rejected,
+                    },
+                    reason,
+                    message,
+                    server_row,
+                    replayed: true,
+                    conflicts: serde_json::from_value(conflicts).unwrap_or_default(),
                 },
-                reason,
-                message,
-                server_row,
-                replayed: true,
-                conflicts: serde_json::from_value(conflicts).unwrap_or_default(),
-            }
+                feed_seq,
+            )
         }
-        // A number already used by another change: the outbox is out of order or reused.
-        _ => PushResult {
-            change_id: change.change_id,
-            device_seq: change.device_seq,
-            status: PushStatus::Rejected,
-            reason: Some("out_of_order".to_owned()),
-            message: Some(
-                "this device sequence number was already used by another change".to_owned(),
+        // Dealt with so long ago that retention removed its result: what became of it is no
+        // longer known, so it goes to the laptop's inbox with the row as it is now.
+        None if change.device_seq <= results_pruned_through => (
+            refused(
+                "result_expired",
+                "this change was sent long ago and the server no longer keeps its result; compare it with the row as it is now",
+                changed_row(&mut **tx, change).await?,
             ),
-            server_row: None,
-            replayed: false,
-            conflicts: Vec::new(),
-        },
+            None,
+        ),
+        // A number already used by another change: the outbox is out of order or reused.
+        _ => (
+            refused(
+                "out_of_order",
+                "this device sequence number was already used by another change",
+                None,
+            ),
+            None,
+        ),
     })
 }
 
@@ -237,12 +328,16 @@ async fn apply_one(
             format!("{column:?} is not a synced column of {}", table.name),
         ));
     }
-    if let (PushOp::Update, Some(stamp)) = (change.op, change.stamp) {
-        return merge_and_write(tx, tenant_id, table.name, change, cap_stamp(stamp)).await;
+    // Every update and delete goes through the merge rules. A change without a stamp (an outbox
+    // entry from before stamps existed, or a hand-made request) counts as the oldest edit of all:
+    // it never beats a stamped write, and the status machine and erasure still hold for it.
+    let stamp = change.stamp.map_or(OLDEST_STAMP, cap_stamp);
+    if change.op == PushOp::Update {
+        return merge_and_write(tx, tenant_id, table.name, change, stamp).await;
     }
     if change.op == PushOp::Delete {
         let stamps = load_stamps(tx, tenant_id, table.name, change.id).await?;
-        if let Err(reason) = merge::merge_delete(table.name, change.stamp.map(cap_stamp), &stamps) {
+        if let Err(reason) = merge::merge_delete(table.name, Some(stamp), &stamps) {
             let mut result = rejected(
                 &reason.to_string(),
                 match reason {

@@ -15,7 +15,10 @@
 //! - the server's values for the group equal what the laptop saw (`base`): nobody else edited
 //!   the group, so the laptop's values apply, whatever the stamps;
 //! - otherwise the newer stamp wins (ties go to the higher node id), and the losing values are
-//!   reported as a [`Conflict`] so that nothing is lost silently.
+//!   reported as a [`Conflict`] so that nothing is lost silently. The winner's values are its
+//!   whole view of the group (what it changed, and what it saw of the rest: its base), so the
+//!   row never holds half of one clerk's address and half of another's, and the same set of
+//!   concurrent edits gives the same row whatever order they arrive in.
 
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
@@ -112,11 +115,6 @@ pub const FIELD_GROUPS: &[FieldGroup] = &[
     },
     FieldGroup {
         table: "guests",
-        name: "contact",
-        columns: &["email", "phone"],
-    },
-    FieldGroup {
-        table: "guests",
         name: "contact_preferences",
         columns: &[
             "contact_by_email",
@@ -125,17 +123,13 @@ pub const FIELD_GROUPS: &[FieldGroup] = &[
             "marketing_consent",
         ],
     },
-    // A property's address and contact details have the same shape as a guest's and the same
-    // reason to merge as units.
+    // A property's address has the same shape as a guest's and the same reason to merge as a
+    // unit. Phone and e-mail are not a group (for guests neither): a clerk corrects one without
+    // the other, and two desks doing so offline must both be kept.
     FieldGroup {
         table: "properties",
         name: "address",
         columns: ADDRESS,
-    },
-    FieldGroup {
-        table: "properties",
-        name: "contact",
-        columns: &["email", "phone"],
     },
 ];
 
@@ -485,7 +479,8 @@ pub struct Conflict {
 pub enum RejectReason {
     /// An update or delete of a ledger or log row.
     AppendOnly,
-    /// Any write to a table only the server writes.
+    /// Any write to a table only the server writes, or an update naming only columns the server
+    /// writes.
     ServerOwned,
     /// A table that is not synced.
     UnknownTable,
@@ -634,6 +629,16 @@ fn check_update(
     if is_erased(table.name, &server.values) {
         return Err(RejectReason::RowErased);
     }
+    // A change that names no column a laptop edits (only numbers, balances, metrics, keys) can
+    // do nothing: refused with its reason rather than answered "applied".
+    if !incoming.changed.is_empty()
+        && !incoming
+            .changed
+            .keys()
+            .any(|column| column_kind(table.name, column) == Some(ColumnKind::Editable))
+    {
+        return Err(RejectReason::ServerOwned);
+    }
     Ok(table)
 }
 
@@ -656,15 +661,25 @@ fn merge_groups(table: &SyncedTable, incoming: &IncomingUpdate, server: &ServerR
     let mut conflicts = Vec::new();
     for group in changed_groups(table, incoming) {
         let verdict = decide_group(table, &group, incoming, server);
-        if matches!(verdict, Verdict::Apply | Verdict::Overwrite) {
-            values.extend(group_changes(table, &group, incoming));
+        match verdict {
+            Verdict::Apply => values.extend(group_changes(table, &group, incoming)),
+            // Against a concurrent edit, the winner's whole view of the group is taken.
+            Verdict::Overwrite => values.extend(group_view(table, &group, incoming)),
+            Verdict::Unchanged | Verdict::Lose(_) => {}
+        }
+        if matches!(
+            verdict,
+            Verdict::Apply | Verdict::Overwrite | Verdict::Unchanged
+        ) {
             // Stamps never go backwards: a write that follows the stored value (no concurrent
-            // edit) but carries an older stamp comes from a slow clock, not from the past.
+            // edit) but carries an older stamp comes from a slow clock, not from the past. The
+            // stamp moves on for an edit the server already holds too, so the row's clock is the
+            // same whichever of two identical edits arrived first.
             let stored = server.group_stamps.get(&group).copied();
-            group_stamps.insert(
-                group.clone(),
-                stored.map_or(incoming.stamp, |s| s.max(incoming.stamp)),
-            );
+            let stamp = stored.map_or(incoming.stamp, |s| s.max(incoming.stamp));
+            if verdict != Verdict::Unchanged || Some(stamp) != stored {
+                group_stamps.insert(group.clone(), stamp);
+            }
         }
         let reported = match verdict {
             Verdict::Overwrite => Some(ConflictReason::Overwritten),
@@ -690,11 +705,22 @@ fn merge_groups(table: &SyncedTable, incoming: &IncomingUpdate, server: &ServerR
 /// dropped here (server-owned, generated, insert-only) or follows the change (bookkeeping).
 fn changed_groups(table: &SyncedTable, incoming: &IncomingUpdate) -> Vec<GroupKey> {
     let mut groups: Vec<GroupKey> = columns_of_kind(table, incoming, ColumnKind::Editable)
+        .filter(|(column, value)| is_edit(incoming, column, value))
         .map(|(column, _)| group_of(table.name, &column))
         .collect();
     groups.sort();
     groups.dedup();
     groups
+}
+
+/// Whether a changed column is an edit: a value equal to what the laptop saw there (a form saved
+/// unchanged) is only part of its view, so that it neither stamps the group nor, arriving late,
+/// undoes a concurrent edit it never saw.
+fn is_edit(incoming: &IncomingUpdate, column: &str, value: &Value) -> bool {
+    incoming
+        .base
+        .get(column)
+        .is_none_or(|seen| !same_value(seen, value))
 }
 
 /// The laptop's changed columns of one kind.
@@ -724,6 +750,22 @@ fn group_changes<'a>(
     })
 }
 
+/// The laptop's view of one group after its edit: the columns it changed, and the others of the
+/// group as it saw them (its base). Columns it reported nothing of are left out.
+fn group_view<'a>(
+    table: &'a SyncedTable,
+    group: &'a GroupKey,
+    incoming: &'a IncomingUpdate,
+) -> impl Iterator<Item = (String, Value)> + 'a {
+    group_columns(table, group).filter_map(|column| {
+        incoming
+            .changed
+            .get(column)
+            .or_else(|| incoming.base.get(column))
+            .map(|value| (column.to_owned(), value.clone()))
+    })
+}
+
 fn decide_group(
     table: &SyncedTable,
     group: &GroupKey,
@@ -747,15 +789,16 @@ fn decide_group(
     }
 }
 
-/// The server already holds the laptop's new values for the group (two desks made the same
-/// edit, or the change was applied before): no write, and nothing to review.
+/// The server already holds the laptop's view of the group (two desks made the same edit, or
+/// the change was applied before): no write, and nothing to review. The whole view is compared,
+/// not only the changed columns: a sibling column another clerk changed is a concurrent edit.
 fn already_converged(
     table: &SyncedTable,
     group: &GroupKey,
     incoming: &IncomingUpdate,
     server: &ServerRow,
 ) -> bool {
-    group_changes(table, group, incoming)
+    group_view(table, group, incoming)
         .all(|(column, value)| same_value(server_value(server, &column), &value))
 }
 
@@ -1104,7 +1147,7 @@ mod tests {
         ),
         guest(json!({"first_name": "Amazing Grace"})),
         // The name group had a concurrent edit and an older stamp; the contact group had none.
-        apply(json!({"email": "g@example.org"}), &[("contact", server_stamp())], vec![conflict(
+        apply(json!({"email": "g@example.org"}), &[("email", server_stamp())], vec![conflict(
             "name",
             json!({"first_name": "Grace", "last_name": "Murray Hopper"}),
             json!({"first_name": "Amazing Grace", "last_name": "Hopper"}),
@@ -1141,14 +1184,19 @@ mod tests {
         apply(json!({"notes": "x"}), &[("notes", server_stamp())], vec![]),
     )]
     #[case::generated_and_key_columns_dropped(
-        update("reservations", json!({"nights": 9, "balance_due_cents": 1, "id": "x", "tenant_id": "y", "created_at": "z", "updated_at": "w"}), json!({}), newer()),
+        update("reservations", json!({"nights": 9, "balance_due_cents": 1, "id": "x", "tenant_id": "y", "created_at": "z", "updated_at": "w", "notes": "x"}), json!({"notes": null}), newer()),
         reservation(json!({})),
-        apply(json!({}), &[], vec![]),
+        apply(json!({"notes": "x"}), &[("notes", newer())], vec![]),
     )]
-    #[case::guest_metrics_dropped(
+    #[case::only_server_owned_columns_refused(
         update("guests", json!({"total_bookings": 99, "anonymized_at": "2026-01-01T00:00:00Z", "full_name": "X"}), json!({}), newer()),
         guest(json!({})),
-        apply(json!({}), &[], vec![]),
+        reject(RejectReason::ServerOwned),
+    )]
+    #[case::only_key_columns_refused(
+        update("reservations", json!({"tenant_id": "y", "modified_by": "staff-2"}), json!({}), newer()),
+        reservation(json!({})),
+        reject(RejectReason::ServerOwned),
     )]
     #[case::bookkeeping_follows_an_applied_change(
         update("reservations", json!({"notes": "x", "modified_by": "staff-2"}), json!({"notes": null, "modified_by": "staff-1"}), newer()),
@@ -1321,7 +1369,8 @@ mod tests {
     #[case::payment("reservations", "currency", "payment")]
     #[case::guest_name("guests", "last_name", "name")]
     #[case::guest_address("guests", "address_line2", "address")]
-    #[case::guest_contact("guests", "phone", "contact")]
+    #[case::guest_phone_alone("guests", "phone", "phone")]
+    #[case::guest_email_alone("guests", "email", "email")]
     #[case::contact_preferences("guests", "marketing_consent", "contact_preferences")]
     #[case::property_address("properties", "country_code", "address")]
     #[case::own_group("reservations", "notes", "notes")]
@@ -1505,5 +1554,152 @@ mod tests {
             serde_json::from_str::<IncomingUpdate>(&text).expect("deserialize"),
             incoming
         );
+    }
+
+    /// The server's row after `edits` arrive in `order`, each merged as the server does (the
+    /// decision's values written, its stamps stored).
+    fn arrive(start: &ServerRow, edits: &[IncomingUpdate], order: &[usize]) -> ServerRow {
+        let mut row = start.clone();
+        for &index in order {
+            if let Decision::Apply {
+                values,
+                group_stamps,
+                ..
+            } = merge_update(&edits[index], &row)
+            {
+                row.values.extend(values);
+                row.group_stamps.extend(group_stamps);
+            }
+        }
+        row
+    }
+
+    /// The guest columns a clerk edits, and values each may take.
+    const EDITABLE: &[(&str, &[&str])] = &[
+        ("first_name", &["Grace", "Ada", "Mary"]),
+        ("last_name", &["Hopper", "Lovelace"]),
+        (
+            "email",
+            &["grace@example.com", "g@example.org", "hopper@example.net"],
+        ),
+        ("phone", &["+33 1", "+44 2"]),
+        ("city", &["Paris", "Lyon", "Nice"]),
+        ("postal_code", &["75001", "69001", "06000"]),
+        ("notes", &["VIP", "late arrival"]),
+    ];
+
+    /// Concurrent edits of one guest: each made on a laptop that saw `start` (its base is its
+    /// view of every group it touched, as the outbox records it), with its own stamp.
+    fn concurrent_edits(start: &ServerRow, picks: &[Vec<(usize, usize)>]) -> Vec<IncomingUpdate> {
+        picks
+            .iter()
+            .enumerate()
+            .map(|(n, columns)| {
+                let changed: Values = columns
+                    .iter()
+                    .map(|&(column, value)| {
+                        let (name, choices) = EDITABLE[column % EDITABLE.len()];
+                        (name.to_owned(), json!(choices[value % choices.len()]))
+                    })
+                    .collect();
+                let base = base_columns("guests", changed.keys().map(String::as_str))
+                    .into_iter()
+                    .map(|column| (column.to_owned(), server_value(start, column).clone()))
+                    .collect();
+                IncomingUpdate {
+                    table: "guests".to_owned(),
+                    id: Uuid::from_u128(0xc1),
+                    changed,
+                    base,
+                    // distinct stamps, all after the server's last write: each laptop saw the
+                    // start row, and with it that write's stamp (its clock observed it)
+                    stamp: stamp(SERVER_WALL + 10_000 + 20_000 * n as i64, 10 + n as u128),
+                }
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// The same set of concurrent edits gives the same row, values and clocks, whatever
+        /// order they arrive in; and no group ends as a mix of two clerks' halves.
+        #[test]
+        fn concurrent_edits_give_the_same_row_in_any_arrival_order(
+            picks in proptest::collection::vec(
+                proptest::collection::vec((0..7usize, 0..3usize), 1..4), 2..5),
+            shuffles in proptest::collection::vec(proptest::collection::vec(0..1000usize, 5), 4),
+        ) {
+            let start = guest(json!({}));
+            let edits = concurrent_edits(&start, &picks);
+            let in_order: Vec<usize> = (0..edits.len()).collect();
+            let expected = arrive(&start, &edits, &in_order);
+            for keys in &shuffles {
+                let mut order = in_order.clone();
+                order.sort_by_key(|&i| keys[i]);
+                let got = arrive(&start, &edits, &order);
+                proptest::prop_assert_eq!(&got.values, &expected.values, "order {:?}", order);
+                proptest::prop_assert_eq!(&got.group_stamps, &expected.group_stamps, "order {:?}", order);
+            }
+            // Each group holds one clerk's whole view of it (or what nobody touched).
+            let address: Vec<&str> = ADDRESS.to_vec();
+            let view_of = |row: &ServerRow| -> Values {
+                address.iter().map(|c| ((*c).to_owned(), server_value(row, c).clone())).collect()
+            };
+            let final_address = view_of(&expected);
+            let candidates: Vec<Values> = std::iter::once(view_of(&start))
+                .chain(edits.iter().map(|edit| {
+                    let mut view = view_of(&start);
+                    view.extend(group_view(synced_table("guests").expect("guests"), &GroupKey::from("address"), edit));
+                    view
+                }))
+                .collect();
+            proptest::prop_assert!(candidates.contains(&final_address), "a mixed address: {:?}", final_address);
+        }
+    }
+
+    #[test]
+    fn a_city_and_a_postal_code_from_two_desks_are_not_mixed() {
+        let start = guest(json!({}));
+        // Desk X (earlier) moves the guest to Lyon; desk Y (later) corrects the postal code.
+        let x = update("guests", json!({"city": "Lyon"}), address("75001"), older());
+        let y = update(
+            "guests",
+            json!({"postal_code": "75002"}),
+            address("75001"),
+            newer(),
+        );
+        let xy = arrive(&start, &[x.clone(), y.clone()], &[0, 1]);
+        let yx = arrive(&start, &[x, y], &[1, 0]);
+        assert_eq!(xy.values, yx.values);
+        assert_eq!(
+            (server_value(&xy, "city"), server_value(&xy, "postal_code")),
+            (&json!("Paris"), &json!("75002")),
+            "the later desk's address, whole"
+        );
+    }
+
+    #[test]
+    fn phone_and_email_from_two_desks_both_survive_in_either_order() {
+        let start = guest(json!({}));
+        let contact = json!({"email": "grace@example.com", "phone": null});
+        let phone = update(
+            "guests",
+            json!({"phone": "+33 1"}),
+            contact.clone(),
+            older(),
+        );
+        let email = update(
+            "guests",
+            json!({"email": "g@example.org"}),
+            contact,
+            newer(),
+        );
+        for order in [[0, 1], [1, 0]] {
+            let row = arrive(&start, &[phone.clone(), email.clone()], &order);
+            assert_eq!(
+                (server_value(&row, "phone"), server_value(&row, "email")),
+                (&json!("+33 1"), &json!("g@example.org")),
+                "order {order:?}"
+            );
+        }
     }
 }
