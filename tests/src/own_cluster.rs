@@ -201,6 +201,11 @@ impl ServerProcess {
         server
     }
 
+    /// The running server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
     /// SIGKILL, and waits for the process to be gone: no shutdown, no flush, connections cut.
     pub async fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

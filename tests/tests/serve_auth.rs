@@ -6,7 +6,10 @@ use pms_sync_client::engine::sync_once;
 use pms_sync_client::outbox;
 use pms_sync_protocol::wire::PushOp;
 use pms_tests::laptops::{object, Laptop};
+use pms_tests::own_cluster::ServerProcess;
 use pms_tests::{set_password, TestDb, TestServer};
+
+const SERVER: &str = env!("CARGO_BIN_EXE_pms-server-under-test");
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
@@ -479,4 +482,83 @@ async fn a_suspended_tenant_is_refused_at_refresh_and_at_every_request() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = post(&s.client, &s.server, "/v1/auth/refresh", refresh).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// The peak resident memory of a process, in KiB (`VmHWM` in /proc).
+fn peak_memory_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .expect("VmHWM")
+}
+
+/// An HTTP client whose connections come from `source` (any 127.x.y.z is this machine).
+fn client_from(source: [u8; 4]) -> Client {
+    Client::builder()
+        .local_address(std::net::IpAddr::from(source))
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn a_login_flood_is_rate_limited_and_bounded_and_a_real_login_still_succeeds() {
+    let s = setup().await;
+    let server = ServerProcess::start(SERVER.as_ref(), &s.db).await;
+    let pid = server.pid().expect("the server runs");
+    let base = server.base_url.clone();
+    let attempt = |client: Client, email: String| {
+        let url = format!("{base}/v1/auth/login");
+        async move {
+            let response = client
+                .post(url)
+                .json(&json!({"email": email, "password": "wrong password"}))
+                .send()
+                .await
+                .expect("login attempt");
+            let retry_after = response.headers().get("retry-after").cloned();
+            (response.status(), retry_after)
+        }
+    };
+    // 2,000 wrong-password sign-ins at once: a thousand at one real account from one address,
+    // and a thousand at made-up accounts from fifty addresses.
+    let mut flood = Vec::new();
+    let guesser = client_from([127, 0, 0, 2]);
+    for _ in 0..1_000 {
+        flood.push(tokio::spawn(attempt(guesser.clone(), s.desk_email.clone())));
+    }
+    for n in 0..1_000u32 {
+        let client = client_from([127, 0, 1, (n % 50) as u8 + 1]);
+        flood.push(tokio::spawn(attempt(client, format!("nobody{n}@example.com"))));
+    }
+    let mut limited = 0;
+    for answer in flood {
+        let (status, retry_after) = answer.await.expect("attempt");
+        match status {
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+                let seconds: u64 = retry_after
+                    .and_then(|v| v.to_str().ok().and_then(|v| v.parse().ok()))
+                    .expect("Retry-After with a number of seconds");
+                assert!(seconds >= 1);
+                limited += 1;
+            }
+            StatusCode::UNAUTHORIZED => {}
+            other => panic!("a flood attempt got {other}"),
+        }
+    }
+    assert!(limited >= 1_000, "only {limited} of 2,000 attempts were limited");
+    let peak_mib = peak_memory_kib(pid) / 1024;
+    assert!(peak_mib < 300, "the server's resident memory peaked at {peak_mib} MiB");
+
+    // Meanwhile a colleague at the hotel (another address) signs in with the right password.
+    let colleague = client_from([127, 0, 0, 3]);
+    let response = colleague
+        .post(format!("{}/v1/auth/login", server.base_url))
+        .json(&json!({"email": s.owner_email, "password": PASSWORD, "device_name": "front desk"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(response.status(), StatusCode::OK);
 }
