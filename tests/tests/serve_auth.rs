@@ -531,7 +531,10 @@ async fn a_login_flood_is_rate_limited_and_bounded_and_a_real_login_still_succee
     }
     for n in 0..1_000u32 {
         let client = client_from([127, 0, 1, (n % 50) as u8 + 1]);
-        flood.push(tokio::spawn(attempt(client, format!("nobody{n}@example.com"))));
+        flood.push(tokio::spawn(attempt(
+            client,
+            format!("nobody{n}@example.com"),
+        )));
     }
     let mut limited = 0;
     for answer in flood {
@@ -548,9 +551,15 @@ async fn a_login_flood_is_rate_limited_and_bounded_and_a_real_login_still_succee
             other => panic!("a flood attempt got {other}"),
         }
     }
-    assert!(limited >= 1_000, "only {limited} of 2,000 attempts were limited");
+    assert!(
+        limited >= 1_000,
+        "only {limited} of 2,000 attempts were limited"
+    );
     let peak_mib = peak_memory_kib(pid) / 1024;
-    assert!(peak_mib < 300, "the server's resident memory peaked at {peak_mib} MiB");
+    assert!(
+        peak_mib < 300,
+        "the server's resident memory peaked at {peak_mib} MiB"
+    );
 
     // Meanwhile a colleague at the hotel (another address) signs in with the right password.
     let colleague = client_from([127, 0, 0, 3]);

@@ -654,6 +654,64 @@ async fn a_laptop_clock_a_day_ahead_does_not_win_every_conflict() {
     }
 }
 
+#[tokio::test]
+async fn a_stale_offline_edit_from_a_clock_a_day_ahead_does_not_win_after_the_outage() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let server = TestServer::start(&db).await;
+    let (mut ahead, mut on_time) =
+        desk_and_manager(&db, &server, "clock a day ahead", "clock on time").await;
+    // The laptop's clock ran a day ahead: its hybrid clock carries stamps from tomorrow.
+    let day_ahead = Hlc {
+        wall_ms: chrono::Utc::now().timestamp_millis() + 86_400_000,
+        counter: 0,
+        node: Uuid::now_v7(),
+    };
+    mirror::set_state(&ahead.conn, "hlc", &day_ahead.to_string()).expect("skew the clock");
+    let guest = some_guest(&ahead, 0);
+
+    // It edits the phone and loses its connection before it can push.
+    update(
+        &mut ahead,
+        "guests",
+        guest,
+        json!({"phone": "+1 555 0001 (stale)"}),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Meanwhile a colleague makes a later edit, which reaches the server.
+    update(
+        &mut on_time,
+        "guests",
+        guest,
+        json!({"phone": "+1 555 0002 (later)"}),
+    );
+    on_time.sync().await;
+    // The connection is back: the stale edit, pushed long after the server's cap could help,
+    // must not overwrite the later one it never saw.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    ahead.sync().await;
+    on_time.sync().await;
+    assert_eq!(
+        server_value(&db, "guests", guest, "phone").await,
+        json!("+1 555 0002 (later)"),
+        "the stale edit from the clock a day ahead won"
+    );
+    let lost: i64 = ahead
+        .conn
+        .query_row(
+            "select count(*) from conflicts where row_id = ?1 and reason = 'superseded'",
+            [guest.to_string()],
+            |r| r.get(0),
+        )
+        .expect("conflicts");
+    assert_eq!(lost, 1, "the stale edit waits in its laptop's inbox");
+    for laptop in [&ahead, &on_time] {
+        mirror_matches_server(&db, laptop)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
 /// A laptop's wall clock, a day slow.
 struct DayBehind;
 

@@ -159,5 +159,6 @@ async fn read_page(
         has_more,
         staff_role,
         clock,
+        server_time_ms: Some(chrono::Utc::now().timestamp_millis()),
     })
 }

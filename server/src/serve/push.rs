@@ -159,6 +159,7 @@ pub async fn push(
         results,
         feed_seq,
         clock,
+        server_time_ms: Some(chrono::Utc::now().timestamp_millis()),
     }))
 }
 

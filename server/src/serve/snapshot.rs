@@ -88,5 +88,6 @@ pub async fn snapshot(
         rows,
         next_after_id,
         clock,
+        server_time_ms: Some(chrono::Utc::now().timestamp_millis()),
     }))
 }

@@ -11,6 +11,7 @@
 //!   (`cursor_expired`), or the staff role it reports differs from the one the mirror was filled
 //!   under, the mirror's server data is dropped and taken again; the outbox stays and is rebased.
 
+use pms_sync_protocol::hlc::{Clock, SystemClock};
 use pms_sync_protocol::merge::ConflictReason;
 use pms_sync_protocol::wire::{
     Cursor, Op, PulledChange, PushOp, PushRequest, PushStatus, CURSOR_EXPIRED,
@@ -192,9 +193,7 @@ async fn snapshot(
                 .next_after_id
                 .map(|next| fetch_snapshot_page(remote, table.name, Some(next)));
             let tx = mirror::write_transaction(conn)?;
-            if let Some(clock) = page.clock {
-                outbox::observe(&tx, clock)?;
-            }
+            outbox::observe_answer(&tx, page.clock, page.server_time_ms, SystemClock.now_ms())?;
             for row in &page.rows {
                 if let Value::Object(row) = row {
                     mirror::upsert(&tx, table.name, row)?;
@@ -299,9 +298,12 @@ async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
         };
         let response = remote.push(&request).await?;
         let tx = mirror::write_transaction(conn)?;
-        if let Some(clock) = response.clock {
-            outbox::observe(&tx, clock)?;
-        }
+        outbox::observe_answer(
+            &tx,
+            response.clock,
+            response.server_time_ms,
+            SystemClock.now_ms(),
+        )?;
         for (entry, result) in pending.iter().zip(&response.results) {
             match result.status {
                 PushStatus::Applied | PushStatus::Merged => {
@@ -467,9 +469,7 @@ async fn pull(
         for (index, part) in parts.iter().enumerate() {
             let tx = mirror::write_transaction(conn)?;
             if index == 0 {
-                if let Some(clock) = page.clock {
-                    outbox::observe(&tx, clock)?;
-                }
+                outbox::observe_answer(&tx, page.clock, page.server_time_ms, SystemClock.now_ms())?;
                 tx.execute(
                     "delete from outbox where status = 'acked' and acked_seq <= ?1",
                     [page.cursor.seq],

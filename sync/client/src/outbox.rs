@@ -129,10 +129,34 @@ pub fn write_with_clock(
     Ok(device_seq)
 }
 
+/// How far ahead of both the server's time (as the laptop estimates it) and the newest stamp it
+/// has seen the laptop's clock may be before a local edit starts again from them: twice the
+/// server's cap on incoming stamps.
+pub const MAX_AHEAD_OF_SERVER_MS: i64 = 120_000;
+
 /// The laptop's clock for the next local event: its hybrid logical clock, kept in `sync_state`
-/// (node = this mirror's own id, made once), ticked against the wall clock.
-fn tick(conn: &Connection, now_ms: i64) -> Result<Hlc> {
+/// (node = this mirror's own id, made once), ticked against the wall clock corrected by the
+/// offset last measured against the server's time ([`observe_answer`]). A laptop whose clock
+/// runs a day ahead thus stamps its edits in the server's time, and an edit it makes offline
+/// does not beat a later edit made elsewhere when it finally arrives.
+fn tick(conn: &Connection, wall_ms: i64) -> Result<Hlc> {
+    let now_ms = wall_ms.saturating_add(server_offset_ms(conn)?);
     let mut clock = clock(conn)?;
+    let observed = observed(conn)?;
+    let floor = observed.map_or(now_ms, |seen| seen.wall_ms.max(now_ms));
+    if clock.wall_ms > floor.saturating_add(MAX_AHEAD_OF_SERVER_MS) {
+        // The clock is far ahead of both the (corrected) time and everything seen from the
+        // server: stamps made while the wall clock ran ahead, before the laptop knew its
+        // offset. Ordering after them would keep every later edit in the future, beating edits
+        // made elsewhere after it; start again just after the newest stamp seen.
+        clock = match observed {
+            Some(seen) => Hlc {
+                node: clock.node,
+                ..seen
+            },
+            None => Hlc::start(clock.node),
+        };
+    }
     let stamp = clock.tick(now_ms);
     mirror::set_state(conn, "hlc", &clock.to_string())?;
     Ok(stamp)
@@ -148,7 +172,45 @@ pub fn observe(conn: &Connection, remote: Hlc) -> Result<()> {
     let mut clock = clock(conn)?;
     clock.observe(remote, 0);
     mirror::set_state(conn, "hlc", &clock.to_string())?;
+    if observed(conn)?.is_none_or(|seen| remote > seen) {
+        mirror::set_state(conn, "observed_hlc", &remote.to_string())?;
+    }
     Ok(())
+}
+
+/// The newest stamp seen from the server.
+fn observed(conn: &Connection) -> Result<Option<Hlc>> {
+    Ok(mirror::state(conn, "observed_hlc")?.and_then(|text| text.parse().ok()))
+}
+
+/// What a server answer tells the laptop's clock: the newest stamp among the rows it carries
+/// ([`observe`]) and the server's wall time when it answered, against which the laptop measures
+/// how far off its own wall clock is (read now, as `local_now_ms`). The offset ignores the
+/// answer's travel time (milliseconds against the minutes and days it corrects).
+pub fn observe_answer(
+    conn: &Connection,
+    clock: Option<Hlc>,
+    server_time_ms: Option<i64>,
+    local_now_ms: i64,
+) -> Result<()> {
+    if let Some(clock) = clock {
+        observe(conn, clock)?;
+    }
+    if let Some(server_time_ms) = server_time_ms {
+        mirror::set_state(
+            conn,
+            "server_offset_ms",
+            &server_time_ms.saturating_sub(local_now_ms).to_string(),
+        )?;
+    }
+    Ok(())
+}
+
+/// The last measured offset of the server's time from this laptop's wall clock (0 before any).
+fn server_offset_ms(conn: &Connection) -> Result<i64> {
+    Ok(mirror::state(conn, "server_offset_ms")?
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(0))
 }
 
 /// The clock state kept in `sync_state`, or a new one for this mirror's node.
@@ -309,5 +371,26 @@ mod tests {
         // And a wall clock past everything seen takes over again.
         let fast = FakeClock::new(seen.wall_ms + 1_000);
         assert_eq!(insert_guest(&mut conn, &fast).wall_ms, seen.wall_ms + 1_000);
+    }
+
+    /// A laptop whose wall clock is a day ahead stamps its edits in the server's time once it
+    /// has measured the offset from a server answer.
+    #[test]
+    fn a_fast_clock_stamps_in_the_servers_time_once_it_knows_its_offset() {
+        let mut conn = mirror::open_in_memory().expect("mirror");
+        let server_now = 1_800_000_000_000;
+        let fast = FakeClock::new(server_now + 86_400_000);
+        assert_eq!(
+            insert_guest(&mut conn, &fast).wall_ms,
+            server_now + 86_400_000
+        );
+        observe_answer(&conn, None, Some(server_now), fast.now_ms()).expect("an answer");
+        fast.advance(5_000);
+        let stamp = insert_guest(&mut conn, &fast);
+        assert_eq!(
+            stamp.wall_ms,
+            server_now + 5_000,
+            "five seconds after the answer, in the server's time"
+        );
     }
 }

@@ -50,6 +50,12 @@ pub struct PullResponse {
     /// Absent when the rows carry no stamps, and from servers older than this field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock: Option<crate::hlc::Hlc>,
+    /// The server's wall time when it answered (ms since the epoch): the laptop measures its own
+    /// clock's offset against it and stamps its edits in the server's time (see
+    /// `pms_sync_client::outbox`), so a laptop whose clock runs ahead does not win with stamps
+    /// from the future. Absent from servers older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_time_ms: Option<i64>,
 }
 
 /// The error code (`410 Gone`) of a pull whose cursor is older than the server's retention of
@@ -141,6 +147,12 @@ pub struct PushResponse {
     /// Absent when the rows carry no stamps, and from servers older than this field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock: Option<crate::hlc::Hlc>,
+    /// The server's wall time when it answered (ms since the epoch): the laptop measures its own
+    /// clock's offset against it and stamps its edits in the server's time (see
+    /// `pms_sync_client::outbox`), so a laptop whose clock runs ahead does not win with stamps
+    /// from the future. Absent from servers older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_time_ms: Option<i64>,
 }
 
 /// `GET /v1/sync/head`: where the feed stands now. An initial sync takes it first, then pages
@@ -163,6 +175,12 @@ pub struct SnapshotPage {
     /// Absent when the rows carry no stamps, and from servers older than this field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock: Option<crate::hlc::Hlc>,
+    /// The server's wall time when it answered (ms since the epoch): the laptop measures its own
+    /// clock's offset against it and stamps its edits in the server's time (see
+    /// `pms_sync_client::outbox`), so a laptop whose clock runs ahead does not win with stamps
+    /// from the future. Absent from servers older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_time_ms: Option<i64>,
 }
 
 /// `GET /v1/flags`: the caller's tenant's feature flags, evaluated (`flags::evaluate_all`).
