@@ -6,7 +6,8 @@
 
 use pms_server::admin;
 use pms_sync_client::engine::{remember_session, reset_for_snapshot};
-use pms_sync_client::{conflicts, mirror, outbox};
+use pms_sync_client::{conflicts, loyalty, mirror, outbox};
+use pms_sync_protocol::derived;
 use pms_sync_protocol::hlc::{Clock, Hlc, SystemClock};
 use pms_sync_protocol::wire::PushOp;
 use pms_tests::laptops::{first_tenant, mirror_matches_server, object, staff_emails, Laptop};
@@ -710,6 +711,149 @@ async fn a_stale_offline_edit_from_a_clock_a_day_ahead_does_not_win_after_the_ou
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
+}
+
+/// A stay of the first tenant in `status` whose guest is an active loyalty member, with the
+/// member: (stay, member).
+async fn member_stay(db: &TestDb, status: &str, offset: i64) -> (Uuid, Uuid) {
+    sqlx::query_as(
+        "select r.id, m.id from public.reservations r
+           join public.loyalty_members m on m.tenant_id = r.tenant_id and m.guest_id = r.guest_id
+          where r.tenant_id = $1 and r.status = $2 and m.status = 'active'
+          order by r.id limit 1 offset $3",
+    )
+    .bind(first_tenant(db).await)
+    .bind(status)
+    .bind(offset)
+    .fetch_one(&db.pool)
+    .await
+    .expect("a member's stay")
+}
+
+/// What the desk does at check-out, through the client library: the status change, then the
+/// stay's points with the ids derived from the stay and the member.
+fn check_out_and_earn(laptop: &mut Laptop, stay: Uuid, member: Uuid, points: i64) {
+    for status in ["checked_in", "checked_out"] {
+        update(
+            laptop,
+            "reservations",
+            stay,
+            json!({"status": status, format!("{status}_at"): chrono::Utc::now().to_rfc3339()}),
+        );
+    }
+    loyalty::earn_derived(
+        &mut laptop.conn,
+        derived::stay_earning_id(stay, member),
+        member,
+        points,
+        "earn",
+        "Stay",
+        ("reservation", stay),
+    )
+    .expect("earn");
+}
+
+async fn entries_with_id(db: &TestDb, id: Uuid) -> i64 {
+    sqlx::query_scalar("select count(*) from public.loyalty_transactions where id = $1")
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn a_stays_points_are_earned_once_and_only_for_an_accepted_check_out() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 200).await;
+    let server = TestServer::start(&db).await;
+    let (mut a, mut b) = desk_and_manager(&db, &server, "desk A", "desk B").await;
+
+    // Two desks check the same guest out while offline: both derive the stay's points.
+    let (stay, member) = member_stay(&db, "confirmed", 0).await;
+    let balance = "select points_balance from public.loyalty_members where id = $1";
+    let before: i64 = sqlx::query_scalar(balance)
+        .bind(member)
+        .fetch_one(&db.pool)
+        .await
+        .expect("balance");
+    check_out_and_earn(&mut a, stay, member, 120);
+    check_out_and_earn(&mut b, stay, member, 120);
+    a.sync().await;
+    let report = b.sync().await;
+    assert_eq!(
+        report.rejected, 0,
+        "the second desk's entry is not a conflict"
+    );
+    let ledger_conflicts: i64 = b
+        .conn
+        .query_row(
+            "select count(*) from conflicts where table_name = 'loyalty_transactions'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("conflicts");
+    assert_eq!(ledger_conflicts, 0, "the derived entry waits for review");
+    assert_eq!(
+        entries_with_id(&db, derived::stay_earning_id(stay, member)).await,
+        1
+    );
+    let after: i64 = sqlx::query_scalar(balance)
+        .bind(member)
+        .fetch_one(&db.pool)
+        .await
+        .expect("balance");
+    assert_eq!(after, before + 120, "the stay earned once");
+
+    // Another stay: desk A cancels it and syncs; desk B, offline, checks the guest in and out.
+    // The server refuses B's check-out (a cancelled stay cannot move), so it earns nothing, and
+    // B's inbox says why.
+    let (cancelled, member) = member_stay(&db, "confirmed", 1).await;
+    let before: i64 = sqlx::query_scalar(balance)
+        .bind(member)
+        .fetch_one(&db.pool)
+        .await
+        .expect("balance");
+    update(
+        &mut a,
+        "reservations",
+        cancelled,
+        json!({"status": "cancelled", "cancelled_at": chrono::Utc::now().to_rfc3339()}),
+    );
+    a.sync().await;
+    check_out_and_earn(&mut b, cancelled, member, 80);
+    b.sync().await;
+    assert_eq!(
+        entries_with_id(&db, derived::stay_earning_id(cancelled, member)).await,
+        0,
+        "a refused check-out earned points"
+    );
+    let after: i64 = sqlx::query_scalar(balance)
+        .bind(member)
+        .fetch_one(&db.pool)
+        .await
+        .expect("balance");
+    assert_eq!(after, before);
+    let reasons: Vec<String> = b
+        .conn
+        .prepare("select reason from conflicts where row_id in (?1, ?2) order by id")
+        .expect("prepare")
+        .query_map(
+            [
+                cancelled.to_string(),
+                derived::stay_earning_id(cancelled, member).to_string(),
+            ],
+            |r| r.get(0),
+        )
+        .expect("conflicts")
+        .collect::<Result<_, _>>()
+        .expect("reasons");
+    assert!(
+        reasons.contains(&"stay_not_checked_out".to_owned()),
+        "{reasons:?}"
+    );
+    mirror_matches_server(&db, &b)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// A laptop's wall clock, a day slow.

@@ -387,6 +387,28 @@ async fn apply_one(
                 ),
             ))
         }
+        Err(sqlx::Error::Database(error))
+            if change.op == PushOp::Insert
+                && merge::table_class(table.name) == Some(merge::TableClass::AppendOnly)
+                && error.code().as_deref() == Some("23505")
+                && error.constraint() == Some(format!("{}_pkey", table.name).as_str()) =>
+        {
+            // A ledger entry with this id exists: an entry derived from the same event by
+            // another laptop (deterministic ids), already applied; not a conflict.
+            sqlx::query("rollback to savepoint change")
+                .execute(&mut **tx)
+                .await?;
+            Ok(PushResult {
+                change_id: change.change_id,
+                device_seq: change.device_seq,
+                status: PushStatus::Applied,
+                reason: None,
+                message: Some("already recorded".to_owned()),
+                server_row: None,
+                replayed: false,
+                conflicts: Vec::new(),
+            })
+        }
         Err(sqlx::Error::Database(error)) => {
             sqlx::query("rollback to savepoint change")
                 .execute(&mut **tx)
@@ -455,6 +477,10 @@ fn refusal(sqlstate: Option<&str>, constraint: Option<&str>) -> (&'static str, &
         (Some("23514"), Some("loyalty_transactions_balance_after_check")) => (
             "insufficient_points",
             "the member does not have enough points for this redemption",
+        ),
+        (Some("23514"), Some("loyalty_transactions_stay_checked_out")) => (
+            "stay_not_checked_out",
+            "points for a stay are earned once its check-out is accepted, and it was not",
         ),
         (Some("23514"), _) | (Some("22P02" | "22007" | "22008" | "22003" | "23502"), _) => (
             "invalid_value",

@@ -6,6 +6,7 @@
 //! plus the program's first-stay bonus when the member has never earned before.
 
 use pms_sync_client::loyalty as ledger;
+use pms_sync_protocol::derived;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -170,6 +171,7 @@ pub fn earn_for_stay(conn: &mut Connection, stay: &Reservation) -> AppResult<i64
         Some(number) => format!("Stay #{number}"),
         None => format!("Stay {} to {}", stay.check_in, stay.check_out),
     };
+    let stay_id = db::parse_id("reservation_id", &stay.id)?;
     let mut total = 0;
     for membership in memberships(conn, guest_id)? {
         if membership.status != "active" {
@@ -201,18 +203,37 @@ pub fn earn_for_stay(conn: &mut Connection, stay: &Reservation) -> AppResult<i64
             params![membership.id],
             |r| r.get(0),
         )?;
-        if points > 0 {
-            ledger::earn(conn, member, points, "earn", &label)?;
+        // Derived entries: ids from the stay and the member, so a second desk checking the same
+        // guest out offline makes the same entries, which the server takes once; and they
+        // reference the stay, so the server takes them only once its check-out is accepted.
+        let source = ("reservation", stay_id);
+        if points > 0
+            && ledger::earn_derived(
+                conn,
+                derived::stay_earning_id(stay_id, member),
+                member,
+                points,
+                "earn",
+                &label,
+                source,
+            )?
+            .is_some()
+        {
             total += points;
         }
-        if earned_before == 0 && program.first_stay_bonus_points > 0 {
-            ledger::earn(
+        if earned_before == 0
+            && program.first_stay_bonus_points > 0
+            && ledger::earn_derived(
                 conn,
+                derived::first_stay_bonus_id(member),
                 member,
                 program.first_stay_bonus_points,
                 "bonus",
                 "First stay bonus",
-            )?;
+                source,
+            )?
+            .is_some()
+        {
             total += program.first_stay_bonus_points;
         }
     }

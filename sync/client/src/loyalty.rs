@@ -55,7 +55,15 @@ pub fn redeem(
             requested: points,
         });
     }
-    add_entry(conn, member_id, "redeem", -points, description)
+    add_entry(
+        conn,
+        Uuid::now_v7(),
+        member_id,
+        "redeem",
+        -points,
+        description,
+        None,
+    )
 }
 
 /// Adds earned points (a stay's, a bonus) for the member. Returns the ledger entry's id.
@@ -71,16 +79,60 @@ pub fn earn(
             "earning takes positive points of type earn or bonus".to_owned(),
         ));
     }
-    add_entry(conn, member_id, kind, points, description)
+    add_entry(
+        conn,
+        Uuid::now_v7(),
+        member_id,
+        kind,
+        points,
+        description,
+        None,
+    )
+}
+
+/// An entry derived from an event (a stay's points, a first-stay bonus), with the event's
+/// deterministic id ([`pms_sync_protocol::derived`]) and a reference to what it derives from.
+/// Returns `None` when this laptop already holds the entry (it was derived here, or pulled from
+/// another desk that derived it first). Another laptop deriving it offline makes the same id,
+/// which the server takes once.
+pub fn earn_derived(
+    conn: &mut Connection,
+    id: Uuid,
+    member_id: Uuid,
+    points: i64,
+    kind: &str,
+    description: &str,
+    reference: (&str, Uuid),
+) -> Result<Option<Uuid>> {
+    if points <= 0 || !matches!(kind, "earn" | "bonus") {
+        return Err(Error::Data(
+            "earning takes positive points of type earn or bonus".to_owned(),
+        ));
+    }
+    if crate::mirror::read(conn, "loyalty_transactions", &id.to_string())?.is_some() {
+        return Ok(None);
+    }
+    add_entry(
+        conn,
+        id,
+        member_id,
+        kind,
+        points,
+        description,
+        Some(reference),
+    )
+    .map(Some)
 }
 
 /// Writes a ledger entry for the member through the outbox (the server computes the balances).
 fn add_entry(
     conn: &mut Connection,
+    id: Uuid,
     member_id: Uuid,
     kind: &str,
     points: i64,
     description: &str,
+    reference: Option<(&str, Uuid)>,
 ) -> Result<Uuid> {
     let (program_id, guest_id, expiry_days): (String, String, Option<i64>) = conn
         .query_row(
@@ -105,7 +157,10 @@ fn add_entry(
         let expires = expires.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         values.insert("expires_at".to_owned(), json!(expires));
     }
-    let id = Uuid::now_v7();
+    if let Some((reference_type, reference_id)) = reference {
+        values.insert("reference_type".to_owned(), json!(reference_type));
+        values.insert("reference_id".to_owned(), json!(reference_id.to_string()));
+    }
     outbox::write(conn, "loyalty_transactions", PushOp::Insert, id, values)?;
     Ok(id)
 }

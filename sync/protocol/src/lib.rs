@@ -7,7 +7,9 @@
 //! - [`hlc`]: the hybrid logical clock stamps that order concurrent edits.
 //! - [`merge`]: the pure merge and conflict decisions on a pushed change.
 //! - [`flags`]: the one evaluation of feature flags (server and app agree).
+//! - [`derived`]: the deterministic ids of entries derived from an event.
 
+pub mod derived;
 pub mod flags;
 pub mod hlc;
 pub mod merge;
