@@ -225,6 +225,16 @@ fn cases() -> Vec<Case> {
              select id, 1, tenant_id, gen_random_uuid(), 'rejected' from public.devices order by id limit 1",
         ),
         check(
+            "device_progress_results_pruned_through_check",
+            "insert into app.device_progress (device_id, tenant_id, results_pruned_through)
+             select id, tenant_id, -1 from public.devices order by id limit 1",
+        ),
+        check(
+            "change_results_body_hash_check",
+            "insert into app.change_results (device_id, device_seq, tenant_id, change_id, status, body_hash)
+             select id, 1, tenant_id, gen_random_uuid(), 'applied', 'not a hash' from public.devices order by id limit 1",
+        ),
+        check(
             "row_clocks_group_stamps_check",
             "insert into app.row_clocks (tenant_id, table_name, row_id, group_stamps)
              select id, 'guests', gen_random_uuid(), '[]' from public.tenants order by id limit 1",
