@@ -9,7 +9,9 @@
 //!   is applied again on top, so the desk sees server truth plus its own unsent work.
 //! - Re-snapshot: when the server no longer keeps the changes after the laptop's cursor
 //!   (`cursor_expired`), or the staff role it reports differs from the one the mirror was filled
-//!   under, the mirror's server data is dropped and taken again; the outbox stays and is rebased.
+//!   under (the role is taken with the snapshot's head and checked again before the cursor is
+//!   recorded), the mirror's server data is dropped and taken again; the outbox stays and is
+//!   rebased.
 
 use pms_sync_protocol::merge::ConflictReason;
 use pms_sync_protocol::wire::{
@@ -142,12 +144,25 @@ async fn catch_up(
     report: &mut SyncReport,
 ) -> Result<()> {
     loop {
-        snapshot(conn, remote, on_progress, report).await?;
+        if snapshot(conn, remote, on_progress, report).await? == SnapshotEnd::RoleChanged {
+            reset_for_snapshot(conn)?;
+            continue;
+        }
         match pull(conn, remote, report, 0).await? {
             PullEnd::UpToDate => return Ok(()),
             PullEnd::SnapshotNeeded => reset_for_snapshot(conn)?,
         }
     }
+}
+
+/// How a snapshot ended.
+#[derive(Debug, PartialEq, Eq)]
+enum SnapshotEnd {
+    /// The mirror holds it (or already did), with the cursor at its head.
+    Complete,
+    /// The staff role changed while the pages were read: some were read under the old role,
+    /// so the snapshot must be taken again. Nothing was recorded as complete.
+    RoleChanged,
 }
 
 /// The snapshot part of [`initial_sync`]; leaves the cursor at the head it was taken at.
@@ -156,10 +171,10 @@ async fn snapshot(
     remote: &Remote,
     on_progress: &mut impl FnMut(&Progress) -> bool,
     report: &mut SyncReport,
-) -> Result<()> {
+) -> Result<SnapshotEnd> {
     use pms_sync_protocol::tables::SYNCED_TABLES;
     if mirror::state(conn, "initial_sync_done")?.as_deref() == Some("1") {
-        return Ok(());
+        return Ok(SnapshotEnd::Complete);
     }
     let head = match (
         mirror::state(conn, "snapshot_seq")?,
@@ -170,10 +185,20 @@ async fn snapshot(
             change_no: change_no.parse().unwrap_or(0),
         },
         _ => {
-            let head = remote.head().await?;
-            mirror::set_state(conn, "snapshot_seq", &head.seq.to_string())?;
-            mirror::set_state(conn, "snapshot_change_no", &head.change_no.to_string())?;
-            head
+            let head = remote.head_with_role().await?;
+            let tx = mirror::write_transaction(conn)?;
+            mirror::set_state(&tx, "snapshot_seq", &head.cursor.seq.to_string())?;
+            mirror::set_state(
+                &tx,
+                "snapshot_change_no",
+                &head.cursor.change_no.to_string(),
+            )?;
+            // The role the pages are read under (a resumed snapshot keeps it).
+            if let Some(role) = &head.staff_role {
+                mirror::set_state(&tx, "staff_role", role)?;
+            }
+            tx.commit()?;
+            head.cursor
         }
     };
     let first_table: usize = mirror::state(conn, "snapshot_table")?
@@ -227,6 +252,15 @@ async fn snapshot(
             }
         }
     }
+    // A role changed while the pages were read leaves rows the new role may not read (a desk
+    // demoted to housekeeping keeping every guest), and no later change in the feed removes
+    // them: the role must still be the one the snapshot began under before the cursor is set.
+    if let Some(held) = mirror::state(conn, "staff_role")? {
+        let now = remote.head_with_role().await?;
+        if now.staff_role.is_some_and(|role| role != held) {
+            return Ok(SnapshotEnd::RoleChanged);
+        }
+    }
     // The snapshot is in; the feed from the head it was taken at brings it up to date.
     let tx = mirror::write_transaction(conn)?;
     mirror::set_state(&tx, "cursor_seq", &head.seq.to_string())?;
@@ -235,7 +269,7 @@ async fn snapshot(
     rebase(&tx)?;
     tx.commit()?;
     report.pulled += rows as usize;
-    Ok(())
+    Ok(SnapshotEnd::Complete)
 }
 
 /// Starts fetching a snapshot page on the runtime, so that (on a multi-threaded runtime) the

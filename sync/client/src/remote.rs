@@ -91,13 +91,19 @@ impl Remote {
         send(http).await
     }
 
+    /// Where the feed stands now.
     pub async fn head(&self) -> Result<Cursor> {
+        Ok(self.head_with_role().await?.cursor)
+    }
+
+    /// Where the feed stands now, and the caller's staff role as the server sees it (absent from
+    /// older servers): what an initial sync fills the mirror under.
+    pub async fn head_with_role(&self) -> Result<HeadResponse> {
         let http = self
             .http
             .get(format!("{}/v1/sync/head", self.base_url))
             .bearer_auth(self.token()?);
-        let head: HeadResponse = send(http).await?;
-        Ok(head.cursor)
+        send(http).await
     }
 
     pub async fn snapshot(

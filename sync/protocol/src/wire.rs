@@ -148,6 +148,12 @@ pub struct PushResponse {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HeadResponse {
     pub cursor: Cursor,
+    /// The caller's staff role as the server sees it now, read with the head. The laptop fills
+    /// its mirror under this role and checks it again before it records the cursor, so a role
+    /// changed while the snapshot was paged is noticed (and the snapshot taken again). Absent
+    /// from servers older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_role: Option<String>,
 }
 
 /// `GET /v1/sync/snapshot?table=…&after_id=…&limit=…`: one page of a table's rows, by id.
