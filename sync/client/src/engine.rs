@@ -12,6 +12,10 @@
 //!   under (the role is taken with the snapshot's head and checked again before the cursor is
 //!   recorded), the mirror's server data is dropped and taken again; the outbox stays and is
 //!   rebased.
+//! - The mirror's truth: after any sync every row without a pending change equals the server's,
+//!   and a row with one equals the server's row plus that change. A refusal that comes without
+//!   the server's row has the row read again; a pending update of a row the server no longer
+//!   has waits in the outbox (and then goes to the conflicts inbox) without showing a row.
 
 use pms_sync_protocol::merge::ConflictReason;
 use pms_sync_protocol::wire::{
@@ -104,6 +108,9 @@ pub fn reset_for_snapshot(conn: &mut Connection) -> Result<()> {
                  'snapshot_table', 'snapshot_after_id', 'cursor_seq', 'cursor_change_no', 'staff_role')",
         [],
     )?;
+    // Acknowledged changes are on the server before the new snapshot's head is taken, so the
+    // snapshot holds them (or what came after them: a row deleted since must not come back).
+    tx.execute("delete from outbox where status = 'acked'", [])?;
     rebase(&tx)?;
     tx.commit()?;
     Ok(())
@@ -332,6 +339,18 @@ async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
                 .collect(),
         };
         let response = remote.push(&request).await?;
+        // A refusal that came without the server's row (`not_found`, `forbidden`): the row is
+        // read now, so the mirror goes back to the server's truth instead of keeping the refused
+        // value. Read before the local transaction, which must not wait on the network.
+        let mut refused_rows = std::collections::HashMap::new();
+        for (entry, result) in pending.iter().zip(&response.results) {
+            if result.status == PushStatus::Rejected
+                && result.server_row.is_none()
+                && entry.op != PushOp::Insert
+            {
+                refused_rows.insert(entry.device_seq, remote.row(&entry.table, entry.id).await?);
+            }
+        }
         let tx = mirror::write_transaction(conn)?;
         if let Some(clock) = response.clock {
             outbox::observe(&tx, clock)?;
@@ -412,13 +431,16 @@ async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
                         "delete from outbox where device_seq = ?1",
                         [entry.device_seq],
                     )?;
-                    // Back to the server's truth for that row; the conflict keeps the laptop's values.
-                    match (&result.server_row, entry.op) {
-                        (Some(Value::Object(row)), _) => mirror::upsert(&tx, &entry.table, row)?,
-                        (_, PushOp::Insert) => {
-                            mirror::delete(&tx, &entry.table, &entry.id.to_string())?
-                        }
-                        _ => {}
+                    // Back to the server's truth for that row (none: the server has no such row
+                    // for this account); the conflict keeps the laptop's values.
+                    let server_row = match (&result.server_row, entry.op) {
+                        (Some(row), _) => Some(row.clone()),
+                        (None, PushOp::Insert) => None,
+                        (None, _) => refused_rows.remove(&entry.device_seq).flatten(),
+                    };
+                    match server_row {
+                        Some(Value::Object(row)) => mirror::upsert(&tx, &entry.table, &row)?,
+                        _ => mirror::delete(&tx, &entry.table, &entry.id.to_string())?,
                     }
                     report.rejected += 1;
                 }
@@ -552,15 +574,31 @@ fn rebase_rows<'a>(conn: &Connection, rows: impl Iterator<Item = (&'a str, Strin
     Ok(())
 }
 
+/// Applies outbox entries on top of the mirror's rows, as [`outbox::write`] did when they were
+/// made. An update of a row the mirror does not have (deleted on the server, no longer readable,
+/// or not yet in a snapshot) shows nothing: it would be a row of only the edited columns. It
+/// stays in the outbox, and the server's answer to it goes to the conflicts inbox.
 fn reapply(conn: &Connection, entries: Vec<outbox::OutboxEntry>) -> Result<()> {
     for entry in entries {
         let id = entry.id.to_string();
         match entry.op {
             PushOp::Delete => mirror::delete(conn, &entry.table, &id)?,
             PushOp::Insert | PushOp::Update => {
-                let mut row = mirror::read(conn, &entry.table, &id)?.unwrap_or_default();
+                let existing = mirror::read(conn, &entry.table, &id)?;
+                let mut row = match (existing, entry.op) {
+                    (Some(row), _) => row,
+                    (None, PushOp::Insert) => {
+                        let mut row = serde_json::Map::new();
+                        if let Some(tenant) = mirror::state(conn, "tenant_id")? {
+                            row.insert("tenant_id".to_owned(), Value::String(tenant));
+                        }
+                        row
+                    }
+                    (None, _) => continue,
+                };
                 row.insert("id".to_owned(), Value::String(id));
                 row.extend(entry.values.clone());
+                outbox::derive_local(&entry.table, &mut row);
                 mirror::upsert(conn, &entry.table, &row)?;
             }
         }

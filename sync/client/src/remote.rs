@@ -124,6 +124,17 @@ impl Remote {
         send(http).await
     }
 
+    /// The server's current row `id` of `table` as this account may read it, or `None`: one
+    /// snapshot page of one row, starting just before `id` (ids sort as 128-bit numbers).
+    pub async fn row(&self, table: &str, id: Uuid) -> Result<Option<serde_json::Value>> {
+        let before = id.as_u128().checked_sub(1).map(Uuid::from_u128);
+        let page = self.snapshot(table, before, 1).await?;
+        Ok(page
+            .rows
+            .into_iter()
+            .find(|row| row["id"].as_str() == Some(id.to_string().as_str())))
+    }
+
     /// The tenant's feature flags as the server evaluates them.
     pub async fn flags(&self) -> Result<pms_sync_protocol::wire::FlagsResponse> {
         let http = self
