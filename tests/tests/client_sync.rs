@@ -521,3 +521,90 @@ async fn concurrent_edits_merge_by_field_group_clock_and_status_rules() {
         .expect("B's copy");
     assert_eq!(local, "checked_in", "B's screen shows the server's truth");
 }
+
+/// A push larger than the server accepts (`MAX_BODY_BYTES`): 600 guests with long notes (500 of
+/// them, the old fixed batch, are over the limit) and one guest whose notes alone are. The
+/// batches are sized by bytes so every ordinary guest arrives; the one too large for any push
+/// goes to the conflicts inbox with a message the clerk can act on, and leaves the outbox, so
+/// it does not hold up what came after it.
+#[tokio::test]
+async fn a_push_over_the_body_limit_goes_in_batches_and_a_change_too_large_becomes_a_conflict() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let server = TestServer::start(&db).await;
+    let email = staff_emails(&db, "front_desk").await.remove(0);
+    let mut laptop = Laptop::sign_in(&db, &server, &email, "desk").await;
+    laptop.sync().await;
+
+    let limit = pms_server::serve::MAX_BODY_BYTES;
+    let notes = "n".repeat(9_000);
+    assert!(
+        500 * notes.len() > limit,
+        "500 such guests are over the limit"
+    );
+    let huge = Uuid::now_v7();
+    for i in 0..600 {
+        if i == 250 {
+            let notes = "x".repeat(limit + 1);
+            outbox::write(
+                &mut laptop.conn,
+                "guests",
+                PushOp::Insert,
+                huge,
+                object(json!({"first_name": "Huge", "last_name": "Notes", "notes": notes})),
+            )
+            .expect("the huge guest");
+        }
+        outbox::write(
+            &mut laptop.conn,
+            "guests",
+            PushOp::Insert,
+            Uuid::now_v7(),
+            object(json!({"first_name": format!("G{i}"), "last_name": "Batch", "notes": notes})),
+        )
+        .expect("a guest");
+    }
+
+    let report = sync_once(&mut laptop.conn, &laptop.remote)
+        .await
+        .expect("the sync goes through");
+    assert_eq!((report.pushed, report.rejected), (600, 1), "{report:?}");
+    let (arrived, huge_there): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from public.guests where last_name = 'Batch'),
+                (select count(*) from public.guests where id = $1)",
+    )
+    .bind(huge)
+    .fetch_one(&db.pool)
+    .await
+    .expect("counts");
+    assert_eq!((arrived, huge_there), (600, 0));
+    let (reason, message, mine): (String, String, String) = laptop
+        .conn
+        .query_row(
+            "select reason, message, mine_json from conflicts where row_id = ?1 and resolved_at is null",
+            [huge.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("the huge guest is in the conflicts inbox");
+    assert_eq!(reason, "too_large");
+    assert!(message.contains("too large"), "{message}");
+    assert!(mine.contains("Huge"), "the laptop's values are kept");
+    assert!(
+        outbox::entries(&laptop.conn, true)
+            .expect("outbox")
+            .is_empty(),
+        "nothing is left to push"
+    );
+    mirror_matches_server(&db, &laptop)
+        .await
+        .unwrap_or_else(|e| panic!("after the push:\n{e}"));
+}
+
+/// The client's push budget is the server's body limit (they are one constant).
+#[test]
+fn the_client_sizes_pushes_by_the_servers_body_limit() {
+    assert_eq!(
+        pms_sync_protocol::wire::MAX_BODY_BYTES,
+        pms_server::serve::MAX_BODY_BYTES
+    );
+}

@@ -19,7 +19,8 @@
 
 use pms_sync_protocol::merge::ConflictReason;
 use pms_sync_protocol::wire::{
-    Cursor, Op, PulledChange, PushOp, PushRequest, PushStatus, CURSOR_EXPIRED,
+    Cursor, Op, PulledChange, PushChange, PushOp, PushRequest, PushResponse, PushResult,
+    PushStatus, CURSOR_EXPIRED,
 };
 use pms_sync_protocol::PROTOCOL_VERSION;
 use rusqlite::Connection;
@@ -30,8 +31,14 @@ use crate::mirror;
 use crate::outbox;
 use crate::remote::Remote;
 
-/// The largest batch pushed at once.
+/// The most changes pushed at once (the server takes up to 1,000).
 pub const PUSH_BATCH: usize = 500;
+/// The most bytes of one push's body: the server's limit. A batch is cut before a change that
+/// would take it over, and a change over it on its own can never be sent: it goes to the
+/// conflicts inbox as `too_large` (see [`push`]).
+pub const PUSH_BATCH_BYTES: usize = pms_sync_protocol::wire::MAX_BODY_BYTES;
+/// The conflict reason of a change too large for any push.
+pub const TOO_LARGE: &str = "too_large";
 /// Rows per pull page.
 pub const PULL_PAGE: i64 = 1_000;
 /// Rows of a pull page written per local transaction (the longest the desk's writes wait).
@@ -316,32 +323,46 @@ enum PullEnd {
     SnapshotNeeded,
 }
 
+/// Pushes the outbox in batches of at most [`PUSH_BATCH`] changes and [`PUSH_BATCH_BYTES`]
+/// bytes, in device order. A change too large for any push is answered here, as a refusal
+/// (`too_large`) that goes to the conflicts inbox like any other, so the changes behind it go
+/// through instead of the same oversized push being refused forever.
 async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -> Result<()> {
+    // Lowered for the rest of the round if the server (or a proxy before it, with a lower
+    // limit) still refuses a body as too large.
+    let mut budget = PUSH_BATCH_BYTES;
     loop {
         let pending = outbox::pending(conn, PUSH_BATCH)?;
         if pending.is_empty() {
             return Ok(());
         }
-        let request = PushRequest {
-            protocol_version: PROTOCOL_VERSION,
-            changes: pending
-                .iter()
-                .map(|entry| pms_sync_protocol::wire::PushChange {
-                    change_id: entry.change_id,
-                    device_seq: entry.device_seq,
-                    table: entry.table.clone(),
-                    op: entry.op,
-                    id: entry.id,
-                    values: entry.values.clone(),
-                    base: entry.base.clone(),
-                    stamp: entry.stamp,
-                })
-                .collect(),
+        let changes: Vec<PushChange> = pending.iter().map(push_change).collect();
+        let sizes: Vec<usize> = changes
+            .iter()
+            .map(|change| serde_json::to_vec(change).map_or(usize::MAX, |body| body.len()))
+            .collect();
+        let fits = changes_that_fit(&sizes, budget);
+        let (pending, response) = if fits == 0 {
+            // The first change alone is over the limit: no push can ever carry it.
+            let entry = pending[0].clone();
+            let response = too_large(&entry, sizes[0], budget);
+            (vec![entry], response)
+        } else {
+            let request = PushRequest {
+                protocol_version: PROTOCOL_VERSION,
+                changes: changes[..fits].to_vec(),
+            };
+            match remote.push(&request).await {
+                Err(crate::Error::Refused { status: 413, .. }) => {
+                    budget = request_bytes(&sizes[..fits]) / 2;
+                    continue;
+                }
+                response => (pending[..fits].to_vec(), response?),
+            }
         };
-        let response = remote.push(&request).await?;
-        // A refusal that came without the server's row (`not_found`, `forbidden`): the row is
-        // read now, so the mirror goes back to the server's truth instead of keeping the refused
-        // value. Read before the local transaction, which must not wait on the network.
+        // A refusal that came without the server's row (`not_found`, `forbidden`, `too_large`):
+        // the row is read now, so the mirror goes back to the server's truth instead of keeping
+        // the refused value. Read before the local transaction, which must not wait on the network.
         let mut refused_rows = std::collections::HashMap::new();
         for (entry, result) in pending.iter().zip(&response.results) {
             if result.status == PushStatus::Rejected
@@ -455,6 +476,71 @@ async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
                 .map(|entry| (entry.table.as_str(), entry.id.to_string())),
         )?;
         tx.commit()?;
+    }
+}
+
+fn push_change(entry: &outbox::OutboxEntry) -> PushChange {
+    PushChange {
+        change_id: entry.change_id,
+        device_seq: entry.device_seq,
+        table: entry.table.clone(),
+        op: entry.op,
+        id: entry.id,
+        values: entry.values.clone(),
+        base: entry.base.clone(),
+        stamp: entry.stamp,
+    }
+}
+
+/// The bytes of a push body carrying changes of these serialized sizes.
+fn request_bytes(sizes: &[usize]) -> usize {
+    let envelope = serde_json::to_vec(&PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        changes: Vec::new(),
+    })
+    .map_or(0, |body| body.len());
+    // the changes, and a comma between two
+    envelope + sizes.iter().sum::<usize>() + sizes.len().saturating_sub(1)
+}
+
+/// How many of the first changes (of these serialized sizes) one push of at most `budget`
+/// bytes can carry.
+fn changes_that_fit(sizes: &[usize], budget: usize) -> usize {
+    let mut bytes = request_bytes(&[]);
+    let mut fits = 0;
+    for size in sizes {
+        // the change, and a comma before every one but the first
+        bytes = bytes
+            .saturating_add(*size)
+            .saturating_add(usize::from(fits > 0));
+        if bytes > budget {
+            break;
+        }
+        fits += 1;
+    }
+    fits
+}
+
+/// The answer the server would give a change no push can carry: refused, for the clerk.
+fn too_large(entry: &outbox::OutboxEntry, size: usize, budget: usize) -> PushResponse {
+    PushResponse {
+        results: vec![PushResult {
+            change_id: entry.change_id,
+            device_seq: entry.device_seq,
+            status: PushStatus::Rejected,
+            reason: Some(TOO_LARGE.to_owned()),
+            message: Some(format!(
+                "this change is too large to send to the server ({} KB, at most {} KB can be \
+                 sent at once): shorten what was written (long notes, say) and enter it again",
+                size.div_ceil(1024),
+                budget / 1024
+            )),
+            server_row: None,
+            replayed: false,
+            conflicts: Vec::new(),
+        }],
+        feed_seq: None,
+        clock: None,
     }
 }
 
@@ -604,4 +690,47 @@ fn reapply(conn: &Connection, entries: Vec<outbox::OutboxEntry>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size a batch is cut by is the size of the body sent, byte for byte.
+    #[test]
+    fn a_batch_is_measured_as_the_body_that_is_sent() {
+        let changes: Vec<PushChange> = (1..=3)
+            .map(|n| PushChange {
+                change_id: uuid::Uuid::now_v7(),
+                device_seq: n,
+                table: "guests".to_owned(),
+                op: PushOp::Insert,
+                id: uuid::Uuid::now_v7(),
+                values: serde_json::json!({"notes": "é".repeat(n as usize * 10)})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+                base: serde_json::Map::new(),
+                stamp: None,
+            })
+            .collect();
+        let sizes: Vec<usize> = changes
+            .iter()
+            .map(|c| serde_json::to_vec(c).map_or(0, |b| b.len()))
+            .collect();
+        let body = |n: usize| {
+            serde_json::to_vec(&PushRequest {
+                protocol_version: PROTOCOL_VERSION,
+                changes: changes[..n].to_vec(),
+            })
+            .map_or(0, |b| b.len())
+        };
+        for n in 0..=3 {
+            assert_eq!(request_bytes(&sizes[..n]), body(n), "{n} changes");
+        }
+        assert_eq!(changes_that_fit(&sizes, body(2)), 2);
+        assert_eq!(changes_that_fit(&sizes, body(2) - 1), 1);
+        assert_eq!(changes_that_fit(&sizes, body(1) - 1), 0);
+        assert_eq!(changes_that_fit(&sizes, usize::MAX), 3);
+    }
 }

@@ -87,6 +87,10 @@ pub struct PushChange {
     pub stamp: Option<crate::hlc::Hlc>,
 }
 
+/// The largest request body the sync server accepts (`pms_server::serve::MAX_BODY_BYTES`): a
+/// laptop sizes its pushes to stay under it.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
 /// `POST /v1/sync/push`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PushRequest {
