@@ -608,3 +608,66 @@ fn the_client_sizes_pushes_by_the_servers_body_limit() {
         pms_server::serve::MAX_BODY_BYTES
     );
 }
+
+/// A laptop updated to a new version of the app migrates its mirror with a change still waiting
+/// from the old version (no clock stamp, no base values): the change survives the migration and
+/// reaches the server.
+#[tokio::test]
+async fn a_change_waiting_across_a_schema_migration_reaches_the_server() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let server = TestServer::start(&db).await;
+    let email = staff_emails(&db, "front_desk").await.remove(0);
+    let path = std::env::temp_dir().join(format!("pms-mirror-upgrade-{}.sqlite3", Uuid::now_v7()));
+    let walk_in = Uuid::now_v7();
+    {
+        // the previous version of the app: only the first migration
+        let mut old = rusqlite::Connection::open(&path).expect("open");
+        mirror::migrations()
+            .to_version(&mut old, 1)
+            .expect("the old schema");
+        old.execute(
+            "insert into guests (id, first_name, last_name, full_name) values (?1, 'Offline', 'Walk-in', 'Offline Walk-in')",
+            [walk_in.to_string()],
+        )
+        .expect("the row");
+        old.execute(
+            "insert into outbox (device_seq, change_id, table_name, op, row_id, values_json, created_at)
+             values (1, ?1, 'guests', 'insert', ?2, '{\"first_name\": \"Offline\", \"last_name\": \"Walk-in\"}',
+                     '2026-11-25T09:00:00Z')",
+            [Uuid::now_v7().to_string(), walk_in.to_string()],
+        )
+        .expect("a change waiting");
+        old.execute(
+            "insert into sync_state (key, value) values ('next_device_seq', '2')",
+            [],
+        )
+        .expect("the device's next number");
+    }
+    let upgraded = mirror::open(&path).expect("open with the new version");
+    let waiting = outbox::entries(&upgraded, false).expect("outbox");
+    assert_eq!(
+        waiting.len(),
+        1,
+        "the pending change survived the migration"
+    );
+    assert!(waiting[0].base.is_empty() && waiting[0].stamp.is_none());
+
+    let mut laptop = Laptop::sign_in_with(&db, &server, &email, "upgraded", upgraded).await;
+    laptop.sync().await;
+    let (first, last): (String, String) =
+        sqlx::query_as("select first_name, last_name from public.guests where id = $1")
+            .bind(walk_in)
+            .fetch_one(&db.pool)
+            .await
+            .expect("the migrated change reached the server");
+    assert_eq!((first.as_str(), last.as_str()), ("Offline", "Walk-in"));
+    assert!(outbox::entries(&laptop.conn, true)
+        .expect("outbox")
+        .is_empty());
+    mirror_matches_server(&db, &laptop)
+        .await
+        .unwrap_or_else(|e| panic!("after the push:\n{e}"));
+    drop(laptop);
+    let _ = std::fs::remove_file(&path);
+}
