@@ -671,3 +671,129 @@ async fn a_change_waiting_across_a_schema_migration_reaches_the_server() {
     drop(laptop);
     let _ = std::fs::remove_file(&path);
 }
+
+/// A reverse proxy in front of `upstream` that takes request bodies of at most `limit` bytes
+/// (nginx's `client_max_body_size` is 1 MiB by default): a larger one is read whole and answered
+/// `413`, as the proxy would; the rest are passed on. Returns its address and its count of 413s.
+async fn proxy_with_body_limit(
+    upstream: String,
+    limit: usize,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::response::IntoResponse;
+    let refused = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = refused.clone();
+    let client = reqwest::Client::new();
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let (client, upstream, refused) = (client.clone(), upstream.clone(), counted.clone());
+        async move {
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, 64 << 20)
+                .await
+                .expect("the body");
+            if body.len() > limit {
+                refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return (
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "413 Request Entity Too Large",
+                )
+                    .into_response();
+            }
+            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let mut forward = client
+                .request(parts.method, format!("{upstream}{path}"))
+                .body(body);
+            for (name, value) in &parts.headers {
+                if name != axum::http::header::HOST && name != axum::http::header::CONTENT_LENGTH {
+                    forward = forward.header(name, value);
+                }
+            }
+            let answer = forward.send().await.expect("the server answers");
+            let status = answer.status();
+            let kind = answer
+                .headers()
+                .get(axum::http::header::CONTENT_TYPE)
+                .cloned();
+            let mut response = (status, answer.bytes().await.expect("its body")).into_response();
+            if let Some(kind) = kind {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::CONTENT_TYPE, kind);
+            }
+            response
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{address}"), refused)
+}
+
+/// Behind a proxy whose body limit is lower than the server's, pushes sized for the server are
+/// answered `413` by the proxy: the laptop halves its batches for the round instead of repeating
+/// the refused push, every ordinary change arrives, and a change over the proxy's limit on its
+/// own becomes a `too_large` conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_proxy_with_a_lower_body_limit_the_push_shrinks_its_batches() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let server = TestServer::start(&db).await;
+    let (proxy, refused) = proxy_with_body_limit(server.base_url.clone(), 1 << 20).await;
+    let email = staff_emails(&db, "front_desk").await.remove(0);
+    let conn = mirror::open_in_memory().expect("mirror");
+    let mut laptop = Laptop::sign_in_at(&db, &proxy, &email, "desk", conn).await;
+    laptop.sync().await;
+
+    let notes = "n".repeat(9_000);
+    let huge = Uuid::now_v7();
+    for i in 0..300 {
+        if i == 100 {
+            // under the server's limit, over the proxy's
+            outbox::write(
+                &mut laptop.conn,
+                "guests",
+                PushOp::Insert,
+                huge,
+                object(json!({"first_name": "Huge", "last_name": "Notes", "notes": "x".repeat(2_000_000)})),
+            )
+            .expect("the huge guest");
+        }
+        outbox::write(
+            &mut laptop.conn,
+            "guests",
+            PushOp::Insert,
+            Uuid::now_v7(),
+            object(json!({"first_name": format!("P{i}"), "last_name": "Proxied", "notes": notes})),
+        )
+        .expect("a guest");
+    }
+    let report = sync_once(&mut laptop.conn, &laptop.remote)
+        .await
+        .expect("the sync goes through the proxy");
+    assert!(
+        refused.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "the proxy refused a push"
+    );
+    assert_eq!((report.pushed, report.rejected), (300, 1), "{report:?}");
+    let arrived: i64 =
+        sqlx::query_scalar("select count(*) from public.guests where last_name = 'Proxied'")
+            .fetch_one(&db.pool)
+            .await
+            .expect("count");
+    assert_eq!(arrived, 300);
+    let reason: String = laptop
+        .conn
+        .query_row(
+            "select reason from conflicts where row_id = ?1",
+            [huge.to_string()],
+            |r| r.get(0),
+        )
+        .expect("the huge guest is in the conflicts inbox");
+    assert_eq!(reason, "too_large");
+    mirror_matches_server(&db, &laptop)
+        .await
+        .unwrap_or_else(|e| panic!("after the push:\n{e}"));
+}
