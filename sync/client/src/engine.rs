@@ -369,7 +369,19 @@ async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
                 && result.server_row.is_none()
                 && entry.op != PushOp::Insert
             {
-                refused_rows.insert(entry.device_seq, remote.row(&entry.table, entry.id).await?);
+                match remote.row(&entry.table, entry.id).await {
+                    Ok(row) => {
+                        refused_rows.insert(entry.device_seq, row);
+                    }
+                    // A row the server will not read back (a table it does not know): the
+                    // mirror's row is left as it is rather than jam every later push.
+                    Err(crate::Error::Refused {
+                        status: 400 | 404, ..
+                    }) => {}
+                    // Anything else (the network, an expired token) fails the round; the push
+                    // is answered the same again (replayed) and the row read then.
+                    Err(error) => return Err(error),
+                }
             }
         }
         let tx = mirror::write_transaction(conn)?;
@@ -452,16 +464,18 @@ async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
                         "delete from outbox where device_seq = ?1",
                         [entry.device_seq],
                     )?;
-                    // Back to the server's truth for that row (none: the server has no such row
-                    // for this account); the conflict keeps the laptop's values.
+                    // Back to the server's truth for that row: its row, or none (the server has
+                    // no such row for this account: the row goes), or unknown (not read back:
+                    // left as it is). The conflict keeps the laptop's values.
                     let server_row = match (&result.server_row, entry.op) {
-                        (Some(row), _) => Some(row.clone()),
-                        (None, PushOp::Insert) => None,
-                        (None, _) => refused_rows.remove(&entry.device_seq).flatten(),
+                        (Some(row), _) => Some(Some(row.clone())),
+                        (None, PushOp::Insert) => Some(None),
+                        (None, _) => refused_rows.remove(&entry.device_seq),
                     };
                     match server_row {
-                        Some(Value::Object(row)) => mirror::upsert(&tx, &entry.table, &row)?,
-                        _ => mirror::delete(&tx, &entry.table, &entry.id.to_string())?,
+                        Some(Some(Value::Object(row))) => mirror::upsert(&tx, &entry.table, &row)?,
+                        Some(_) => mirror::delete(&tx, &entry.table, &entry.id.to_string())?,
+                        None => {}
                     }
                     report.rejected += 1;
                 }
