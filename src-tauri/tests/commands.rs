@@ -462,62 +462,6 @@ fn the_demo_fills_every_screen_and_check_out_earns_points() {
 }
 
 #[test]
-fn a_refused_double_booking_is_resolved_by_moving_the_room() {
-    let desk = TestDesk::new();
-    desk.set_up();
-    let stay = desk.book("Ines Prata", "101", day(5), 2).expect("booked");
-    let id = stay["id"].as_str().expect("id").to_owned();
-    // What the sync engine does when the server answers `room_unavailable`: the change moves
-    // from the outbox to the conflicts inbox and the mirror forgets the refused row.
-    {
-        let conn = desk.desk().conn();
-        let entry = pms_sync_client::outbox::entries(&conn, false)
-            .expect("outbox")
-            .into_iter()
-            .find(|e| e.id.to_string() == id)
-            .expect("the booking's change");
-        conn.execute(
-            "insert into conflicts (device_seq, change_id, table_name, row_id, op, reason, message, mine_json, created_at)
-             values (?1, ?2, 'reservations', ?3, 'insert', 'room_unavailable', 'the room is booked', ?4, '2026-11-25T10:00:00Z')",
-            rusqlite::params![entry.device_seq, entry.change_id.to_string(), id, Value::Object(entry.values).to_string()],
-        )
-        .expect("conflict");
-        conn.execute(
-            "delete from outbox where device_seq = ?1",
-            [entry.device_seq],
-        )
-        .expect("outbox");
-        conn.execute("delete from reservations where id = ?1", [&id])
-            .expect("mirror");
-    }
-    assert_eq!(desk.ok("get_sync_status", json!({}))["conflicts_open"], 1);
-    let conflicts = desk.ok("list_conflicts", json!({}));
-    let conflict = &conflicts[0];
-    assert_eq!(conflict["reason"], "room_unavailable");
-    assert!(conflict["summary"]
-        .as_str()
-        .is_some_and(|s| s.contains("Ines Prata") && s.contains("another room")));
-
-    // another local booking now holds 102: moving there is refused before anything is written
-    desk.book("Rui Lobo", "102", day(5), 1).expect("booked");
-    let refused = desk.err(
-        "resolve_conflict",
-        json!({"id": conflict["id"], "resolution": {"keep": "edited", "edits": {"room_id": desk.room("102")}}}),
-    );
-    assert_eq!(refused["kind"], "RoomTaken");
-    assert_eq!(desk.ok("get_sync_status", json!({}))["conflicts_open"], 1);
-
-    desk.ok(
-        "resolve_conflict",
-        json!({"id": conflict["id"], "resolution": {"keep": "edited", "edits": {"room_id": desk.room("103")}}}),
-    );
-    assert_eq!(desk.ok("get_sync_status", json!({}))["conflicts_open"], 0);
-    let booking = desk.ok("get_reservation", json!({"id": id}));
-    assert_eq!(booking["room_number"], "103");
-    assert_eq!(booking["pending_sync"], true, "sent again as a new change");
-}
-
-#[test]
 fn housekeeping_statuses_are_checked() {
     let desk = TestDesk::new();
     desk.set_up();

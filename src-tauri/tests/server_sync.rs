@@ -414,3 +414,135 @@ async fn a_local_hotel_is_adopted_when_it_first_connects() {
     assert_eq!(conflicts, 0);
     server.stop().await;
 }
+
+/// Two laptops book the same room for the same nights offline. The other laptop syncs first; the
+/// desk's push is refused by the server (`room_unavailable`, through the sync engine), the
+/// booking lands in the desk's conflicts inbox and leaves its screens, and the clerk moves it:
+/// to a room the desk itself has booked meanwhile (refused before anything is written), then to
+/// a free one, which the server takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_double_booking_is_resolved_by_moving_the_room() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let owner: String = sqlx::query_scalar(
+        "select email from public.staff where role = 'owner' order by email limit 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("an owner");
+    let manager = pms_tests::laptops::staff_emails(&db, "manager")
+        .await
+        .remove(0);
+    set_password(&db.pool, &owner, PASSWORD).await;
+    let server = pms_tests::TestServer::start(&db).await;
+
+    // The desk: a local hotel, joined to the server (no background sync: this test syncs it).
+    let desk = TestDesk::new();
+    tokio::task::block_in_place(|| desk.set_up());
+    ok(
+        &desk,
+        "connect_server",
+        json!({"input": {"server": server.base_url, "email": owner, "password": PASSWORD}}),
+    );
+    let database = desk.desk().database_path();
+    let stored = pms_sync_client::session_file::load(&database)
+        .expect("session file")
+        .expect("a session");
+    let mut remote = Remote::new(stored.server.clone());
+    remote
+        .refresh(stored.device_id, &stored.refresh_token)
+        .await
+        .expect("the desk's session");
+    let mut desk_mirror = mirror::open(&database).expect("the desk's database");
+    sync_once(&mut desk_mirror, &remote)
+        .await
+        .expect("the hotel goes up");
+
+    // Another laptop of the same hotel, with the desk's rooms.
+    let mut other = pms_tests::laptops::Laptop::sign_in(&db, &server, &manager, "laptop B").await;
+    other.sync().await;
+    let room = tokio::task::block_in_place(|| desk.room("101"));
+    let (property, room_type): (String, String) = other
+        .conn
+        .query_row(
+            "select property_id, room_type_id from rooms where id = ?1",
+            [&room],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("room 101 on the other laptop");
+
+    // Offline, both book room 101 for the same nights; the other laptop syncs first.
+    let check_in = chrono::Local::now().date_naive() + chrono::Duration::days(5);
+    let check_out = check_in + chrono::Duration::days(2);
+    let stay = tokio::task::block_in_place(|| desk.book("Ines Prata", "101", check_in, 2))
+        .expect("booked at the desk");
+    let id = stay["id"].as_str().expect("id").to_owned();
+    let Value::Object(values) = json!({
+        "guest_name": "Laptop B Guest", "status": "confirmed", "property_id": property,
+        "room_type_id": room_type, "room_id": room, "check_in_date": check_in.to_string(),
+        "check_out_date": check_out.to_string(), "currency": "EUR",
+    }) else {
+        unreachable!()
+    };
+    outbox::write(
+        &mut other.conn,
+        "reservations",
+        PushOp::Insert,
+        Uuid::now_v7(),
+        values,
+    )
+    .expect("B books");
+    other.sync().await;
+    let report = sync_once(&mut desk_mirror, &remote)
+        .await
+        .expect("the desk syncs");
+    assert_eq!(report.rejected, 1, "{report:?}");
+
+    assert_eq!(ok(&desk, "get_sync_status", json!({}))["conflicts_open"], 1);
+    let conflicts = ok(&desk, "list_conflicts", json!({}));
+    let conflict = &conflicts[0];
+    assert_eq!(conflict["reason"], "room_unavailable");
+    assert_eq!(conflict["row_id"], id);
+    assert!(conflict["summary"]
+        .as_str()
+        .is_some_and(|s| s.contains("Ines Prata") && s.contains("another room")));
+    let refused = call(&desk, "get_reservation", json!({"id": id}))
+        .expect_err("the refused booking left the desk's screens");
+    assert_eq!(refused["kind"], "NotFound");
+
+    // Another local booking now holds 102: moving there is refused before anything is written.
+    tokio::task::block_in_place(|| desk.book("Rui Lobo", "102", check_in, 1)).expect("booked");
+    let taken = call(
+        &desk,
+        "resolve_conflict",
+        json!({"id": conflict["id"], "resolution": {"keep": "edited", "edits": {"room_id": tokio::task::block_in_place(|| desk.room("102"))}}}),
+    )
+    .expect_err("102 is taken at the desk");
+    assert_eq!(taken["kind"], "RoomTaken");
+    assert_eq!(ok(&desk, "get_sync_status", json!({}))["conflicts_open"], 1);
+
+    let free = tokio::task::block_in_place(|| desk.room("103"));
+    ok(
+        &desk,
+        "resolve_conflict",
+        json!({"id": conflict["id"], "resolution": {"keep": "edited", "edits": {"room_id": free}}}),
+    );
+    assert_eq!(ok(&desk, "get_sync_status", json!({}))["conflicts_open"], 0);
+    let booking = ok(&desk, "get_reservation", json!({"id": id}));
+    assert_eq!(booking["room_number"], "103");
+    assert_eq!(booking["pending_sync"], true, "sent again as a new change");
+
+    let report = sync_once(&mut desk_mirror, &remote)
+        .await
+        .expect("the desk syncs again");
+    assert_eq!(report.rejected, 0, "{report:?}");
+    let at_server: String =
+        sqlx::query_scalar("select room_id::text from public.reservations where id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&db.pool)
+            .await
+            .expect("the moved booking reached the server");
+    assert_eq!(at_server, free);
+    let booking = ok(&desk, "get_reservation", json!({"id": id}));
+    assert_eq!(booking["pending_sync"], false);
+}

@@ -521,3 +521,279 @@ async fn concurrent_edits_merge_by_field_group_clock_and_status_rules() {
         .expect("B's copy");
     assert_eq!(local, "checked_in", "B's screen shows the server's truth");
 }
+
+/// A push larger than the server accepts (`MAX_BODY_BYTES`): 600 guests with long notes (500 of
+/// them, the old fixed batch, are over the limit) and one guest whose notes alone are. The
+/// batches are sized by bytes so every ordinary guest arrives; the one too large for any push
+/// goes to the conflicts inbox with a message the clerk can act on, and leaves the outbox, so
+/// it does not hold up what came after it.
+#[tokio::test]
+async fn a_push_over_the_body_limit_goes_in_batches_and_a_change_too_large_becomes_a_conflict() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let server = TestServer::start(&db).await;
+    let email = staff_emails(&db, "front_desk").await.remove(0);
+    let mut laptop = Laptop::sign_in(&db, &server, &email, "desk").await;
+    laptop.sync().await;
+
+    let limit = pms_server::serve::MAX_BODY_BYTES;
+    let notes = "n".repeat(9_000);
+    assert!(
+        500 * notes.len() > limit,
+        "500 such guests are over the limit"
+    );
+    let huge = Uuid::now_v7();
+    for i in 0..600 {
+        if i == 250 {
+            let notes = "x".repeat(limit + 1);
+            outbox::write(
+                &mut laptop.conn,
+                "guests",
+                PushOp::Insert,
+                huge,
+                object(json!({"first_name": "Huge", "last_name": "Notes", "notes": notes})),
+            )
+            .expect("the huge guest");
+        }
+        outbox::write(
+            &mut laptop.conn,
+            "guests",
+            PushOp::Insert,
+            Uuid::now_v7(),
+            object(json!({"first_name": format!("G{i}"), "last_name": "Batch", "notes": notes})),
+        )
+        .expect("a guest");
+    }
+
+    let report = sync_once(&mut laptop.conn, &laptop.remote)
+        .await
+        .expect("the sync goes through");
+    assert_eq!((report.pushed, report.rejected), (600, 1), "{report:?}");
+    let (arrived, huge_there): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from public.guests where last_name = 'Batch'),
+                (select count(*) from public.guests where id = $1)",
+    )
+    .bind(huge)
+    .fetch_one(&db.pool)
+    .await
+    .expect("counts");
+    assert_eq!((arrived, huge_there), (600, 0));
+    let (reason, message, mine): (String, String, String) = laptop
+        .conn
+        .query_row(
+            "select reason, message, mine_json from conflicts where row_id = ?1 and resolved_at is null",
+            [huge.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("the huge guest is in the conflicts inbox");
+    assert_eq!(reason, "too_large");
+    assert!(message.contains("too large"), "{message}");
+    assert!(mine.contains("Huge"), "the laptop's values are kept");
+    assert!(
+        outbox::entries(&laptop.conn, true)
+            .expect("outbox")
+            .is_empty(),
+        "nothing is left to push"
+    );
+    mirror_matches_server(&db, &laptop)
+        .await
+        .unwrap_or_else(|e| panic!("after the push:\n{e}"));
+}
+
+/// The client's push budget is the server's body limit (they are one constant).
+#[test]
+fn the_client_sizes_pushes_by_the_servers_body_limit() {
+    assert_eq!(
+        pms_sync_protocol::wire::MAX_BODY_BYTES,
+        pms_server::serve::MAX_BODY_BYTES
+    );
+}
+
+/// A laptop updated to a new version of the app migrates its mirror with a change still waiting
+/// from the old version (no clock stamp, no base values): the change survives the migration and
+/// reaches the server.
+#[tokio::test]
+async fn a_change_waiting_across_a_schema_migration_reaches_the_server() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let server = TestServer::start(&db).await;
+    let email = staff_emails(&db, "front_desk").await.remove(0);
+    let path = std::env::temp_dir().join(format!("pms-mirror-upgrade-{}.sqlite3", Uuid::now_v7()));
+    let walk_in = Uuid::now_v7();
+    {
+        // the previous version of the app: only the first migration
+        let mut old = rusqlite::Connection::open(&path).expect("open");
+        mirror::migrations()
+            .to_version(&mut old, 1)
+            .expect("the old schema");
+        old.execute(
+            "insert into guests (id, first_name, last_name, full_name) values (?1, 'Offline', 'Walk-in', 'Offline Walk-in')",
+            [walk_in.to_string()],
+        )
+        .expect("the row");
+        old.execute(
+            "insert into outbox (device_seq, change_id, table_name, op, row_id, values_json, created_at)
+             values (1, ?1, 'guests', 'insert', ?2, '{\"first_name\": \"Offline\", \"last_name\": \"Walk-in\"}',
+                     '2026-11-25T09:00:00Z')",
+            [Uuid::now_v7().to_string(), walk_in.to_string()],
+        )
+        .expect("a change waiting");
+        old.execute(
+            "insert into sync_state (key, value) values ('next_device_seq', '2')",
+            [],
+        )
+        .expect("the device's next number");
+    }
+    let upgraded = mirror::open(&path).expect("open with the new version");
+    let waiting = outbox::entries(&upgraded, false).expect("outbox");
+    assert_eq!(
+        waiting.len(),
+        1,
+        "the pending change survived the migration"
+    );
+    assert!(waiting[0].base.is_empty() && waiting[0].stamp.is_none());
+
+    let mut laptop = Laptop::sign_in_with(&db, &server, &email, "upgraded", upgraded).await;
+    laptop.sync().await;
+    let (first, last): (String, String) =
+        sqlx::query_as("select first_name, last_name from public.guests where id = $1")
+            .bind(walk_in)
+            .fetch_one(&db.pool)
+            .await
+            .expect("the migrated change reached the server");
+    assert_eq!((first.as_str(), last.as_str()), ("Offline", "Walk-in"));
+    assert!(outbox::entries(&laptop.conn, true)
+        .expect("outbox")
+        .is_empty());
+    mirror_matches_server(&db, &laptop)
+        .await
+        .unwrap_or_else(|e| panic!("after the push:\n{e}"));
+    drop(laptop);
+    let _ = std::fs::remove_file(&path);
+}
+
+/// A reverse proxy in front of `upstream` that takes request bodies of at most `limit` bytes
+/// (nginx's `client_max_body_size` is 1 MiB by default): a larger one is read whole and answered
+/// `413`, as the proxy would; the rest are passed on. Returns its address and its count of 413s.
+async fn proxy_with_body_limit(
+    upstream: String,
+    limit: usize,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::response::IntoResponse;
+    let refused = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = refused.clone();
+    let client = reqwest::Client::new();
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let (client, upstream, refused) = (client.clone(), upstream.clone(), counted.clone());
+        async move {
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, 64 << 20)
+                .await
+                .expect("the body");
+            if body.len() > limit {
+                refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return (
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "413 Request Entity Too Large",
+                )
+                    .into_response();
+            }
+            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let mut forward = client
+                .request(parts.method, format!("{upstream}{path}"))
+                .body(body);
+            for (name, value) in &parts.headers {
+                if name != axum::http::header::HOST && name != axum::http::header::CONTENT_LENGTH {
+                    forward = forward.header(name, value);
+                }
+            }
+            let answer = forward.send().await.expect("the server answers");
+            let status = answer.status();
+            let kind = answer
+                .headers()
+                .get(axum::http::header::CONTENT_TYPE)
+                .cloned();
+            let mut response = (status, answer.bytes().await.expect("its body")).into_response();
+            if let Some(kind) = kind {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::CONTENT_TYPE, kind);
+            }
+            response
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{address}"), refused)
+}
+
+/// Behind a proxy whose body limit is lower than the server's, pushes sized for the server are
+/// answered `413` by the proxy: the laptop halves its batches for the round instead of repeating
+/// the refused push, every ordinary change arrives, and a change over the proxy's limit on its
+/// own becomes a `too_large` conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_proxy_with_a_lower_body_limit_the_push_shrinks_its_batches() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let server = TestServer::start(&db).await;
+    let (proxy, refused) = proxy_with_body_limit(server.base_url.clone(), 1 << 20).await;
+    let email = staff_emails(&db, "front_desk").await.remove(0);
+    let conn = mirror::open_in_memory().expect("mirror");
+    let mut laptop = Laptop::sign_in_at(&db, &proxy, &email, "desk", conn).await;
+    laptop.sync().await;
+
+    let notes = "n".repeat(9_000);
+    let huge = Uuid::now_v7();
+    for i in 0..300 {
+        if i == 100 {
+            // under the server's limit, over the proxy's
+            outbox::write(
+                &mut laptop.conn,
+                "guests",
+                PushOp::Insert,
+                huge,
+                object(json!({"first_name": "Huge", "last_name": "Notes", "notes": "x".repeat(2_000_000)})),
+            )
+            .expect("the huge guest");
+        }
+        outbox::write(
+            &mut laptop.conn,
+            "guests",
+            PushOp::Insert,
+            Uuid::now_v7(),
+            object(json!({"first_name": format!("P{i}"), "last_name": "Proxied", "notes": notes})),
+        )
+        .expect("a guest");
+    }
+    let report = sync_once(&mut laptop.conn, &laptop.remote)
+        .await
+        .expect("the sync goes through the proxy");
+    assert!(
+        refused.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "the proxy refused a push"
+    );
+    assert_eq!((report.pushed, report.rejected), (300, 1), "{report:?}");
+    let arrived: i64 =
+        sqlx::query_scalar("select count(*) from public.guests where last_name = 'Proxied'")
+            .fetch_one(&db.pool)
+            .await
+            .expect("count");
+    assert_eq!(arrived, 300);
+    let reason: String = laptop
+        .conn
+        .query_row(
+            "select reason from conflicts where row_id = ?1",
+            [huge.to_string()],
+            |r| r.get(0),
+        )
+        .expect("the huge guest is in the conflicts inbox");
+    assert_eq!(reason, "too_large");
+    mirror_matches_server(&db, &laptop)
+        .await
+        .unwrap_or_else(|e| panic!("after the push:\n{e}"));
+}

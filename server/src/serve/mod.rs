@@ -44,7 +44,7 @@ use error::ApiError;
 use tokens::TokenKeys;
 
 /// The largest request body accepted (a push batch stays well below it).
-pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_BODY_BYTES: usize = pms_sync_protocol::wire::MAX_BODY_BYTES;
 
 /// What `serve` needs, from `DATABASE_URL`, `PMS_JWT_SECRET` and `PMS_LISTEN`.
 #[derive(Debug, Clone)]

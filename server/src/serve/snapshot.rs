@@ -32,10 +32,15 @@ pub async fn head(
         sqlx::query_as("select seq, change_no from app.feed_pruned_through()")
             .fetch_optional(&mut *tx)
             .await?;
+    // The role the laptop will fill its mirror under (see `HeadResponse::staff_role`).
+    let staff_role: Option<String> = sqlx::query_scalar("select app.current_staff_role()")
+        .fetch_one(&mut *tx)
+        .await?;
     tx.commit().await?;
     let (seq, change_no) = last.or(pruned).unwrap_or((0, 0));
     Ok(Json(HeadResponse {
         cursor: Cursor { seq, change_no },
+        staff_role,
     }))
 }
 

@@ -74,6 +74,7 @@ fn summary(table: &str, reason: &str, mine: &Map<String, Value>) -> String {
         (_, "superseded") => "Someone else changed the same details later; their version was kept.".to_owned(),
         (_, "overwritten") => "Your change replaced someone else's at the same time; theirs is shown for review.".to_owned(),
         (_, "invalid_transition") => "The booking's status had already moved on at the server.".to_owned(),
+        (_, "too_large") => "A change was too large to send to the server (very long notes, say); it was not sent. Shorten it and enter it again.".to_owned(),
         (table, reason) => format!("A change to {} was refused ({}).", table.replace('_', " "), reason.replace('_', " ")),
     }
 }

@@ -9,12 +9,19 @@
 //!   is applied again on top, so the desk sees server truth plus its own unsent work.
 //! - Re-snapshot: when the server no longer keeps the changes after the laptop's cursor
 //!   (`cursor_expired`), or the staff role it reports differs from the one the mirror was filled
-//!   under, the mirror's server data is dropped and taken again; the outbox stays and is rebased.
+//!   under (the role is taken with the snapshot's head and checked again before the cursor is
+//!   recorded), the mirror's server data is dropped and taken again; the outbox stays and is
+//!   rebased.
+//! - The mirror's truth: after any sync every row without a pending change equals the server's,
+//!   and a row with one equals the server's row plus that change. A refusal that comes without
+//!   the server's row has the row read again; a pending update of a row the server no longer
+//!   has waits in the outbox (and then goes to the conflicts inbox) without showing a row.
 
 use pms_sync_protocol::hlc::{Clock, SystemClock};
 use pms_sync_protocol::merge::ConflictReason;
 use pms_sync_protocol::wire::{
-    Cursor, Op, PulledChange, PushOp, PushRequest, PushStatus, CURSOR_EXPIRED,
+    Cursor, Op, PulledChange, PushChange, PushOp, PushRequest, PushResponse, PushResult,
+    PushStatus, CURSOR_EXPIRED,
 };
 use pms_sync_protocol::PROTOCOL_VERSION;
 use rusqlite::Connection;
@@ -25,8 +32,14 @@ use crate::mirror;
 use crate::outbox;
 use crate::remote::Remote;
 
-/// The largest batch pushed at once.
+/// The most changes pushed at once (the server takes up to 1,000).
 pub const PUSH_BATCH: usize = 500;
+/// The most bytes of one push's body: the server's limit. A batch is cut before a change that
+/// would take it over, and a change over it on its own can never be sent: it goes to the
+/// conflicts inbox as `too_large` (see [`push`]).
+pub const PUSH_BATCH_BYTES: usize = pms_sync_protocol::wire::MAX_BODY_BYTES;
+/// The conflict reason of a change too large for any push.
+pub const TOO_LARGE: &str = "too_large";
 /// Rows per pull page.
 pub const PULL_PAGE: i64 = 1_000;
 /// Rows of a pull page written per local transaction (the longest the desk's writes wait).
@@ -103,6 +116,9 @@ pub fn reset_for_snapshot(conn: &mut Connection) -> Result<()> {
                  'snapshot_table', 'snapshot_after_id', 'cursor_seq', 'cursor_change_no', 'staff_role')",
         [],
     )?;
+    // Acknowledged changes are on the server before the new snapshot's head is taken, so the
+    // snapshot holds them (or what came after them: a row deleted since must not come back).
+    tx.execute("delete from outbox where status = 'acked'", [])?;
     rebase(&tx)?;
     tx.commit()?;
     Ok(())
@@ -143,12 +159,25 @@ async fn catch_up(
     report: &mut SyncReport,
 ) -> Result<()> {
     loop {
-        snapshot(conn, remote, on_progress, report).await?;
+        if snapshot(conn, remote, on_progress, report).await? == SnapshotEnd::RoleChanged {
+            reset_for_snapshot(conn)?;
+            continue;
+        }
         match pull(conn, remote, report, 0).await? {
             PullEnd::UpToDate => return Ok(()),
             PullEnd::SnapshotNeeded => reset_for_snapshot(conn)?,
         }
     }
+}
+
+/// How a snapshot ended.
+#[derive(Debug, PartialEq, Eq)]
+enum SnapshotEnd {
+    /// The mirror holds it (or already did), with the cursor at its head.
+    Complete,
+    /// The staff role changed while the pages were read: some were read under the old role,
+    /// so the snapshot must be taken again. Nothing was recorded as complete.
+    RoleChanged,
 }
 
 /// The snapshot part of [`initial_sync`]; leaves the cursor at the head it was taken at.
@@ -157,10 +186,10 @@ async fn snapshot(
     remote: &Remote,
     on_progress: &mut impl FnMut(&Progress) -> bool,
     report: &mut SyncReport,
-) -> Result<()> {
+) -> Result<SnapshotEnd> {
     use pms_sync_protocol::tables::SYNCED_TABLES;
     if mirror::state(conn, "initial_sync_done")?.as_deref() == Some("1") {
-        return Ok(());
+        return Ok(SnapshotEnd::Complete);
     }
     let head = match (
         mirror::state(conn, "snapshot_seq")?,
@@ -171,10 +200,20 @@ async fn snapshot(
             change_no: change_no.parse().unwrap_or(0),
         },
         _ => {
-            let head = remote.head().await?;
-            mirror::set_state(conn, "snapshot_seq", &head.seq.to_string())?;
-            mirror::set_state(conn, "snapshot_change_no", &head.change_no.to_string())?;
-            head
+            let head = remote.head_with_role().await?;
+            let tx = mirror::write_transaction(conn)?;
+            mirror::set_state(&tx, "snapshot_seq", &head.cursor.seq.to_string())?;
+            mirror::set_state(
+                &tx,
+                "snapshot_change_no",
+                &head.cursor.change_no.to_string(),
+            )?;
+            // The role the pages are read under (a resumed snapshot keeps it).
+            if let Some(role) = &head.staff_role {
+                mirror::set_state(&tx, "staff_role", role)?;
+            }
+            tx.commit()?;
+            head.cursor
         }
     };
     let first_table: usize = mirror::state(conn, "snapshot_table")?
@@ -226,6 +265,15 @@ async fn snapshot(
             }
         }
     }
+    // A role changed while the pages were read leaves rows the new role may not read (a desk
+    // demoted to housekeeping keeping every guest), and no later change in the feed removes
+    // them: the role must still be the one the snapshot began under before the cursor is set.
+    if let Some(held) = mirror::state(conn, "staff_role")? {
+        let now = remote.head_with_role().await?;
+        if now.staff_role.is_some_and(|role| role != held) {
+            return Ok(SnapshotEnd::RoleChanged);
+        }
+    }
     // The snapshot is in; the feed from the head it was taken at brings it up to date.
     let tx = mirror::write_transaction(conn)?;
     mirror::set_state(&tx, "cursor_seq", &head.seq.to_string())?;
@@ -234,7 +282,7 @@ async fn snapshot(
     rebase(&tx)?;
     tx.commit()?;
     report.pulled += rows as usize;
-    Ok(())
+    Ok(SnapshotEnd::Complete)
 }
 
 /// Starts fetching a snapshot page on the runtime, so that (on a multi-threaded runtime) the
@@ -274,29 +322,67 @@ enum PullEnd {
     SnapshotNeeded,
 }
 
+/// Pushes the outbox in batches of at most [`PUSH_BATCH`] changes and [`PUSH_BATCH_BYTES`]
+/// bytes, in device order. A change too large for any push is answered here, as a refusal
+/// (`too_large`) that goes to the conflicts inbox like any other, so the changes behind it go
+/// through instead of the same oversized push being refused forever.
 async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -> Result<()> {
+    // Lowered for the rest of the round if the server (or a proxy before it, with a lower
+    // limit) still refuses a body as too large.
+    let mut budget = PUSH_BATCH_BYTES;
     loop {
         let pending = outbox::pending(conn, PUSH_BATCH)?;
         if pending.is_empty() {
             return Ok(());
         }
-        let request = PushRequest {
-            protocol_version: PROTOCOL_VERSION,
-            changes: pending
-                .iter()
-                .map(|entry| pms_sync_protocol::wire::PushChange {
-                    change_id: entry.change_id,
-                    device_seq: entry.device_seq,
-                    table: entry.table.clone(),
-                    op: entry.op,
-                    id: entry.id,
-                    values: entry.values.clone(),
-                    base: entry.base.clone(),
-                    stamp: entry.stamp,
-                })
-                .collect(),
+        let changes: Vec<PushChange> = pending.iter().map(push_change).collect();
+        let sizes: Vec<usize> = changes
+            .iter()
+            .map(|change| serde_json::to_vec(change).map_or(usize::MAX, |body| body.len()))
+            .collect();
+        let fits = changes_that_fit(&sizes, budget);
+        let (pending, response) = if fits == 0 {
+            // The first change alone is over the limit: no push can ever carry it.
+            let entry = pending[0].clone();
+            let response = too_large(&entry, sizes[0], budget);
+            (vec![entry], response)
+        } else {
+            let request = PushRequest {
+                protocol_version: PROTOCOL_VERSION,
+                changes: changes[..fits].to_vec(),
+            };
+            match remote.push(&request).await {
+                Err(crate::Error::Refused { status: 413, .. }) => {
+                    budget = request_bytes(&sizes[..fits]) / 2;
+                    continue;
+                }
+                response => (pending[..fits].to_vec(), response?),
+            }
         };
-        let response = remote.push(&request).await?;
+        // A refusal that came without the server's row (`not_found`, `forbidden`, `too_large`):
+        // the row is read now, so the mirror goes back to the server's truth instead of keeping
+        // the refused value. Read before the local transaction, which must not wait on the network.
+        let mut refused_rows = std::collections::HashMap::new();
+        for (entry, result) in pending.iter().zip(&response.results) {
+            if result.status == PushStatus::Rejected
+                && result.server_row.is_none()
+                && entry.op != PushOp::Insert
+            {
+                match remote.row(&entry.table, entry.id).await {
+                    Ok(row) => {
+                        refused_rows.insert(entry.device_seq, row);
+                    }
+                    // A row the server will not read back (a table it does not know): the
+                    // mirror's row is left as it is rather than jam every later push.
+                    Err(crate::Error::Refused {
+                        status: 400 | 404, ..
+                    }) => {}
+                    // Anything else (the network, an expired token) fails the round; the push
+                    // is answered the same again (replayed) and the row read then.
+                    Err(error) => return Err(error),
+                }
+            }
+        }
         let tx = mirror::write_transaction(conn)?;
         outbox::observe_answer(
             &tx,
@@ -380,13 +466,18 @@ async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
                         "delete from outbox where device_seq = ?1",
                         [entry.device_seq],
                     )?;
-                    // Back to the server's truth for that row; the conflict keeps the laptop's values.
-                    match (&result.server_row, entry.op) {
-                        (Some(Value::Object(row)), _) => mirror::upsert(&tx, &entry.table, row)?,
-                        (_, PushOp::Insert) => {
-                            mirror::delete(&tx, &entry.table, &entry.id.to_string())?
-                        }
-                        _ => {}
+                    // Back to the server's truth for that row: its row, or none (the server has
+                    // no such row for this account: the row goes), or unknown (not read back:
+                    // left as it is). The conflict keeps the laptop's values.
+                    let server_row = match (&result.server_row, entry.op) {
+                        (Some(row), _) => Some(Some(row.clone())),
+                        (None, PushOp::Insert) => Some(None),
+                        (None, _) => refused_rows.remove(&entry.device_seq),
+                    };
+                    match server_row {
+                        Some(Some(Value::Object(row))) => mirror::upsert(&tx, &entry.table, &row)?,
+                        Some(_) => mirror::delete(&tx, &entry.table, &entry.id.to_string())?,
+                        None => {}
                     }
                     report.rejected += 1;
                 }
@@ -401,6 +492,71 @@ async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
                 .map(|entry| (entry.table.as_str(), entry.id.to_string())),
         )?;
         tx.commit()?;
+    }
+}
+
+fn push_change(entry: &outbox::OutboxEntry) -> PushChange {
+    PushChange {
+        change_id: entry.change_id,
+        device_seq: entry.device_seq,
+        table: entry.table.clone(),
+        op: entry.op,
+        id: entry.id,
+        values: entry.values.clone(),
+        base: entry.base.clone(),
+        stamp: entry.stamp,
+    }
+}
+
+/// The bytes of a push body carrying changes of these serialized sizes.
+fn request_bytes(sizes: &[usize]) -> usize {
+    let envelope = serde_json::to_vec(&PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        changes: Vec::new(),
+    })
+    .map_or(0, |body| body.len());
+    // the changes, and a comma between two
+    envelope + sizes.iter().sum::<usize>() + sizes.len().saturating_sub(1)
+}
+
+/// How many of the first changes (of these serialized sizes) one push of at most `budget`
+/// bytes can carry.
+fn changes_that_fit(sizes: &[usize], budget: usize) -> usize {
+    let mut bytes = request_bytes(&[]);
+    let mut fits = 0;
+    for size in sizes {
+        // the change, and a comma before every one but the first
+        bytes = bytes
+            .saturating_add(*size)
+            .saturating_add(usize::from(fits > 0));
+        if bytes > budget {
+            break;
+        }
+        fits += 1;
+    }
+    fits
+}
+
+/// The answer the server would give a change no push can carry: refused, for the clerk.
+fn too_large(entry: &outbox::OutboxEntry, size: usize, budget: usize) -> PushResponse {
+    PushResponse {
+        results: vec![PushResult {
+            change_id: entry.change_id,
+            device_seq: entry.device_seq,
+            status: PushStatus::Rejected,
+            reason: Some(TOO_LARGE.to_owned()),
+            message: Some(format!(
+                "this change is too large to send to the server ({} KB, at most {} KB can be \
+                 sent at once): shorten what was written (long notes, say) and enter it again",
+                size.div_ceil(1024),
+                budget / 1024
+            )),
+            server_row: None,
+            replayed: false,
+            conflicts: Vec::new(),
+        }],
+        feed_seq: None,
+        clock: None,
     }
 }
 
@@ -518,18 +674,77 @@ fn rebase_rows<'a>(conn: &Connection, rows: impl Iterator<Item = (&'a str, Strin
     Ok(())
 }
 
+/// Applies outbox entries on top of the mirror's rows, as [`outbox::write`] did when they were
+/// made. An update of a row the mirror does not have (deleted on the server, no longer readable,
+/// or not yet in a snapshot) shows nothing: it would be a row of only the edited columns. It
+/// stays in the outbox, and the server's answer to it goes to the conflicts inbox.
 fn reapply(conn: &Connection, entries: Vec<outbox::OutboxEntry>) -> Result<()> {
     for entry in entries {
         let id = entry.id.to_string();
         match entry.op {
             PushOp::Delete => mirror::delete(conn, &entry.table, &id)?,
             PushOp::Insert | PushOp::Update => {
-                let mut row = mirror::read(conn, &entry.table, &id)?.unwrap_or_default();
+                let existing = mirror::read(conn, &entry.table, &id)?;
+                let mut row = match (existing, entry.op) {
+                    (Some(row), _) => row,
+                    (None, PushOp::Insert) => {
+                        let mut row = serde_json::Map::new();
+                        if let Some(tenant) = mirror::state(conn, "tenant_id")? {
+                            row.insert("tenant_id".to_owned(), Value::String(tenant));
+                        }
+                        row
+                    }
+                    (None, _) => continue,
+                };
                 row.insert("id".to_owned(), Value::String(id));
                 row.extend(entry.values.clone());
+                outbox::derive_local(&entry.table, &mut row);
                 mirror::upsert(conn, &entry.table, &row)?;
             }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size a batch is cut by is the size of the body sent, byte for byte.
+    #[test]
+    fn a_batch_is_measured_as_the_body_that_is_sent() {
+        let changes: Vec<PushChange> = (1..=3)
+            .map(|n| PushChange {
+                change_id: uuid::Uuid::now_v7(),
+                device_seq: n,
+                table: "guests".to_owned(),
+                op: PushOp::Insert,
+                id: uuid::Uuid::now_v7(),
+                values: serde_json::json!({"notes": "é".repeat(n as usize * 10)})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+                base: serde_json::Map::new(),
+                stamp: None,
+            })
+            .collect();
+        let sizes: Vec<usize> = changes
+            .iter()
+            .map(|c| serde_json::to_vec(c).map_or(0, |b| b.len()))
+            .collect();
+        let body = |n: usize| {
+            serde_json::to_vec(&PushRequest {
+                protocol_version: PROTOCOL_VERSION,
+                changes: changes[..n].to_vec(),
+            })
+            .map_or(0, |b| b.len())
+        };
+        for n in 0..=3 {
+            assert_eq!(request_bytes(&sizes[..n]), body(n), "{n} changes");
+        }
+        assert_eq!(changes_that_fit(&sizes, body(2)), 2);
+        assert_eq!(changes_that_fit(&sizes, body(2) - 1), 1);
+        assert_eq!(changes_that_fit(&sizes, body(1) - 1), 0);
+        assert_eq!(changes_that_fit(&sizes, usize::MAX), 3);
+    }
 }

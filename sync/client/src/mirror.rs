@@ -240,41 +240,6 @@ mod tests {
     use super::*;
     use crate::outbox;
 
-    /// A laptop updated to a new version of the app migrates its mirror with changes still
-    /// waiting: they survive and can still be pushed.
-    #[test]
-    fn a_schema_migration_keeps_pending_changes() {
-        let path = std::env::temp_dir().join(format!(
-            "pms-mirror-upgrade-{}.sqlite3",
-            uuid::Uuid::now_v7()
-        ));
-        {
-            // the previous version of the app: only the first migration
-            let mut old = Connection::open(&path).expect("open");
-            migrations()
-                .to_version(&mut old, 1)
-                .expect("the old schema");
-            old.execute(
-                "insert into outbox (device_seq, change_id, table_name, op, row_id, values_json, created_at)
-                 values (1, ?1, 'guests', 'insert', ?2, '{\"first_name\": \"Offline\", \"last_name\": \"Walk-in\"}',
-                         '2026-11-25T09:00:00Z')",
-                [uuid::Uuid::now_v7().to_string(), uuid::Uuid::now_v7().to_string()],
-            )
-            .expect("a change waiting");
-        }
-        let upgraded = open(&path).expect("open with the new version");
-        let waiting = outbox::entries(&upgraded, false).expect("outbox");
-        assert_eq!(
-            waiting.len(),
-            1,
-            "the pending change survived the migration"
-        );
-        assert_eq!(waiting[0].values["first_name"], "Offline");
-        assert!(waiting[0].base.is_empty() && waiting[0].stamp.is_none());
-        drop(upgraded);
-        let _ = std::fs::remove_file(&path);
-    }
-
     /// One or two letters typed find names by prefix, in either case, with LIKE's wildcards
     /// taken as the letters they are; the plan reads the name index, not every guest.
     #[test]

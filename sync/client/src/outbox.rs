@@ -234,7 +234,7 @@ fn clock(conn: &Connection) -> Result<Hlc> {
 }
 
 /// What the screens need of generated columns before the server has computed them.
-fn derive_local(table: &str, row: &mut Map<String, Value>) {
+pub(crate) fn derive_local(table: &str, row: &mut Map<String, Value>) {
     let text = |row: &Map<String, Value>, c: &str| {
         row.get(c)
             .and_then(Value::as_str)

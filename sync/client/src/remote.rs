@@ -91,13 +91,19 @@ impl Remote {
         send(http).await
     }
 
+    /// Where the feed stands now.
     pub async fn head(&self) -> Result<Cursor> {
+        Ok(self.head_with_role().await?.cursor)
+    }
+
+    /// Where the feed stands now, and the caller's staff role as the server sees it (absent from
+    /// older servers): what an initial sync fills the mirror under.
+    pub async fn head_with_role(&self) -> Result<HeadResponse> {
         let http = self
             .http
             .get(format!("{}/v1/sync/head", self.base_url))
             .bearer_auth(self.token()?);
-        let head: HeadResponse = send(http).await?;
-        Ok(head.cursor)
+        send(http).await
     }
 
     pub async fn snapshot(
@@ -116,6 +122,17 @@ impl Remote {
             .bearer_auth(self.token()?)
             .query(&query);
         send(http).await
+    }
+
+    /// The server's current row `id` of `table` as this account may read it, or `None`: one
+    /// snapshot page of one row, starting just before `id` (ids sort as 128-bit numbers).
+    pub async fn row(&self, table: &str, id: Uuid) -> Result<Option<serde_json::Value>> {
+        let before = id.as_u128().checked_sub(1).map(Uuid::from_u128);
+        let page = self.snapshot(table, before, 1).await?;
+        Ok(page
+            .rows
+            .into_iter()
+            .find(|row| row["id"].as_str() == Some(id.to_string().as_str())))
     }
 
     /// The tenant's feature flags as the server evaluates them.

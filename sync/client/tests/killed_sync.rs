@@ -1,6 +1,7 @@
 //! `pms-client sync` killed with SIGKILL at random points while it pushes and pulls, 50 times or
 //! more, with new local work before every run: at the end no change is lost, none is applied
-//! twice, the local database is sound and the mirror equals the server.
+//! twice (the server's own record of each change's outcome and its rows say so, not only the
+//! mirror), the local database is sound and the mirror equals the server.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -120,6 +121,13 @@ async fn a_client_killed_mid_push_and_pull_loses_nothing_and_repeats_nothing() {
         outbox::entries(&conn, true).expect("outbox").is_empty(),
         "everything pushed"
     );
+    let refused: i64 = conn
+        .query_row("select count(*) from conflicts", [], |r| r.get(0))
+        .expect("conflicts");
+    assert_eq!(
+        refused, 0,
+        "nothing was refused (a change sent twice would be)"
+    );
     let (guests, earned): (i64, i64) = sqlx::query_as(
         "select (select count(*) from public.guests where last_name = 'Killed'),
                 (select count(*) from public.loyalty_transactions where member_id = $1 and description = 'killed earn')",
@@ -139,6 +147,55 @@ async fn a_client_killed_mid_push_and_pull_loses_nothing_and_repeats_nothing() {
             .fetch_one(&db.pool)
             .await
             .expect("staff");
+    // The server's own ledger of this laptop's pushes: one outcome per change the laptop made
+    // (device numbers 1..made, each change id once), all applied, and the device's progress at
+    // the last one. A change pushed twice under another number, or applied twice, shows here
+    // even where the mirror (which a second apply of the same row leaves unchanged) cannot.
+    let made: i64 = mirror::state(&conn, "next_device_seq")
+        .expect("state")
+        .and_then(|v| v.parse().ok())
+        .map(|next: i64| next - 1)
+        .expect("the laptop numbered its changes");
+    let (results, numbers, change_ids, applied, lowest, highest, progress): (
+        i64,
+        i64,
+        i64,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    ) = sqlx::query_as(
+        "select count(*), count(distinct device_seq), count(distinct change_id),
+                count(*) filter (where status = 'applied'), min(device_seq), max(device_seq),
+                (select max(last_seq) from app.device_progress where tenant_id = $1)
+           from app.change_results where tenant_id = $1",
+    )
+    .bind(tenant_id)
+    .fetch_one(&db.pool)
+    .await
+    .expect("change results");
+    assert_eq!(
+        (results, numbers, change_ids, applied),
+        (made, made, made, made),
+        "one applied outcome per change, each change once"
+    );
+    assert_eq!(
+        (lowest, highest, progress),
+        (Some(1), Some(made), Some(made))
+    );
+    // And the rows the server holds are exactly the laptop's: the guests it registered and the
+    // earn entries it wrote, as many as the laptop made, no more.
+    let (guests_there, balance): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from public.guests where last_name = 'Killed' and tenant_id = $2),
+                (select coalesce(sum(points), 0)::bigint from public.loyalty_transactions
+                  where member_id = $1 and description = 'killed earn')",
+    )
+    .bind(member)
+    .bind(tenant_id)
+    .fetch_one(&db.pool)
+    .await
+    .expect("server rows");
+    assert_eq!((guests_there, balance), (written, 5 * written));
     mirror_matches_server_as(&db, Claims { tenant_id, user_id }, &conn)
         .await
         .unwrap_or_else(|e| panic!("the mirror after {kills} kills differs:\n{e}"));

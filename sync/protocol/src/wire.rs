@@ -93,6 +93,10 @@ pub struct PushChange {
     pub stamp: Option<crate::hlc::Hlc>,
 }
 
+/// The largest request body the sync server accepts (`pms_server::serve::MAX_BODY_BYTES`): a
+/// laptop sizes its pushes to stay under it.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
 /// `POST /v1/sync/push`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PushRequest {
@@ -160,6 +164,12 @@ pub struct PushResponse {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HeadResponse {
     pub cursor: Cursor,
+    /// The caller's staff role as the server sees it now, read with the head. The laptop fills
+    /// its mirror under this role and checks it again before it records the cursor, so a role
+    /// changed while the snapshot was paged is noticed (and the snapshot taken again). Absent
+    /// from servers older than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_role: Option<String>,
 }
 
 /// `GET /v1/sync/snapshot?table=…&after_id=…&limit=…`: one page of a table's rows, by id.
