@@ -501,9 +501,14 @@ async fn the_worker_pass_survives_a_bad_endpoint_and_the_app_reads_its_flags() {
     let (tenant, _) =
         tenant_with_endpoint(&db, "http://127.0.0.1:9/nothing", &["guest.created"]).await;
     add_guest(&db, tenant, "Solo").await;
-    let pass =
-        pms_server::jobs::run_once(&db.pool, &reqwest::Client::new(), &WorkerConfig::default())
-            .await;
+    // Campaign mail (none here) would go to a file of the test's own, not the working folder.
+    let config = WorkerConfig {
+        mailer: pms_server::jobs::mail::Mailer::File {
+            path: std::env::temp_dir().join(format!("pms-outbox-{}.jsonl", uuid::Uuid::now_v7())),
+        },
+        ..WorkerConfig::default()
+    };
+    let pass = pms_server::jobs::run_once(&db.pool, &reqwest::Client::new(), &config).await;
     assert_eq!(pass.failed_jobs, 0, "{pass:?}");
     assert_eq!(pass.deliveries.retrying, 1, "{pass:?}");
 
