@@ -290,6 +290,20 @@ async fn recorded_result(
     })
 }
 
+/// The answer to a change applied as sent.
+fn applied(change: &PushChange) -> PushResult {
+    PushResult {
+        change_id: change.change_id,
+        device_seq: change.device_seq,
+        status: PushStatus::Applied,
+        reason: None,
+        message: None,
+        server_row: None,
+        replayed: false,
+        conflicts: Vec::new(),
+    }
+}
+
 async fn apply_one(
     tx: &mut Transaction<'static, Postgres>,
     tenant_id: Uuid,
@@ -364,16 +378,7 @@ async fn apply_one(
             sqlx::query("release savepoint change")
                 .execute(&mut **tx)
                 .await?;
-            Ok(PushResult {
-                change_id: change.change_id,
-                device_seq: change.device_seq,
-                status: PushStatus::Applied,
-                reason: None,
-                message: None,
-                server_row: None,
-                replayed: false,
-                conflicts: Vec::new(),
-            })
+            Ok(applied(change))
         }
         Ok(_) => {
             sqlx::query("rollback to savepoint change")
@@ -399,14 +404,8 @@ async fn apply_one(
                 .execute(&mut **tx)
                 .await?;
             Ok(PushResult {
-                change_id: change.change_id,
-                device_seq: change.device_seq,
-                status: PushStatus::Applied,
-                reason: None,
                 message: Some("already recorded".to_owned()),
-                server_row: None,
-                replayed: false,
-                conflicts: Vec::new(),
+                ..applied(change)
             })
         }
         Err(sqlx::Error::Database(error)) => {
@@ -599,16 +598,7 @@ async fn merge_and_write(
     change: &PushChange,
     stamp: Hlc,
 ) -> Result<PushResult, ApiError> {
-    let mut result = PushResult {
-        change_id: change.change_id,
-        device_seq: change.device_seq,
-        status: PushStatus::Applied,
-        reason: None,
-        message: None,
-        server_row: None,
-        replayed: false,
-        conflicts: Vec::new(),
-    };
+    let mut result = applied(change);
     sqlx::query("savepoint change").execute(&mut **tx).await?;
     let locked = match current_row(tx, table, change.id, true).await {
         Ok(row) => row,

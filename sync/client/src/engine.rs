@@ -557,6 +557,7 @@ fn too_large(entry: &outbox::OutboxEntry, size: usize, budget: usize) -> PushRes
         }],
         feed_seq: None,
         clock: None,
+        server_time_ms: None,
     }
 }
 
