@@ -856,6 +856,74 @@ async fn a_stays_points_are_earned_once_and_only_for_an_accepted_check_out() {
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
+#[tokio::test]
+async fn concurrent_edits_give_the_same_row_whichever_laptop_syncs_first() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 20).await;
+    let server = TestServer::start(&db).await;
+    let (mut a, mut b) = desk_and_manager(&db, &server, "A", "B").await;
+    for (round, a_syncs_first) in [(0, true), (1, false)] {
+        // Offline, A sets the phone and the city; later, B sets the e-mail and the postal code.
+        let guest = some_guest(&a, 3 + round);
+        let city_seen = server_value(&db, "guests", guest, "city").await;
+        update(
+            &mut a,
+            "guests",
+            guest,
+            json!({"phone": format!("+351 {round}"), "city": "Porto (desk A)"}),
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        update(
+            &mut b,
+            "guests",
+            guest,
+            json!({"email": format!("later{round}@example.com"), "postal_code": "1000-001"}),
+        );
+        if a_syncs_first {
+            a.sync().await;
+            b.sync().await;
+        } else {
+            b.sync().await;
+            a.sync().await;
+        }
+        a.sync().await;
+        b.sync().await;
+        let (phone, email, city, postal): (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ) = sqlx::query_as(
+            "select phone, email, city, postal_code from public.guests where id = $1",
+        )
+        .bind(guest)
+        .fetch_one(&db.pool)
+        .await
+        .expect("guest");
+        let order = if a_syncs_first { "A first" } else { "B first" };
+        // Phone and e-mail are separate: both stay, in either order.
+        assert_eq!(
+            phone,
+            Some(format!("+351 {round}")),
+            "{order}: the phone was lost"
+        );
+        assert_eq!(email, Some(format!("later{round}@example.com")), "{order}");
+        // The address is one group: B's later edit wins it whole, as B saw it.
+        assert_eq!(postal.as_deref(), Some("1000-001"), "{order}");
+        assert_ne!(
+            city.as_deref(),
+            Some("Porto (desk A)"),
+            "{order}: A's city mixed with B's postal code"
+        );
+        assert_eq!(json!(city), city_seen, "{order}: the city is the one B saw");
+        for laptop in [&a, &b] {
+            mirror_matches_server(&db, laptop)
+                .await
+                .unwrap_or_else(|e| panic!("{order}: {e}"));
+        }
+    }
+}
+
 /// A laptop's wall clock, a day slow.
 struct DayBehind;
 

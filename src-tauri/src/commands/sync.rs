@@ -74,6 +74,12 @@ fn summary(table: &str, reason: &str, mine: &Map<String, Value>) -> String {
         (_, "superseded") => "Someone else changed the same details later; their version was kept.".to_owned(),
         (_, "overwritten") => "Your change replaced someone else's at the same time; theirs is shown for review.".to_owned(),
         (_, "invalid_transition") => "The booking's status had already moved on at the server.".to_owned(),
+        ("loyalty_transactions", "stay_not_checked_out") => format!(
+            "{} points for a stay were not earned: the server did not accept its check-out (another desk changed the booking first).",
+            mine.get("points").and_then(Value::as_i64).unwrap_or_default()
+        ),
+        (_, "result_expired") => "This change was sent long ago and the server no longer knows whether it was applied. Compare it with the current details and enter it again if needed.".to_owned(),
+        (_, "row_erased") => "The guest's personal data was erased at the server; the change was not applied and cannot be.".to_owned(),
         (_, "too_large") => "A change was too large to send to the server (very long notes, say); it was not sent. Shorten it and enter it again.".to_owned(),
         (table, reason) => format!("A change to {} was refused ({}).", table.replace('_', " "), reason.replace('_', " ")),
     }

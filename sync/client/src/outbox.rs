@@ -47,7 +47,8 @@ fn parse_op(name: &str) -> Result<PushOp> {
 
 /// Writes a row locally and records the change. `values` are the columns written (for an update,
 /// only the changed ones); the server computes generated columns, so they are refused here.
-/// Returns the change's device sequence number.
+/// Returns the change's device sequence number; 0 for an update that changes nothing (no change
+/// is recorded).
 pub fn write(
     conn: &mut Connection,
     table: &str,
@@ -79,9 +80,21 @@ pub fn write_with_clock(
     }
     let tx = mirror::write_transaction(conn)?;
     let id_text = id.to_string();
+    let mut values = values;
     let mut base = Map::new();
     if op == PushOp::Update {
         if let Some(before) = mirror::read(&tx, table, &id_text)? {
+            // A column written with the value the laptop already shows is no edit: sent, it would
+            // restate a view (its own earlier change, which the server may refuse) that the
+            // server does not take, and the laptop would keep showing it.
+            values.retain(|column, value| {
+                before
+                    .get(column)
+                    .is_none_or(|shown| !same_json(shown, value))
+            });
+            if values.is_empty() {
+                return Ok(0);
+            }
             for column in base_columns(table, values.keys().map(String::as_str)) {
                 base.insert(
                     column.to_owned(),
@@ -204,6 +217,14 @@ pub fn observe_answer(
         )?;
     }
     Ok(())
+}
+
+/// JSON equality, numbers by value (SQLite may read back `5` where `5.0` was written).
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
 }
 
 /// The last measured offset of the server's time from this laptop's wall clock (0 before any).
@@ -332,7 +353,7 @@ fn read_entries(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pms_sync_protocol::hlc::FakeClock;
+    use pms_sync_protocol::hlc::{FakeClock, SystemClock};
 
     fn insert_guest(conn: &mut Connection, wall: &dyn Clock) -> Hlc {
         let values = serde_json::json!({"first_name": "Slow", "last_name": "Clock"});
@@ -391,6 +412,52 @@ mod tests {
             stamp.wall_ms,
             server_now + 5_000,
             "five seconds after the answer, in the server's time"
+        );
+    }
+
+    /// Writing a value the laptop already shows records no change: sent, it would restate the
+    /// laptop's own earlier (perhaps refused) change, which the server does not take.
+    #[test]
+    fn an_update_that_changes_nothing_records_nothing() {
+        let mut conn = mirror::open_in_memory().expect("mirror");
+        let stamp = insert_guest(&mut conn, &SystemClock);
+        assert!(stamp.wall_ms > 0);
+        let id: Uuid = entries(&conn, false).expect("outbox")[0].id;
+        let values = |v: Value| match v {
+            Value::Object(map) => map,
+            _ => unreachable!("an object literal"),
+        };
+        let same = write(
+            &mut conn,
+            "guests",
+            PushOp::Update,
+            id,
+            values(serde_json::json!({"first_name": "Slow"})),
+        )
+        .expect("write");
+        assert_eq!(same, 0);
+        assert_eq!(
+            entries(&conn, false).expect("outbox").len(),
+            1,
+            "nothing recorded"
+        );
+        let changed = write(
+            &mut conn,
+            "guests",
+            PushOp::Update,
+            id,
+            values(serde_json::json!({"first_name": "Slow", "last_name": "Changed"})),
+        )
+        .expect("write");
+        let entry = entries(&conn, false)
+            .expect("outbox")
+            .into_iter()
+            .find(|e| e.device_seq == changed)
+            .expect("the change");
+        assert_eq!(
+            entry.values.keys().collect::<Vec<_>>(),
+            vec!["last_name"],
+            "only what changed is sent"
         );
     }
 }
