@@ -7,11 +7,12 @@
 //! with the device's sequence number (`app.change_results`), so a retried push gets the same
 //! answers and nothing is applied twice.
 //!
-//! Every update is merged field group by field group (one without a clock stamp counts as the
-//! oldest edit; one without base values as concurrent with any stamped write) by the pure rules of `pms_sync_protocol::merge`, against the row's current values
-//! and the stamps of its last writes (`app.row_clocks`); incoming stamps are capped at the
-//! server's clock plus [`MAX_CLOCK_SKEW_MS`] (`PMS_MAX_CLOCK_AHEAD_MS`), so a laptop whose clock runs ahead does not win
-//! every conflict. A change merged in part is answered `merged` with its conflicts. Every merged
+//! Every update is merged field group by field group by the pure rules of
+//! `pms_sync_protocol::merge`, against the row's current values and the stamps of its last writes
+//! (`app.row_clocks`). One without a clock stamp counts as the oldest edit, one without base
+//! values as concurrent with any stamped write. Incoming stamps are capped at the server's clock
+//! plus [`MAX_CLOCK_SKEW_MS`] (`PMS_MAX_CLOCK_AHEAD_MS`), so a laptop whose clock runs ahead does
+//! not win every conflict. A change merged in part is answered `merged` with its conflicts. Every merged
 //! row is then written through the same constraints as any other write. A stamped delete that is
 //! older than a later edit of the row loses to it (`edited_elsewhere`, see `merge::merge_delete`).
 
