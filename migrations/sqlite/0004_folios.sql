@@ -74,3 +74,23 @@ begin
                - max(coalesce((select p.paid from stay_paid p where p.reservation_id = new.id), 0), 0)
      where id = new.id;
 end;
+
+-- An entry the server refused leaves the mirror (the laptop returns to the server's truth): the
+-- stay's paid amount follows what is left.
+create trigger folio_entries_unmove_paid after delete on folio_entries
+begin
+    update reservations
+       set deposit_paid_cents = max(coalesce((select p.paid from stay_paid p where p.reservation_id = old.reservation_id), 0), 0),
+           payment_status = (
+               select case
+                   when coalesce(p.paid, 0) <= 0 and coalesce(p.refunded, 0) > 0 then 'refunded'
+                   when coalesce(p.paid, 0) <= 0 then 'pending'
+                   when p.paid >= coalesce(r.total_amount_cents, 0) then 'paid'
+                   else 'partial'
+               end
+                 from reservations r left join stay_paid p on p.reservation_id = r.id
+                where r.id = old.reservation_id),
+           balance_due_cents = coalesce(total_amount_cents, 0)
+               - max(coalesce((select p.paid from stay_paid p where p.reservation_id = old.reservation_id), 0), 0)
+     where id = old.reservation_id;
+end;
