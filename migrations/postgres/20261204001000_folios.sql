@@ -7,7 +7,7 @@
 --   laptops opening it offline make one.
 -- - folio_entries: charge, payment, refund, adjustment, tax; an amount in minor units (positive;
 --   an adjustment signed, never zero); a voided entry is cancelled by another entry that names
---   it (`voids_entry_id`), never deleted or edited.
+--   it (`voids_entry_id`: same folio, kind and amount; once), never deleted or edited.
 -- - no card numbers in free text: a run of 13 to 19 digits that passes the Luhn check is refused
 --   (the same rule as `pms_sync_protocol::card`, which the desk applies first).
 -- - reservations.deposit_paid_cents and payment_status follow a stay's entries (payments minus
@@ -122,17 +122,37 @@ create unique index folio_entries_voids_entry_key on public.folio_entries (tenan
 create index folio_entries_reservation_idx on public.folio_entries (tenant_id, reservation_id);
 create index folio_entries_folio_idx on public.folio_entries (tenant_id, folio_id, created_at);
 
--- A closed folio takes no new entries: refused with its reason (`folio_closed` at the push).
--- (Security definer: the folio decides, whatever the caller may read.)
-create function app.folio_entries_need_open_folio() returns trigger
+-- What the columns alone cannot say, checked before an entry goes in (security definer: the folio
+-- and the voided entry decide, whatever the caller may read), each refused with a name of its
+-- own: a closed folio takes no new entries (`folio_closed` at the push); an entry is in its
+-- folio's currency; a void cancels an entry of the same folio, kind and amount.
+create function app.folio_entries_check() returns trigger
 language plpgsql security definer
 set search_path = pg_catalog, public, app
 as $$
+declare
+    folio record;
+    voided record;
 begin
-    if exists (select 1 from public.folios f
-                where f.tenant_id = new.tenant_id and f.id = new.folio_id and f.status = 'closed') then
+    select f.status, f.currency into folio
+      from public.folios f where f.tenant_id = new.tenant_id and f.id = new.folio_id;
+    -- a missing folio is reported by the foreign key
+    if found and folio.status = 'closed' then
         raise exception 'the folio is closed: it takes no new entries'
             using errcode = '23514', constraint = 'folio_entries_folio_closed';
+    end if;
+    if found and folio.currency is distinct from new.currency then
+        raise exception 'an entry is in its folio''s currency (%)', folio.currency
+            using errcode = '23514', constraint = 'folio_entries_currency_of_folio';
+    end if;
+    if new.voids_entry_id is not null then
+        select e.folio_id, e.kind, e.amount_minor into voided
+          from public.folio_entries e where e.tenant_id = new.tenant_id and e.id = new.voids_entry_id;
+        if found and (voided.folio_id, voided.kind, voided.amount_minor)
+                     is distinct from (new.folio_id, new.kind, new.amount_minor) then
+            raise exception 'a void names an entry of the same folio, kind and amount'
+                using errcode = '23514', constraint = 'folio_entries_void_matches';
+        end if;
     end if;
     return new;
 end
@@ -219,8 +239,8 @@ $$;
 
 create trigger folios_updated_at before update on public.folios
     for each row execute function public.update_updated_at_column();
-create trigger folio_entries_need_open_folio before insert on public.folio_entries
-    for each row execute function app.folio_entries_need_open_folio();
+create trigger folio_entries_check before insert on public.folio_entries
+    for each row execute function app.folio_entries_check();
 create trigger folio_entries_append_only before update or delete on public.folio_entries
     for each row execute function app.reject_folio_entry_change();
 create trigger folio_entries_move_paid after insert on public.folio_entries
@@ -254,7 +274,7 @@ $$;
 
 -- Access -------------------------------------------------------------------------------------
 
-alter function app.folio_entries_need_open_folio() owner to service_role;
+alter function app.folio_entries_check() owner to service_role;
 alter function app.stay_payment(uuid, uuid, bigint) owner to service_role;
 alter function app.reservations_derive_paid() owner to service_role;
 alter function app.folio_entries_move_paid() owner to service_role;

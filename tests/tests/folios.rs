@@ -15,13 +15,17 @@
 //!   the laptop's conflicts with the message.
 //! - `a_closed_folio_takes_no_entry_from_a_laptop`: a payment posted offline on a folio the
 //!   server has closed meanwhile is refused `folio_closed`.
+//! - `entries_keep_to_their_folio_and_a_void_cancels_its_entry`: in Postgres, an entry in another
+//!   currency than its folio's, or a void that does not match the entry it names, is refused by
+//!   name; a matching void takes the voided payment out of the stay's paid amount, and an entry
+//!   is voided once.
 
 use pms_sync_client::folio::{self, Payment};
 use pms_sync_client::{outbox, Error};
 use pms_sync_protocol::derived;
 use pms_sync_protocol::wire::PushOp;
 use pms_tests::laptops::{first_tenant, mirror_matches_server, object, staff_emails, Laptop};
-use pms_tests::{TestDb, TestServer};
+use pms_tests::{violation, TestDb, TestServer};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -308,4 +312,67 @@ async fn a_closed_folio_takes_no_entry_from_a_laptop() {
         folio::take_payment(&mut a.conn, &payment(stay, 2_500, "cash", None)),
         Err(Error::FolioClosed)
     ));
+}
+
+#[tokio::test]
+async fn entries_keep_to_their_folio_and_a_void_cancels_its_entry() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 40).await;
+    // A seeded payment, the only entry of its stay.
+    let (entry, stay, amount): (Uuid, Uuid, i64) = sqlx::query_as(
+        "select e.id, e.reservation_id, e.amount_minor from public.folio_entries e
+          where e.kind = 'payment'
+            and (select count(*) from public.folio_entries o where o.reservation_id = e.reservation_id) = 1
+          order by e.id limit 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("a paid stay");
+    assert_eq!(server_paid(&db, stay).await.0, amount);
+    let post = |currency: &'static str, voids: Option<Uuid>, amount: i64| {
+        sqlx::query(
+            "insert into public.folio_entries
+                    (tenant_id, folio_id, reservation_id, kind, amount_minor, currency, payment_method, voids_entry_id)
+             select tenant_id, folio_id, reservation_id, 'payment', $3, $1, 'card', $2
+               from public.folio_entries where id = $4",
+        )
+        .bind(currency)
+        .bind(voids)
+        .bind(amount)
+        .bind(entry)
+        .execute(&db.pool)
+    };
+    assert_eq!(
+        violation(post("USD", None, 100).await),
+        (
+            "23514".to_owned(),
+            Some("folio_entries_currency_of_folio".to_owned())
+        )
+    );
+    assert_eq!(
+        violation(post("EUR", Some(entry), amount + 1).await),
+        (
+            "23514".to_owned(),
+            Some("folio_entries_void_matches".to_owned())
+        )
+    );
+    post("EUR", Some(entry), amount).await.expect("the void");
+    assert_eq!(
+        server_paid(&db, stay).await,
+        (0, "pending".to_owned()),
+        "the voided payment no longer counts"
+    );
+    assert_eq!(
+        violation(post("EUR", Some(entry), amount).await),
+        (
+            "23505".to_owned(),
+            Some("folio_entries_voids_entry_key".to_owned())
+        ),
+        "an entry is voided once"
+    );
+    let changed = sqlx::query("update public.folio_entries set amount_minor = 1 where id = $1")
+        .bind(entry)
+        .execute(&db.pool)
+        .await;
+    assert_eq!(violation(changed).0, "42501", "entries are never edited");
 }
