@@ -53,6 +53,8 @@ pub enum AppError {
     NotSetUp,
     #[error("This laptop is already set up.")]
     AlreadySetUp,
+    #[error("This folio is closed and takes no new entries.")]
+    FolioClosed,
     #[error("The local database had a problem: {message}")]
     Local { message: String },
 }
@@ -122,6 +124,18 @@ impl From<pms_sync_client::Error> for AppError {
                 available,
                 requested,
             },
+            E::CardNumber { field } => Self::Validation {
+                field: field.to_owned(),
+                message:
+                    "This looks like a card number. Card numbers are never written down \
+                          here: keep only the last four digits or the payment provider's reference."
+                        .to_owned(),
+            },
+            E::Invalid { field, message } => Self::Validation {
+                field: field.to_owned(),
+                message,
+            },
+            E::FolioClosed => Self::FolioClosed,
             E::Refused { status: 426, .. } => Self::ClientTooOld,
             E::Refused { code, .. } if code == "invalid_credentials" => Self::SignInRefused,
             E::Refused { code, .. }

@@ -293,9 +293,34 @@ fn check_in_and_out_move_the_stay_and_the_room() {
     );
     assert_eq!(paid["payment_status"], "partial");
     assert_eq!(paid["balance_due_cents"], 15000);
-    assert!(paid["notes"]
+    // The payment is an entry on the stay's guest folio, and the folio's balance shows it.
+    let folio = desk.ok("get_folio", json!({"reservation_id": id}));
+    let entries = folio["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 1, "{folio}");
+    assert_eq!(
+        (
+            entries[0]["kind"].as_str(),
+            entries[0]["amount_minor"].as_i64(),
+            entries[0]["payment_method"].as_str(),
+            entries[0]["currency"].as_str()
+        ),
+        (Some("payment"), Some(5000), Some("card"), Some("EUR"))
+    );
+    assert_eq!(folio["balance"]["paid_minor"], 5000);
+    assert_eq!(folio["balance"]["balance_minor"], -5000);
+    // A card number typed as the reference is refused with a message for the clerk.
+    let card = desk.err(
+        "record_payment",
+        json!({"payment": {"reservation_id": id, "amount_cents": 1000, "method": "card",
+                            "reference": "4111 1111 1111 1111"}}),
+    );
+    assert_eq!(
+        (card["kind"].as_str(), card["field"].as_str()),
+        (Some("Validation"), Some("reference"))
+    );
+    assert!(card["message"]
         .as_str()
-        .is_some_and(|n| n.contains("payment 50.00 EUR by card")));
+        .is_some_and(|m| m.contains("looks like a card number")));
     let paid = desk.ok(
         "record_payment",
         json!({"payment": {"reservation_id": id, "amount_cents": 15000, "method": "cash"}}),
@@ -307,6 +332,9 @@ fn check_in_and_out_move_the_stay_and_the_room() {
         ),
         (Some("paid"), Some(0))
     );
+    let folio = desk.ok("get_folio", json!({"reservation_id": id}));
+    assert_eq!(folio["entries"].as_array().map(Vec::len), Some(2));
+    assert_eq!(folio["balance"]["paid_minor"], 20000);
     let zero = desk.err(
         "record_payment",
         json!({"payment": {"reservation_id": id, "amount_cents": 0, "method": "cash"}}),

@@ -105,6 +105,20 @@ fn update_two_of_one_tenant(table: &str, assignment: &str) -> String {
     )
 }
 
+/// A new entry on the first seeded folio with these SQL values.
+fn folio_entry(kind: &str, amount: &str, method: &str, currency: &str, reference: &str) -> String {
+    format!(
+        "insert into public.folio_entries
+                (tenant_id, folio_id, reservation_id, kind, amount_minor, currency, payment_method, external_reference)
+         select tenant_id, id, reservation_id, {kind}, {amount}, {currency}, {method}, {reference}
+           from public.folios order by id limit 1"
+    )
+}
+
+/// A stay without folio entries, whose paid amount and status are its own.
+const NO_FOLIO_ENTRIES: &str =
+    "not exists (select 1 from public.folio_entries e where e.tenant_id = reservations.tenant_id and e.reservation_id = reservations.id)";
+
 /// Skips triggers for the rest of the case's transaction.
 const NO_TRIGGERS: &str = "set local session_replication_role = replica;";
 
@@ -350,8 +364,16 @@ fn cases() -> Vec<Case> {
         check("reservations_rate_per_night_cents_check", update_one("reservations", "rate_per_night_cents = -1")),
         check("reservations_total_amount_cents_check", update_one("reservations", "total_amount_cents = -1")),
         check("reservations_currency_check", update_one("reservations", "currency = 'usd'")),
-        check("reservations_deposit_paid_cents_check", update_one("reservations", "deposit_paid_cents = -1")),
-        check("reservations_payment_status_check", update_one("reservations", "payment_status = 'owed'")),
+        // a stay with folio entries takes its paid amount and status from them (the trigger), so
+        // a stay without entries
+        check(
+            "reservations_deposit_paid_cents_check",
+            update_one_where("reservations", NO_FOLIO_ENTRIES, "deposit_paid_cents = -1"),
+        ),
+        check(
+            "reservations_payment_status_check",
+            update_one_where("reservations", NO_FOLIO_ENTRIES, "payment_status = 'owed'"),
+        ),
         check("reservations_dates_check", update_one("reservations", "check_out_date = check_in_date")),
         // the status trigger stamps the timestamp on a status change, so clear it without one
         check(
@@ -660,6 +682,47 @@ fn cases() -> Vec<Case> {
         unique(
             "webhook_deliveries_legacy_id_key",
             update_two_of_one_tenant("webhook_deliveries", "legacy_id = 'WD-1'"),
+        ),
+        // folios -------------------------------------------------------------------------------
+        check("folios_kind_check", update_one("folios", "kind = 'house'")),
+        check("folios_status_check", update_one("folios", "status = 'archived'")),
+        check("folios_currency_check", update_one("folios", "currency = 'eur'")),
+        check("folios_closed_at_check", update_one("folios", "status = 'closed'")),
+        check("folios_no_card_number_check", update_one("folios", "name = 'Card 4111 1111 1111 1111'")),
+        // (tenant_id, id, reservation_id) contains the primary key
+        unique(
+            "folios_entry_key",
+            "alter table public.folios drop constraint folios_pkey;
+             insert into public.folios (tenant_id, id, property_id, reservation_id, kind, status, currency)
+             select tenant_id, id, property_id, reservation_id, kind, status, currency
+               from public.folios order by id limit 1",
+        ),
+        // folio entries: append-only, so every case is a new entry on a seeded folio ------------
+        check("folio_entries_kind_check", folio_entry("'gift'", "1", "null", "'EUR'", "null")),
+        check("folio_entries_amount_check", folio_entry("'payment'", "-1", "'cash'", "'EUR'", "null")),
+        check(
+            "folio_entries_payment_method_check",
+            folio_entry("'payment'", "1", "'cheque'", "'EUR'", "null"),
+        ),
+        check(
+            "folio_entries_payment_method_kind_check",
+            folio_entry("'charge'", "1", "'cash'", "'EUR'", "null"),
+        ),
+        // the insert trigger would first refuse a currency other than the folio's
+        check(
+            "folio_entries_currency_check",
+            format!("{NO_TRIGGERS} {}", folio_entry("'charge'", "1", "null", "'eur'", "null")),
+        ),
+        check(
+            "folio_entries_no_card_number_check",
+            folio_entry("'payment'", "1", "'card'", "'EUR'", "'4111 1111 1111 1111'"),
+        ),
+        unique(
+            "folio_entries_voids_entry_key",
+            "insert into public.folio_entries
+                    (tenant_id, folio_id, reservation_id, kind, amount_minor, currency, payment_method, description, voids_entry_id)
+             select e.tenant_id, e.folio_id, e.reservation_id, e.kind, e.amount_minor, e.currency, e.payment_method, 'Void', e.id
+               from (select * from public.folio_entries order by id limit 1) e cross join generate_series(1, 2)",
         ),
     ]
 }

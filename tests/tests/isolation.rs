@@ -317,6 +317,29 @@ async fn a_row_cannot_reference_another_tenants_row() {
             .bind(guest)
             .execute(&mut *tx)
             .await
+        } else if child == "folio_entries" {
+            // Append-only too: a new A entry, a copy of one, aimed at B's folio (or entry).
+            let columns = ["folio_id", "reservation_id", "voids_entry_id"];
+            let picked: Vec<String> = columns
+                .iter()
+                .map(|c| match child_columns[1..].iter().position(|k| k == c) {
+                    Some(i) => format!("${}::uuid", i + 2),
+                    None if *c == "voids_entry_id" => "null".to_owned(),
+                    None => (*c).to_owned(),
+                })
+                .collect();
+            let statement = format!(
+                "insert into public.folio_entries
+                        (tenant_id, folio_id, reservation_id, voids_entry_id, kind, amount_minor, currency, payment_method)
+                 select tenant_id, {}, 'payment', 1, currency, 'cash'
+                   from public.folio_entries where tenant_id = $1 limit 1",
+                picked.join(", ")
+            );
+            let mut insert = sqlx::query(&statement).bind(tenant_a);
+            for i in 0..child_columns.len() - 1 {
+                insert = insert.bind(parent_row.get::<String, _>(i));
+            }
+            insert.execute(&mut *tx).await
         } else {
             let assignments = child_columns[1..]
                 .iter()

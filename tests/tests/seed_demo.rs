@@ -8,7 +8,8 @@
 //!   rows for every tenant (the global tables: the platform's rows and each tenant's override);
 //!   confirmation and membership numbers are 1..n per tenant; loyalty balances replay from the
 //!   ledger; no room holds two active stays at once; each tenant has arrivals and guests in house
-//!   on the seeded day; campaign counters are the aggregates of their recipients.
+//!   on the seeded day; campaign counters are the aggregates of their recipients; every stay has
+//!   its guest folio and its paid amount and status are what its folio entries give.
 //! - `seeding_an_already_seeded_database_fails_and_changes_nothing`.
 
 use std::collections::BTreeMap;
@@ -377,6 +378,39 @@ async fn every_table_gets_rows_and_the_rows_agree_with_each_other() {
             .into_iter()
             .map(|r| format!("loyalty ledger does not replay: {r}")),
     );
+
+    // Folios: every stay has its guest folio, and what a stay has paid (and its payment status)
+    // is what its entries give, by the server's own rule (payments minus refunds).
+    let without_folio = offenders(
+        pool,
+        "select format('stay %s has no guest folio', r.id) from public.reservations r
+          where not exists (select 1 from public.folios f
+                             where f.tenant_id = r.tenant_id and f.reservation_id = r.id and f.kind = 'guest')
+          order by 1 limit 5",
+    )
+    .await;
+    failures.extend(without_folio);
+    let paid = offenders(
+        pool,
+        "select format('stay %s: deposit_paid_cents %s, payment_status %s; its entries give %s, %s',
+                       r.id, r.deposit_paid_cents, r.payment_status, coalesce(p.deposit, 0), coalesce(p.status, 'pending'))
+           from public.reservations r
+           left join lateral app.stay_payment(r.tenant_id, r.id, r.total_amount_cents) p on true
+          where (r.deposit_paid_cents, r.payment_status)
+                is distinct from (coalesce(p.deposit, 0), coalesce(p.status, 'pending'))
+          order by 1 limit 5",
+    )
+    .await;
+    failures.extend(
+        paid.into_iter()
+            .map(|p| format!("paid amount off the folio entries: {p}")),
+    );
+    let payments: i64 =
+        sqlx::query_scalar("select count(*) from public.folio_entries where kind = 'payment'")
+            .fetch_one(pool)
+            .await
+            .expect("count payments");
+    assert!(payments > 0, "seed-demo wrote no payments");
 
     // No room holds two active stays over the same night.
     let overlaps = offenders(

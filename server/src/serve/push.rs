@@ -395,12 +395,12 @@ async fn apply_one(
         }
         Err(sqlx::Error::Database(error))
             if change.op == PushOp::Insert
-                && merge::table_class(table.name) == Some(merge::TableClass::AppendOnly)
+                && merge::same_id_is_same_row(table.name)
                 && error.code().as_deref() == Some("23505")
                 && error.constraint() == Some(format!("{}_pkey", table.name).as_str()) =>
         {
-            // A ledger entry with this id exists: an entry derived from the same event by
-            // another laptop (deterministic ids), already applied; not a conflict.
+            // A ledger entry (or a stay's guest folio) with this id exists: derived from the same
+            // event by another laptop (deterministic ids), already applied; not a conflict.
             sqlx::query("rollback to savepoint change")
                 .execute(&mut **tx)
                 .await?;
@@ -481,6 +481,18 @@ fn refusal(sqlstate: Option<&str>, constraint: Option<&str>) -> (&'static str, &
         (Some("23514"), Some("loyalty_transactions_stay_checked_out")) => (
             "stay_not_checked_out",
             "points for a stay are earned once its check-out is accepted, and it was not",
+        ),
+        (
+            Some("23514"),
+            Some("folio_entries_no_card_number_check" | "folios_no_card_number_check"),
+        ) => (
+            "card_number",
+            "this looks like a card number: card numbers are never written down here; \
+             remove it (keep only the last four digits or the payment provider's reference)",
+        ),
+        (Some("23514"), Some("folio_entries_folio_closed")) => (
+            "folio_closed",
+            "the folio is closed and takes no new entries: post to an open folio",
         ),
         (Some("23514"), _) | (Some("22P02" | "22007" | "22008" | "22003" | "23502"), _) => (
             "invalid_value",

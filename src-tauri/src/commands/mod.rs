@@ -67,6 +67,7 @@ fn all<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + S
         reservations::change_reservation,
         reservations::reservation_action,
         reservations::record_payment,
+        reservations::get_folio,
         reservations::get_tape_chart,
         guests::search_guests,
         guests::get_guest,

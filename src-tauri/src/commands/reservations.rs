@@ -598,56 +598,50 @@ pub struct Payment {
     pub reservation_id: String,
     pub amount_cents: i64,
     pub method: String,
+    /// The payment provider's or bank's reference (never a card number).
+    #[serde(default)]
+    pub reference: Option<String>,
 }
 
-const METHODS: &[&str] = &["cash", "card", "transfer", "other"];
-
-/// Takes a deposit or payment: what is paid grows by the amount, the payment status follows
-/// (partial, paid), and the booking's notes keep a line with the amount, method and time (the
-/// schema has no payments table yet).
+/// Takes a deposit or payment: an entry on the stay's guest folio (`pms_sync_client::folio`),
+/// so two desks taking payments offline both count; what is paid and the payment status follow
+/// from the entries.
 pub fn take_payment(conn: &mut Connection, payment: &Payment) -> AppResult<Reservation> {
     let current = get(conn, &payment.reservation_id)?;
-    if payment.amount_cents <= 0 {
-        return Err(AppError::validation(
-            "amount",
-            "Enter an amount above zero.",
-        ));
-    }
-    if !METHODS.contains(&payment.method.as_str()) {
-        return Err(AppError::validation("method", "Choose how the guest paid."));
-    }
-    if matches!(current.status.as_str(), "cancelled" | "no_show") {
-        return Err(AppError::InvalidTransition {
-            from: status_label(&current.status).to_owned(),
-            action: "paid".to_owned(),
-        });
-    }
-    let paid = current.deposit_paid_cents + payment.amount_cents;
-    let status = if paid >= current.total_amount_cents {
-        "paid"
-    } else {
-        "partial"
-    };
-    let line = format!(
-        "{} payment {}.{:02} {} by {}",
-        db::now(),
-        payment.amount_cents / 100,
-        payment.amount_cents % 100,
-        current.currency,
-        payment.method
-    );
-    let notes = match &current.notes {
-        Some(notes) if !notes.is_empty() => format!("{notes}\n{line}"),
-        _ => line,
-    };
     let id = db::parse_id("reservation_id", &current.id)?;
-    db::update(
+    pms_sync_client::folio::take_payment(
         conn,
-        "reservations",
-        id,
-        json!({"deposit_paid_cents": paid, "payment_status": status, "notes": notes}),
-    )?;
+        &pms_sync_client::folio::Payment {
+            reservation_id: id,
+            amount_minor: payment.amount_cents,
+            method: &payment.method,
+            reference: payment.reference.as_deref(),
+            ..Default::default()
+        },
+    )
+    .map_err(|error| match error {
+        pms_sync_client::Error::StayNotPayable { status } => AppError::InvalidTransition {
+            from: status_label(&status).to_owned(),
+            action: "paid".to_owned(),
+        },
+        other => other.into(),
+    })?;
     get(conn, &current.id)
+}
+
+/// A stay's folio entries and its balance, as the folio panel shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct StayFolio {
+    pub entries: Vec<pms_sync_client::folio::Entry>,
+    pub balance: pms_sync_client::folio::Balance,
+}
+
+pub fn stay_folio(conn: &Connection, reservation_id: &str) -> AppResult<StayFolio> {
+    let id = db::parse_id("reservation_id", reservation_id)?;
+    Ok(StayFolio {
+        entries: pms_sync_client::folio::entries(conn, id)?,
+        balance: pms_sync_client::folio::balance(conn, id)?,
+    })
 }
 
 /// The tape chart: the property's rooms and the stays that touch `[start, start + days)`.
@@ -792,6 +786,11 @@ pub async fn record_payment(desk: State<'_, Desk>, payment: Payment) -> CmdResul
     let reservation = take_payment(&mut desk.conn(), &payment)?;
     desk.changed();
     Ok(reservation)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn get_folio(desk: State<'_, Desk>, reservation_id: String) -> CmdResult<StayFolio> {
+    Ok(stay_folio(&desk.conn(), &reservation_id)?)
 }
 
 #[tauri::command(rename_all = "snake_case")]

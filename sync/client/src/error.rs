@@ -35,6 +35,23 @@ pub enum Error {
     NotSignedIn,
     #[error("not enough points: {available} available, {requested} asked")]
     InsufficientPoints { available: i64, requested: i64 },
+    /// Free text that holds a card number (a payment reference, a description): card numbers
+    /// are never written down in the PMS.
+    #[error(
+        "this looks like a card number: card numbers are never written down here; remove it \
+         from the {field} (keep only the last four digits or the payment provider's reference)"
+    )]
+    CardNumber { field: &'static str },
+    #[error("the folio is closed and takes no new entries")]
+    FolioClosed,
+    #[error("a {status} stay takes no payment")]
+    StayNotPayable { status: String },
+    /// A value the clerk typed that the rules refuse, with the field at fault.
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("the initial sync was interrupted; run it again to resume where it stopped")]
     Interrupted,
     #[error(

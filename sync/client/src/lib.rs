@@ -8,6 +8,7 @@
 //! - [`session_file`]: the headless client's session between runs (never in the SQLite file).
 //! - [`conflicts`]: the inbox of refused changes and how a person resolves them.
 //! - [`engine`]: one round of sync: push the outbox, pull the feed, rebase what is still pending.
+//! - [`folio`]: a stay's guest folio, payments as ledger entries, the balance derived from them.
 //! - [`loyalty`]: the balance the desk sees (server plus pending) and redemptions within it.
 //! - [`error`]: the crate's error type.
 //!
@@ -16,6 +17,7 @@
 pub mod conflicts;
 pub mod engine;
 pub mod error;
+pub mod folio;
 pub mod loyalty;
 pub mod mirror;
 pub mod outbox;

@@ -21,6 +21,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/0003_desk_indexes.sql"
         )),
+        M::up(include_str!("../../../migrations/sqlite/0004_folios.sql")),
     ])
 }
 

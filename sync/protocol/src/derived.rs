@@ -1,5 +1,5 @@
-//! Ids of ledger entries the system derives from an event (a check-out's points, its first-stay
-//! bonus): UUIDv5 of what they derive from, so two laptops that derive the same entry offline
+//! Ids of ledger entries (and ledgers) the system derives from an event (a check-out's points,
+//! its first-stay bonus, a stay's guest folio): UUIDv5 of what they derive from, so two laptops that derive the same entry offline
 //! make one row, and the server answers the second as already applied.
 
 use uuid::Uuid;
@@ -24,9 +24,22 @@ pub fn first_stay_bonus_id(member: Uuid) -> Uuid {
     )
 }
 
+/// A stay's guest folio: one per stay, so two laptops opening it offline make one folio.
+pub fn guest_folio_id(reservation: Uuid) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, format!("folios/guest/{reservation}").as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stay_has_one_guest_folio_id() {
+        let (stay, other) = (Uuid::now_v7(), Uuid::now_v7());
+        assert_eq!(guest_folio_id(stay), guest_folio_id(stay));
+        assert_ne!(guest_folio_id(stay), guest_folio_id(other));
+        assert_eq!(guest_folio_id(stay).get_version_num(), 5);
+    }
 
     #[test]
     fn the_same_derivation_gives_the_same_id_and_others_differ() {

@@ -8,7 +8,9 @@
 //! - [`merge`]: the pure merge and conflict decisions on a pushed change.
 //! - [`flags`]: the one evaluation of feature flags (server and app agree).
 //! - [`derived`]: the deterministic ids of entries derived from an event.
+//! - [`card`]: the card-number (Luhn) check of free text that must never hold one.
 
+pub mod card;
 pub mod derived;
 pub mod flags;
 pub mod hlc;

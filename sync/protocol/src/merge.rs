@@ -95,13 +95,7 @@ pub const FIELD_GROUPS: &[FieldGroup] = &[
     FieldGroup {
         table: "reservations",
         name: "payment",
-        columns: &[
-            "deposit_paid_cents",
-            "payment_status",
-            "total_amount_cents",
-            "rate_per_night_cents",
-            "currency",
-        ],
+        columns: &["total_amount_cents", "rate_per_night_cents", "currency"],
     },
     FieldGroup {
         table: "guests",
@@ -226,7 +220,21 @@ pub enum TableClass {
 }
 
 /// Ledgers and logs: a row, once written, is history.
-pub const APPEND_ONLY_TABLES: &[&str] = &["loyalty_transactions", "communication_logs"];
+pub const APPEND_ONLY_TABLES: &[&str] = &[
+    "loyalty_transactions",
+    "communication_logs",
+    "folio_entries",
+];
+
+/// Tables whose rows may carry an id derived from what they are (a stay's guest folio): an
+/// insert whose id is taken is that same row, made by another laptop; like an append-only
+/// ledger's entry, it is answered as already recorded, not as a conflict.
+pub const DERIVED_ROW_TABLES: &[&str] = &["folios"];
+
+/// Whether an insert into `table` whose id exists already is the same row, already recorded.
+pub fn same_id_is_same_row(table: &str) -> bool {
+    APPEND_ONLY_TABLES.contains(&table) || DERIVED_ROW_TABLES.contains(&table)
+}
 
 /// Campaign delivery, billing and platform tables, filled by the server alone.
 pub const SERVER_OWNED_TABLES: &[&str] = &[
@@ -283,9 +291,16 @@ impl ColumnKind {
 /// running balances of the loyalty ledger are here because the server computes them in ledger
 /// order.
 const SERVER_OWNED_COLUMNS: &[(&str, &[&str])] = &[
+    // What a stay has paid is derived from its folio entries (payments minus refunds) by the
+    // server: a paid amount merged by clock would lose one desk's payment.
     (
         "reservations",
-        &["confirmation_number", "legacy_confirmation_code"],
+        &[
+            "confirmation_number",
+            "legacy_confirmation_code",
+            "deposit_paid_cents",
+            "payment_status",
+        ],
     ),
     (
         "loyalty_members",
@@ -1174,9 +1189,14 @@ mod tests {
         )]),
     )]
     #[case::numbers_compare_by_value(
-        update("reservations", json!({"deposit_paid_cents": 5000}), json!({"deposit_paid_cents": 0.0}), older()),
+        update("reservations", json!({"total_amount_cents": 5000}), json!({"total_amount_cents": 36000.0}), older()),
         reservation(json!({})),
-        apply(json!({"deposit_paid_cents": 5000}), &[("payment", server_stamp())], vec![]),
+        apply(json!({"total_amount_cents": 5000}), &[("payment", server_stamp())], vec![]),
+    )]
+    #[case::paid_amount_is_the_servers(
+        update("reservations", json!({"deposit_paid_cents": 5000, "payment_status": "paid"}), json!({"deposit_paid_cents": 0}), newer()),
+        reservation(json!({})),
+        reject(RejectReason::ServerOwned),
     )]
     #[case::server_owned_columns_dropped(
         update("reservations", json!({"confirmation_number": 7, "legacy_confirmation_code": "T-1", "notes": "x"}), json!({"notes": null}), older()),
@@ -1427,6 +1447,8 @@ mod tests {
     #[case::guests("guests", Some(TableClass::Entity))]
     #[case::ledger("loyalty_transactions", Some(TableClass::AppendOnly))]
     #[case::log("communication_logs", Some(TableClass::AppendOnly))]
+    #[case::folio_entries("folio_entries", Some(TableClass::AppendOnly))]
+    #[case::folios("folios", Some(TableClass::Entity))]
     #[case::recipients("campaign_recipients", Some(TableClass::ServerOwned))]
     #[case::plans("plans", Some(TableClass::ServerOwned))]
     #[case::webhooks("webhooks", None)]

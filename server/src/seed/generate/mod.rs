@@ -207,6 +207,8 @@ pub fn generate_tenant(plan: &TenantPlan, plans: &[Plan]) -> GeneratedTenant {
     tables.push(members_table);
     tables.push(stays.table);
     tables.push(ledger_table);
+    tables.push(stays.folios);
+    tables.push(stays.folio_entries);
 
     let (campaigns, recipients, campaign_ids) = campaigns(&mut g, &guests, staff.manager);
     tables.push(campaigns);

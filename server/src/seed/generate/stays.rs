@@ -5,6 +5,9 @@ use super::*;
 pub(super) struct Stays {
     pub(super) table: CopyTable,
     pub(super) stays: Vec<Stay>,
+    /// Each stay's guest folio, and the entries of what it has paid.
+    pub(super) folios: CopyTable,
+    pub(super) folio_entries: CopyTable,
 }
 
 pub(super) fn lay_out_stays(
@@ -66,7 +69,7 @@ pub(super) fn lay_out_stays(
         let (deposit, payment) = match status {
             "checked_out" => (total, "paid"),
             "checked_in" if g.chance(0.5) => (total, "paid"),
-            "checked_in" => (rate, "partial"),
+            "checked_in" => (rate, if rate >= total { "paid" } else { "partial" }),
             "confirmed" | "pending" if g.chance(0.6) => (
                 rate.min(total),
                 if rate >= total { "paid" } else { "partial" },
@@ -170,9 +173,44 @@ pub(super) fn lay_out_stays(
             "updated_at",
         ],
     );
+    let mut folios = CopyTable::new(
+        "folios",
+        &[
+            "tenant_id",
+            "id",
+            "property_id",
+            "reservation_id",
+            "kind",
+            "status",
+            "currency",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ],
+    );
+    let mut folio_entries = CopyTable::new(
+        "folio_entries",
+        &[
+            "tenant_id",
+            "id",
+            "folio_id",
+            "reservation_id",
+            "kind",
+            "amount_minor",
+            "currency",
+            "business_date",
+            "description",
+            "payment_method",
+            "external_reference",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ],
+    );
     for &i in &order {
         let stay = &stays[i];
         let row = &rows[i];
+        stay_folio(g.tenant_id, stay, row, &mut folios, &mut folio_entries);
         let (guest_id, name, email, phone) = match stay.guest {
             Some(gi) => {
                 let guest = &guests[gi];
@@ -237,7 +275,76 @@ pub(super) fn lay_out_stays(
             .end();
     }
     stays.sort_by_key(|stay| (stay.created_at, stay.id));
-    Stays { table, stays }
+    Stays {
+        table,
+        stays,
+        folios,
+        folio_entries,
+    }
+}
+
+/// The stay's guest folio (open: closing folios comes with check-out's balance rule) and entries
+/// for what it has paid, so the server derives the same paid amount and status from them: one
+/// payment of the deposit, or for a refunded cancellation a payment and its refund. Ids are
+/// derived from the stay, so no draw of the seeded RNG moves.
+fn stay_folio(
+    tenant_id: Uuid,
+    stay: &Stay,
+    row: &StayRow,
+    folios: &mut CopyTable,
+    entries: &mut CopyTable,
+) {
+    let folio_id = pms_sync_protocol::derived::guest_folio_id(stay.id);
+    let opened = row.confirmed_at.unwrap_or(stay.created_at);
+    folios
+        .row()
+        .uuid(tenant_id)
+        .uuid(folio_id)
+        .uuid(row.property_id)
+        .uuid(stay.id)
+        .text("guest")
+        .text("open")
+        .text("EUR")
+        .uuid(row.created_by)
+        .timestamp(opened)
+        .timestamp(opened)
+        .end();
+    let methods = ["card", "card", "cash", "transfer"];
+    let method = methods[(stay.id.as_u128() % methods.len() as u128) as usize];
+    let mut entry = |kind: &str, amount: i64, n: u32, at: DateTime<Utc>| {
+        let id = Uuid::new_v5(
+            &pms_sync_protocol::derived::NAMESPACE,
+            format!("seed/folio_entries/{}/{kind}/{n}", stay.id).as_bytes(),
+        );
+        entries
+            .row()
+            .uuid(tenant_id)
+            .uuid(id)
+            .uuid(folio_id)
+            .uuid(stay.id)
+            .text(kind)
+            .int(amount)
+            .text("EUR")
+            .date(at.date_naive())
+            .text(if kind == "refund" {
+                "Refund on cancellation"
+            } else {
+                "Payment"
+            })
+            .text(method)
+            .text(&format!("DEMO-{}", &stay.id.simple().to_string()[20..]))
+            .uuid(row.created_by)
+            .timestamp(at)
+            .timestamp(at)
+            .end();
+    };
+    let paid_at = row.checked_in_at.unwrap_or(opened);
+    if row.deposit > 0 {
+        entry("payment", row.deposit, 1, paid_at);
+    } else if row.payment == "refunded" {
+        entry("payment", row.rate, 1, opened);
+        entry("refund", row.rate, 2, row.cancelled_at.unwrap_or(opened));
+    }
 }
 
 pub(super) struct StayRow {
