@@ -237,7 +237,7 @@ async fn recorded_result(
                 refused(
                     "bad_request",
                     "this change was sent before with different content; it is kept here for review",
-                    changed_row(&mut **tx, change).await?,
+                    changed_row(tx, change).await?,
                 ),
                 None,
             )
@@ -249,7 +249,7 @@ async fn recorded_result(
             // the first answer did.
             let server_row = match status.as_str() {
                 "applied" => None,
-                _ => changed_row(&mut **tx, change).await?,
+                _ => changed_row(tx, change).await?,
             };
             (
                 PushResult {
@@ -275,7 +275,7 @@ async fn recorded_result(
             refused(
                 "result_expired",
                 "this change was sent long ago and the server no longer keeps its result; compare it with the row as it is now",
-                changed_row(&mut **tx, change).await?,
+                changed_row(tx, change).await?,
             ),
             None,
         ),
