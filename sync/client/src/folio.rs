@@ -12,8 +12,10 @@
 //! shows a payment at once. Card numbers never go into free text
 //! ([`pms_sync_protocol::card`]): refused here with [`Error::CardNumber`], and by the server.
 
+use chrono::{NaiveDate, Utc};
 use pms_sync_protocol::card::contains_card_number;
-use pms_sync_protocol::derived::guest_folio_id;
+use pms_sync_protocol::derived::{guest_folio_id, tax_entry_id, void_entry_id};
+use pms_sync_protocol::money::{apply_vat, format_minor};
 use pms_sync_protocol::wire::PushOp;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
@@ -21,15 +23,22 @@ use serde_json::{json, Map};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::outbox;
+use crate::{business_day, mirror, outbox};
 
 /// How a guest paid (`folio_entries_payment_method_check`).
 pub const PAYMENT_METHODS: &[&str] = &["cash", "card", "transfer", "other"];
 
-/// A payment to post on a stay.
+/// What a desk may charge (`folio_entries_charge_type_check`, less the types the system posts).
+pub const CHARGE_TYPES: &[&str] = &[
+    "room", "food", "beverage", "minibar", "parking", "no_show", "other",
+];
+
+/// A payment (or, with `refund`, money given back) to post on a stay.
 #[derive(Debug, Clone, Default)]
 pub struct Payment<'a> {
     pub reservation_id: Uuid,
+    /// The folio it goes on; the stay's guest folio when none.
+    pub folio_id: Option<Uuid>,
     /// In minor units of the stay's currency; above zero.
     pub amount_minor: i64,
     /// One of [`PAYMENT_METHODS`].
@@ -38,7 +47,29 @@ pub struct Payment<'a> {
     pub reference: Option<&'a str>,
     /// What the clerk wrote; "Payment (<method>)" when none.
     pub description: Option<&'a str>,
+    /// Money given back to the guest rather than taken.
+    pub refund: bool,
     /// The staff member posting it.
+    pub created_by: Option<Uuid>,
+}
+
+/// A charge to post on a stay: an extra from the property's list, a free one, or one the system
+/// derives (a night's room charge: `id` and `business_date` given by the night audit).
+#[derive(Debug, Clone, Default)]
+pub struct Charge<'a> {
+    pub reservation_id: Uuid,
+    /// The folio it goes on; the stay's guest folio when none.
+    pub folio_id: Option<Uuid>,
+    pub description: &'a str,
+    /// The price of one, as the property prices (VAT included or not, as its VAT says).
+    pub unit_price_minor: i64,
+    pub quantity: i64,
+    /// One of [`CHARGE_TYPES`].
+    pub charge_type: &'a str,
+    /// A derived charge's deterministic id; a new UUIDv7 otherwise.
+    pub id: Option<Uuid>,
+    /// The business date to book it on; the property's open one otherwise.
+    pub business_date: Option<NaiveDate>,
     pub created_by: Option<Uuid>,
 }
 
@@ -55,9 +86,24 @@ pub struct Entry {
     pub payment_method: Option<String>,
     pub external_reference: Option<String>,
     pub voids_entry_id: Option<String>,
+    pub charge_type: Option<String>,
+    pub quantity: i64,
+    pub applies_to_entry_id: Option<String>,
+    pub tax_rate_bp: Option<i64>,
 }
 
-/// A stay's money, derived from its entries: voided entries and their voids count for nothing.
+/// A folio of a stay, as the mirror holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Folio {
+    pub id: String,
+    pub kind: String,
+    pub name: Option<String>,
+    pub status: String,
+    pub currency: String,
+}
+
+/// Money derived from entries: voided entries and their voids count for nothing, and so do
+/// overrides (a record that a manager let a balance stand, not money).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Balance {
     /// Charges and taxes, plus adjustments (signed).
@@ -84,7 +130,7 @@ pub fn open_guest_folio(conn: &mut Connection, reservation_id: Uuid) -> Result<U
         if status == "closed" {
             return Err(Error::FolioClosed);
         }
-        return Uuid::parse_str(&id).map_err(|e| Error::Data(format!("folio id {id}: {e}")));
+        return parse_id(&id);
     }
     let (property_id, currency) = stay(conn, &reservation)?;
     let id = guest_folio_id(reservation_id);
@@ -98,7 +144,55 @@ pub fn open_guest_folio(conn: &mut Connection, reservation_id: Uuid) -> Result<U
     Ok(id)
 }
 
-/// Posts a payment to the stay's guest folio (opening it if needed). Returns the entry's id.
+/// Opens a second folio on the stay for a company (what it pays goes there, split from the
+/// guest's). Returns its id.
+pub fn open_company_folio(conn: &mut Connection, reservation_id: Uuid, name: &str) -> Result<Uuid> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::Invalid {
+            field: "name",
+            message: "Type the company's name.".to_owned(),
+        });
+    }
+    refuse_card_numbers(&[("name", Some(name))])?;
+    let reservation = reservation_id.to_string();
+    let (property_id, currency) = stay(conn, &reservation)?;
+    let id = Uuid::now_v7();
+    let mut values = Map::new();
+    values.insert("property_id".to_owned(), json!(property_id));
+    values.insert("reservation_id".to_owned(), json!(reservation));
+    values.insert("kind".to_owned(), json!("company"));
+    values.insert("name".to_owned(), json!(name));
+    values.insert("status".to_owned(), json!("open"));
+    values.insert("currency".to_owned(), json!(currency));
+    outbox::write(conn, "folios", PushOp::Insert, id, values)?;
+    Ok(id)
+}
+
+/// The folio an entry goes on: `folio_id` when given (it must be the stay's and open), else the
+/// stay's guest folio.
+fn target_folio(conn: &mut Connection, reservation_id: Uuid, folio_id: Option<Uuid>) -> Result<Uuid> {
+    let Some(folio_id) = folio_id else {
+        return open_guest_folio(conn, reservation_id);
+    };
+    let status: Option<String> = conn
+        .query_row(
+            "select status from folios where id = ?1 and reservation_id = ?2",
+            [folio_id.to_string(), reservation_id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match status.as_deref() {
+        None => Err(Error::Invalid {
+            field: "folio_id",
+            message: "That folio is not this stay's.".to_owned(),
+        }),
+        Some("closed") => Err(Error::FolioClosed),
+        Some(_) => Ok(folio_id),
+    }
+}
+
+/// Posts a payment (or a refund) to a folio of the stay. Returns the entry's id.
 pub fn take_payment(conn: &mut Connection, payment: &Payment<'_>) -> Result<Uuid> {
     if payment.amount_minor <= 0 {
         return Err(Error::Invalid {
@@ -109,7 +203,11 @@ pub fn take_payment(conn: &mut Connection, payment: &Payment<'_>) -> Result<Uuid
     if !PAYMENT_METHODS.contains(&payment.method) {
         return Err(Error::Invalid {
             field: "method",
-            message: "Choose how the guest paid.".to_owned(),
+            message: if payment.refund {
+                "Choose how the money goes back to the guest.".to_owned()
+            } else {
+                "Choose how the guest paid.".to_owned()
+            },
         });
     }
     refuse_card_numbers(&[
@@ -125,25 +223,32 @@ pub fn take_payment(conn: &mut Connection, payment: &Payment<'_>) -> Result<Uuid
         )
         .optional()?
         .ok_or_else(|| Error::Data(format!("no stay {reservation} on this laptop")))?;
-    if matches!(status.as_str(), "cancelled" | "no_show") {
+    if !payment.refund && matches!(status.as_str(), "cancelled") {
         return Err(Error::StayNotPayable { status });
     }
-    let folio_id = open_guest_folio(conn, payment.reservation_id)?;
-    let (_, currency) = stay(conn, &reservation)?;
-    let description = payment
-        .description
-        .map_or_else(|| format!("Payment ({})", payment.method), str::to_owned);
+    let folio_id = target_folio(conn, payment.reservation_id, payment.folio_id)?;
+    let (property_id, currency) = stay(conn, &reservation)?;
+    let kind = if payment.refund { "refund" } else { "payment" };
+    let description = payment.description.map_or_else(
+        || {
+            if payment.refund {
+                format!("Refund ({})", payment.method)
+            } else {
+                format!("Payment ({})", payment.method)
+            }
+        },
+        str::to_owned,
+    );
     let id = Uuid::now_v7();
     let mut values = Map::new();
     values.insert("folio_id".to_owned(), json!(folio_id));
     values.insert("reservation_id".to_owned(), json!(reservation));
-    values.insert("kind".to_owned(), json!("payment"));
+    values.insert("kind".to_owned(), json!(kind));
     values.insert("amount_minor".to_owned(), json!(payment.amount_minor));
     values.insert("currency".to_owned(), json!(currency));
     values.insert(
         "business_date".to_owned(),
-        // The laptop's date until properties keep their business date (the night audit).
-        json!(chrono::Local::now().date_naive().to_string()),
+        json!(open_business_date(conn, &property_id)?.to_string()),
     );
     values.insert("description".to_owned(), json!(description));
     values.insert("payment_method".to_owned(), json!(payment.method));
@@ -151,6 +256,388 @@ pub fn take_payment(conn: &mut Connection, payment: &Payment<'_>) -> Result<Uuid
         values.insert("external_reference".to_owned(), json!(reference.trim()));
     }
     if let Some(by) = payment.created_by {
+        values.insert("created_by".to_owned(), json!(by));
+    }
+    outbox::write(conn, "folio_entries", PushOp::Insert, id, values)?;
+    Ok(id)
+}
+
+/// A VAT of the property: (tax id, rate in basis points, included in prices).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vat {
+    pub id: Uuid,
+    pub name: String,
+    pub rate_bp: i64,
+    pub included: bool,
+}
+
+/// The property's VAT on charges of `charge_type`: the one naming the type, else the one for
+/// every type.
+pub fn vat_for(conn: &Connection, property_id: &str, charge_type: &str) -> Result<Option<Vat>> {
+    let found: Option<(String, String, i64, bool)> = conn
+        .query_row(
+            "select id, name, coalesce(rate_bp, 0), coalesce(included, 0) from property_taxes
+              where property_id = ?1 and kind = 'vat' and coalesce(active, 1) = 1
+                and (charge_type = ?2 or charge_type is null)
+              order by charge_type is null, created_at, id limit 1",
+            [property_id, charge_type],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    found
+        .map(|(id, name, rate_bp, included)| {
+            Ok(Vat {
+                id: parse_id(&id)?,
+                name,
+                rate_bp,
+                included,
+            })
+        })
+        .transpose()
+}
+
+/// Posts a charge and its VAT to a folio of the stay. Returns the charge entry's id. A derived
+/// charge already on this laptop (its id taken) is not posted again.
+pub fn post_charge(conn: &mut Connection, charge: &Charge<'_>) -> Result<Uuid> {
+    if charge.quantity <= 0 {
+        return Err(Error::Invalid {
+            field: "quantity",
+            message: "The quantity is at least one.".to_owned(),
+        });
+    }
+    if charge.unit_price_minor <= 0 {
+        return Err(Error::Invalid {
+            field: "price",
+            message: "Enter a price above zero.".to_owned(),
+        });
+    }
+    if !CHARGE_TYPES.contains(&charge.charge_type) {
+        return Err(Error::Invalid {
+            field: "charge_type",
+            message: "Choose what kind of charge this is.".to_owned(),
+        });
+    }
+    let description = charge.description.trim();
+    if description.is_empty() {
+        return Err(Error::Invalid {
+            field: "description",
+            message: "Say what the charge is for.".to_owned(),
+        });
+    }
+    refuse_card_numbers(&[("description", Some(description))])?;
+    let id = charge.id.unwrap_or_else(Uuid::now_v7);
+    if mirror::read(conn, "folio_entries", &id.to_string())?.is_some() {
+        return Ok(id);
+    }
+    let reservation = charge.reservation_id.to_string();
+    let folio_id = target_folio(conn, charge.reservation_id, charge.folio_id)?;
+    let (property_id, currency) = stay(conn, &reservation)?;
+    let business_date = match charge.business_date {
+        Some(date) => date,
+        None => open_business_date(conn, &property_id)?,
+    };
+    let gross = charge.unit_price_minor * charge.quantity;
+    let vat = vat_for(conn, &property_id, charge.charge_type)?;
+    let taxed = match &vat {
+        Some(vat) => apply_vat(gross, vat.rate_bp, vat.included),
+        None => apply_vat(gross, 0, false),
+    };
+    let mut values = Map::new();
+    values.insert("folio_id".to_owned(), json!(folio_id));
+    values.insert("reservation_id".to_owned(), json!(reservation));
+    values.insert("kind".to_owned(), json!("charge"));
+    values.insert("amount_minor".to_owned(), json!(taxed.net_minor));
+    values.insert("currency".to_owned(), json!(currency));
+    values.insert("business_date".to_owned(), json!(business_date.to_string()));
+    values.insert("description".to_owned(), json!(description));
+    values.insert("charge_type".to_owned(), json!(charge.charge_type));
+    values.insert("quantity".to_owned(), json!(charge.quantity));
+    if let Some(by) = charge.created_by {
+        values.insert("created_by".to_owned(), json!(by));
+    }
+    outbox::write(conn, "folio_entries", PushOp::Insert, id, values)?;
+    if let Some(vat) = vat.filter(|_| taxed.tax_minor > 0) {
+        post_tax(
+            conn,
+            &Tax {
+                charge_id: id,
+                tax_id: vat.id,
+                folio_id,
+                reservation: &reservation,
+                currency: &currency,
+                business_date,
+                charge_type: "vat",
+                description: &format!("{} {}", vat.name, percent(vat.rate_bp)),
+                amount_minor: taxed.tax_minor,
+                rate_bp: Some(vat.rate_bp),
+                created_by: charge.created_by,
+            },
+        )?;
+    }
+    Ok(id)
+}
+
+/// A tax entry on a charge (deterministic id: the charge and the tax).
+pub(crate) struct Tax<'a> {
+    pub charge_id: Uuid,
+    pub tax_id: Uuid,
+    pub folio_id: Uuid,
+    pub reservation: &'a str,
+    pub currency: &'a str,
+    pub business_date: NaiveDate,
+    pub charge_type: &'a str,
+    pub description: &'a str,
+    pub amount_minor: i64,
+    pub rate_bp: Option<i64>,
+    pub created_by: Option<Uuid>,
+}
+
+pub(crate) fn post_tax(conn: &mut Connection, tax: &Tax<'_>) -> Result<Uuid> {
+    let id = tax_entry_id(tax.charge_id, tax.tax_id);
+    if mirror::read(conn, "folio_entries", &id.to_string())?.is_some() {
+        return Ok(id);
+    }
+    let mut values = Map::new();
+    values.insert("folio_id".to_owned(), json!(tax.folio_id));
+    values.insert("reservation_id".to_owned(), json!(tax.reservation));
+    values.insert("kind".to_owned(), json!("tax"));
+    values.insert("amount_minor".to_owned(), json!(tax.amount_minor));
+    values.insert("currency".to_owned(), json!(tax.currency));
+    values.insert("business_date".to_owned(), json!(tax.business_date.to_string()));
+    values.insert("description".to_owned(), json!(tax.description));
+    values.insert("charge_type".to_owned(), json!(tax.charge_type));
+    values.insert("applies_to_entry_id".to_owned(), json!(tax.charge_id));
+    values.insert("tax_rate_bp".to_owned(), json!(tax.rate_bp));
+    if let Some(by) = tax.created_by {
+        values.insert("created_by".to_owned(), json!(by));
+    }
+    outbox::write(conn, "folio_entries", PushOp::Insert, id, values)?;
+    Ok(id)
+}
+
+/// "10%", "7.7%" from basis points.
+pub fn percent(rate_bp: i64) -> String {
+    if rate_bp % 100 == 0 {
+        format!("{}%", rate_bp / 100)
+    } else {
+        format!("{}%", (rate_bp as f64 / 100.0))
+    }
+}
+
+/// Voids an entry of the stay (and the taxes on it): a new entry cancels each, naming it, with
+/// the reason; nothing is deleted or edited. The void's id is derived from the entry, so two
+/// desks voiding it offline make one void.
+pub fn void_entry(
+    conn: &mut Connection,
+    reservation_id: Uuid,
+    entry_id: Uuid,
+    reason: &str,
+    created_by: Option<Uuid>,
+) -> Result<()> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::Invalid {
+            field: "reason",
+            message: "Say why the entry is voided.".to_owned(),
+        });
+    }
+    refuse_card_numbers(&[("reason", Some(reason))])?;
+    let all = entries(conn, reservation_id)?;
+    let entry = all
+        .iter()
+        .find(|e| e.id == entry_id.to_string())
+        .ok_or_else(|| Error::Invalid {
+            field: "entry_id",
+            message: "That entry is not on this stay's folios.".to_owned(),
+        })?;
+    if entry.voids_entry_id.is_some() || entry.kind == "override" {
+        return Err(Error::Invalid {
+            field: "entry_id",
+            message: "A void or an override cannot be voided.".to_owned(),
+        });
+    }
+    let voided = |id: &str| all.iter().any(|e| e.voids_entry_id.as_deref() == Some(id));
+    if voided(&entry.id) {
+        return Err(Error::Invalid {
+            field: "entry_id",
+            message: "That entry is voided already.".to_owned(),
+        });
+    }
+    let property_id = stay(conn, &reservation_id.to_string())?.0;
+    let business_date = open_business_date(conn, &property_id)?;
+    let taxes = all.iter().filter(|e| {
+        e.kind == "tax" && e.applies_to_entry_id.as_deref() == Some(entry.id.as_str()) && !voided(&e.id)
+    });
+    for target in std::iter::once(entry).chain(taxes) {
+        let mut values = Map::new();
+        values.insert("folio_id".to_owned(), json!(target.folio_id));
+        values.insert("reservation_id".to_owned(), json!(reservation_id));
+        values.insert("kind".to_owned(), json!(target.kind));
+        values.insert("amount_minor".to_owned(), json!(target.amount_minor));
+        values.insert("currency".to_owned(), json!(target.currency));
+        values.insert("business_date".to_owned(), json!(business_date.to_string()));
+        values.insert(
+            "description".to_owned(),
+            json!(format!(
+                "Void of {}: {reason}",
+                target.description.as_deref().unwrap_or(&target.kind)
+            )),
+        );
+        values.insert("payment_method".to_owned(), json!(target.payment_method));
+        values.insert("charge_type".to_owned(), json!(target.charge_type));
+        values.insert("tax_rate_bp".to_owned(), json!(target.tax_rate_bp));
+        values.insert("voids_entry_id".to_owned(), json!(target.id));
+        if let Some(by) = created_by {
+            values.insert("created_by".to_owned(), json!(by));
+        }
+        outbox::write(
+            conn,
+            "folio_entries",
+            PushOp::Insert,
+            void_entry_id(parse_id(&target.id)?),
+            values,
+        )?;
+    }
+    Ok(())
+}
+
+/// Moves `amount_minor` of a charge (with its share of VAT) to another folio of the stay (a
+/// company pays the room, the guest the minibar): an adjustment takes it off the charge's folio
+/// and a charge puts it on the other, both naming the original charge.
+pub fn move_charge(
+    conn: &mut Connection,
+    reservation_id: Uuid,
+    entry_id: Uuid,
+    amount_minor: i64,
+    to_folio: Uuid,
+    created_by: Option<Uuid>,
+) -> Result<()> {
+    let all = entries(conn, reservation_id)?;
+    let entry = all
+        .iter()
+        .find(|e| e.id == entry_id.to_string() && e.kind == "charge" && e.voids_entry_id.is_none())
+        .ok_or_else(|| Error::Invalid {
+            field: "entry_id",
+            message: "Only a charge of this stay can be moved.".to_owned(),
+        })?;
+    if all.iter().any(|e| e.voids_entry_id.as_deref() == Some(entry.id.as_str())) {
+        return Err(Error::Invalid {
+            field: "entry_id",
+            message: "That charge is voided.".to_owned(),
+        });
+    }
+    let moved_out: i64 = all
+        .iter()
+        .filter(|e| {
+            e.kind == "adjustment"
+                && e.applies_to_entry_id.as_deref() == Some(entry.id.as_str())
+                && e.charge_type.as_deref() != Some("vat")
+        })
+        .map(|e| -e.amount_minor)
+        .sum();
+    let left = entry.amount_minor - moved_out;
+    if amount_minor <= 0 || amount_minor > left {
+        return Err(Error::Invalid {
+            field: "amount",
+            message: format!(
+                "Move an amount above zero and at most what is left of the charge ({}).",
+                format_minor(left, &entry.currency)
+            ),
+        });
+    }
+    if entry.folio_id == to_folio.to_string() {
+        return Err(Error::Invalid {
+            field: "to_folio_id",
+            message: "Choose another folio to move the charge to.".to_owned(),
+        });
+    }
+    let target = target_folio(conn, reservation_id, Some(to_folio))?;
+    let source_open: Option<String> = conn
+        .query_row("select status from folios where id = ?1", [&entry.folio_id], |r| r.get(0))
+        .optional()?;
+    if source_open.as_deref() == Some("closed") {
+        return Err(Error::FolioClosed);
+    }
+    let property_id = stay(conn, &reservation_id.to_string())?.0;
+    let business_date = open_business_date(conn, &property_id)?;
+    let vat = all.iter().find(|e| {
+        e.kind == "tax"
+            && e.charge_type.as_deref() == Some("vat")
+            && e.applies_to_entry_id.as_deref() == Some(entry.id.as_str())
+            && !all.iter().any(|v| v.voids_entry_id.as_deref() == Some(e.id.as_str()))
+    });
+    let vat_share = vat.map(|tax| {
+        let share = i128::from(tax.amount_minor) * i128::from(amount_minor);
+        let whole = i128::from(entry.amount_minor);
+        ((share + whole / 2) / whole) as i64
+    });
+    let description = entry.description.clone().unwrap_or_else(|| "Charge".to_owned());
+    let mut post = |folio: &str, kind: &str, amount: i64, charge_type: Option<&str>, rate: Option<i64>, text: String| {
+        let mut values = Map::new();
+        values.insert("folio_id".to_owned(), json!(folio));
+        values.insert("reservation_id".to_owned(), json!(reservation_id));
+        values.insert("kind".to_owned(), json!(kind));
+        values.insert("amount_minor".to_owned(), json!(amount));
+        values.insert("currency".to_owned(), json!(entry.currency));
+        values.insert("business_date".to_owned(), json!(business_date.to_string()));
+        values.insert("description".to_owned(), json!(text));
+        values.insert("charge_type".to_owned(), json!(charge_type));
+        values.insert("tax_rate_bp".to_owned(), json!(rate));
+        values.insert("applies_to_entry_id".to_owned(), json!(entry.id));
+        if let Some(by) = created_by {
+            values.insert("created_by".to_owned(), json!(by));
+        }
+        outbox::write(conn, "folio_entries", PushOp::Insert, Uuid::now_v7(), values)
+    };
+    let to = target.to_string();
+    post(&entry.folio_id, "adjustment", -amount_minor, entry.charge_type.as_deref(), None,
+        format!("{description}: moved to another folio"))?;
+    post(&to, "charge", amount_minor, entry.charge_type.as_deref(), None, description.clone())?;
+    if let (Some(tax), Some(share)) = (vat, vat_share.filter(|s| *s > 0)) {
+        let text = tax.description.clone().unwrap_or_else(|| "VAT".to_owned());
+        post(&entry.folio_id, "adjustment", -share, Some("vat"), tax.tax_rate_bp,
+            format!("{text}: moved to another folio"))?;
+        post(&to, "tax", share, Some("vat"), tax.tax_rate_bp, text)?;
+    }
+    Ok(())
+}
+
+/// Records that a manager let the guest leave with `balance_minor` open, and why: an override
+/// entry on the guest folio, which counts for nothing in the balance.
+pub fn record_override(
+    conn: &mut Connection,
+    reservation_id: Uuid,
+    balance_minor: i64,
+    reason: &str,
+    created_by: Option<Uuid>,
+) -> Result<Uuid> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::Invalid {
+            field: "override_reason",
+            message: "A manager's reason is needed to check out with a balance.".to_owned(),
+        });
+    }
+    refuse_card_numbers(&[("override_reason", Some(reason))])?;
+    let folio_id = open_guest_folio(conn, reservation_id)?;
+    let reservation = reservation_id.to_string();
+    let (property_id, currency) = stay(conn, &reservation)?;
+    let id = Uuid::now_v7();
+    let mut values = Map::new();
+    values.insert("folio_id".to_owned(), json!(folio_id));
+    values.insert("reservation_id".to_owned(), json!(reservation));
+    values.insert("kind".to_owned(), json!("override"));
+    values.insert("amount_minor".to_owned(), json!(balance_minor));
+    values.insert("currency".to_owned(), json!(currency));
+    values.insert(
+        "business_date".to_owned(),
+        json!(open_business_date(conn, &property_id)?.to_string()),
+    );
+    values.insert(
+        "description".to_owned(),
+        json!(format!("Checked out with {} open: {reason}", format_minor(balance_minor, &currency))),
+    );
+    if let Some(by) = created_by {
         values.insert("created_by".to_owned(), json!(by));
     }
     outbox::write(conn, "folio_entries", PushOp::Insert, id, values)?;
@@ -168,11 +655,30 @@ pub fn refuse_card_numbers(fields: &[(&'static str, Option<&str>)]) -> Result<()
     }
 }
 
+/// The stay's folios, guest folio first.
+pub fn folios(conn: &Connection, reservation_id: Uuid) -> Result<Vec<Folio>> {
+    let mut statement = conn.prepare_cached(
+        "select id, kind, name, status, currency from folios where reservation_id = ?1
+          order by kind <> 'guest', created_at, id",
+    )?;
+    let rows = statement.query_map([reservation_id.to_string()], |r| {
+        Ok(Folio {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            name: r.get(2)?,
+            status: r.get(3)?,
+            currency: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The stay's entries on every folio, oldest first.
 pub fn entries(conn: &Connection, reservation_id: Uuid) -> Result<Vec<Entry>> {
     let mut statement = conn.prepare_cached(
         "select id, folio_id, kind, amount_minor, currency, business_date, description,
-                payment_method, external_reference, voids_entry_id
+                payment_method, external_reference, voids_entry_id, charge_type,
+                coalesce(quantity, 1), applies_to_entry_id, tax_rate_bp
            from folio_entries where reservation_id = ?1 order by created_at, id",
     )?;
     let rows = statement.query_map([reservation_id.to_string()], |r| {
@@ -187,23 +693,30 @@ pub fn entries(conn: &Connection, reservation_id: Uuid) -> Result<Vec<Entry>> {
             payment_method: r.get(7)?,
             external_reference: r.get(8)?,
             voids_entry_id: r.get(9)?,
+            charge_type: r.get(10)?,
+            quantity: r.get(11)?,
+            applies_to_entry_id: r.get(12)?,
+            tax_rate_bp: r.get(13)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The stay's balance from its entries: charges + taxes ± adjustments − payments + refunds.
-pub fn balance(conn: &Connection, reservation_id: Uuid) -> Result<Balance> {
-    let entries = entries(conn, reservation_id)?;
-    let voided: Vec<&str> = entries
-        .iter()
-        .filter_map(|e| e.voids_entry_id.as_deref())
-        .collect();
-    let counted = entries
-        .iter()
-        .filter(|e| e.voids_entry_id.is_none() && !voided.contains(&e.id.as_str()));
+/// The entries that count: neither voided nor voids nor overrides.
+pub fn counted(entries: &[Entry]) -> impl Iterator<Item = &Entry> {
+    entries.iter().filter(move |e| {
+        e.voids_entry_id.is_none()
+            && e.kind != "override"
+            && !entries
+                .iter()
+                .any(|v| v.voids_entry_id.as_deref() == Some(e.id.as_str()))
+    })
+}
+
+/// The balance of some entries: charges + taxes ± adjustments − payments + refunds.
+pub fn balance_of<'a>(entries: impl Iterator<Item = &'a Entry>) -> Balance {
     let (mut charged, mut paid) = (0_i64, 0_i64);
-    for entry in counted {
+    for entry in entries {
         match entry.kind.as_str() {
             "charge" | "tax" | "adjustment" => charged += entry.amount_minor,
             "payment" => paid += entry.amount_minor,
@@ -211,15 +724,40 @@ pub fn balance(conn: &Connection, reservation_id: Uuid) -> Result<Balance> {
             _ => {}
         }
     }
-    Ok(Balance {
+    Balance {
         charged_minor: charged,
         paid_minor: paid,
         balance_minor: charged - paid,
-    })
+    }
+}
+
+/// The stay's balance from its entries on every folio.
+pub fn balance(conn: &Connection, reservation_id: Uuid) -> Result<Balance> {
+    let entries = entries(conn, reservation_id)?;
+    Ok(balance_of(counted(&entries)))
+}
+
+/// One folio's balance.
+pub fn folio_balance(conn: &Connection, reservation_id: Uuid, folio_id: &str) -> Result<Balance> {
+    let entries = entries(conn, reservation_id)?;
+    Ok(balance_of(counted(&entries).filter(|e| e.folio_id == folio_id)))
+}
+
+/// The property's open business date, now.
+fn open_business_date(conn: &Connection, property_id: &str) -> Result<NaiveDate> {
+    match Uuid::parse_str(property_id) {
+        Ok(property) => business_day::business_date(conn, property, Utc::now()),
+        // a stay whose property this laptop does not hold: the laptop's UTC date
+        Err(_) => Ok(Utc::now().date_naive()),
+    }
+}
+
+fn parse_id(id: &str) -> Result<Uuid> {
+    Uuid::parse_str(id).map_err(|e| Error::Data(format!("id {id}: {e}")))
 }
 
 /// The stay's property and currency.
-fn stay(conn: &Connection, reservation: &str) -> Result<(String, String)> {
+pub(crate) fn stay(conn: &Connection, reservation: &str) -> Result<(String, String)> {
     conn.query_row(
         "select property_id, coalesce(currency, 'USD') from reservations where id = ?1",
         [reservation],
@@ -232,7 +770,6 @@ fn stay(conn: &Connection, reservation: &str) -> Result<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mirror;
     use serde_json::Value;
 
     fn stay_with(conn: &Connection, total: i64) -> Uuid {
@@ -244,7 +781,7 @@ mod tests {
         }) else {
             unreachable!()
         };
-        mirror::upsert(conn, "reservations", &row).expect("stay pulled from the server");
+        crate::mirror::upsert(conn, "reservations", &row).expect("stay pulled from the server");
         id
     }
 

@@ -8,19 +8,28 @@
 //! - [`session_file`]: the headless client's session between runs (never in the SQLite file).
 //! - [`conflicts`]: the inbox of refused changes and how a person resolves them.
 //! - [`engine`]: one round of sync: push the outbox, pull the feed, rebase what is still pending.
-//! - [`folio`]: a stay's guest folio, payments as ledger entries, the balance derived from them.
+//! - [`folio`]: a stay's folios; charges, taxes, payments, refunds, voids and moves as ledger
+//!   entries; balances derived from them.
+//! - [`business_day`]: a property's day in its time zone, and its open business date.
+//! - [`pricing`]: rate plans and the price each night of a stay was booked at.
+//! - [`night_audit`]: closing a business date: room charges and taxes, no-shows, the day's figures.
+//! - [`guest_invoice`]: the hotel's invoices to its guests, numbered per laptop series.
 //! - [`loyalty`]: the balance the desk sees (server plus pending) and redemptions within it.
 //! - [`error`]: the crate's error type.
 //!
 //! The `pms-client` binary (`src/main.rs`) drives all of it from the command line.
 
+pub mod business_day;
 pub mod conflicts;
 pub mod engine;
 pub mod error;
 pub mod folio;
+pub mod guest_invoice;
 pub mod loyalty;
 pub mod mirror;
+pub mod night_audit;
 pub mod outbox;
+pub mod pricing;
 pub mod remote;
 pub mod session_file;
 

@@ -22,6 +22,9 @@ pub fn migrations() -> Migrations<'static> {
             "../../../migrations/sqlite/0003_desk_indexes.sql"
         )),
         M::up(include_str!("../../../migrations/sqlite/0004_folios.sql")),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0005_rates_audit_invoices.sql"
+        )),
     ])
 }
 

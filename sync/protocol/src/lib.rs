@@ -9,12 +9,14 @@
 //! - [`flags`]: the one evaluation of feature flags (server and app agree).
 //! - [`derived`]: the deterministic ids of entries derived from an event.
 //! - [`card`]: the card-number (Luhn) check of free text that must never hold one.
+//! - [`money`]: minor units per currency (ISO 4217) and the arithmetic of taxes.
 
 pub mod card;
 pub mod derived;
 pub mod flags;
 pub mod hlc;
 pub mod merge;
+pub mod money;
 pub mod tables;
 pub mod wire;
 

@@ -224,12 +224,14 @@ pub const APPEND_ONLY_TABLES: &[&str] = &[
     "loyalty_transactions",
     "communication_logs",
     "folio_entries",
+    "night_audits",
+    "guest_invoices",
 ];
 
 /// Tables whose rows may carry an id derived from what they are (a stay's guest folio): an
 /// insert whose id is taken is that same row, made by another laptop; like an append-only
 /// ledger's entry, it is answered as already recorded, not as a conflict.
-pub const DERIVED_ROW_TABLES: &[&str] = &["folios"];
+pub const DERIVED_ROW_TABLES: &[&str] = &["folios", "reservation_nights"];
 
 /// Whether an insert into `table` whose id exists already is the same row, already recorded.
 pub fn same_id_is_same_row(table: &str) -> bool {
@@ -244,6 +246,7 @@ pub const SERVER_OWNED_TABLES: &[&str] = &[
     "usage_alerts",
     "feature_flags",
     "plans",
+    "guest_invoice_series",
 ];
 
 /// The class of a synced table; `None` when the table is not synced.
