@@ -58,9 +58,10 @@ async fn eight_connections_book_a_thousand_stays_numbered_one_to_a_thousand() {
     let db = TestDb::migrated().await;
     let seeded = db.seed(2, 10).await;
     let (tenant_a, tenant_b) = (seeded.tenant_ids[0], seeded.tenant_ids[1]);
-    // Start both tenants from empty so the expected numbers are exactly 1..=n (the stays' folios
-    // go first; their ledger takes no deletes, so it is truncated).
-    sqlx::query("truncate public.folio_entries, public.folios")
+    // Start both tenants from empty so the expected numbers are exactly 1..=n (what hangs on the
+    // stays goes first: folios, guest invoices and nightly prices; the ledgers take no deletes,
+    // so they are truncated).
+    sqlx::query("truncate public.guest_invoices, public.folio_entries, public.folios, public.reservation_nights")
         .execute(&db.pool)
         .await
         .expect("clear folios");

@@ -181,6 +181,46 @@ pub async fn seed_demo(pool: &PgPool, options: &SeedOptions) -> Result<SeedSumma
             );
             summary.add(table.table(), rows);
         }
+        // The laptops' invoice series, made by the database as their devices went in (with a
+        // random id and now()): made again with the seed's ids and times, the same prefixes, so
+        // the same seed gives the same rows. (An id is never updated: the change feed would see
+        // a row move.)
+        let devices: Vec<uuid::Uuid> = tenant.device_series.iter().map(|s| s.0).collect();
+        let made: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+            "delete from public.guest_invoice_series
+              where tenant_id = $1 and device_id = any($2)
+             returning device_id, prefix",
+        )
+        .bind(tenant.tenant_id)
+        .bind(&devices)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut series_devices = Vec::new();
+        let mut series_ids = Vec::new();
+        let mut prefixes = Vec::new();
+        let mut created = Vec::new();
+        for (device, prefix) in made {
+            if let Some((_, id, at)) = tenant.device_series.iter().find(|s| s.0 == device) {
+                series_devices.push(device);
+                series_ids.push(*id);
+                prefixes.push(prefix);
+                created.push(*at);
+            }
+        }
+        sqlx::query(
+            "insert into public.guest_invoice_series (tenant_id, id, device_id, prefix, created_at, updated_at)
+             select $1, s.id, s.device_id, s.prefix, s.created_at, s.created_at
+               from unnest($2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[])
+                    as s(device_id, id, prefix, created_at)
+              order by s.prefix",
+        )
+        .bind(tenant.tenant_id)
+        .bind(&series_devices)
+        .bind(&series_ids)
+        .bind(&prefixes)
+        .bind(&created)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         tracing::info!(tenant = %tenant.subdomain, "seeded");
         summary.tenant_ids.push(tenant.tenant_id);

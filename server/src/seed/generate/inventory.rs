@@ -9,6 +9,8 @@ pub(super) struct StaffRows {
     pub(super) owner: (Uuid, String, String),
     pub(super) manager: Uuid,
     pub(super) front_desk: Vec<Uuid>,
+    /// the laptops' device ids and when they signed in
+    pub(super) device_ids: Vec<(Uuid, DateTime<Utc>)>,
 }
 
 pub(super) fn staff_rows(g: &mut Gen, subdomain: &str, created: DateTime<Utc>) -> StaffRows {
@@ -73,15 +75,18 @@ pub(super) fn staff_rows(g: &mut Gen, subdomain: &str, created: DateTime<Utc>) -
             "updated_at",
         ],
     );
+    let mut device_ids = Vec::new();
     for (n, user_id) in front_desk.iter().enumerate() {
         let signed_in = g.now - Duration::days(30);
         let mut token_hash = [0u8; 32];
         g.rng.fill(&mut token_hash);
         let token_hash: String = token_hash.iter().map(|b| format!("{b:02x}")).collect();
+        let device_id = g.id_at(signed_in);
+        device_ids.push((device_id, signed_in));
         devices
             .row()
             .uuid(g.tenant_id)
-            .uuid(g.id_at(signed_in))
+            .uuid(device_id)
             .uuid(*user_id)
             .text(&format!("Front desk laptop {}", n + 1))
             .text(&token_hash)
@@ -97,6 +102,7 @@ pub(super) fn staff_rows(g: &mut Gen, subdomain: &str, created: DateTime<Utc>) -
         owner,
         manager,
         front_desk,
+        device_ids,
     }
 }
 
@@ -151,7 +157,7 @@ pub(super) fn inventory(
     hotel: &str,
     rooms_needed: usize,
     created: DateTime<Utc>,
-) -> (Vec<CopyTable>, Vec<RoomType>, Vec<Room>) {
+) -> (Vec<CopyTable>, Vec<Property>, Vec<RoomType>, Vec<Room>) {
     let mut properties = CopyTable::new(
         "properties",
         &[
@@ -220,6 +226,7 @@ pub(super) fn inventory(
     let property_count = rooms_needed.div_ceil(ROOMS_PER_PROPERTY);
     let mut room_types = Vec::new();
     let mut rooms = Vec::new();
+    let mut property_list = Vec::new();
     for p in 0..property_count {
         let property_id = g.id_at(created);
         let (city, country) = g.pick(names::CITIES);
@@ -235,6 +242,11 @@ pub(super) fn inventory(
         } else {
             "EUR"
         };
+        property_list.push(Property {
+            id: property_id,
+            currency,
+            created,
+        });
         properties
             .row()
             .uuid(g.tenant_id)
@@ -276,6 +288,7 @@ pub(super) fn inventory(
                 .end();
             room_types.push(RoomType {
                 id,
+                property_id,
                 rate_cents: rate,
                 max_occupancy: occupancy,
             });
@@ -318,6 +331,7 @@ pub(super) fn inventory(
     }
     (
         vec![properties, types_table, rooms_table],
+        property_list,
         room_types,
         rooms,
     )

@@ -13,6 +13,7 @@ mod guests;
 mod inventory;
 mod loyalty;
 mod marketing;
+mod rates;
 mod stays;
 
 use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
@@ -42,6 +43,10 @@ pub struct GeneratedTenant {
     pub tenant_id: Uuid,
     pub subdomain: String,
     pub tables: Vec<CopyTable>,
+    /// The invoice series the database makes for each laptop when its `devices` row goes in
+    /// (a trigger, with a random id and now()): (device, the id and creation time to give it),
+    /// so that the same seed gives the same rows.
+    pub device_series: Vec<(Uuid, Uuid, DateTime<Utc>)>,
 }
 
 use account::{billing, tenant_overrides, usage_alerts, webhooks};
@@ -128,6 +133,7 @@ struct Guest {
 
 struct RoomType {
     id: Uuid,
+    property_id: Uuid,
     rate_cents: i64,
     max_occupancy: i64,
 }
@@ -138,9 +144,21 @@ struct Room {
     room_type: usize,
 }
 
+struct Property {
+    id: Uuid,
+    currency: &'static str,
+    created: DateTime<Utc>,
+}
+
 struct Stay {
     id: Uuid,
     guest: Option<usize>,
+    property_id: Uuid,
+    room_type: usize,
+    rate_cents: i64,
+    adults: i64,
+    children: i64,
+    deposit_cents: i64,
     status: &'static str,
     check_in: NaiveDate,
     check_out: NaiveDate,
@@ -193,7 +211,7 @@ pub fn generate_tenant(plan: &TenantPlan, plans: &[Plan]) -> GeneratedTenant {
     let rooms_needed = (plan.guests * plan.stays_per_tenth_guest / 10)
         .div_ceil(STAYS_PER_ROOM)
         .max(12);
-    let (property_tables, room_types, rooms) =
+    let (property_tables, properties, room_types, rooms) =
         inventory(&mut g, hotel, rooms_needed, tenant_created);
     tables.extend(property_tables);
 
@@ -209,6 +227,16 @@ pub fn generate_tenant(plan: &TenantPlan, plans: &[Plan]) -> GeneratedTenant {
     tables.push(ledger_table);
     tables.push(stays.folios);
     tables.push(stays.folio_entries);
+    // prices, taxes, nightly prices, night audits and guest invoices: derived ids, no RNG draw
+    let desk_day = rates::desk_day(
+        &g,
+        &properties,
+        &room_types,
+        &guests,
+        &stays.stays,
+        &staff.front_desk,
+    );
+    tables.extend(desk_day.tables);
 
     let (campaigns, recipients, campaign_ids) = campaigns(&mut g, &guests, staff.manager);
     tables.push(campaigns);
@@ -228,6 +256,11 @@ pub fn generate_tenant(plan: &TenantPlan, plans: &[Plan]) -> GeneratedTenant {
         tenant_id,
         subdomain,
         tables,
+        device_series: staff
+            .device_ids
+            .iter()
+            .map(|(device, signed_in)| (*device, rates::device_series_id(*device), *signed_in))
+            .collect(),
     }
 }
 

@@ -109,6 +109,12 @@ pub(super) fn lay_out_stays(
         stays.push(Stay {
             id,
             guest,
+            property_id: room.property_id,
+            room_type: room.room_type,
+            rate_cents: rate,
+            adults,
+            children,
+            deposit_cents: deposit,
             status,
             check_in,
             check_out,
