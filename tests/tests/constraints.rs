@@ -115,6 +115,77 @@ fn folio_entry(kind: &str, amount: &str, method: &str, currency: &str, reference
     )
 }
 
+/// A new charge on the first seeded folio with `column` set to `value` (SQL).
+fn folio_charge(column: &str, value: &str) -> String {
+    format!(
+        "insert into public.folio_entries
+                (tenant_id, folio_id, reservation_id, kind, amount_minor, currency, {column})
+         select tenant_id, id, reservation_id, 'charge', 1, currency, {value}
+           from public.folios order by id limit 1"
+    )
+}
+
+/// A new night audit of the first seeded property, of a date no audit has, with these SQL values.
+fn night_audit(business_date: &str, rooms_sold: &str, no_shows: &str) -> String {
+    format!(
+        "insert into public.night_audits (tenant_id, property_id, business_date, rooms_sold, no_shows)
+         select tenant_id, id, {business_date}, {rooms_sold}, {no_shows} from public.properties order by id limit 1"
+    )
+}
+
+/// The columns of a guest invoice that a case copies (the id is new).
+const GUEST_INVOICE_COLUMNS: &[&str] = &[
+    "tenant_id",
+    "series_id",
+    "number",
+    "kind",
+    "corrects_invoice_id",
+    "property_id",
+    "reservation_id",
+    "folio_id",
+    "bill_to",
+    "currency",
+    "net_minor",
+    "tax_minor",
+    "total_minor",
+    "paid_minor",
+    "lines",
+    "taxes",
+    "issued_on",
+];
+
+/// Guest invoices are append-only and numbered without gaps per series, so a case inserts a copy
+/// of the last seeded invoice of a series, numbered next (its predecessor exists), with some
+/// columns given as SQL over `i` (the copied invoice) and `n` (1, or 1 and 2 with `copies` 2).
+fn guest_invoice(copies: u32, overrides: &[(&str, &str)]) -> String {
+    let values = GUEST_INVOICE_COLUMNS
+        .iter()
+        .map(|column| {
+            overrides
+                .iter()
+                .find(|(c, _)| c == column)
+                .map(|(_, value)| (*value).to_owned())
+                .unwrap_or_else(|| match *column {
+                    "number" => "i.number + n".to_owned(),
+                    other => format!("i.{other}"),
+                })
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "insert into public.guest_invoices ({columns})
+         select {values}
+           from (select * from public.guest_invoices g
+                  where not exists (select 1 from public.guest_invoices h
+                                     where h.tenant_id = g.tenant_id and h.series_id = g.series_id
+                                       and h.number > g.number)
+                  order by id limit 1) i
+          cross join generate_series(1, {copies}) as n
+          order by n",
+        columns = GUEST_INVOICE_COLUMNS.join(", "),
+    )
+}
+
 /// A stay without folio entries, whose paid amount and status are its own.
 const NO_FOLIO_ENTRIES: &str =
     "not exists (select 1 from public.folio_entries e where e.tenant_id = reservations.tenant_id and e.reservation_id = reservations.id)";
@@ -256,11 +327,16 @@ fn cases() -> Vec<Case> {
         // devices (sync sessions) -----------------------------------------------------------------
         check("devices_name_check", update_one("devices", "name = ' '")),
         check("devices_refresh_token_hash_check", update_one("devices", "refresh_token_hash = 'not-a-sha256'")),
+        // the insert trigger would open a second invoice series for the same device id, which
+        // its own unique index refuses: triggers off
         unique(
             "devices_id_key",
-            "insert into public.devices (tenant_id, id, user_id, name, refresh_token_hash, refresh_expires_at)
-             select s.tenant_id, d.id, s.user_id, d.name, d.refresh_token_hash, d.refresh_expires_at
-               from public.devices d join public.staff s on s.tenant_id <> d.tenant_id order by d.id, s.id limit 1",
+            format!(
+                "{NO_TRIGGERS}
+                 insert into public.devices (tenant_id, id, user_id, name, refresh_token_hash, refresh_expires_at)
+                 select s.tenant_id, d.id, s.user_id, d.name, d.refresh_token_hash, d.refresh_expires_at
+                   from public.devices d join public.staff s on s.tenant_id <> d.tenant_id order by d.id, s.id limit 1"
+            ),
         ),
         // properties -----------------------------------------------------------------------------
         check("properties_name_check", update_one("properties", "name = ''")),
@@ -288,10 +364,10 @@ fn cases() -> Vec<Case> {
         ),
         unique("room_types_legacy_id_key", update_two_of_one_tenant("room_types", "legacy_id = 'RT-1'")),
         // (tenant_id, property_id, id) contains the primary key: only a copy of a row breaks it,
-        // and that breaks the primary key first
+        // and that breaks the primary key first (rate plans' foreign key goes with it)
         unique(
             "room_types_property_key",
-            "alter table public.room_types drop constraint room_types_pkey;
+            "alter table public.room_types drop constraint room_types_pkey cascade;
              insert into public.room_types (tenant_id, id, property_id, code, name)
              select tenant_id, id, property_id, code || '-2', name from public.room_types order by id limit 1",
         ),
@@ -723,6 +799,96 @@ fn cases() -> Vec<Case> {
                     (tenant_id, folio_id, reservation_id, kind, amount_minor, currency, payment_method, description, voids_entry_id)
              select e.tenant_id, e.folio_id, e.reservation_id, e.kind, e.amount_minor, e.currency, e.payment_method, 'Void', e.id
                from (select * from public.folio_entries order by id limit 1) e cross join generate_series(1, 2)",
+        ),
+        check("folio_entries_charge_type_check", folio_charge("charge_type", "'spa'")),
+        check("folio_entries_quantity_check", folio_charge("quantity", "0")),
+        check("folio_entries_tax_rate_bp_check", folio_charge("tax_rate_bp", "10001")),
+        // properties: when the night audit runs by itself --------------------------------------
+        check("properties_night_audit_hour_check", update_one("properties", "night_audit_hour = 24")),
+        // rate plans and their seasons ---------------------------------------------------------
+        check("rate_plans_name_check", update_one("rate_plans", "name = ' '")),
+        check("rate_plans_currency_check", update_one("rate_plans", "currency = 'eur'")),
+        check("rate_plans_base_price_check", update_one("rate_plans", "base_price_minor = -1")),
+        check("rate_plan_prices_weekdays_check", update_one("rate_plan_prices", "weekdays = 0")),
+        check("rate_plan_prices_price_check", update_one("rate_plan_prices", "price_minor = -1")),
+        check("rate_plan_prices_dates_check", update_one("rate_plan_prices", "ends_on = starts_on - 1")),
+        // a stay's nightly prices ----------------------------------------------------------------
+        check("reservation_nights_price_check", update_one("reservation_nights", "price_minor = -1")),
+        check("reservation_nights_currency_check", update_one("reservation_nights", "currency = 'eur'")),
+        unique(
+            "reservation_nights_night_key",
+            "insert into public.reservation_nights (tenant_id, reservation_id, night, price_minor, currency)
+             select tenant_id, reservation_id, night, price_minor, currency
+               from public.reservation_nights order by id limit 1",
+        ),
+        // property taxes -----------------------------------------------------------------------
+        check("property_taxes_name_check", update_one("property_taxes", "name = ''")),
+        // an unknown kind is reported by the kind check, not by the shape check
+        check("property_taxes_kind_check", update_one("property_taxes", "kind = 'sales'")),
+        check("property_taxes_charge_type_check", update_one("property_taxes", "charge_type = 'spa'")),
+        check(
+            "property_taxes_rate_bp_check",
+            update_one_where("property_taxes", "kind = 'vat'", "rate_bp = 10001"),
+        ),
+        check(
+            "property_taxes_amount_check",
+            update_one_where("property_taxes", "kind = 'city_tax'", "amount_minor = -1"),
+        ),
+        check(
+            "property_taxes_exempt_age_check",
+            update_one_where("property_taxes", "kind = 'city_tax'", "exempt_under_age = 26"),
+        ),
+        check(
+            "property_taxes_shape_check",
+            update_one_where("property_taxes", "kind = 'vat'", "amount_minor = 100"),
+        ),
+        // charge items -------------------------------------------------------------------------
+        check("charge_items_name_check", update_one("charge_items", "name = ''")),
+        check("charge_items_charge_type_check", update_one("charge_items", "charge_type = 'room'")),
+        check("charge_items_price_check", update_one("charge_items", "price_minor = -1")),
+        check("charge_items_currency_check", update_one("charge_items", "currency = 'eur'")),
+        // night audits: append-only, so every case is a new audit -----------------------------
+        check("night_audits_rooms_sold_check", night_audit("date '2031-01-01'", "-1", "0")),
+        check("night_audits_no_shows_check", night_audit("date '2031-01-01'", "0", "-1")),
+        unique(
+            "night_audits_date_key",
+            "insert into public.night_audits (tenant_id, property_id, business_date)
+             select tenant_id, property_id, business_date from public.night_audits order by id limit 1",
+        ),
+        // guest invoice series -----------------------------------------------------------------
+        check("guest_invoice_series_prefix_check", update_one("guest_invoice_series", "prefix = 'd-1'")),
+        unique(
+            "guest_invoice_series_prefix_key",
+            update_two_of_one_tenant("guest_invoice_series", "prefix = 'X1'"),
+        ),
+        unique(
+            "guest_invoice_series_device_key",
+            "insert into public.guest_invoice_series (tenant_id, device_id, prefix)
+             select tenant_id, device_id, 'Z9' from public.guest_invoice_series
+              where device_id is not null order by id limit 1",
+        ),
+        // guest invoices: append-only and gapless, so every case is the next invoice of a series
+        check("guest_invoices_number_check", guest_invoice(1, &[("number", "0")])),
+        check("guest_invoices_kind_check", guest_invoice(1, &[("kind", "'receipt'")])),
+        check("guest_invoices_bill_to_check", guest_invoice(1, &[("bill_to", "' '")])),
+        check("guest_invoices_currency_check", guest_invoice(1, &[("currency", "'eur'")])),
+        check("guest_invoices_lines_check", guest_invoice(1, &[("lines", "'{}'")])),
+        check("guest_invoices_taxes_check", guest_invoice(1, &[("taxes", "'{}'")])),
+        check(
+            "guest_invoices_total_check",
+            guest_invoice(1, &[("total_minor", "i.net_minor + i.tax_minor + 1")]),
+        ),
+        check("guest_invoices_credit_note_check", guest_invoice(1, &[("kind", "'credit_note'")])),
+        check(
+            "guest_invoices_no_card_number_check",
+            guest_invoice(1, &[("bill_to", "'Card 4111 1111 1111 1111'")]),
+        ),
+        // the same number again (its predecessor exists, so the gapless trigger lets it through)
+        unique("guest_invoices_number_key", guest_invoice(1, &[("number", "i.number")])),
+        // two credit notes of one invoice, numbered one after the other
+        unique(
+            "guest_invoices_corrected_once",
+            guest_invoice(2, &[("kind", "'credit_note'"), ("corrects_invoice_id", "i.id")]),
         ),
     ]
 }
