@@ -10,6 +10,8 @@
 //! - confirmation numbers 1..n per tenant in creation order, legacy codes searchable; rooms never
 //!   double-booked;
 //! - a second run changes nothing (not even `updated_at`, nor the change feed);
+//! - a booking's legacy paid amount becomes its opening payment, so the desk's first payment on
+//!   the stay adds to it instead of replacing it;
 //! - the store in another database; dual-write writes the desk's edits back in the legacy shape,
 //!   and re-importing them changes nothing; switched off, it stops;
 //! - bad input: a missing store table, values of the wrong type (quarantined, the key and field
@@ -823,6 +825,97 @@ async fn a_second_run_changes_nothing() {
     for (table, rows) in &before {
         assert!(rows == &after[table], "{table} changed on the second run");
     }
+}
+
+#[tokio::test]
+async fn a_legacy_paid_amount_is_kept_when_the_desk_takes_a_payment() {
+    let db = TestDb::migrated().await;
+    load_sample(&db.pool).await;
+    import(&db).await;
+    // an imported stay that paid part of its total in the old panel
+    let (stay, legacy_paid, total, status): (Uuid, i64, i64, String) = sqlx::query_as(
+        "select r.id, r.deposit_paid_cents, r.total_amount_cents, r.payment_status
+           from public.reservations r join public.tenants t on t.id = r.tenant_id
+          where t.external_id = 'T-101' and r.legacy_id is not null
+            and r.deposit_paid_cents > 0 and r.deposit_paid_cents + 1000 < r.total_amount_cents
+          order by r.legacy_id limit 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("a stay with a legacy paid amount");
+    assert_eq!(status, "partial");
+
+    // the import wrote the amount as the stay's opening payment, on its guest folio
+    let entries: Vec<(Uuid, Uuid, String, i64, Option<String>, Option<String>)> = sqlx::query_as(
+        "select id, folio_id, kind, amount_minor, payment_method, description
+           from public.folio_entries where reservation_id = $1 order by created_at, id",
+    )
+    .bind(stay)
+    .fetch_all(&db.pool)
+    .await
+    .expect("entries");
+    let folio = pms_sync_protocol::derived::guest_folio_id(stay);
+    assert_eq!(
+        entries,
+        [(
+            kv_import::ids::opening_payment_id(stay),
+            folio,
+            "payment".to_owned(),
+            legacy_paid,
+            Some("other".to_owned()),
+            Some("Paid before the move (legacy system)".to_owned()),
+        )]
+    );
+    let (kind, folio_status): (String, String) =
+        sqlx::query_as("select kind, status from public.folios where id = $1")
+            .bind(folio)
+            .fetch_one(&db.pool)
+            .await
+            .expect("the guest folio");
+    assert_eq!((kind.as_str(), folio_status.as_str()), ("guest", "open"));
+
+    // the desk takes 10.00 more on the stay's guest folio
+    let claims = desk(&db.pool, "T-101").await;
+    let mut tx = begin_as(&db.pool, claims).await;
+    sqlx::query(
+        "insert into public.folio_entries
+                (tenant_id, folio_id, reservation_id, kind, amount_minor, currency, payment_method, description)
+         select tenant_id, id, reservation_id, 'payment', 1000, currency, 'cash', 'At the desk'
+           from public.folios where id = $1",
+    )
+    .bind(folio)
+    .execute(&mut *tx)
+    .await
+    .expect("a payment at the desk");
+    tx.commit().await.expect("commit");
+    let paid = |pool: PgPool| async move {
+        sqlx::query_as::<_, (i64, String)>(
+            "select deposit_paid_cents, payment_status from public.reservations where id = $1",
+        )
+        .bind(stay)
+        .fetch_one(&pool)
+        .await
+        .expect("the stay")
+    };
+    assert_eq!(
+        paid(db.pool.clone()).await,
+        (legacy_paid + 1000, "partial".to_owned()),
+        "the legacy amount and the new payment (of a total of {total})"
+    );
+
+    // importing again writes no second opening payment, and the amount stays
+    import(&db).await;
+    let count: i64 =
+        sqlx::query_scalar("select count(*) from public.folio_entries where reservation_id = $1")
+            .bind(stay)
+            .fetch_one(&db.pool)
+            .await
+            .expect("count");
+    assert_eq!(count, 2);
+    assert_eq!(
+        paid(db.pool.clone()).await,
+        (legacy_paid + 1000, "partial".to_owned())
+    );
 }
 
 #[tokio::test]

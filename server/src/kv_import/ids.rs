@@ -43,6 +43,16 @@ pub fn as_uuid(legacy_id: &str) -> Option<Uuid> {
     }
 }
 
+/// A stay's opening payment: the paid amount the legacy system held for it, written once as a
+/// payment on its guest folio (see [`write::folios`](super::write::folios)). Derived like the
+/// desk's own entries (`pms_sync_protocol::derived`), from the stay alone, so a re-run finds it.
+pub fn opening_payment_id(reservation: Uuid) -> Uuid {
+    Uuid::new_v5(
+        &pms_sync_protocol::derived::NAMESPACE,
+        format!("folio_entries/opening_payment/{reservation}").as_bytes(),
+    )
+}
+
 /// RFC 9562 UUIDv5: SHA-1 of the namespace and the name, version and variant bits set.
 pub fn uuid_v5(namespace: Uuid, name: &[u8]) -> Uuid {
     let mut hasher = Sha1::new();
@@ -91,6 +101,17 @@ mod tests {
         ];
         let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
         assert_eq!(distinct.len(), ids.len());
+    }
+
+    #[test]
+    fn a_stay_has_one_opening_payment() {
+        let (stay, other) = (Uuid::now_v7(), Uuid::now_v7());
+        assert_eq!(opening_payment_id(stay), opening_payment_id(stay));
+        assert_ne!(opening_payment_id(stay), opening_payment_id(other));
+        assert_ne!(
+            opening_payment_id(stay),
+            pms_sync_protocol::derived::guest_folio_id(stay)
+        );
     }
 
     #[test]

@@ -204,11 +204,22 @@ pub fn reservation(key: &Key, f: &mut Fields) -> Result<Mapped, Problem> {
             f.note("balanceDue differs from total − deposit: recomputed");
         }
     }
-    row.set(
-        "payment_status",
-        f.choice("paymentStatus", &["pending", "partial", "paid", "refunded"])?
-            .unwrap_or_else(|| "pending".to_owned()),
-    );
+    let legacy_status = f
+        .choice("paymentStatus", &["pending", "partial", "paid", "refunded"])?
+        .unwrap_or_else(|| "pending".to_owned());
+    // A paid amount goes in as the stay's opening payment (`write::folios`), and from then on the
+    // database derives the status from the stay's payments: the same rule here, so the row holds
+    // what the database would make of it.
+    let status_paid = if deposit > 0 {
+        let derived = if deposit >= total { "paid" } else { "partial" };
+        if legacy_status != derived {
+            f.note("paymentStatus differs from what depositPaid gives: derived from the paid amount");
+        }
+        derived.to_owned()
+    } else {
+        legacy_status
+    };
+    row.set("payment_status", status_paid);
     let requests = match f.peek("specialRequests") {
         Some(Value::Array(_)) => Some(f.strings("specialRequests")?.join("; ")),
         _ => f.non_blank("specialRequests")?,
@@ -290,7 +301,24 @@ mod tests {
         assert_eq!(p.room_number.as_deref(), Some("117"));
         assert!(!p.active);
         assert!(matches!(m.links[0].missing, Missing::Clear(_)));
-        assert!(m.notes.is_empty(), "{:?}", m.notes);
+        // paid 159.00 of 477.00: partial, whatever the old panel said
+        assert_eq!(col(&m, "payment_status"), &json!("partial"));
+        assert_eq!(col(&m, "deposit_paid_cents"), &json!(15900));
+        assert_eq!(m.notes.len(), 1, "{:?}", m.notes);
+    }
+
+    #[test]
+    fn a_paid_amount_gives_the_payment_status_and_none_keeps_the_legacy_one() {
+        let mut r = sample();
+        r["depositPaid"] = json!(47700);
+        r["paymentStatus"] = json!("partial");
+        let m = ok(Entity::Reservation, "reservation:T-101:RES-1", r);
+        assert_eq!(col(&m, "payment_status"), &json!("paid"));
+        let mut r = sample();
+        r["depositPaid"] = json!(0);
+        r["paymentStatus"] = json!("refunded");
+        let m = ok(Entity::Reservation, "reservation:T-101:RES-1", r);
+        assert_eq!(col(&m, "payment_status"), &json!("refunded"));
     }
 
     #[rstest]

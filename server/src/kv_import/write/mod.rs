@@ -10,6 +10,8 @@
 //!   inserted in the order given, so the numbering trigger gives them consecutive numbers in that
 //!   order. (An `insert … on conflict` would fire the trigger for the conflicting rows too, and
 //!   leave gaps.)
+//! - **opening payments** (folios, folio entries): a booking's legacy paid amount goes in as a
+//!   payment on its guest folio, once, and only where the stay has no entries yet ([`folios`]).
 //! - **append-only** (the loyalty ledger): rows that do not exist yet are inserted, in order,
 //!   each with its balance continuing its member's (computed in the statement); the ledger's
 //!   statement trigger checks the balances and moves each member once. Existing entries are
@@ -20,6 +22,7 @@
 //! database's reason, the others are written. Any other error (the connection, a lock) ends the
 //! run; what earlier batches committed stays.
 
+pub mod folios;
 pub mod rows;
 pub mod stays;
 
@@ -242,6 +245,8 @@ async fn write_rows(
                 types,
             )
             .await?;
+            // the legacy paid amounts, as the stays' opening payments
+            folios::opening_payments(conn, &placed.rows).await?;
             written.reassign = placed.reassign;
             written.learned = placed.learned;
             Ok(written)
