@@ -213,7 +213,9 @@ pub fn reservation(key: &Key, f: &mut Fields) -> Result<Mapped, Problem> {
     let status_paid = if deposit > 0 {
         let derived = if deposit >= total { "paid" } else { "partial" };
         if legacy_status != derived {
-            f.note("paymentStatus differs from what depositPaid gives: derived from the paid amount");
+            f.note(
+                "paymentStatus differs from what depositPaid gives: derived from the paid amount",
+            );
         }
         derived.to_owned()
     } else {

@@ -50,7 +50,10 @@ fn uuid_in(row: &Columns, column: &str) -> Option<Uuid> {
 
 /// Writes the opening payment of each booking of `rows` (written reservations, with their
 /// property) that has a paid amount and no folio entries yet.
-pub async fn opening_payments(conn: &mut PgConnection, rows: &[Columns]) -> Result<(), sqlx::Error> {
+pub async fn opening_payments(
+    conn: &mut PgConnection,
+    rows: &[Columns],
+) -> Result<(), sqlx::Error> {
     let mut openings = Openings::default();
     for row in rows {
         let paid = row
@@ -71,10 +74,12 @@ pub async fn opening_payments(conn: &mut PgConnection, rows: &[Columns]) -> Resu
         let created = text(row, "created_at")
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
             .map(|at| at.with_timezone(&Utc));
-        let check_in = text(row, "check_in_date")
-            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+        let check_in =
+            text(row, "check_in_date").and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
         let Some(at) = created.or_else(|| {
-            check_in.and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc())
+            check_in
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
         }) else {
             continue;
         };
@@ -120,7 +125,8 @@ pub async fn opening_payments(conn: &mut PgConnection, rows: &[Columns]) -> Resu
 }
 
 /// The openings as typed rows `o`.
-const OPENINGS: &str = "unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[],
+const OPENINGS: &str =
+    "unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[],
                                $7::bigint[], $8::date[], $9::timestamptz[])
                         as o(tenant_id, stay_id, property_id, folio_id, entry_id, currency, amount,
                              business_date, at)";

@@ -267,7 +267,10 @@ pub(super) fn desk_day(
             items
                 .row()
                 .uuid(tenant)
-                .uuid(seed_id(&format!("charge_items/{}/{charge_type}", property.id)))
+                .uuid(seed_id(&format!(
+                    "charge_items/{}/{charge_type}",
+                    property.id
+                )))
                 .uuid(property.id)
                 .text(name)
                 .text(charge_type)
@@ -349,7 +352,8 @@ pub(super) fn desk_day(
     for property in properties {
         for n in 0..AUDITED_DAYS {
             let date = first_audited + Days::new(n);
-            let (rooms_sold, no_shows) = sold.get(&(property.id, date)).copied().unwrap_or_default();
+            let (rooms_sold, no_shows) =
+                sold.get(&(property.id, date)).copied().unwrap_or_default();
             let by = desk_user(n as usize);
             let at = g.at(date + Days::new(1), 2, 5);
             audits
