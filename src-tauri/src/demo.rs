@@ -94,6 +94,42 @@ pub fn load(conn: &mut Connection, today: NaiveDate, guests: usize) -> AppResult
     )?;
     // not `local_tenant`: a demo desk is not a local hotel waiting to be adopted
     db::set_desk_state(conn, "desk_demo", "1")?;
+    // Portugal's rates: VAT included in prices, 6% on rooms, 13% on food, 23% on the rest, and
+    // Lisbon's city tax of 4 EUR per adult and night (children under 13 exempt).
+    for (name, charge_type, rate_bp) in [
+        ("IVA", Some("room"), 600),
+        ("IVA", Some("food"), 1300),
+        ("IVA", None, 2300),
+    ] {
+        db::insert(
+            conn,
+            "property_taxes",
+            Uuid::now_v7(),
+            json!({"property_id": property.id, "name": name, "kind": "vat", "charge_type": charge_type,
+                   "rate_bp": rate_bp, "included": true, "active": true, "created_at": db::now()}),
+        )?;
+    }
+    db::insert(
+        conn,
+        "property_taxes",
+        Uuid::now_v7(),
+        json!({"property_id": property.id, "name": "Lisbon city tax", "kind": "city_tax",
+               "amount_minor": 400, "exempt_under_age": 13, "included": false, "active": true, "created_at": db::now()}),
+    )?;
+    for (name, charge_type, price) in [
+        ("Breakfast", "food", 1_500),
+        ("Minibar", "minibar", 800),
+        ("Parking (night)", "parking", 1_800),
+        ("Late check-out", "other", 3_000),
+    ] {
+        db::insert(
+            conn,
+            "charge_items",
+            Uuid::now_v7(),
+            json!({"property_id": property.id, "name": name, "charge_type": charge_type, "price_minor": price,
+                   "currency": "EUR", "active": true, "created_at": db::now()}),
+        )?;
+    }
     let mut rng = Rng(0x5EED_DE30_2026_0001);
     let now = db::now();
 

@@ -55,6 +55,17 @@ pub enum AppError {
     AlreadySetUp,
     #[error("This folio is closed and takes no new entries.")]
     FolioClosed,
+    /// Check-out refused: the folio is not settled. A manager may override with a reason.
+    #[error(
+        "The guest still owes {balance}. Take the payment first, or a manager can let the guest \
+         leave with the balance open by giving a reason."
+    )]
+    BalanceDue { balance: String },
+    #[error("Only a manager or the owner can let a guest leave with a balance open.")]
+    ManagerRequired,
+    /// The night audit cannot close the business date (it has not begun at the hotel).
+    #[error("{message}")]
+    AuditNotDue { message: String },
     #[error("The local database had a problem: {message}")]
     Local { message: String },
 }

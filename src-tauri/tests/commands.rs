@@ -287,10 +287,11 @@ fn check_in_and_out_move_the_stay_and_the_room() {
     let cancel = desk.err("reservation_action", json!({"id": id, "action": "cancel"}));
     assert_eq!(cancel["kind"], "InvalidTransition");
 
-    let paid = desk.ok(
+    desk.ok(
         "record_payment",
-        json!({"payment": {"reservation_id": id, "amount_cents": 5000, "method": "card"}}),
+        json!({"payment": {"reservation_id": id, "amount_minor": 5000, "method": "card"}}),
     );
+    let paid = desk.ok("get_reservation", json!({"id": id}));
     assert_eq!(paid["payment_status"], "partial");
     assert_eq!(paid["balance_due_cents"], 15000);
     // The payment is an entry on the stay's guest folio, and the folio's balance shows it.
@@ -321,10 +322,11 @@ fn check_in_and_out_move_the_stay_and_the_room() {
     assert!(card["message"]
         .as_str()
         .is_some_and(|m| m.contains("looks like a card number")));
-    let paid = desk.ok(
+    desk.ok(
         "record_payment",
-        json!({"payment": {"reservation_id": id, "amount_cents": 15000, "method": "cash"}}),
+        json!({"payment": {"reservation_id": id, "amount_minor": 15000, "method": "cash"}}),
     );
+    let paid = desk.ok("get_reservation", json!({"id": id}));
     assert_eq!(
         (
             paid["payment_status"].as_str(),

@@ -494,6 +494,18 @@ fn refusal(sqlstate: Option<&str>, constraint: Option<&str>) -> (&'static str, &
             "folio_closed",
             "the folio is closed and takes no new entries: post to an open folio",
         ),
+        (Some("23514"), Some("guest_invoices_number_gapless")) => (
+            "invoice_number_gap",
+            "an invoice number follows one the server has not received: send the series in order",
+        ),
+        (Some("23514"), Some("guest_invoices_own_series")) => (
+            "invoice_series_not_yours",
+            "a laptop numbers guest invoices only in its own series",
+        ),
+        (Some("23514"), Some("guest_invoices_no_card_number_check")) => (
+            "card_number",
+            "this looks like a card number: card numbers are never written down here",
+        ),
         (Some("23514"), _) | (Some("22P02" | "22007" | "22008" | "22003" | "23502"), _) => (
             "invalid_value",
             "a value is missing, out of range or not allowed",

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod campaigns;
+pub mod folio;
 pub mod guests;
 pub mod housekeeping;
 pub mod loyalty;
@@ -66,8 +67,19 @@ fn all<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + S
         reservations::create_reservation,
         reservations::change_reservation,
         reservations::reservation_action,
-        reservations::record_payment,
-        reservations::get_folio,
+        folio::get_folio,
+        folio::post_charge,
+        folio::record_payment,
+        folio::record_refund,
+        folio::void_folio_entry,
+        folio::open_company_folio,
+        folio::move_folio_entry,
+        folio::list_charge_items,
+        folio::get_business_day,
+        folio::run_night_audit,
+        folio::issue_guest_invoice,
+        folio::issue_credit_note,
+        folio::list_guest_invoices,
         reservations::get_tape_chart,
         guests::search_guests,
         guests::get_guest,

@@ -8,6 +8,7 @@
 //! can still book the same room; the server then refuses the later one into the conflicts inbox.
 
 use chrono::NaiveDate;
+use pms_sync_client::pricing;
 use pms_sync_protocol::merge::{status_transition_allowed, ReservationStatus};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
@@ -367,14 +368,18 @@ pub fn create(conn: &mut Connection, input: &NewReservation) -> AppResult<Reserv
             "Choose a room type of this hotel.",
         ));
     };
-    let rate = input.rate_per_night_cents.unwrap_or(base_rate);
-    if rate < 0 {
+    if input.rate_per_night_cents.is_some_and(|rate| rate < 0) {
         return Err(AppError::validation(
             "rate_per_night_cents",
             "The rate cannot be negative.",
         ));
     }
-    let nights = (departure - arrival).num_days();
+    // Each night priced now (the rate plan's season and weekday price, or the agreed rate) and
+    // kept with the stay.
+    let fixed_rate = input.rate_per_night_cents;
+    let nights = pricing::quote(conn, &room_type_id, arrival, departure, fixed_rate)?;
+    let total: i64 = nights.iter().map(|night| night.price_minor).sum();
+    let rate = nights.first().map_or(base_rate, |night| night.price_minor);
     let id = Uuid::now_v7();
     let now = db::now();
     db::insert(
@@ -387,12 +392,14 @@ pub fn create(conn: &mut Connection, input: &NewReservation) -> AppResult<Reserv
             "property_id": property.id, "room_type_id": room_type_id, "room_id": room.map(|r| r.id),
             "check_in_date": arrival.to_string(), "check_out_date": departure.to_string(),
             "room_count": 1, "adults": adults, "children": children,
-            "rate_per_night_cents": rate, "total_amount_cents": rate * nights, "currency": property.currency,
+            "rate_per_night_cents": rate, "total_amount_cents": total, "currency": property.currency,
             "deposit_paid_cents": 0, "payment_status": "pending",
             "special_requests": db::optional_text(&input.special_requests), "notes": db::optional_text(&input.notes),
             "created_at": now,
         }),
     )?;
+    let room_type_id = room_type_id.clone();
+    pricing::price_stay(conn, id, &room_type_id, &property.currency, arrival, departure, fixed_rate)?;
     get(conn, &id.to_string())
 }
 
@@ -447,13 +454,21 @@ pub fn change(conn: &mut Connection, input: &ChangeReservation) -> AppResult<Res
     if arrival.to_string() != current.check_in || departure.to_string() != current.check_out {
         values.insert("check_in_date".into(), json!(arrival.to_string()));
         values.insert("check_out_date".into(), json!(departure.to_string()));
-        let nights = (departure - arrival).num_days();
-        values.insert(
-            "total_amount_cents".into(),
-            json!(current.rate_per_night_cents * nights),
-        );
     }
     let id = db::parse_id("id", &current.id)?;
+    if values.contains_key("check_in_date") {
+        // The nights it keeps keep their prices; new nights are priced now (a stay booked before
+        // nights were priced keeps its nightly rate).
+        let priced = !pricing::nights(conn, id)?.is_empty();
+        let fixed_rate = (!priced).then_some(current.rate_per_night_cents);
+        let room_type = values
+            .get("room_type_id")
+            .and_then(|v| v.as_str())
+            .unwrap_or(&current.room_type_id)
+            .to_owned();
+        let total = pricing::price_stay(conn, id, &room_type, &current.currency, arrival, departure, fixed_rate)?;
+        values.insert("total_amount_cents".into(), json!(total));
+    }
     db::update(conn, "reservations", id, serde_json::Value::Object(values))?;
     get(conn, &current.id)
 }
@@ -516,6 +531,7 @@ pub fn act(
     id: &str,
     action: Action,
     reason: Option<&str>,
+    override_reason: Option<&str>,
 ) -> AppResult<ActionOutcome> {
     let current = get(conn, id)?;
     let from: ReservationStatus = current.status.parse().map_err(|_| AppError::Local {
@@ -557,6 +573,7 @@ pub fn act(
             )?;
         }
         Action::CheckOut => {
+            settle_before_check_out(conn, &current, row_id, override_reason)?;
             db::update(
                 conn,
                 "reservations",
@@ -593,55 +610,31 @@ pub fn act(
     })
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Payment {
-    pub reservation_id: String,
-    pub amount_cents: i64,
-    pub method: String,
-    /// The payment provider's or bank's reference (never a card number).
-    #[serde(default)]
-    pub reference: Option<String>,
-}
-
-/// Takes a deposit or payment: an entry on the stay's guest folio (`pms_sync_client::folio`),
-/// so two desks taking payments offline both count; what is paid and the payment status follow
-/// from the entries.
-pub fn take_payment(conn: &mut Connection, payment: &Payment) -> AppResult<Reservation> {
-    let current = get(conn, &payment.reservation_id)?;
-    let id = db::parse_id("reservation_id", &current.id)?;
-    pms_sync_client::folio::take_payment(
-        conn,
-        &pms_sync_client::folio::Payment {
-            reservation_id: id,
-            amount_minor: payment.amount_cents,
-            method: &payment.method,
-            reference: payment.reference.as_deref(),
-            ..Default::default()
-        },
-    )
-    .map_err(|error| match error {
-        pms_sync_client::Error::StayNotPayable { status } => AppError::InvalidTransition {
-            from: status_label(&status).to_owned(),
-            action: "paid".to_owned(),
-        },
-        other => other.into(),
-    })?;
-    get(conn, &current.id)
-}
-
-/// A stay's folio entries and its balance, as the folio panel shows them.
-#[derive(Debug, Clone, Serialize)]
-pub struct StayFolio {
-    pub entries: Vec<pms_sync_client::folio::Entry>,
-    pub balance: pms_sync_client::folio::Balance,
-}
-
-pub fn stay_folio(conn: &Connection, reservation_id: &str) -> AppResult<StayFolio> {
-    let id = db::parse_id("reservation_id", reservation_id)?;
-    Ok(StayFolio {
-        entries: pms_sync_client::folio::entries(conn, id)?,
-        balance: pms_sync_client::folio::balance(conn, id)?,
-    })
+/// Check-out settles the folio: the nights stayed that no audit has charged are charged (with the
+/// audit's own ids), and a balance left refuses the check-out unless a manager (or the owner)
+/// lets the guest leave with it, giving a reason recorded on an override entry.
+fn settle_before_check_out(
+    conn: &mut Connection,
+    current: &Reservation,
+    stay: Uuid,
+    override_reason: Option<&str>,
+) -> AppResult<()> {
+    pms_sync_client::night_audit::charge_stayed_nights(conn, stay, chrono::Utc::now())?;
+    let balance = pms_sync_client::folio::balance(conn, stay)?.balance_minor;
+    if balance <= 0 {
+        return Ok(());
+    }
+    let Some(reason) = override_reason.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Err(AppError::BalanceDue {
+            balance: pms_sync_protocol::money::format_minor(balance, &current.currency),
+        });
+    };
+    let role = db::desk_state(conn, "desk_staff_role")?.unwrap_or_else(|| "owner".to_owned());
+    if !matches!(role.as_str(), "owner" | "manager") {
+        return Err(AppError::ManagerRequired);
+    }
+    pms_sync_client::folio::record_override(conn, stay, balance, reason, None)?;
+    Ok(())
 }
 
 /// The tape chart: the property's rooms and the stays that touch `[start, start + days)`.
@@ -775,22 +768,17 @@ pub async fn reservation_action(
     id: String,
     action: Action,
     reason: Option<String>,
+    override_reason: Option<String>,
 ) -> CmdResult<ActionOutcome> {
-    let outcome = act(&mut desk.conn(), &id, action, reason.as_deref())?;
+    let outcome = act(
+        &mut desk.conn(),
+        &id,
+        action,
+        reason.as_deref(),
+        override_reason.as_deref(),
+    )?;
     desk.changed();
     Ok(outcome)
-}
-
-#[tauri::command(rename_all = "snake_case")]
-pub async fn record_payment(desk: State<'_, Desk>, payment: Payment) -> CmdResult<Reservation> {
-    let reservation = take_payment(&mut desk.conn(), &payment)?;
-    desk.changed();
-    Ok(reservation)
-}
-
-#[tauri::command(rename_all = "snake_case")]
-pub async fn get_folio(desk: State<'_, Desk>, reservation_id: String) -> CmdResult<StayFolio> {
-    Ok(stay_folio(&desk.conn(), &reservation_id)?)
 }
 
 #[tauri::command(rename_all = "snake_case")]

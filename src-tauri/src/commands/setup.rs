@@ -218,6 +218,8 @@ pub fn create_hotel(conn: &mut Connection, input: &SetupInput) -> AppResult<Prop
         }
     }
     db::set_desk_state(conn, "desk_property_id", &property.to_string())?;
+    // A local hotel numbers its guest invoices in a series of its own (no server to give one).
+    pms_sync_client::guest_invoice::ensure_local_series(conn, &tenant.to_string(), "A")?;
     db::property(conn)
 }
 

@@ -45,6 +45,16 @@ enum Command {
     },
     /// Changes waiting, conflicts open, the pull cursor.
     Status,
+    /// Issue a guest invoice of a stay's guest folio, numbered in this laptop's series (works
+    /// offline). With `--charge`, first post that charge (minor units) as an extra.
+    Invoice {
+        #[arg(long)]
+        reservation: uuid::Uuid,
+        #[arg(long)]
+        charge: Option<i64>,
+        #[arg(long, default_value = "Extra")]
+        description: String,
+    },
     /// The conflicts inbox.
     #[command(subcommand)]
     Conflicts(ConflictsCommand),
@@ -163,6 +173,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let seq = mirror::state(&conn, "cursor_seq")?.unwrap_or_else(|| "0".to_owned());
             println!(
                 "changes waiting: {waiting}\nconflicts open: {conflicts}\npulled up to: {seq}"
+            );
+        }
+        Command::Invoice {
+            reservation,
+            charge,
+            description,
+        } => {
+            use pms_sync_client::{folio, guest_invoice};
+            if let Some(price) = charge {
+                folio::post_charge(
+                    &mut conn,
+                    &folio::Charge {
+                        reservation_id: reservation,
+                        description: &description,
+                        unit_price_minor: price,
+                        quantity: 1,
+                        charge_type: "other",
+                        ..folio::Charge::default()
+                    },
+                )?;
+            }
+            let device = session_file::load(&cli.db)?.map(|s| s.device_id);
+            let invoice = guest_invoice::issue(
+                &mut conn,
+                reservation,
+                None,
+                device,
+                None,
+                chrono::Utc::now(),
+            )?;
+            println!(
+                "issued {} total {}",
+                invoice.number_label,
+                pms_sync_protocol::money::format_minor(invoice.total_minor, &invoice.currency)
             );
         }
         Command::Conflicts(ConflictsCommand::List) => {

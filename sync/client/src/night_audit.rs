@@ -370,3 +370,37 @@ pub fn closed_dates(conn: &Connection, property_id: Uuid, limit: usize) -> Resul
     })?;
     rows.map(|row| parse_date(&row?)).collect()
 }
+
+/// Charges the nights a stay has spent that no audit has charged yet (a guest leaving before the
+/// audit of the last night ran): the nights before the property's today, with the audit's own
+/// ids, so the audit never charges them again. Returns how many entries it posted.
+pub fn charge_stayed_nights(conn: &mut Connection, reservation_id: Uuid, now: DateTime<Utc>) -> Result<i64> {
+    let stay: Option<(String, String, String, Option<String>, i64, i64)> = conn
+        .query_row(
+            "select r.property_id, r.check_in_date, r.check_out_date, rm.number,
+                    coalesce(r.adults, 1), coalesce(r.children, 0)
+               from reservations r left join rooms rm on rm.id = r.room_id where r.id = ?1",
+            [reservation_id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .optional()?;
+    let Some((property, check_in, check_out, room, adults, children)) = stay else {
+        return Ok(0);
+    };
+    let property_id = Uuid::parse_str(&property).map_err(|e| Error::Data(format!("property {property}: {e}")))?;
+    let today = business_day::local_today(conn, property_id, now)?;
+    let (arrival, departure) = (parse_date(&check_in)?, parse_date(&check_out)?);
+    let in_house = InHouse {
+        id: reservation_id,
+        room,
+        adults,
+        children,
+    };
+    let mut posted = 0;
+    let mut night = arrival;
+    while night < departure && night < today {
+        posted += post_night(conn, &property, &in_house, night, None)?;
+        night = night.succ_opt().unwrap_or(departure);
+    }
+    Ok(posted)
+}
