@@ -9,6 +9,8 @@
 //! - [`conflicts`]: the inbox of refused changes and how a person resolves them.
 //! - [`engine`]: one round of sync: push the outbox, pull the feed, rebase what is still pending.
 //! - [`folio`]: a stay's guest folio, payments as ledger entries, the balance derived from them.
+//! - [`guest_invoice_pdf`]: a guest invoice or credit note rendered as a PDF (plain data in, bytes
+//!   out).
 //! - [`loyalty`]: the balance the desk sees (server plus pending) and redemptions within it.
 //! - [`error`]: the crate's error type.
 //!
@@ -18,6 +20,7 @@ pub mod conflicts;
 pub mod engine;
 pub mod error;
 pub mod folio;
+pub mod guest_invoice_pdf;
 pub mod loyalty;
 pub mod mirror;
 pub mod outbox;
