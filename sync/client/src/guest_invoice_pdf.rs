@@ -883,6 +883,10 @@ mod tests {
 
     impl Drop for TempPdf {
         fn drop(&mut self) {
+            // GUEST_INVOICE_PDF_KEEP=1 keeps the PDFs to look at.
+            if std::env::var_os("GUEST_INVOICE_PDF_KEEP").is_some() {
+                return;
+            }
             let _ = std::fs::remove_file(&self.0);
         }
     }
