@@ -14,6 +14,8 @@
 //! - [`pricing`]: rate plans and the price each night of a stay was booked at.
 //! - [`night_audit`]: closing a business date: room charges and taxes, no-shows, the day's figures.
 //! - [`guest_invoice`]: the hotel's invoices to its guests, numbered per laptop series.
+//! - [`guest_invoice_pdf`]: a guest invoice or credit note rendered as a PDF (plain data in, bytes
+//!   out).
 //! - [`loyalty`]: the balance the desk sees (server plus pending) and redemptions within it.
 //! - [`error`]: the crate's error type.
 //!
@@ -25,6 +27,7 @@ pub mod engine;
 pub mod error;
 pub mod folio;
 pub mod guest_invoice;
+pub mod guest_invoice_pdf;
 pub mod loyalty;
 pub mod mirror;
 pub mod night_audit;
