@@ -3,6 +3,7 @@ import {
   balanceOf,
   CARD_NUMBER_MESSAGE,
   checkOutGuard,
+  choiceLabel,
   containsCardNumber,
   folioRows,
   recomputeBalances,
@@ -183,6 +184,15 @@ describe("posting an extra", () => {
     expect(fails(validateCharge({ ...free, quantity: "1.5" }, items, "EUR"))).toHaveProperty("quantity");
     expect(fails(validateCharge({ ...free, description: "card 4111111111111111" }, items, "EUR")).description).toBe(CARD_NUMBER_MESSAGE);
     expect(fails(validateCharge({ ...free, item_id: "sake" }, items, "EUR")).item_id).toMatch(/JPY/);
+  });
+});
+
+describe("labels", () => {
+  it("name methods and charge types for the forms", () => {
+    expect(choiceLabel("card")).toBe("Card");
+    expect(choiceLabel("no_show")).toBe("No-show fee");
+    expect(choiceLabel("city_tax")).toBe("City tax");
+    expect(choiceLabel("spa_treatment")).toBe("Spa treatment");
   });
 });
 

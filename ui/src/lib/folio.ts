@@ -126,6 +126,25 @@ const KIND_LABEL: Record<string, string> = {
 
 const METHOD_LABEL: Record<string, string> = { cash: "cash", card: "card", transfer: "transfer", other: "other" };
 
+const CHARGE_TYPE_LABEL: Record<string, string> = {
+  room: "Room",
+  food: "Food",
+  beverage: "Beverage",
+  minibar: "Minibar",
+  parking: "Parking",
+  no_show: "No-show fee",
+  city_tax: "City tax",
+  vat: "VAT",
+  other: "Other",
+};
+
+/** "card" → "Card", "no_show" → "No-show fee": for the forms' choices. */
+export function choiceLabel(value: string): string {
+  const known = CHARGE_TYPE_LABEL[value] ?? METHOD_LABEL[value];
+  const text = known ?? value.replace(/_/g, " ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** A line for the clerk: the description, or what the entry is. */
 export function entryLabel(entry: FolioEntry): string {
   const kind = KIND_LABEL[entry.kind] ?? entry.kind;
