@@ -6,12 +6,17 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppStatus,
   Billing,
+  BusinessDay,
   Campaign,
+  ChargeItem,
   Conflict,
+  DaySummary,
   GuestHit,
+  GuestInvoice,
   GuestInput,
   LedgerEntry,
   Membership,
+  PaymentMethod,
   Profile,
   Program,
   Property,
@@ -19,6 +24,7 @@ import type {
   RoomOffer,
   RoomStatus,
   SyncProgress,
+  StayFolio,
   SyncStatus,
   TapeChart,
   Today,
@@ -72,6 +78,26 @@ export interface NewCampaign extends AudienceInput {
   scheduled_at: string | null;
 }
 
+/** A charge posted on a folio (`folio_id` null: the guest folio); from a charge item or free text. */
+export interface NewCharge {
+  reservation_id: string;
+  folio_id: string | null;
+  charge_item_id: string | null;
+  description: string;
+  unit_price_minor: number;
+  quantity: number;
+  charge_type: string;
+}
+
+/** A payment or refund (`folio_id` null: the guest folio); `reference` is never a card number. */
+export interface NewPayment {
+  reservation_id: string;
+  folio_id: string | null;
+  amount_minor: number;
+  method: PaymentMethod;
+  reference: string | null;
+}
+
 export type Action = "check_in" | "check_out" | "cancel" | "no_show";
 
 export type Resolution =
@@ -100,14 +126,40 @@ export const api = {
   createReservation: (input: NewReservation) => invoke<Reservation>("create_reservation", { input }),
   changeReservation: (input: { id: string; check_in: string; check_out: string; room_id: string | null }) =>
     invoke<Reservation>("change_reservation", { input }),
-  act: (id: string, action: Action, reason?: string) =>
+  /** `reason`: why a booking is cancelled; `override_reason`: a manager lets a guest check out with a balance. */
+  act: (id: string, action: Action, reason?: string, override_reason?: string) =>
     invoke<{ reservation: Reservation; points_earned: number }>("reservation_action", {
       id,
       action,
       reason: reason ?? null,
+      override_reason: override_reason ?? null,
     }),
-  pay: (reservation_id: string, amount_cents: number, method: string) =>
-    invoke<Reservation>("record_payment", { payment: { reservation_id, amount_cents, method } }),
+
+  folio: (reservation_id: string) => invoke<StayFolio>("get_folio", { reservation_id }),
+  postCharge: (charge: NewCharge) => invoke<StayFolio>("post_charge", { charge }),
+  recordPayment: (payment: NewPayment) => invoke<StayFolio>("record_payment", { payment }),
+  recordRefund: (refund: NewPayment) => invoke<StayFolio>("record_refund", { refund }),
+  voidEntry: (reservation_id: string, entry_id: string, reason: string) =>
+    invoke<StayFolio>("void_folio_entry", { reservation_id, entry_id, reason }),
+  openCompanyFolio: (reservation_id: string, name: string) =>
+    invoke<StayFolio>("open_company_folio", { reservation_id, name }),
+  /** Moves part (or all) of a charge to another folio of the stay. */
+  moveEntry: (reservation_id: string, entry_id: string, amount_minor: number, to_folio_id: string) =>
+    invoke<StayFolio>("move_folio_entry", { reservation_id, entry_id, amount_minor, to_folio_id }),
+  chargeItems: () => invoke<ChargeItem[]>("list_charge_items", {}),
+
+  businessDay: () => invoke<BusinessDay>("get_business_day", {}),
+  /** Closes the open business date. */
+  runNightAudit: () => invoke<DaySummary>("run_night_audit", {}),
+
+  /** `folio_id` null: the stay's guest folio. */
+  issueInvoice: (reservation_id: string, folio_id: string | null) =>
+    invoke<GuestInvoice>("issue_guest_invoice", { reservation_id, folio_id }),
+  issueCreditNote: (invoice_id: string) => invoke<GuestInvoice>("issue_credit_note", { invoice_id }),
+  invoices: (reservation_id: string) => invoke<GuestInvoice[]>("list_guest_invoices", { reservation_id }),
+  /** The PDF's path; the desk opens it in the system viewer. */
+  openInvoice: (id: string) => invoke<string>("open_guest_invoice", { id }),
+
   tapeChart: (start: string, days: number) => invoke<TapeChart>("get_tape_chart", { start, days }),
 
   searchGuests: (term: string) => invoke<GuestHit[]>("search_guests", { term }),

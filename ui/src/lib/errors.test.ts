@@ -9,12 +9,17 @@ describe("errors", () => {
     expect(messageOf({ kind: "ServerUnreachable", message: "" })).toMatch(/cannot be reached/);
     expect(messageOf("plain text")).toBe("plain text");
     expect(messageOf(undefined)).toMatch(/Nothing was lost/);
+    expect(messageOf({ kind: "card_number", message: "" })).toMatch(/receipt reference/);
+    expect(messageOf({ kind: "balance_due", message: "" })).toMatch(/manager/);
+    expect(messageOf({ kind: "audit_not_due", message: "" })).toMatch(/not ended/);
   });
   it("finds the field to focus", () => {
     expect(fieldOf({ kind: "Validation", field: "email", message: "x" })).toBe("email");
     expect(fieldOf({ kind: "DatesOutOfOrder", message: "x" })).toBe("check_out");
     expect(fieldOf({ kind: "RoomTaken", message: "x" })).toBe("room_id");
     expect(fieldOf({ kind: "ServerUnreachable", message: "x" })).toBeNull();
+    expect(fieldOf({ kind: "card_number", message: "x" })).toBe("reference");
+    expect(fieldOf({ kind: "card_number", field: "description", message: "x" })).toBe("description");
     expect(fieldOf(new Error("x"))).toBeNull();
   });
 });

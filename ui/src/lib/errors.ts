@@ -16,6 +16,11 @@ const FALLBACK: Record<string, string> = {
   UpdateUnreachable: "The update server cannot be reached. Try again later.",
   UpdateNotTrusted: "The update on offer is not signed with this app's key, so it was not installed.",
   NoUpdate: "No newer version is published yet.",
+  balance_due: "The folio still has a balance: take a payment or refund first, or a manager can let the guest leave with a reason.",
+  card_number: "Don't type card numbers here; write the terminal's receipt reference instead.",
+  folio_closed: "That folio is closed: nothing more can be posted on it.",
+  override_needs_reason: "A manager's reason is needed to let the guest leave with a balance.",
+  audit_not_due: "The business day has not ended yet, or its audit has already run.",
 };
 
 export function isAppError(value: unknown): value is AppError {
@@ -45,6 +50,10 @@ export function fieldOf(error: unknown): string | null {
       return "room_id";
     case "NotEnoughPoints":
       return "points";
+    case "card_number":
+      return "reference";
+    case "override_needs_reason":
+      return "override_reason";
     default:
       return null;
   }

@@ -1,23 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addDays, ago, confirmation, money, nightsBetween, parseDay, parseMoney, plural, shortDay, statusLabel } from "./format";
-
-describe("money", () => {
-  it("shows cents as units with the currency", () => {
-    expect(money(12345, "EUR")).toBe("123.45 EUR");
-    expect(money(5, "USD")).toBe("0.05 USD");
-    expect(money(123456789, "EUR")).toBe("1,234,567.89 EUR");
-    expect(money(-2500, "EUR")).toBe("-25.00 EUR");
-  });
-  it("reads typed amounts, refusing what is not one", () => {
-    expect(parseMoney("120")).toBe(12000);
-    expect(parseMoney("120.5")).toBe(12050);
-    expect(parseMoney(" 1,200.05 ")).toBe(120005);
-    expect(parseMoney("12.345")).toBeNull();
-    expect(parseMoney("-3")).toBeNull();
-    expect(parseMoney("ten")).toBeNull();
-    expect(parseMoney("")).toBeNull();
-  });
-});
+import { addDays, ago, confirmation, nightsBetween, parseDay, plural, shortDay, statusLabel } from "./format";
 
 describe("dates", () => {
   it("parses calendar dates and refuses impossible ones", () => {

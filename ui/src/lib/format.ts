@@ -1,20 +1,4 @@
-// Formatting for the screens: money in cents, dates, statuses, counts.
-
-/** 12345 EUR → "123.45 EUR" (the desk reads amounts with their currency). */
-export function money(cents: number, currency: string): string {
-  const sign = cents < 0 ? "-" : "";
-  const abs = Math.abs(Math.trunc(cents));
-  const units = Math.floor(abs / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return `${sign}${units}.${String(abs % 100).padStart(2, "0")} ${currency}`;
-}
-
-/** "120", "120.5", "1,200.50" → cents; null when not an amount. */
-export function parseMoney(text: string): number | null {
-  const cleaned = text.trim().replace(/,/g, "");
-  if (!/^\d+(\.\d{1,2})?$/.test(cleaned)) return null;
-  const [units, decimals = ""] = cleaned.split(".");
-  return Number(units) * 100 + Number(decimals.padEnd(2, "0"));
-}
+// Formatting for the screens: dates, statuses, counts (money is in money.ts).
 
 const STATUS: Record<string, string> = {
   pending: "Pending",

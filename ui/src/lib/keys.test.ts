@@ -14,6 +14,7 @@ describe("keyboard map", () => {
   it("opens screens with Alt and a digit", () => {
     expect(actionFor(key("1", { altKey: true }))).toEqual({ kind: "screen", screen: "today" });
     expect(actionFor(key("6", { altKey: true }))).toEqual({ kind: "screen", screen: "conflicts" });
+    expect(actionFor(key("0", { altKey: true }))).toEqual({ kind: "screen", screen: "audit" });
     expect(actionFor(key("1"))).toBeNull();
   });
   it("focuses search with / unless typing in a field", () => {

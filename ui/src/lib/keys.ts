@@ -1,4 +1,4 @@
-// The keyboard map: Alt+digit opens a screen, "/" focuses the screen's search, Alt+N starts a
+// The keyboard map: Alt+digit (0 the night audit) opens a screen, "/" focuses the screen's search, Alt+N starts a
 // new booking or guest, Escape closes what is open. Kept pure so it can be tested.
 
 export type Screen =
@@ -10,7 +10,8 @@ export type Screen =
   | "conflicts"
   | "loyalty"
   | "campaigns"
-  | "billing";
+  | "billing"
+  | "audit";
 
 export const SCREENS: { id: Screen; label: string; key: string }[] = [
   { id: "today", label: "Today", key: "1" },
@@ -22,6 +23,7 @@ export const SCREENS: { id: Screen; label: string; key: string }[] = [
   { id: "loyalty", label: "Loyalty", key: "7" },
   { id: "campaigns", label: "Campaigns", key: "8" },
   { id: "billing", label: "Billing", key: "9" },
+  { id: "audit", label: "Night audit", key: "0" },
 ];
 
 export type KeyAction =

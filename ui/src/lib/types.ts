@@ -249,3 +249,101 @@ export interface UpdateCheck {
   version: string | null;
   notes: string | null;
 }
+
+// Folios, night audit and guest invoices (issue 17). Amounts are integers in the currency's
+// minor units (money.ts); `currency` is the ISO 4217 code.
+
+export type EntryKind = "charge" | "payment" | "refund" | "adjustment" | "tax" | "override";
+export type PaymentMethod = "cash" | "card" | "transfer" | "other";
+export const PAYMENT_METHODS: PaymentMethod[] = ["cash", "card", "transfer", "other"];
+export const CHARGE_TYPES = ["room", "food", "beverage", "minibar", "parking", "no_show", "city_tax", "vat", "other"] as const;
+export type ChargeType = (typeof CHARGE_TYPES)[number];
+
+export interface Folio {
+  id: string;
+  kind: "guest" | "company";
+  name: string | null;
+  status: "open" | "closed";
+  currency: string;
+}
+
+export interface FolioEntry {
+  id: string;
+  folio_id: string;
+  kind: EntryKind;
+  amount_minor: number;
+  currency: string;
+  /** YYYY-MM-DD, the property's business date. */
+  business_date: string;
+  description: string | null;
+  payment_method: PaymentMethod | null;
+  external_reference: string | null;
+  /** This entry cancels that one (a void). */
+  voids_entry_id: string | null;
+  charge_type: string | null;
+  /** A tax entry's rate in basis points (1000 = 10%). */
+  tax_rate_bp: number | null;
+}
+
+export interface Balance {
+  charged_minor: number;
+  paid_minor: number;
+  balance_minor: number;
+}
+
+export interface StayFolio {
+  currency: string;
+  folios: (Folio & { balance: Balance })[];
+  /** Every folio's entries, oldest first. */
+  entries: FolioEntry[];
+  /** The whole stay. */
+  balance: Balance;
+}
+
+export interface ChargeItem {
+  id: string;
+  name: string;
+  charge_type: string;
+  price_minor: number;
+  currency: string;
+}
+
+export interface BusinessDay {
+  property_id: string;
+  /** IANA, e.g. "Europe/Lisbon". */
+  timezone: string;
+  business_date: string;
+  /** Now in the property's zone, "YYYY-MM-DD HH:MM". */
+  local_time: string;
+  audit_due: boolean;
+}
+
+export interface DaySummary {
+  business_date: string;
+  next_business_date: string;
+  currency: string;
+  rooms_sold: number;
+  rooms_total: number;
+  occupancy_percent: number;
+  revenue: { charge_type: string; amount_minor: number }[];
+  payments: { method: string; amount_minor: number }[];
+  no_shows: number;
+  charges_posted: number;
+}
+
+export interface GuestInvoice {
+  id: string;
+  kind: "invoice" | "credit_note";
+  /** e.g. "D1-000012". */
+  number_label: string;
+  series_prefix: string;
+  number: number;
+  folio_id: string;
+  reservation_id: string;
+  issued_at: string;
+  currency: string;
+  net_minor: number;
+  tax_minor: number;
+  total_minor: number;
+  corrects_invoice_id: string | null;
+}
