@@ -401,3 +401,7 @@ select app.create_tenant_policies('public.guest_invoices',
 grant select on public.guest_invoice_series to authenticated;
 select app.create_tenant_policies('public.guest_invoice_series',
     array['owner', 'manager', 'front_desk'], array[]::text[], array[]::text[], array[]::text[]);
+
+-- The new columns of existing tables: a column grant names columns, so added ones need their own.
+grant insert (charge_type, quantity, applies_to_entry_id, tax_rate_bp) on public.folio_entries to authenticated;
+grant insert (night_audit_hour), update (night_audit_hour) on public.properties to authenticated;

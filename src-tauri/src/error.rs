@@ -56,6 +56,7 @@ pub enum AppError {
     #[error("This folio is closed and takes no new entries.")]
     FolioClosed,
     /// Check-out refused: the folio is not settled. A manager may override with a reason.
+    #[serde(rename = "balance_due")]
     #[error(
         "The guest still owes {balance}. Take the payment first, or a manager can let the guest \
          leave with the balance open by giving a reason."
@@ -64,6 +65,7 @@ pub enum AppError {
     #[error("Only a manager or the owner can let a guest leave with a balance open.")]
     ManagerRequired,
     /// The night audit cannot close the business date (it has not begun at the hotel).
+    #[serde(rename = "audit_not_due")]
     #[error("{message}")]
     AuditNotDue { message: String },
     #[error("The local database had a problem: {message}")]

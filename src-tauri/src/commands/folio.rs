@@ -336,3 +336,21 @@ pub async fn list_guest_invoices(
     let stay = db::parse_id("reservation_id", &reservation_id)?;
     Ok(guest_invoice::of_stay(&desk.conn(), stay).map_err(AppError::from)?)
 }
+
+/// Writes the invoice's PDF into the data folder (`guest-invoices/`) and hands it to the system's
+/// viewer. Returns its path, so the clerk can find it if no viewer opens (a kiosk, a test).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn open_guest_invoice(desk: State<'_, Desk>, id: String) -> CmdResult<String> {
+    let invoice_id = db::parse_id("id", &id)?;
+    let path = {
+        let conn = desk.conn();
+        let invoice = guest_invoice::get(&conn, invoice_id).map_err(AppError::from)?;
+        guest_invoice::save_pdf(&conn, &invoice, &desk.data_dir().join("guest-invoices"))
+            .map_err(AppError::from)?
+    };
+    if std::env::var_os("PMS_NO_VIEWER").is_none() {
+        // No viewer is no error: the PDF is saved and its path shown.
+        let _ = open::that_detached(&path);
+    }
+    Ok(path.display().to_string())
+}

@@ -80,6 +80,7 @@ fn all<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + S
         folio::issue_guest_invoice,
         folio::issue_credit_note,
         folio::list_guest_invoices,
+        folio::open_guest_invoice,
         reservations::get_tape_chart,
         guests::search_guests,
         guests::get_guest,

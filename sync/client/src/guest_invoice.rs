@@ -430,3 +430,135 @@ pub fn last_number(conn: &Connection, series_id: &str) -> Result<i64> {
         |r| r.get(0),
     )?)
 }
+
+/// The invoice as its PDF shows it: the property's details, whom it bills, the stay, the lines,
+/// taxes per rate and totals as issued (an issued invoice renders the same whenever it is opened).
+pub fn document(
+    conn: &Connection,
+    invoice: &GuestInvoice,
+) -> Result<crate::guest_invoice_pdf::InvoiceDocument> {
+    use crate::guest_invoice_pdf as pdf;
+    let date = |text: &str| crate::business_day::parse_date(text);
+    let (name, line1, line2, city, postal_code, country): (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ) = conn
+        .query_row(
+            "select name, address_line1, address_line2, city, postal_code, country_code
+               from properties where id = ?1",
+            [&invoice.property_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .optional()?
+        .unwrap_or_default();
+    let town = [postal_code, city]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let address_lines = [line1, line2, Some(town), country]
+        .into_iter()
+        .flatten()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    let stay: Option<(String, String, Option<String>, Option<String>)> = conn
+        .query_row(
+            "select r.check_in_date, r.check_out_date, rm.number, r.guest_name
+               from reservations r left join rooms rm on rm.id = r.room_id where r.id = ?1",
+            [&invoice.reservation_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    let stay = match stay {
+        Some((arrival, departure, room, guest_name)) => Some(pdf::StayBlock {
+            arrival: date(&arrival)?,
+            departure: date(&departure)?,
+            room,
+            guest_name,
+        }),
+        None => None,
+    };
+    let corrects = match &invoice.corrects_invoice_id {
+        Some(id) => Some(
+            get(
+                conn,
+                Uuid::parse_str(id).map_err(|e| Error::Data(format!("invoice {id}: {e}")))?,
+            )?
+            .number_label,
+        ),
+        None => None,
+    };
+    let lines = invoice
+        .lines
+        .iter()
+        .map(|line| {
+            Ok(pdf::Line {
+                date: date(&line.date)?,
+                description: line.description.clone(),
+                quantity: line.quantity,
+                unit_price_minor: line.unit_price_minor,
+                amount_minor: line.amount_minor,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(pdf::InvoiceDocument {
+        kind: if invoice.kind == "credit_note" {
+            pdf::DocumentKind::CreditNote
+        } else {
+            pdf::DocumentKind::Invoice
+        },
+        number_label: invoice.number_label.clone(),
+        issued_on: date(&invoice.issued_on)?,
+        property: pdf::PartyBlock {
+            name: name.unwrap_or_else(|| "Hotel".to_owned()),
+            address_lines,
+            tax_id: None,
+        },
+        bill_to: pdf::PartyBlock {
+            name: invoice.bill_to.clone(),
+            address_lines: Vec::new(),
+            tax_id: None,
+        },
+        stay,
+        currency: invoice.currency.clone(),
+        minor_digits: pms_sync_protocol::money::minor_digits(&invoice.currency).unwrap_or(2),
+        lines,
+        taxes: invoice
+            .taxes
+            .iter()
+            .map(|tax| pdf::TaxLine {
+                label: tax.name.clone(),
+                net_minor: tax.rate_bp.map(|_| tax.base_minor),
+                tax_minor: tax.tax_minor,
+            })
+            .collect(),
+        net_minor: invoice.net_minor,
+        tax_minor: invoice.tax_minor,
+        total_minor: invoice.total_minor,
+        payments: Vec::new(),
+        paid_minor: invoice.paid_minor,
+        balance_minor: invoice.total_minor - invoice.paid_minor,
+        corrects,
+    })
+}
+
+/// The invoice's PDF, written (again, the same bytes) into `folder` as `<number>.pdf`. Returns
+/// its path.
+pub fn save_pdf(
+    conn: &Connection,
+    invoice: &GuestInvoice,
+    folder: &std::path::Path,
+) -> Result<std::path::PathBuf> {
+    let bytes = crate::guest_invoice_pdf::render(&document(conn, invoice)?)
+        .map_err(|e| Error::Data(format!("invoice {}: {e}", invoice.number_label)))?;
+    std::fs::create_dir_all(folder)
+        .map_err(|e| Error::Data(format!("cannot create {}: {e}", folder.display())))?;
+    let path = folder.join(format!("{}.pdf", invoice.number_label));
+    std::fs::write(&path, bytes)
+        .map_err(|e| Error::Data(format!("cannot write {}: {e}", path.display())))?;
+    Ok(path)
+}

@@ -99,10 +99,20 @@ pub fn run(
         let rows = statement.query_map(params![property, date.to_string()], |r| r.get(0))?;
         rows.collect::<std::result::Result<_, _>>()?
     };
+    // Marked as of the day's end at the property, the same instant on every desk: two desks
+    // auditing offline make the same edit, which converges instead of conflicting.
+    let zone = business_day::zone(conn, property_id)?;
+    let day_end = date
+        .succ_opt()
+        .unwrap_or(date)
+        .and_hms_opt(0, 0, 0)
+        .and_then(|midnight| midnight.and_local_timezone(zone).earliest())
+        .map(|local| local.with_timezone(&Utc).format("%Y-%m-%dT%H:%M:%S+00:00").to_string());
     for stay in &no_shows {
         let id = Uuid::parse_str(stay).map_err(|e| Error::Data(format!("stay {stay}: {e}")))?;
         let mut values = Map::new();
         values.insert("status".into(), json!("no_show"));
+        values.insert("no_show_at".into(), json!(day_end));
         outbox::write(conn, "reservations", PushOp::Update, id, values)?;
         let fee = pricing::night_price(conn, id, date)?;
         if fee > 0 && mirror::read(conn, "folio_entries", &no_show_fee_id(id).to_string())?.is_none() {
