@@ -120,7 +120,7 @@ async fn three_laptops_issuing_invoices_offline_with_kills_keep_every_series_gap
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped());
                 let mut child = command.spawn().expect("pms-client invoice");
-                let deadline = Duration::from_millis(rng.random_range(0..60));
+                let deadline = Duration::from_millis(rng.random_range(0..25));
                 match tokio::time::timeout(deadline, child.wait()).await {
                     Ok(status) => {
                         let status = status.expect("wait");
