@@ -17,7 +17,7 @@
 //    of it comes back as a conflict, resolved by moving the room.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -111,6 +111,40 @@ async function shot(name) {
   console.log(`screenshot: ${join(out, `${name}.png`)}`);
 }
 
+// The folio on the booking just made: check in, post an extra from the hotel's list, take the
+// balance as a payment, check out, then issue the invoice and open its PDF (read back with
+// pdftotext: its number and the extra are on it).
+async function folioToInvoice() {
+  await find('[data-testid="folio-panel"]');
+  await script(`[...document.querySelectorAll('[data-testid="reservation-detail"] button')].find((b) => b.textContent.trim() === "Check in").click(); return true;`);
+  await until("checked in", () => script(`return document.querySelector('[data-testid="check-out"]') !== null`));
+  await until("charge items", () => script(`return document.querySelectorAll('[data-testid="charge-item"] option').length > 1`));
+  const item = await script(`const o = [...document.querySelectorAll('[data-testid="charge-item"] option')].find((o) => o.textContent.startsWith("Breakfast")); return o.value;`);
+  await script(`const s = document.querySelector('[data-testid="charge-item"]'); s.value = arguments[0]; s.dispatchEvent(new Event("change", { bubbles: true })); return true;`, [item]);
+  await click('[data-testid="post-charge-submit"]');
+  await until("the extra on the folio", () => script(`return [...document.querySelectorAll('[data-testid="folio-entry"]')].some((r) => r.textContent.includes("Breakfast"))`));
+  const owed = await until("a balance", () => script(`const b = document.querySelector('[data-testid="stay-balance"]'); const m = Number(b?.dataset.minor); return m > 0 ? m : null;`));
+  await shot("06a-folio-extra");
+  const amount = await find('[data-testid="payment-amount"]');
+  await wd("POST", s(`/element/${amount}/clear`), {});
+  await wd("POST", s(`/element/${amount}/value`), { text: (owed / 100).toFixed(2) });
+  await click('[data-testid="payment-submit"]');
+  await until("settled", () => script(`return Number(document.querySelector('[data-testid="stay-balance"]')?.dataset.minor) === 0`));
+  await shot("06b-folio-paid");
+  await click('[data-testid="check-out"]');
+  await until("checked out", () => script(`return document.querySelector('[data-testid="check-out"]') === null`));
+  await click('[data-testid="issue-invoice"]');
+  await find('[data-testid="invoice-row"]');
+  await click('[data-testid="open-invoice"]');
+  const path = (await text('[data-testid="invoice-path"]')).trim();
+  await shot("06c-invoice");
+  if (!existsSync(path)) throw new Error(`the invoice PDF is not at ${path}`);
+  const pdf = execFileSync("pdftotext", ["-layout", path, "-"]).toString();
+  const label = /([A-Z0-9]+-\d{6})\.pdf$/.exec(path)?.[1];
+  if (!label || !pdf.includes(label) || !pdf.includes("Breakfast")) throw new Error(`the invoice PDF lacks its number or lines:\n${pdf}`);
+  console.log(`invoice ${label}: ${path}`);
+}
+
 const count = (line) => Number(/^(\d+) change/.exec(line)?.[1] ?? 0);
 
 async function localHotel() {
@@ -171,6 +205,7 @@ async function demo() {
   await click('[data-testid="book"]');
   await find('[data-testid="reservation-detail"]');
   await shot("06-reservation");
+  await folioToInvoice();
 
   await click('[data-testid="nav-tape"]');
   await find('[data-testid="screen-tape"] .bar');
