@@ -399,7 +399,16 @@ pub fn create(conn: &mut Connection, input: &NewReservation) -> AppResult<Reserv
         }),
     )?;
     let room_type_id = room_type_id.clone();
-    pricing::price_stay(conn, id, &room_type_id, &property.currency, arrival, departure, fixed_rate)?;
+    pricing::price_stay(
+        conn,
+        id,
+        &room_type_id,
+        &property.currency,
+        (arrival, departure),
+        None,
+        rate,
+        fixed_rate,
+    )?;
     get(conn, &id.to_string())
 }
 
@@ -457,16 +466,23 @@ pub fn change(conn: &mut Connection, input: &ChangeReservation) -> AppResult<Res
     }
     let id = db::parse_id("id", &current.id)?;
     if values.contains_key("check_in_date") {
-        // The nights it keeps keep their prices; new nights are priced now (a stay booked before
-        // nights were priced keeps its nightly rate).
-        let priced = !pricing::nights(conn, id)?.is_empty();
-        let fixed_rate = (!priced).then_some(current.rate_per_night_cents);
+        // The nights it keeps keep their prices; new nights are priced now.
         let room_type = values
             .get("room_type_id")
             .and_then(|v| v.as_str())
             .unwrap_or(&current.room_type_id)
             .to_owned();
-        let total = pricing::price_stay(conn, id, &room_type, &current.currency, arrival, departure, fixed_rate)?;
+        let previous = stay_dates(&current.check_in, &current.check_out)?;
+        let total = pricing::price_stay(
+            conn,
+            id,
+            &room_type,
+            &current.currency,
+            (arrival, departure),
+            Some(previous),
+            current.rate_per_night_cents,
+            None,
+        )?;
         values.insert("total_amount_cents".into(), json!(total));
     }
     db::update(conn, "reservations", id, serde_json::Value::Object(values))?;

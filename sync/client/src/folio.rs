@@ -172,7 +172,8 @@ pub fn open_company_folio(conn: &mut Connection, reservation_id: Uuid, name: &st
 /// The folio an entry goes on: `folio_id` when given (it must be the stay's and open), else the
 /// stay's guest folio.
 fn target_folio(conn: &mut Connection, reservation_id: Uuid, folio_id: Option<Uuid>) -> Result<Uuid> {
-    let Some(folio_id) = folio_id else {
+    // The stay's guest folio, named before it exists (its id is derived), is opened now.
+    let Some(folio_id) = folio_id.filter(|id| *id != guest_folio_id(reservation_id)) else {
         return open_guest_folio(conn, reservation_id);
     };
     let status: Option<String> = conn
@@ -655,8 +656,28 @@ pub fn refuse_card_numbers(fields: &[(&'static str, Option<&str>)]) -> Result<()
     }
 }
 
-/// The stay's folios, guest folio first.
+/// The stay's folios, guest folio first; a stay without one shows its guest folio as it will be
+/// opened by the first entry (open, no entries, its derived id), so the desk can post to it.
 pub fn folios(conn: &Connection, reservation_id: Uuid) -> Result<Vec<Folio>> {
+    let mut folios = stored_folios(conn, reservation_id)?;
+    if !folios.iter().any(|f| f.kind == "guest") {
+        if let Ok((_, currency)) = stay(conn, &reservation_id.to_string()) {
+            folios.insert(
+                0,
+                Folio {
+                    id: guest_folio_id(reservation_id).to_string(),
+                    kind: "guest".to_owned(),
+                    name: None,
+                    status: "open".to_owned(),
+                    currency,
+                },
+            );
+        }
+    }
+    Ok(folios)
+}
+
+fn stored_folios(conn: &Connection, reservation_id: Uuid) -> Result<Vec<Folio>> {
     let mut statement = conn.prepare_cached(
         "select id, kind, name, status, currency from folios where reservation_id = ?1
           order by kind <> 'guest', created_at, id",

@@ -1,6 +1,7 @@
 //! What a night costs: the room type's rate plan (a base price, and seasons by date and weekday),
-//! and the price each night of a stay was booked at (`reservation_nights`), fixed then and kept
-//! with the stay. A change of dates prices the new nights and keeps the old ones' prices.
+//! and the price each night of a stay was booked at, fixed then and kept with the stay: its
+//! nightly rate (`reservations.rate_per_night_cents`), and a `reservation_nights` row for each
+//! night priced otherwise (a weekend, a season). A change of dates prices the new nights and keeps the old ones' prices.
 //!
 //! Where seasons overlap, the shortest one decides (a weekend inside a summer season); a room
 //! type without a rate plan costs its base rate (`room_types.base_rate_cents`), in the property's
@@ -122,14 +123,19 @@ pub fn nights(conn: &Connection, reservation_id: Uuid) -> Result<Vec<NightPrice>
 
 /// Keeps the stay's priced nights to `[arrival, departure)`: the nights it keeps keep their
 /// prices, new nights are priced now (at `fixed_price` when given), nights no longer in the stay
-/// go. Returns the stay's total, the sum of its nights.
+/// go. A night is stored only when its price differs from the stay's nightly rate (`nightly_rate`,
+/// what every other night costs), so a stay at one rate writes no row beside itself; `previous`
+/// are the stay's dates before the change (their nights without a row cost the nightly rate).
+/// Returns the stay's total, the sum of its nights.
+#[allow(clippy::too_many_arguments)]
 pub fn price_stay(
     conn: &mut Connection,
     reservation_id: Uuid,
     room_type_id: &str,
     currency: &str,
-    arrival: NaiveDate,
-    departure: NaiveDate,
+    (arrival, departure): (NaiveDate, NaiveDate),
+    previous: Option<(NaiveDate, NaiveDate)>,
+    nightly_rate: i64,
     fixed_price: Option<i64>,
 ) -> Result<i64> {
     let kept = nights(conn, reservation_id)?;
@@ -142,21 +148,25 @@ pub fn price_stay(
             Map::new(),
         )?;
     }
+    let was_booked = |night: NaiveDate| previous.is_some_and(|(from, to)| from <= night && night < to);
     let mut total = 0;
     let mut night = arrival;
     while night < departure {
-        match kept.iter().find(|n| n.night == night) {
-            Some(existing) => total += existing.price_minor,
-            None => {
-                let price = match fixed_price {
-                    Some(price) => NightPrice {
-                        night,
-                        price_minor: price,
-                        rate_plan_id: None,
-                    },
-                    None => price_of_night(conn, room_type_id, night)?,
-                };
-                total += price.price_minor;
+        if let Some(existing) = kept.iter().find(|n| n.night == night) {
+            total += existing.price_minor;
+        } else if was_booked(night) {
+            total += nightly_rate;
+        } else {
+            let price = match fixed_price {
+                Some(price) => NightPrice {
+                    night,
+                    price_minor: price,
+                    rate_plan_id: None,
+                },
+                None => price_of_night(conn, room_type_id, night)?,
+            };
+            total += price.price_minor;
+            if price.price_minor != nightly_rate {
                 let mut values = Map::new();
                 values.insert("reservation_id".into(), json!(reservation_id));
                 values.insert("night".into(), json!(night.to_string()));
