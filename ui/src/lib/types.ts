@@ -340,7 +340,7 @@ export interface GuestInvoice {
   number: number;
   folio_id: string;
   reservation_id: string;
-  issued_at: string;
+  issued_on: string; // the property's date of issue, YYYY-MM-DD
   currency: string;
   net_minor: number;
   tax_minor: number;
