@@ -699,3 +699,65 @@ fn the_desk_chooses_which_property_it_works_for() {
         "Casa Verde"
     );
 }
+
+#[test]
+fn check_out_with_a_balance_needs_a_manager_s_reason_kept_on_the_folio() {
+    let desk = TestDesk::new();
+    desk.set_up();
+    let stay = desk.book("Rui Lopes", "102", day(0), 1).expect("booked");
+    let id = stay["id"].as_str().expect("id");
+    desk.ok(
+        "reservation_action",
+        json!({"id": id, "action": "check_in"}),
+    );
+    // an extra the guest has not paid
+    let folio = desk.ok(
+        "post_charge",
+        json!({"charge": {"reservation_id": id, "description": "Minibar", "unit_price_minor": 4500,
+                          "quantity": 1, "charge_type": "minibar"}}),
+    );
+    assert_eq!(folio["balance"]["balance_minor"], 4500, "{folio}");
+    // a card number typed as the extra's description is refused with the clerk's message
+    let card = desk.err(
+        "post_charge",
+        json!({"charge": {"reservation_id": id, "description": "paid by 4111-1111-1111-1111",
+                          "unit_price_minor": 100, "charge_type": "other"}}),
+    );
+    assert_eq!(card["field"], "description");
+    assert!(card["message"].as_str().is_some_and(|m| m.contains("looks like a card number")));
+
+    for reason in [json!(null), json!("  ")] {
+        let refused = desk.err(
+            "reservation_action",
+            json!({"id": id, "action": "check_out", "override_reason": reason}),
+        );
+        assert_eq!(refused["kind"], "balance_due", "{refused}");
+        assert!(
+            refused["message"].as_str().is_some_and(|m| m.contains("45.00")),
+            "{refused}"
+        );
+    }
+    let still_in = desk.ok("get_reservation", json!({"id": id}));
+    assert_eq!(still_in["status"], "checked_in");
+
+    // the owner of this local hotel lets the guest go; the reason is on an override entry
+    let out = desk.ok(
+        "reservation_action",
+        json!({"id": id, "action": "check_out", "override_reason": "Company pays by transfer"}),
+    );
+    assert_eq!(out["reservation"]["status"], "checked_out");
+    let folio = desk.ok("get_folio", json!({"reservation_id": id}));
+    let overrides: Vec<&serde_json::Value> = folio["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["kind"] == "override")
+        .collect();
+    assert_eq!(overrides.len(), 1, "{folio}");
+    assert_eq!(overrides[0]["amount_minor"], 4500);
+    assert!(overrides[0]["description"]
+        .as_str()
+        .is_some_and(|d| d.contains("Company pays by transfer")));
+    // the override records the balance; it does not pay it
+    assert_eq!(folio["balance"]["balance_minor"], 4500);
+}
