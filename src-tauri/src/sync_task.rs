@@ -10,6 +10,10 @@
 //! await), so the task runs on a thread of its own with a single-threaded runtime, and the
 //! initial sync of `connect_server` runs the same way ([`on_own_thread`]).
 //!
+//! The same task runs the night audit by itself once the property's audit hour has passed
+//! (`night_audit::run_due`, every business date that is due, oldest first), on every desk, a
+//! local one too: it looks at least once a minute.
+//!
 //! The access token lives in memory only and is refreshed every 10 minutes (it is valid for 15)
 //! with the refresh token kept in the session file beside the database, which rotates at every
 //! refresh.
@@ -30,6 +34,19 @@ const EVERY: Duration = Duration::from_secs(30);
 const FIRST_BACKOFF: Duration = Duration::from_secs(2);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 const TOKEN_LIFE: Duration = Duration::from_secs(600);
+/// How often a desk with nothing else to do looks whether the night audit is due.
+const AUDIT_CHECK: Duration = Duration::from_secs(60);
+
+/// Runs the desk's property's night audits that are due. Returns how many days it closed.
+pub fn audit_when_due(desk: &Desk) -> Result<usize, AppError> {
+    let mut conn = desk.conn();
+    let Some(property) = crate::db::current_property(&conn)? else {
+        return Ok(0);
+    };
+    let property = crate::db::parse_id("property_id", &property.id)?;
+    let closed = pms_sync_client::night_audit::run_due(&mut conn, property, chrono::Utc::now(), None)?;
+    Ok(closed.len())
+}
 
 /// Starts the task for the app's `Desk`.
 pub fn spawn<R: Runtime>(app: AppHandle<R>) {
@@ -101,6 +118,11 @@ async fn run<R: Runtime>(app: AppHandle<R>) {
     let mut backoff = FIRST_BACKOFF;
     let mut next_try = Instant::now();
     loop {
+        match audit_when_due(&desk) {
+            Ok(0) => {}
+            Ok(_) => desk.changed(),
+            Err(error) => eprintln!("error: the night audit could not run by itself: {error}"),
+        }
         let forced = desk.force.swap(false, Ordering::SeqCst);
         let session = session_file::load(&desk.database_path()).ok().flatten();
         let wait = match session {
@@ -158,7 +180,9 @@ async fn run<R: Runtime>(app: AppHandle<R>) {
             Some(wait) => {
                 let _ = tokio::time::timeout(wait, desk.wake.notified()).await;
             }
-            None => desk.wake.notified().await,
+            None => {
+                let _ = tokio::time::timeout(AUDIT_CHECK, desk.wake.notified()).await;
+            }
         }
     }
 }

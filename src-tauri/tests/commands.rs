@@ -761,3 +761,64 @@ fn check_out_with_a_balance_needs_a_manager_s_reason_kept_on_the_folio() {
     // the override records the balance; it does not pay it
     assert_eq!(folio["balance"]["balance_minor"], 4500);
 }
+
+#[test]
+fn an_open_desk_runs_the_night_audits_it_missed_by_itself() {
+    let desk = TestDesk::with_sync();
+    desk.set_up();
+    let day = desk.ok("get_business_day", json!({}));
+    let lisbon_now = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Lisbon);
+    let lisbon_today = lisbon_now.date_naive();
+    // A business date is audited by itself after 02:00 of the next day (the default audit hour):
+    // before 02:00 at the hotel, yesterday is still open.
+    let open_after = if chrono::Timelike::hour(&lisbon_now) >= 2 {
+        lisbon_today
+    } else {
+        lisbon_today - chrono::Duration::days(1)
+    };
+    assert_eq!(day["business_date"], lisbon_today.to_string());
+    assert_eq!(day["audit_due"], false);
+    // The desk was shut for a long weekend: its last audit closed the day before yesterday's eve.
+    let property = day["property_id"].as_str().expect("property").to_owned();
+    let last = lisbon_today - chrono::Duration::days(3);
+    {
+        let conn = rusqlite::Connection::open(desk.dir.join(pms_desk::state::DATABASE_FILE))
+            .expect("the mirror");
+        conn.execute(
+            "insert into night_audits (id, property_id, business_date) values (?1, ?2, ?3)",
+            rusqlite::params![uuid::Uuid::now_v7().to_string(), property, last.to_string()],
+        )
+        .expect("an old audit");
+    }
+    desk.ok("sync_now", json!({}));
+    let started = std::time::Instant::now();
+    loop {
+        let day = desk.ok("get_business_day", json!({}));
+        // the days up to yesterday closed one by one; today stays open until its audit hour
+        if day["business_date"] == open_after.to_string() {
+            assert_eq!(day["audit_due"], false);
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the desk did not audit the missed days: {day}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let conn = rusqlite::Connection::open(desk.dir.join(pms_desk::state::DATABASE_FILE))
+        .expect("the mirror");
+    let closed: Vec<String> = conn
+        .prepare("select business_date from night_audits order by business_date")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("audits")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let expected: Vec<String> = last
+        .iter_days()
+        .take_while(|date| *date < open_after)
+        .map(|date| date.to_string())
+        .collect();
+    assert!(expected.len() >= 2, "{expected:?}");
+    assert_eq!(closed, expected);
+}

@@ -317,20 +317,61 @@ async fn a_row_cannot_reference_another_tenants_row() {
             .bind(guest)
             .execute(&mut *tx)
             .await
+        } else if child == "night_audits" {
+            // Append-only: A's audit of a date no audit closed, aimed at B's property.
+            let statement = "insert into public.night_audits (tenant_id, property_id, business_date)
+                 select tenant_id, $2::uuid, date '1999-01-01' from public.night_audits where tenant_id = $1 limit 1";
+            sqlx::query(statement)
+                .bind(tenant_a)
+                .bind(parent_row.get::<String, _>(0))
+                .execute(&mut *tx)
+                .await
+        } else if child == "guest_invoices" {
+            // Immutable: a new A invoice, a copy of one, aimed at B's row (number 1 in a series
+            // A does not hold, so only the key decides).
+            let columns = ["series_id", "corrects_invoice_id", "property_id", "reservation_id", "folio_id"];
+            let position = |c: &str| child_columns[1..].iter().position(|k| k == c);
+            let picked: Vec<String> = columns
+                .iter()
+                .map(|c| match position(c) {
+                    Some(i) => format!("${}::uuid", i + 2),
+                    None if *c == "corrects_invoice_id" => "null".to_owned(),
+                    None => format!("g.{c}"),
+                })
+                .collect();
+            let kind = if position("corrects_invoice_id").is_some() { "credit_note" } else { "invoice" };
+            let number = if position("series_id").is_some() {
+                "1".to_owned()
+            } else {
+                "(select max(n.number) + 1 from public.guest_invoices n where n.series_id = g.series_id)".to_owned()
+            };
+            let statement = format!(
+                "insert into public.guest_invoices
+                        (tenant_id, series_id, corrects_invoice_id, property_id, reservation_id, folio_id,
+                         number, kind, bill_to, currency, net_minor, tax_minor, total_minor, issued_on)
+                 select g.tenant_id, {}, {number}, '{kind}', g.bill_to, g.currency, 0, 0, 0, g.issued_on
+                   from public.guest_invoices g where g.tenant_id = $1 limit 1",
+                picked.join(", ")
+            );
+            let mut insert = sqlx::query(&statement).bind(tenant_a);
+            for i in 0..child_columns.len() - 1 {
+                insert = insert.bind(parent_row.get::<String, _>(i));
+            }
+            insert.execute(&mut *tx).await
         } else if child == "folio_entries" {
             // Append-only too: a new A entry, a copy of one, aimed at B's folio (or entry).
-            let columns = ["folio_id", "reservation_id", "voids_entry_id"];
+            let columns = ["folio_id", "reservation_id", "voids_entry_id", "applies_to_entry_id"];
             let picked: Vec<String> = columns
                 .iter()
                 .map(|c| match child_columns[1..].iter().position(|k| k == c) {
                     Some(i) => format!("${}::uuid", i + 2),
-                    None if *c == "voids_entry_id" => "null".to_owned(),
+                    None if *c == "voids_entry_id" || *c == "applies_to_entry_id" => "null".to_owned(),
                     None => (*c).to_owned(),
                 })
                 .collect();
             let statement = format!(
                 "insert into public.folio_entries
-                        (tenant_id, folio_id, reservation_id, voids_entry_id, kind, amount_minor, currency, payment_method)
+                        (tenant_id, folio_id, reservation_id, voids_entry_id, applies_to_entry_id, kind, amount_minor, currency, payment_method)
                  select tenant_id, {}, 'payment', 1, currency, 'cash'
                    from public.folio_entries where tenant_id = $1 limit 1",
                 picked.join(", ")
@@ -358,6 +399,11 @@ async fn a_row_cannot_reference_another_tenants_row() {
         };
         // Re-aiming some keys also breaks a sibling key first (a room's property and room type
         // move together): any foreign-key violation means the reference was refused.
+        if result.is_ok() {
+            failures.push(format!("{name}: another tenant's row was referenced"));
+            tx.rollback().await.expect("rollback");
+            continue;
+        }
         let (state, constraint) = violation(result);
         if state != FOREIGN_KEY_VIOLATION {
             failures.push(format!("{name}: got {state} on {constraint:?}"));

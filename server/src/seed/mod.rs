@@ -170,6 +170,9 @@ pub async fn seed_demo(pool: &PgPool, options: &SeedOptions) -> Result<SeedSumma
                 tenant.subdomain
             )));
         }
+        sqlx::query("set local app.seeding_series = 'on'")
+            .execute(&mut *tx)
+            .await?;
         for table in &tenant.tables {
             let table_started = Instant::now();
             let rows = table.copy_into(&mut tx).await?;
@@ -181,31 +184,17 @@ pub async fn seed_demo(pool: &PgPool, options: &SeedOptions) -> Result<SeedSumma
             );
             summary.add(table.table(), rows);
         }
-        // The laptops' invoice series, made by the database as their devices went in (with a
-        // random id and now()): made again with the seed's ids and times, the same prefixes, so
-        // the same seed gives the same rows. (An id is never updated: the change feed would see
-        // a row move.)
-        let devices: Vec<uuid::Uuid> = tenant.device_series.iter().map(|s| s.0).collect();
-        let made: Vec<(uuid::Uuid, String)> = sqlx::query_as(
-            "delete from public.guest_invoice_series
-              where tenant_id = $1 and device_id = any($2)
-             returning device_id, prefix",
-        )
-        .bind(tenant.tenant_id)
-        .bind(&devices)
-        .fetch_all(&mut *tx)
-        .await?;
+        // The laptops' invoice series: made here with the seed's ids and times (the devices'
+        // trigger steps aside while the seed copies them), D1, D2, … in the devices' order.
         let mut series_devices = Vec::new();
         let mut series_ids = Vec::new();
         let mut prefixes = Vec::new();
         let mut created = Vec::new();
-        for (device, prefix) in made {
-            if let Some((_, id, at)) = tenant.device_series.iter().find(|s| s.0 == device) {
-                series_devices.push(device);
-                series_ids.push(*id);
-                prefixes.push(prefix);
-                created.push(*at);
-            }
+        for (n, (device, id, at)) in tenant.device_series.iter().enumerate() {
+            series_devices.push(*device);
+            series_ids.push(*id);
+            prefixes.push(format!("D{}", n + 1));
+            created.push(*at);
         }
         sqlx::query(
             "insert into public.guest_invoice_series (tenant_id, id, device_id, prefix, created_at, updated_at)
