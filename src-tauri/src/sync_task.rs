@@ -44,7 +44,8 @@ pub fn audit_when_due(desk: &Desk) -> Result<usize, AppError> {
         return Ok(0);
     };
     let property = crate::db::parse_id("property_id", &property.id)?;
-    let closed = pms_sync_client::night_audit::run_due(&mut conn, property, chrono::Utc::now(), None)?;
+    let closed =
+        pms_sync_client::night_audit::run_due(&mut conn, property, chrono::Utc::now(), None)?;
     Ok(closed.len())
 }
 

@@ -724,7 +724,9 @@ fn check_out_with_a_balance_needs_a_manager_s_reason_kept_on_the_folio() {
                           "unit_price_minor": 100, "charge_type": "other"}}),
     );
     assert_eq!(card["field"], "description");
-    assert!(card["message"].as_str().is_some_and(|m| m.contains("looks like a card number")));
+    assert!(card["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("looks like a card number")));
 
     for reason in [json!(null), json!("  ")] {
         let refused = desk.err(
@@ -733,7 +735,9 @@ fn check_out_with_a_balance_needs_a_manager_s_reason_kept_on_the_folio() {
         );
         assert_eq!(refused["kind"], "balance_due", "{refused}");
         assert!(
-            refused["message"].as_str().is_some_and(|m| m.contains("45.00")),
+            refused["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("45.00")),
             "{refused}"
         );
     }

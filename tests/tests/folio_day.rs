@@ -44,7 +44,10 @@ fn conflicts(laptop: &Laptop) -> Vec<(String, String)> {
 }
 
 async fn execute(db: &TestDb, sql: &str) {
-    sqlx::raw_sql(sql).execute(&db.pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    sqlx::raw_sql(sql)
+        .execute(&db.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 /// The first tenant's first property, with its taxes replaced by these and no audits yet.
@@ -89,9 +92,20 @@ async fn quiet(db: &TestDb, property: Uuid) {
 /// Moves `count` stays of the property to `status` on the night of `date` (in the house: they
 /// arrived the day before and leave the day after; arriving: they arrive on `date`), with two
 /// adults and a child, a room each, a nightly price, no folio entries and no priced nights.
-async fn stays_on(db: &TestDb, property: Uuid, status: &str, date: NaiveDate, count: i64, skip: i64, currency: &str) -> Vec<Uuid> {
+async fn stays_on(
+    db: &TestDb,
+    property: Uuid,
+    status: &str,
+    date: NaiveDate,
+    count: i64,
+    skip: i64,
+    currency: &str,
+) -> Vec<Uuid> {
     let (arrival, departure) = if status == "checked_in" {
-        (date.pred_opt().expect("a date"), date.succ_opt().expect("a date"))
+        (
+            date.pred_opt().expect("a date"),
+            date.succ_opt().expect("a date"),
+        )
     } else {
         (date, date + chrono::Days::new(2))
     };
@@ -168,10 +182,19 @@ async fn two_desks_auditing_the_same_night_offline_post_one_set_of_charges() {
         assert_eq!((day.rooms_sold, day.no_shows), (3, 1), "{day:?}");
         // 3 rooms at 120.00, VAT 10% on rooms (12.00 each), city tax 2 adults × 2.50 each (the
         // child exempt), the no-show's fee of one night (no VAT names no-show fees here)
-        let revenue: Vec<(&str, i64)> = day.revenue.iter().map(|r| (r.charge_type.as_str(), r.amount_minor)).collect();
+        let revenue: Vec<(&str, i64)> = day
+            .revenue
+            .iter()
+            .map(|r| (r.charge_type.as_str(), r.amount_minor))
+            .collect();
         assert_eq!(
             revenue,
-            vec![("city_tax", 1500), ("no_show", 12000), ("room", 36000), ("vat", 3600)],
+            vec![
+                ("city_tax", 1500),
+                ("no_show", 12000),
+                ("room", 36000),
+                ("vat", 3600)
+            ],
             "{day:?}"
         );
     }
@@ -239,7 +262,9 @@ async fn two_desks_auditing_the_same_night_offline_post_one_set_of_charges() {
     assert_eq!(conflicts(&b), vec![], "desk B");
     b.sync().await;
     for laptop in [&a, &b] {
-        mirror_matches_server(&db, laptop).await.expect("the mirror equals the server");
+        mirror_matches_server(&db, laptop)
+            .await
+            .expect("the mirror equals the server");
     }
 }
 
@@ -261,9 +286,10 @@ async fn a_jpy_and_a_bhd_property_count_in_their_own_minor_units_and_vat_adds_up
         ..Charge::default()
     };
     // A JPY hotel whose prices include 10% VAT, and a BHD hotel that adds 5%, one per tenant.
-    for (tenant, currency, rate_bp, included) in
-        [(tenants[0], "JPY", 1000, true), (tenants[1], "BHD", 500, false)]
-    {
+    for (tenant, currency, rate_bp, included) in [
+        (tenants[0], "JPY", 1000, true),
+        (tenants[1], "BHD", 500, false),
+    ] {
         let property: Uuid = sqlx::query_scalar(
             "select id from public.properties where tenant_id = $1 order by id limit 1",
         )
@@ -282,14 +308,26 @@ async fn a_jpy_and_a_bhd_property_count_in_their_own_minor_units_and_vat_adds_up
         )
         .await;
         quiet(&db, property).await;
-        let stay = stays_on(&db, property, "checked_in", Utc::now().date_naive(), 1, 0, currency).await[0];
-        let email = tenant_staff_emails(&db, tenant, "front_desk").await.remove(0);
+        let stay = stays_on(
+            &db,
+            property,
+            "checked_in",
+            Utc::now().date_naive(),
+            1,
+            0,
+            currency,
+        )
+        .await[0];
+        let email = tenant_staff_emails(&db, tenant, "front_desk")
+            .await
+            .remove(0);
         let mut desk = Laptop::sign_in(&db, &server, &email, "desk").await;
         desk.sync().await;
         let total = if currency == "JPY" {
             // No minor unit. Breakfast ¥2,750 × 2 incl. 10%: net 5,000 + VAT 500; dinner ¥8,801
             // incl. 10%: VAT 8,801 × 10/110 = 800.09 → 800, net 8,001.
-            folio::post_charge(&mut desk.conn, &extra(stay, "Breakfast", 2_750, 2)).expect("breakfast");
+            folio::post_charge(&mut desk.conn, &extra(stay, "Breakfast", 2_750, 2))
+                .expect("breakfast");
             folio::post_charge(&mut desk.conn, &extra(stay, "Dinner", 8_801, 1)).expect("dinner");
             let total = 5_000 + 500 + 8_001 + 800;
             assert_eq!(format_minor(total, currency), "14,301 JPY");
@@ -302,7 +340,12 @@ async fn a_jpy_and_a_bhd_property_count_in_their_own_minor_units_and_vat_adds_up
             assert_eq!(format_minor(total, currency), "16.900 BHD");
             total
         };
-        assert_eq!(folio::balance(&desk.conn, stay).expect("balance").charged_minor, total);
+        assert_eq!(
+            folio::balance(&desk.conn, stay)
+                .expect("balance")
+                .charged_minor,
+            total
+        );
         desk.sync().await;
         assert_eq!(conflicts(&desk), vec![], "{currency}");
         let (sum, currencies): (i64, Vec<String>) = sqlx::query_as(
@@ -313,7 +356,11 @@ async fn a_jpy_and_a_bhd_property_count_in_their_own_minor_units_and_vat_adds_up
         .fetch_one(&db.pool)
         .await
         .expect("the server's entries");
-        assert_eq!((sum, currencies), (total, vec![currency.to_owned()]), "{currency}");
+        assert_eq!(
+            (sum, currencies),
+            (total, vec![currency.to_owned()]),
+            "{currency}"
+        );
         assert_eq!(conflicts(&desk), vec![], "{currency}");
     }
 }

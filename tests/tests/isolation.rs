@@ -329,7 +329,13 @@ async fn a_row_cannot_reference_another_tenants_row() {
         } else if child == "guest_invoices" {
             // Immutable: a new A invoice, a copy of one, aimed at B's row (number 1 in a series
             // A does not hold, so only the key decides).
-            let columns = ["series_id", "corrects_invoice_id", "property_id", "reservation_id", "folio_id"];
+            let columns = [
+                "series_id",
+                "corrects_invoice_id",
+                "property_id",
+                "reservation_id",
+                "folio_id",
+            ];
             let position = |c: &str| child_columns[1..].iter().position(|k| k == c);
             let picked: Vec<String> = columns
                 .iter()
@@ -339,7 +345,11 @@ async fn a_row_cannot_reference_another_tenants_row() {
                     None => format!("g.{c}"),
                 })
                 .collect();
-            let kind = if position("corrects_invoice_id").is_some() { "credit_note" } else { "invoice" };
+            let kind = if position("corrects_invoice_id").is_some() {
+                "credit_note"
+            } else {
+                "invoice"
+            };
             let number = if position("series_id").is_some() {
                 "1".to_owned()
             } else {
@@ -360,12 +370,19 @@ async fn a_row_cannot_reference_another_tenants_row() {
             insert.execute(&mut *tx).await
         } else if child == "folio_entries" {
             // Append-only too: a new A entry, a copy of one, aimed at B's folio (or entry).
-            let columns = ["folio_id", "reservation_id", "voids_entry_id", "applies_to_entry_id"];
+            let columns = [
+                "folio_id",
+                "reservation_id",
+                "voids_entry_id",
+                "applies_to_entry_id",
+            ];
             let picked: Vec<String> = columns
                 .iter()
                 .map(|c| match child_columns[1..].iter().position(|k| k == c) {
                     Some(i) => format!("${}::uuid", i + 2),
-                    None if *c == "voids_entry_id" || *c == "applies_to_entry_id" => "null".to_owned(),
+                    None if *c == "voids_entry_id" || *c == "applies_to_entry_id" => {
+                        "null".to_owned()
+                    }
                     None => (*c).to_owned(),
                 })
                 .collect();

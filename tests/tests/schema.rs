@@ -28,7 +28,12 @@ const GLOBAL_TABLES: &[&str] = &["plans", "feature_flags", "data_retention_polic
 
 /// Tables whose rows never change after insert: instead of the `updated_at` trigger they have a
 /// trigger that rejects updates and deletes.
-const APPEND_ONLY_TABLES: &[&str] = &["loyalty_transactions", "folio_entries", "night_audits", "guest_invoices"];
+const APPEND_ONLY_TABLES: &[&str] = &[
+    "loyalty_transactions",
+    "folio_entries",
+    "night_audits",
+    "guest_invoices",
+];
 
 /// The only targets a single-column foreign key from a table with `tenant_id` may have.
 const SINGLE_COLUMN_FK_TARGETS: &[(&str, &str)] = &[("tenants", "id"), ("plans", "id")];

@@ -43,7 +43,9 @@ pub fn stay_folio(conn: &Connection, reservation_id: &str) -> AppResult<StayFoli
     let folios = ledger::folios(conn, id)?
         .into_iter()
         .map(|folio| FolioWithBalance {
-            balance: ledger::balance_of(ledger::counted(&entries).filter(|e| e.folio_id == folio.id)),
+            balance: ledger::balance_of(
+                ledger::counted(&entries).filter(|e| e.folio_id == folio.id),
+            ),
             folio,
         })
         .collect();
@@ -199,10 +201,12 @@ pub fn business_day_now(conn: &Connection) -> AppResult<business_day::BusinessDa
 pub fn audit(conn: &mut Connection) -> AppResult<night_audit::DaySummary> {
     let property = db::property(conn)?;
     let id = db::parse_id("property_id", &property.id)?;
-    Ok(night_audit::run(conn, id, Utc::now(), None).map_err(|error| match error {
-        pms_sync_client::Error::Invalid { message, .. } => AppError::AuditNotDue { message },
-        other => other.into(),
-    })?)
+    Ok(
+        night_audit::run(conn, id, Utc::now(), None).map_err(|error| match error {
+            pms_sync_client::Error::Invalid { message, .. } => AppError::AuditNotDue { message },
+            other => other.into(),
+        })?,
+    )
 }
 
 /// This laptop's device, for its invoice series (none: a local hotel).

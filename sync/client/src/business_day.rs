@@ -69,7 +69,11 @@ pub fn last_closed(conn: &Connection, property_id: Uuid) -> Result<Option<NaiveD
 }
 
 /// The property's open business date.
-pub fn business_date(conn: &Connection, property_id: Uuid, now: DateTime<Utc>) -> Result<NaiveDate> {
+pub fn business_date(
+    conn: &Connection,
+    property_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<NaiveDate> {
     match last_closed(conn, property_id)? {
         Some(closed) => Ok(closed + Days::new(1)),
         None => local_today(conn, property_id, now),
@@ -129,7 +133,10 @@ mod tests {
         let tokyo = property(&mut conn, "Asia/Tokyo");
         let hawaii = property(&mut conn, "Pacific/Honolulu");
         // 2026-12-04 20:00 UTC: already the 5th in Tokyo, still the 4th in Honolulu
-        let now = Utc.with_ymd_and_hms(2026, 12, 4, 20, 0, 0).single().expect("a time");
+        let now = Utc
+            .with_ymd_and_hms(2026, 12, 4, 20, 0, 0)
+            .single()
+            .expect("a time");
         let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).expect("a date");
         assert_eq!(business_date(&conn, tokyo, now).expect("a date"), day(5));
         assert_eq!(business_date(&conn, hawaii, now).expect("a date"), day(4));
@@ -147,9 +154,15 @@ mod tests {
         audit.insert("property_id".into(), json!(lisbon.to_string()));
         audit.insert("business_date".into(), json!("2026-12-01"));
         crate::mirror::upsert(&conn, "night_audits", &audit).expect("an audit");
-        let now = Utc.with_ymd_and_hms(2026, 12, 4, 1, 0, 0).single().expect("a time");
+        let now = Utc
+            .with_ymd_and_hms(2026, 12, 4, 1, 0, 0)
+            .single()
+            .expect("a time");
         let day = current(&conn, lisbon, now).expect("a day");
-        assert_eq!(day.business_date, NaiveDate::from_ymd_opt(2026, 12, 2).expect("a date"));
+        assert_eq!(
+            day.business_date,
+            NaiveDate::from_ymd_opt(2026, 12, 2).expect("a date")
+        );
         assert!(day.audit_due && day.can_close);
     }
 }

@@ -171,7 +171,11 @@ pub fn open_company_folio(conn: &mut Connection, reservation_id: Uuid, name: &st
 
 /// The folio an entry goes on: `folio_id` when given (it must be the stay's and open), else the
 /// stay's guest folio.
-fn target_folio(conn: &mut Connection, reservation_id: Uuid, folio_id: Option<Uuid>) -> Result<Uuid> {
+fn target_folio(
+    conn: &mut Connection,
+    reservation_id: Uuid,
+    folio_id: Option<Uuid>,
+) -> Result<Uuid> {
     // The stay's guest folio, named before it exists (its id is derived), is opened now.
     let Some(folio_id) = folio_id.filter(|id| *id != guest_folio_id(reservation_id)) else {
         return open_guest_folio(conn, reservation_id);
@@ -404,7 +408,10 @@ pub(crate) fn post_tax(conn: &mut Connection, tax: &Tax<'_>) -> Result<Uuid> {
     values.insert("kind".to_owned(), json!("tax"));
     values.insert("amount_minor".to_owned(), json!(tax.amount_minor));
     values.insert("currency".to_owned(), json!(tax.currency));
-    values.insert("business_date".to_owned(), json!(tax.business_date.to_string()));
+    values.insert(
+        "business_date".to_owned(),
+        json!(tax.business_date.to_string()),
+    );
     values.insert("description".to_owned(), json!(tax.description));
     values.insert("charge_type".to_owned(), json!(tax.charge_type));
     values.insert("applies_to_entry_id".to_owned(), json!(tax.charge_id));
@@ -467,7 +474,9 @@ pub fn void_entry(
     let property_id = stay(conn, &reservation_id.to_string())?.0;
     let business_date = open_business_date(conn, &property_id)?;
     let taxes = all.iter().filter(|e| {
-        e.kind == "tax" && e.applies_to_entry_id.as_deref() == Some(entry.id.as_str()) && !voided(&e.id)
+        e.kind == "tax"
+            && e.applies_to_entry_id.as_deref() == Some(entry.id.as_str())
+            && !voided(&e.id)
     });
     for target in std::iter::once(entry).chain(taxes) {
         let mut values = Map::new();
@@ -521,7 +530,10 @@ pub fn move_charge(
             field: "entry_id",
             message: "Only a charge of this stay can be moved.".to_owned(),
         })?;
-    if all.iter().any(|e| e.voids_entry_id.as_deref() == Some(entry.id.as_str())) {
+    if all
+        .iter()
+        .any(|e| e.voids_entry_id.as_deref() == Some(entry.id.as_str()))
+    {
         return Err(Error::Invalid {
             field: "entry_id",
             message: "That charge is voided.".to_owned(),
@@ -554,7 +566,11 @@ pub fn move_charge(
     }
     let target = target_folio(conn, reservation_id, Some(to_folio))?;
     let source_open: Option<String> = conn
-        .query_row("select status from folios where id = ?1", [&entry.folio_id], |r| r.get(0))
+        .query_row(
+            "select status from folios where id = ?1",
+            [&entry.folio_id],
+            |r| r.get(0),
+        )
         .optional()?;
     if source_open.as_deref() == Some("closed") {
         return Err(Error::FolioClosed);
@@ -565,15 +581,25 @@ pub fn move_charge(
         e.kind == "tax"
             && e.charge_type.as_deref() == Some("vat")
             && e.applies_to_entry_id.as_deref() == Some(entry.id.as_str())
-            && !all.iter().any(|v| v.voids_entry_id.as_deref() == Some(e.id.as_str()))
+            && !all
+                .iter()
+                .any(|v| v.voids_entry_id.as_deref() == Some(e.id.as_str()))
     });
     let vat_share = vat.map(|tax| {
         let share = i128::from(tax.amount_minor) * i128::from(amount_minor);
         let whole = i128::from(entry.amount_minor);
         ((share + whole / 2) / whole) as i64
     });
-    let description = entry.description.clone().unwrap_or_else(|| "Charge".to_owned());
-    let mut post = |folio: &str, kind: &str, amount: i64, charge_type: Option<&str>, rate: Option<i64>, text: String| {
+    let description = entry
+        .description
+        .clone()
+        .unwrap_or_else(|| "Charge".to_owned());
+    let mut post = |folio: &str,
+                    kind: &str,
+                    amount: i64,
+                    charge_type: Option<&str>,
+                    rate: Option<i64>,
+                    text: String| {
         let mut values = Map::new();
         values.insert("folio_id".to_owned(), json!(folio));
         values.insert("reservation_id".to_owned(), json!(reservation_id));
@@ -588,16 +614,41 @@ pub fn move_charge(
         if let Some(by) = created_by {
             values.insert("created_by".to_owned(), json!(by));
         }
-        outbox::write(conn, "folio_entries", PushOp::Insert, Uuid::now_v7(), values)
+        outbox::write(
+            conn,
+            "folio_entries",
+            PushOp::Insert,
+            Uuid::now_v7(),
+            values,
+        )
     };
     let to = target.to_string();
-    post(&entry.folio_id, "adjustment", -amount_minor, entry.charge_type.as_deref(), None,
-        format!("{description}: moved to another folio"))?;
-    post(&to, "charge", amount_minor, entry.charge_type.as_deref(), None, description.clone())?;
+    post(
+        &entry.folio_id,
+        "adjustment",
+        -amount_minor,
+        entry.charge_type.as_deref(),
+        None,
+        format!("{description}: moved to another folio"),
+    )?;
+    post(
+        &to,
+        "charge",
+        amount_minor,
+        entry.charge_type.as_deref(),
+        None,
+        description.clone(),
+    )?;
     if let (Some(tax), Some(share)) = (vat, vat_share.filter(|s| *s > 0)) {
         let text = tax.description.clone().unwrap_or_else(|| "VAT".to_owned());
-        post(&entry.folio_id, "adjustment", -share, Some("vat"), tax.tax_rate_bp,
-            format!("{text}: moved to another folio"))?;
+        post(
+            &entry.folio_id,
+            "adjustment",
+            -share,
+            Some("vat"),
+            tax.tax_rate_bp,
+            format!("{text}: moved to another folio"),
+        )?;
         post(&to, "tax", share, Some("vat"), tax.tax_rate_bp, text)?;
     }
     Ok(())
@@ -636,7 +687,10 @@ pub fn record_override(
     );
     values.insert(
         "description".to_owned(),
-        json!(format!("Checked out with {} open: {reason}", format_minor(balance_minor, &currency))),
+        json!(format!(
+            "Checked out with {} open: {reason}",
+            format_minor(balance_minor, &currency)
+        )),
     );
     if let Some(by) = created_by {
         values.insert("created_by".to_owned(), json!(by));
@@ -761,7 +815,9 @@ pub fn balance(conn: &Connection, reservation_id: Uuid) -> Result<Balance> {
 /// One folio's balance.
 pub fn folio_balance(conn: &Connection, reservation_id: Uuid, folio_id: &str) -> Result<Balance> {
     let entries = entries(conn, reservation_id)?;
-    Ok(balance_of(counted(&entries).filter(|e| e.folio_id == folio_id)))
+    Ok(balance_of(
+        counted(&entries).filter(|e| e.folio_id == folio_id),
+    ))
 }
 
 /// The property's open business date, now.

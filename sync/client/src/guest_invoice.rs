@@ -140,8 +140,10 @@ fn invoiced_entries(conn: &Connection, folio_id: &str) -> Result<BTreeSet<String
     let mut held = BTreeSet::new();
     for row in rows {
         let (lines, taxes) = row?;
-        let lines: Vec<Line> = serde_json::from_str(&lines).map_err(|e| Error::Data(e.to_string()))?;
-        let taxes: Vec<TaxLine> = serde_json::from_str(&taxes).map_err(|e| Error::Data(e.to_string()))?;
+        let lines: Vec<Line> =
+            serde_json::from_str(&lines).map_err(|e| Error::Data(e.to_string()))?;
+        let taxes: Vec<TaxLine> =
+            serde_json::from_str(&taxes).map_err(|e| Error::Data(e.to_string()))?;
         held.extend(lines.into_iter().map(|l| l.entry_id));
         held.extend(taxes.into_iter().flat_map(|t| t.entry_ids));
     }
@@ -175,7 +177,8 @@ pub fn issue(
             message: "Nothing on this folio is left to invoice.".to_owned(),
         });
     }
-    let paid: i64 = folio::balance_of(folio::counted(&entries).filter(|e| e.folio_id == folio_id)).paid_minor;
+    let paid: i64 =
+        folio::balance_of(folio::counted(&entries).filter(|e| e.folio_id == folio_id)).paid_minor;
     write_invoice(
         conn,
         Draft {
@@ -301,8 +304,14 @@ fn write_invoice(conn: &mut Connection, draft: Draft<'_>) -> Result<GuestInvoice
     values.insert("tax_minor".into(), json!(tax));
     values.insert("total_minor".into(), json!(net + tax));
     values.insert("paid_minor".into(), json!(draft.paid_minor));
-    values.insert("lines".into(), serde_json::to_value(&draft.lines).map_err(|e| Error::Data(e.to_string()))?);
-    values.insert("taxes".into(), serde_json::to_value(&draft.taxes).map_err(|e| Error::Data(e.to_string()))?);
+    values.insert(
+        "lines".into(),
+        serde_json::to_value(&draft.lines).map_err(|e| Error::Data(e.to_string()))?,
+    );
+    values.insert(
+        "taxes".into(),
+        serde_json::to_value(&draft.taxes).map_err(|e| Error::Data(e.to_string()))?,
+    );
     values.insert("issued_on".into(), json!(issued_on.to_string()));
     values.insert("issued_by".into(), json!(draft.issued_by));
     outbox::write(conn, "guest_invoices", PushOp::Insert, id, values)?;
@@ -316,23 +325,30 @@ pub fn lines_and_taxes(entries: &[&Entry]) -> (Vec<Line>, Vec<TaxLine>) {
     let charge_of: BTreeMap<&str, &Entry> = entries.iter().map(|e| (e.id.as_str(), *e)).collect();
     for entry in entries {
         let is_tax = entry.kind == "tax"
-            || (entry.kind == "adjustment" && matches!(entry.charge_type.as_deref(), Some("vat" | "city_tax")));
+            || (entry.kind == "adjustment"
+                && matches!(entry.charge_type.as_deref(), Some("vat" | "city_tax")));
         if is_tax {
             let name = match entry.charge_type.as_deref() {
                 Some("city_tax") => "City tax".to_owned(),
                 _ => format!("VAT {}", folio::percent(entry.tax_rate_bp.unwrap_or(0))),
             };
-            let tax = taxes.entry((name.clone(), entry.tax_rate_bp)).or_insert(TaxLine {
-                entry_ids: Vec::new(),
-                name,
-                rate_bp: entry.tax_rate_bp,
-                base_minor: 0,
-                tax_minor: 0,
-            });
+            let tax = taxes
+                .entry((name.clone(), entry.tax_rate_bp))
+                .or_insert(TaxLine {
+                    entry_ids: Vec::new(),
+                    name,
+                    rate_bp: entry.tax_rate_bp,
+                    base_minor: 0,
+                    tax_minor: 0,
+                });
             tax.entry_ids.push(entry.id.clone());
             tax.tax_minor += entry.amount_minor;
             if entry.charge_type.as_deref() == Some("vat") && entry.kind == "tax" {
-                if let Some(charge) = entry.applies_to_entry_id.as_deref().and_then(|id| charge_of.get(id)) {
+                if let Some(charge) = entry
+                    .applies_to_entry_id
+                    .as_deref()
+                    .and_then(|id| charge_of.get(id))
+                {
                     tax.base_minor += charge.amount_minor;
                 }
             }
@@ -341,7 +357,10 @@ pub fn lines_and_taxes(entries: &[&Entry]) -> (Vec<Line>, Vec<TaxLine>) {
             lines.push(Line {
                 entry_id: entry.id.clone(),
                 date: entry.business_date.clone(),
-                description: entry.description.clone().unwrap_or_else(|| entry.kind.clone()),
+                description: entry
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| entry.kind.clone()),
                 quantity,
                 unit_price_minor: entry.amount_minor / quantity,
                 amount_minor: entry.amount_minor,
@@ -378,7 +397,12 @@ pub fn of_stay(conn: &Connection, reservation_id: Uuid) -> Result<Vec<GuestInvoi
 }
 
 fn from_row(conn: &Connection, row: &Map<String, Value>) -> Result<GuestInvoice> {
-    let text = |key: &str| row.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let text = |key: &str| {
+        row.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     let int = |key: &str| row.get(key).and_then(Value::as_i64).unwrap_or_default();
     let series_id = text("series_id");
     let prefix: String = conn
@@ -391,7 +415,9 @@ fn from_row(conn: &Connection, row: &Map<String, Value>) -> Result<GuestInvoice>
         .unwrap_or_else(|| "?".to_owned());
     let parse = |key: &str| -> Result<Value> {
         match row.get(key) {
-            Some(Value::String(json)) => serde_json::from_str(json).map_err(|e| Error::Data(e.to_string())),
+            Some(Value::String(json)) => {
+                serde_json::from_str(json).map_err(|e| Error::Data(e.to_string()))
+            }
             Some(other) => Ok(other.clone()),
             None => Ok(Value::Array(Vec::new())),
         }
@@ -451,7 +477,16 @@ pub fn document(
             "select name, address_line1, address_line2, city, postal_code, country_code
                from properties where id = ?1",
             [&invoice.property_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
         )
         .optional()?
         .unwrap_or_default();

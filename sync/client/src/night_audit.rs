@@ -107,7 +107,12 @@ pub fn run(
         .unwrap_or(date)
         .and_hms_opt(0, 0, 0)
         .and_then(|midnight| midnight.and_local_timezone(zone).earliest())
-        .map(|local| local.with_timezone(&Utc).format("%Y-%m-%dT%H:%M:%S+00:00").to_string());
+        .map(|local| {
+            local
+                .with_timezone(&Utc)
+                .format("%Y-%m-%dT%H:%M:%S+00:00")
+                .to_string()
+        });
     for stay in &no_shows {
         let id = Uuid::parse_str(stay).map_err(|e| Error::Data(format!("stay {stay}: {e}")))?;
         let mut values = Map::new();
@@ -115,7 +120,9 @@ pub fn run(
         values.insert("no_show_at".into(), json!(day_end));
         outbox::write(conn, "reservations", PushOp::Update, id, values)?;
         let fee = pricing::night_price(conn, id, date)?;
-        if fee > 0 && mirror::read(conn, "folio_entries", &no_show_fee_id(id).to_string())?.is_none() {
+        if fee > 0
+            && mirror::read(conn, "folio_entries", &no_show_fee_id(id).to_string())?.is_none()
+        {
             folio::post_charge(
                 conn,
                 &Charge {
@@ -245,7 +252,12 @@ fn post_night(
         )
         .optional()?;
     if let Some((tax_id, name, per_person, exempt_under_age)) = city {
-        let amount = city_tax(per_person, stay.adults, stay.children, exempt_under_age.is_some());
+        let amount = city_tax(
+            per_person,
+            stay.adults,
+            stay.children,
+            exempt_under_age.is_some(),
+        );
         let folio_id: Option<String> = conn
             .query_row(
                 "select folio_id from folio_entries where id = ?1",
@@ -254,7 +266,8 @@ fn post_night(
             )
             .optional()?;
         if let (true, Some(folio_id)) = (amount > 0, folio_id) {
-            let tax_id = Uuid::parse_str(&tax_id).map_err(|e| Error::Data(format!("tax {tax_id}: {e}")))?;
+            let tax_id =
+                Uuid::parse_str(&tax_id).map_err(|e| Error::Data(format!("tax {tax_id}: {e}")))?;
             let entry = pms_sync_protocol::derived::tax_entry_id(charge_id, tax_id);
             if mirror::read(conn, "folio_entries", &entry.to_string())?.is_none() {
                 let reservation = stay.id.to_string();
@@ -384,20 +397,34 @@ pub fn closed_dates(conn: &Connection, property_id: Uuid, limit: usize) -> Resul
 /// Charges the nights a stay has spent that no audit has charged yet (a guest leaving before the
 /// audit of the last night ran): the nights before the property's today, with the audit's own
 /// ids, so the audit never charges them again. Returns how many entries it posted.
-pub fn charge_stayed_nights(conn: &mut Connection, reservation_id: Uuid, now: DateTime<Utc>) -> Result<i64> {
+pub fn charge_stayed_nights(
+    conn: &mut Connection,
+    reservation_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<i64> {
     let stay: Option<(String, String, String, Option<String>, i64, i64)> = conn
         .query_row(
             "select r.property_id, r.check_in_date, r.check_out_date, rm.number,
                     coalesce(r.adults, 1), coalesce(r.children, 0)
                from reservations r left join rooms rm on rm.id = r.room_id where r.id = ?1",
             [reservation_id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
         )
         .optional()?;
     let Some((property, check_in, check_out, room, adults, children)) = stay else {
         return Ok(0);
     };
-    let property_id = Uuid::parse_str(&property).map_err(|e| Error::Data(format!("property {property}: {e}")))?;
+    let property_id =
+        Uuid::parse_str(&property).map_err(|e| Error::Data(format!("property {property}: {e}")))?;
     let today = business_day::local_today(conn, property_id, now)?;
     let (arrival, departure) = (parse_date(&check_in)?, parse_date(&check_out)?);
     let in_house = InHouse {

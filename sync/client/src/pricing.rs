@@ -42,7 +42,11 @@ fn rate_plan(conn: &Connection, room_type_id: &str) -> Result<Option<(String, i6
 
 /// The price of `night` in a room of `room_type_id`: the shortest season of its rate plan that
 /// covers the night on its weekday, else the plan's base price, else the room type's base rate.
-pub fn price_of_night(conn: &Connection, room_type_id: &str, night: NaiveDate) -> Result<NightPrice> {
+pub fn price_of_night(
+    conn: &Connection,
+    room_type_id: &str,
+    night: NaiveDate,
+) -> Result<NightPrice> {
     if let Some((plan, base)) = rate_plan(conn, room_type_id)? {
         // bit 0 = Monday … bit 6 = Sunday
         let weekday_bit = 1_i64 << night.weekday().num_days_from_monday();
@@ -139,7 +143,10 @@ pub fn price_stay(
     fixed_price: Option<i64>,
 ) -> Result<i64> {
     let kept = nights(conn, reservation_id)?;
-    for gone in kept.iter().filter(|n| n.night < arrival || n.night >= departure) {
+    for gone in kept
+        .iter()
+        .filter(|n| n.night < arrival || n.night >= departure)
+    {
         outbox::write(
             conn,
             "reservation_nights",
@@ -148,7 +155,8 @@ pub fn price_stay(
             Map::new(),
         )?;
     }
-    let was_booked = |night: NaiveDate| previous.is_some_and(|(from, to)| from <= night && night < to);
+    let was_booked =
+        |night: NaiveDate| previous.is_some_and(|(from, to)| from <= night && night < to);
     let mut total = 0;
     let mut night = arrival;
     while night < departure {

@@ -128,7 +128,10 @@ async fn three_laptops_issuing_invoices_offline_with_kills_keep_every_series_gap
                             break;
                         }
                         let output = child.wait_with_output().await.expect("output");
-                        panic!("invoice failed: {}", String::from_utf8_lossy(&output.stderr));
+                        panic!(
+                            "invoice failed: {}",
+                            String::from_utf8_lossy(&output.stderr)
+                        );
                     }
                     Err(_) => {
                         child.kill().await.expect("SIGKILL");
@@ -141,7 +144,10 @@ async fn three_laptops_issuing_invoices_offline_with_kills_keep_every_series_gap
         let (_, numbers) = numbers_on_laptop(path);
         let expected: Vec<i64> = (1..=numbers.len() as i64).collect();
         assert_eq!(numbers, expected, "laptop {i}'s series on the laptop");
-        assert!(numbers.len() >= STAYS_PER_LAPTOP, "laptop {i} issued {numbers:?}");
+        assert!(
+            numbers.len() >= STAYS_PER_LAPTOP,
+            "laptop {i} issued {numbers:?}"
+        );
     }
     assert!(kills >= 5, "only {kills} runs were killed mid-issue");
 
@@ -195,7 +201,11 @@ async fn three_laptops_issuing_invoices_offline_with_kills_keep_every_series_gap
             let text = pdf_text(&pdf, &dir, &invoice.number_label);
             assert!(text.contains(&invoice.number_label), "{text}");
             for line in &invoice.lines {
-                assert!(text.contains(&line.description), "{}: {text}", line.description);
+                assert!(
+                    text.contains(&line.description),
+                    "{}: {text}",
+                    line.description
+                );
                 let amount = format_minor(line.amount_minor, &invoice.currency);
                 let digits = amount.trim_end_matches(&invoice.currency).trim();
                 assert!(text.contains(digits), "{amount}: {text}");

@@ -107,7 +107,10 @@ mod tests {
         let charge = room_charge_id(stay, night);
         assert_eq!(tax_entry_id(charge, tax), tax_entry_id(charge, tax));
         assert_ne!(tax_entry_id(charge, tax), void_entry_id(charge));
-        assert_ne!(night_audit_id(property, night), night_audit_id(property, next));
+        assert_ne!(
+            night_audit_id(property, night),
+            night_audit_id(property, next)
+        );
         assert_ne!(no_show_fee_id(stay), room_charge_id(stay, night));
     }
 }
