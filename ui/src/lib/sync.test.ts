@@ -43,4 +43,17 @@ describe("status bar", () => {
     });
     expect(statusLine({ ...base, mode: "demo" }, now).connection).toBe("Demo data on this laptop");
   });
+  it("says when it never synced, or just did", () => {
+    expect(statusLine({ ...base, last_sync: null }, now).lastSync).toBe("Not synced yet");
+    expect(statusLine({ ...base, last_sync: "2026-11-25T11:59:40Z" }, now).lastSync).toBe("Last sync just now");
+  });
+  it("speaks Spanish when the desk does, plural-safe", () => {
+    expect(statusLine({ ...base, online: false, changes_waiting: 1, conflicts_open: 3 }, now, "es")).toEqual({
+      tone: "warn",
+      connection: "Sin conexión",
+      waiting: "1 cambio pendiente",
+      conflicts: "3 conflictos por resolver",
+      lastSync: "Última sincronización hace 2 minutos",
+    });
+  });
 });
