@@ -1,6 +1,6 @@
 import { get } from "svelte/store";
 import { describe, expect, it } from "vitest";
-import { CATALOGUES, LANGUAGES, STORAGE_KEY, initialLanguage, languageState, localeFor, lookup, translate, type Message } from "./i18n";
+import { CATALOGUES, LANGUAGES, STORAGE_KEY, initialLanguage, isMessageKey, languageState, localeFor, lookup, translate, type Message } from "./i18n";
 
 const placeholders = (message: Message) =>
   (typeof message === "string" ? [message] : [message.one, message.other]).flatMap((m) => [...m.matchAll(/\{(\w+)\}/g)].map((x) => x[1])).sort();
@@ -76,5 +76,12 @@ describe("the laptop's language", () => {
     expect(get(desk.language)).toBe("es");
     desk.language.set("en");
     expect(get(desk.t)("nav.today")).toBe("Today");
+  });
+});
+
+describe("the screens' names", () => {
+  it("has a name in the catalogue for every screen of the keyboard map", async () => {
+    const { SCREENS } = await import("./keys");
+    for (const { id } of LANGUAGES) for (const screen of SCREENS) expect(isMessageKey(`nav.${screen.id}`) && translate(id, `nav.${screen.id}`)).toBeTruthy();
   });
 });

@@ -209,7 +209,7 @@ const en = {
   "conflicts.keepTheirs": "Keep the hotel's",
   "conflicts.keptTheirs": "Kept the server's version.",
   "conflicts.sentAgain": "Your version will be sent again.",
-  "conflicts.points": { one: "{count} point", other: "{count} points" },
+  "conflicts.points": { one: "{points} point", other: "{points} points" },
 
   "reason.room_unavailable": "Another desk booked this room for some of these nights first. Move the booking to a free room or drop it.",
   "reason.insufficient_points": "This redemption would overdraw the member's points (another desk redeemed too). Redeem fewer or drop it.",
@@ -520,7 +520,7 @@ const es: Record<MessageKey, Message> = {
   "conflicts.keepTheirs": "Mantener el del hotel",
   "conflicts.keptTheirs": "Se mantuvo la versión del servidor.",
   "conflicts.sentAgain": "Su versión se enviará de nuevo.",
-  "conflicts.points": { one: "{count} punto", other: "{count} puntos" },
+  "conflicts.points": { one: "{points} punto", other: "{points} puntos" },
 
   "reason.room_unavailable": "Otra recepción reservó antes esta habitación para alguna de estas noches. Pase la reserva a una habitación libre o descártela.",
   "reason.insufficient_points": "Este canje dejaría al socio sin puntos suficientes (otra recepción también canjeó). Canjee menos o descártelo.",

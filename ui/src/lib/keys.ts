@@ -13,17 +13,18 @@ export type Screen =
   | "billing"
   | "audit";
 
-export const SCREENS: { id: Screen; label: string; key: string }[] = [
-  { id: "today", label: "Today", key: "1" },
-  { id: "reservations", label: "Reservations", key: "2" },
-  { id: "tape", label: "Tape chart", key: "3" },
-  { id: "guests", label: "Guests", key: "4" },
-  { id: "housekeeping", label: "Housekeeping", key: "5" },
-  { id: "conflicts", label: "Conflicts", key: "6" },
-  { id: "loyalty", label: "Loyalty", key: "7" },
-  { id: "campaigns", label: "Campaigns", key: "8" },
-  { id: "billing", label: "Billing", key: "9" },
-  { id: "audit", label: "Night audit", key: "0" },
+/** Each screen and its Alt key; its name is the catalogue's `nav.<id>` (i18n.ts). */
+export const SCREENS: { id: Screen; key: string }[] = [
+  { id: "today", key: "1" },
+  { id: "reservations", key: "2" },
+  { id: "tape", key: "3" },
+  { id: "guests", key: "4" },
+  { id: "housekeeping", key: "5" },
+  { id: "conflicts", key: "6" },
+  { id: "loyalty", key: "7" },
+  { id: "campaigns", key: "8" },
+  { id: "billing", key: "9" },
+  { id: "audit", key: "0" },
 ];
 
 export type KeyAction =
