@@ -4,6 +4,7 @@ import {
   ago,
   confirmation,
   dateTime,
+  dayHead,
   dayIn,
   dayRange,
   formatNumber,
@@ -40,6 +41,8 @@ describe("dates", () => {
     // the first and last day of a year, where a shifted zone would show the wrong year
     expect(longDay("2026-12-31", "en-US")).toBe("Thu, Dec 31, 2026");
     expect(shortDay("not a day", "en")).toBe("not a day");
+    expect(dayHead("2026-11-25", "en-GB")).toBe("Wed 25");
+    expect(dayHead("2026-11-25", "es")).toBe("mié 25");
   });
   it("writes a stay's dates as one range", () => {
     expect(norm(dayRange("2026-11-25", "2026-11-28", "en-GB"))).toBe("25–28 Nov 2026");

@@ -59,6 +59,12 @@ export function shortDay(day: string, locale?: string): string {
   return date ? dateFormat(locale, SHORT).format(date) : day;
 }
 
+/** A day column's head: "Wed 25" (en), "mié 25" (es). */
+export function dayHead(day: string, locale?: string): string {
+  const date = parseDay(day);
+  return date ? dateFormat(locale, { weekday: "short", day: "numeric", timeZone: "UTC" }).format(date) : day;
+}
+
 /** A business date with its year, for a date that may be far off: "Wed 25 Nov 2026" (en-GB). */
 export function longDay(day: string, locale?: string): string {
   const date = parseDay(day);
