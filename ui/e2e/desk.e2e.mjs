@@ -6,7 +6,8 @@
 // Two runs, each on a fresh data folder:
 // 1. a hotel set up on this laptop through the first-run form; a booking typed in; the status
 //    bar goes from "N changes waiting" to "N+1 changes waiting";
-// 2. the demo hotel: a booking, and a screenshot of every main screen. Prints (does not assert)
+// 2. the demo hotel: a booking, a screenshot of every main screen, and the language switch
+//    (Spanish, then English again). Prints (does not assert)
 //    the time from a keystroke in guest search to the results on screen, and from opening Today
 //    to its lists shown (on the demo's data);
 // 3. the demo with 100,000 guests: the same two timings (PMS_E2E_GUESTS=small skips it);
@@ -216,7 +217,35 @@ async function demo() {
     await new Promise((r) => setTimeout(r, 300));
     await shot(name);
   }
+  await languageSwitch();
   console.log(`measured: guest search keystroke → results ${searchMs} ms (target < 100 ms); Today opened → lists ${Math.round(todayMs)} ms (target < 300 ms) [demo data, 120 guests]`);
+}
+
+/** Chooses the desk's language in the menu's switch, as a clerk would. */
+async function chooseLanguage(id) {
+  await script(
+    `const s = document.querySelector('[data-testid="language"]'); s.value = arguments[0]; s.dispatchEvent(new Event("change", { bubbles: true })); return true;`,
+    [id],
+  );
+}
+
+// The language switch: the menu, the status bar and the screen in Spanish, then English again
+// (the choice is kept per laptop, in the webview's storage, so later runs must find English).
+async function languageSwitch() {
+  try {
+    await click('[data-testid="nav-today"]');
+    await chooseLanguage("es");
+    const nav = await until("the menu in Spanish", async () => ((await text('[data-testid="nav-today"]')).startsWith("Hoy") ? "Hoy" : null));
+    const bar = await until("the status bar in Spanish", async () => {
+      const t = await text('[data-testid="sync-waiting"]');
+      return t === "No se envía nada" ? t : null;
+    });
+    await shot("12-spanish");
+    console.log(`language switch: menu "${nav}", status bar "${bar}"`);
+  } finally {
+    await chooseLanguage("en");
+  }
+  await until("the menu in English again", async () => (await text('[data-testid="nav-today"]')).startsWith("Today"));
 }
 
 // 100,000 guests: the demo loaded with a long guest list through the app's own command, then
@@ -463,6 +492,9 @@ async function liveServer() {
     await click('[data-testid="sync-conflicts"]');
     const summary = await text('[data-testid="conflict"] strong');
     if (!summary.includes("Clash Walkin")) throw new Error(`conflict: ${summary}`);
+    // what a clerk reads: no ids, no null, no cents
+    const inbox = await text('[data-testid="conflict"]');
+    if (/[0-9a-f]{8}-[0-9a-f]{4}-|\bnull\b|cents/i.test(inbox)) throw new Error(`the conflict shows raw data:\n${inbox}`);
     await until("free rooms offered", () => script(`return document.querySelector('[data-testid="conflict-room"]')?.value || null`));
     const moved = await script(`return document.querySelector('[data-testid="conflict-room"]').selectedOptions[0].textContent`);
     await shot("24-live-conflict");
