@@ -368,6 +368,13 @@ const en = {
   "res.current": "{room} (current)",
   "res.saveChange": "Save change",
   "res.empty": "Search for a booking, or start a new one with",
+
+  "hk.allRooms": "All rooms",
+  "hk.notSynced": "not synced yet",
+  "tape.prevWeek": "← Week",
+  "tape.today": "Today",
+  "tape.nextWeek": "Week →",
+  "tape.occupied": "{percent}% occupied",
 } satisfies Record<string, Message>;
 
 export type MessageKey = keyof typeof en;
@@ -722,6 +729,13 @@ const es: Record<MessageKey, Message> = {
   "res.current": "{room} (actual)",
   "res.saveChange": "Guardar cambio",
   "res.empty": "Busque una reserva, o empiece una nueva con",
+
+  "hk.allRooms": "Todas",
+  "hk.notSynced": "sin sincronizar",
+  "tape.prevWeek": "← Semana",
+  "tape.today": "Hoy",
+  "tape.nextWeek": "Semana →",
+  "tape.occupied": "{percent}% ocupado",
 };
 
 export const CATALOGUES: Record<Language, Record<MessageKey, Message>> = { en, es };
