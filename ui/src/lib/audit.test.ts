@@ -78,3 +78,10 @@ describe("occupancy and the business day", () => {
     expect(businessDayState({ ...day, audit_due: false }).badge).toBeNull();
   });
 });
+
+describe("in Spanish", () => {
+  it("names the lines and counts in the desk's language", () => {
+    expect(occupancyText(1, 1, 100, "es")).toBe("1 de 1 habitación vendida · 100 %");
+    expect(occupancyText(31, 40, 77.5, "es")).toBe("31 de 40 habitaciones vendidas · 77,5 %");
+  });
+});

@@ -116,11 +116,6 @@ export function formatNumber(value: number, locale?: string): string {
   return new Intl.NumberFormat(locale).format(value);
 }
 
-/** A count and its noun, plural-safe: `count.night` → "1 night", "3 nights", "3 noches". */
-export function plural(count: number, one: string, many: string = `${one}s`): string {
-  return `${count} ${count === 1 ? one : many}`;
-}
-
 /**
  * How long ago an instant was, in words of the locale ("3 hours ago", "hace 3 horas"); null when
  * it never happened or is unreadable. Under 45 seconds reads as "now".
