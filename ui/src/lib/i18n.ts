@@ -410,6 +410,35 @@ const en = {
   "audit.payments": "Payments",
   "audit.none": "None.",
   "audit.netOfRefunds": "Net of refunds",
+
+  "setup.welcome": "Welcome to the front desk",
+  "setup.intro": "Everything is kept on this laptop and works without internet. Choose how to start.",
+  "setup.tabLocal": "Set up this hotel",
+  "setup.tabServer": "Connect to a server",
+  "setup.tabDemo": "Try the demo",
+  "setup.hotelName": "Hotel name",
+  "setup.currency": "Currency",
+  "setup.timeZone": "Time zone",
+  "setup.roomTypes": "Room types and rooms",
+  "setup.code": "Code",
+  "setup.name": "Name",
+  "setup.rate": "Rate per night",
+  "setup.guests": "Guests",
+  "setup.rooms": "Rooms (e.g. 101-110, 201)",
+  "setup.removeType": "Remove this room type",
+  "setup.addType": "Add a room type",
+  "setup.start": "Start the front desk",
+  "setup.rateHint": "Enter the nightly rate, such as 90 or 89.50 (no more decimals than the currency has).",
+  "setup.currencyFirst": "Enter the currency's three-letter code first, such as EUR.",
+  "setup.server": "Server address",
+  "setup.email": "Email",
+  "setup.password": "Password",
+  "setup.copying": "Copying {table}: {rows} rows so far ({done} of {total} tables)",
+  "setup.copyingData": "Copying the hotel's data…",
+  "setup.connect": "Sign in and copy the data",
+  "setup.demoIntro": "Loads a small demo hotel (20 rooms, 120 guests, a month of stays, loyalty and campaigns) on this laptop. Nothing is sent anywhere.",
+  "setup.loading": "Loading…",
+  "setup.loadDemo": "Load the demo hotel",
 } satisfies Record<string, Message>;
 
 export type MessageKey = keyof typeof en;
@@ -806,6 +835,35 @@ const es: Record<MessageKey, Message> = {
   "audit.payments": "Cobros",
   "audit.none": "Ninguno.",
   "audit.netOfRefunds": "Neto de reembolsos",
+
+  "setup.welcome": "Bienvenido a la recepción",
+  "setup.intro": "Todo se guarda en este portátil y funciona sin internet. Elija cómo empezar.",
+  "setup.tabLocal": "Configurar este hotel",
+  "setup.tabServer": "Conectar con un servidor",
+  "setup.tabDemo": "Probar la demostración",
+  "setup.hotelName": "Nombre del hotel",
+  "setup.currency": "Moneda",
+  "setup.timeZone": "Zona horaria",
+  "setup.roomTypes": "Tipos de habitación y habitaciones",
+  "setup.code": "Código",
+  "setup.name": "Nombre",
+  "setup.rate": "Precio por noche",
+  "setup.guests": "Huéspedes",
+  "setup.rooms": "Habitaciones (p. ej. 101-110, 201)",
+  "setup.removeType": "Quitar este tipo de habitación",
+  "setup.addType": "Añadir un tipo de habitación",
+  "setup.start": "Abrir la recepción",
+  "setup.rateHint": "Escriba el precio por noche, como 90 o 89.50 (sin más decimales de los que tiene la moneda).",
+  "setup.currencyFirst": "Escriba primero el código de tres letras de la moneda, como EUR.",
+  "setup.server": "Dirección del servidor",
+  "setup.email": "Correo electrónico",
+  "setup.password": "Contraseña",
+  "setup.copying": "Copiando {table}: {rows} filas hasta ahora ({done} de {total} tablas)",
+  "setup.copyingData": "Copiando los datos del hotel…",
+  "setup.connect": "Iniciar sesión y copiar los datos",
+  "setup.demoIntro": "Carga un pequeño hotel de demostración (20 habitaciones, 120 huéspedes, un mes de estancias, fidelización y campañas) en este portátil. No se envía nada a ningún sitio.",
+  "setup.loading": "Cargando…",
+  "setup.loadDemo": "Cargar el hotel de demostración",
 };
 
 export const CATALOGUES: Record<Language, Record<MessageKey, Message>> = { en, es };
@@ -895,6 +953,8 @@ const desk = languageState(typeof localStorage === "undefined" ? null : localSto
 
 /** This laptop's language; `language.set("es")` switches every screen and is remembered. */
 export const language = desk.language;
+// the page says which language it is in: screen readers pronounce it, the webview hyphenates it
+if (typeof document !== "undefined") language.subscribe((value) => (document.documentElement.lang = value));
 /** `$t("nav.today")`, `$t("sync.waiting", { count })` in a component. */
 export const t = desk.t;
 /** The locale for Intl (dates, numbers, money), following the language. */
