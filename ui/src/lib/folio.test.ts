@@ -193,6 +193,7 @@ describe("labels", () => {
     expect(choiceLabel("no_show")).toBe("No-show fee");
     expect(choiceLabel("city_tax")).toBe("City tax");
     expect(choiceLabel("spa_treatment")).toBe("Spa treatment");
+    expect(choiceLabel("card", "es")).toBe("Tarjeta");
   });
 });
 
@@ -218,6 +219,8 @@ describe("check-out", () => {
   it("wants a real reason for an override", () => {
     expect(validateReason("  ")).not.toBeNull();
     expect(validateReason("4111 1111 1111 1111")).toBe(CARD_NUMBER_MESSAGE);
+    expect(validateReason("ok", "es")).toBe("Escriba el motivo (unas palabras).");
+    expect(checkOutGuard(1050, "EUR", "es").message).toMatch(/^El huésped aún debe 10,50\s€\./);
     expect(validateReason("Company pays by invoice")).toBeNull();
   });
 });

@@ -1,12 +1,15 @@
 // The folio panel's logic: rows with what is voided, what can be voided, balances recomputed
 // from entries (as the contract and the server define them), and the checks made before a
-// charge, payment, refund, split or check-out is sent (the Rust side checks again).
+// charge, payment, refund, split or check-out is sent (the Rust side checks again). What the
+// clerk reads comes from the message catalogue, in English unless the desk's language is given.
 
+import { lookup, translate, translator, type Language } from "./i18n";
 import { formatMoney, parseMoney, sumMinor } from "./money";
 import type { FieldErrors } from "./validate";
 import { CHARGE_TYPES, PAYMENT_METHODS, type Balance, type ChargeItem, type FolioEntry, type PaymentMethod, type StayFolio } from "./types";
 
-export const CARD_NUMBER_MESSAGE = "Don't type card numbers here; write the terminal's receipt reference instead.";
+/** The English of the card-number refusal (the catalogue's `check.cardNumber`). */
+export const CARD_NUMBER_MESSAGE = translate("en", "check.cardNumber");
 
 /**
  * Whether `text` holds something that looks like a card number: a run of 13 to 19 digits,
@@ -115,46 +118,27 @@ export interface FolioRow {
   label: string;
 }
 
-const KIND_LABEL: Record<string, string> = {
-  charge: "Charge",
-  payment: "Payment",
-  refund: "Refund",
-  adjustment: "Adjustment",
-  tax: "Tax",
-  override: "Manager override",
-};
 
-const METHOD_LABEL: Record<string, string> = { cash: "cash", card: "card", transfer: "transfer", other: "other" };
-
-const CHARGE_TYPE_LABEL: Record<string, string> = {
-  room: "Room",
-  food: "Food",
-  beverage: "Beverage",
-  minibar: "Minibar",
-  parking: "Parking",
-  no_show: "No-show fee",
-  city_tax: "City tax",
-  vat: "VAT",
-  other: "Other",
-};
-
-/** "card" → "Card", "no_show" → "No-show fee": for the forms' choices. */
-export function choiceLabel(value: string): string {
-  const known = CHARGE_TYPE_LABEL[value] ?? METHOD_LABEL[value];
-  const text = known ?? value.replace(/_/g, " ");
-  return text.charAt(0).toUpperCase() + text.slice(1);
+/** "card" → "Card", "no_show" → "No-show fee": for the forms' choices, in the desk's language. */
+export function choiceLabel(value: string, language: Language = "en"): string {
+  return lookup(language, `choice.${value}`, () => {
+    const text = value.replace(/_/g, " ");
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  });
 }
 
 /** A line for the clerk: the description, or what the entry is. */
-export function entryLabel(entry: FolioEntry): string {
-  const kind = KIND_LABEL[entry.kind] ?? entry.kind;
+export function entryLabel(entry: FolioEntry, language: Language = "en"): string {
+  const t = translator(language);
+  const kind = lookup(language, `choice.${entry.kind}`, () => entry.kind);
   const parts: string[] = [];
-  if (entry.voids_entry_id) parts.push("Void:");
+  if (entry.voids_entry_id) parts.push(t("entry.void"));
   if (entry.description) parts.push(entry.kind === "override" ? `${kind}: ${entry.description}` : entry.description);
   else parts.push(kind);
   if (entry.kind === "tax" && entry.tax_rate_bp !== null) parts.push(`(${entry.tax_rate_bp / 100}%)`);
-  if (entry.payment_method) parts.push(`· ${METHOD_LABEL[entry.payment_method] ?? entry.payment_method}`);
-  if (entry.external_reference) parts.push(`· ref ${entry.external_reference}`);
+  const method = entry.payment_method;
+  if (method) parts.push(`· ${lookup(language, `choice.${method}`, () => method).toLocaleLowerCase(language)}`);
+  if (entry.external_reference) parts.push(`· ${t("entry.ref", { reference: entry.external_reference })}`);
   return parts.join(" ");
 }
 
@@ -164,7 +148,7 @@ export function canVoid(entry: FolioEntry, voided: Set<string>): boolean {
 }
 
 /** A folio's rows, oldest first. */
-export function folioRows(stay: StayFolio, folioId: string): FolioRow[] {
+export function folioRows(stay: StayFolio, folioId: string, language: Language = "en"): FolioRow[] {
   const voided = voidedIds(stay.entries);
   return stay.entries
     .filter((e) => e.folio_id === folioId)
@@ -174,7 +158,7 @@ export function folioRows(stay: StayFolio, folioId: string): FolioRow[] {
       isVoid: entry.voids_entry_id !== null,
       canVoid: canVoid(entry, voided),
       signed_minor: signedMinor(entry),
-      label: entryLabel(entry),
+      label: entryLabel(entry, language),
     }));
 }
 
@@ -193,19 +177,24 @@ export interface SplitDraft {
 }
 
 /** A split of a charge to another folio: amount > 0 and ≤ what remains of it, to another open folio. */
-export function validateSplit(stay: StayFolio, draft: SplitDraft): Checked<{ entry_id: string; amount_minor: number; to_folio_id: string }> {
+export function validateSplit(
+  stay: StayFolio,
+  draft: SplitDraft,
+  language: Language = "en",
+): Checked<{ entry_id: string; amount_minor: number; to_folio_id: string }> {
+  const t = translator(language);
   const errors: FieldErrors = {};
   const entry = stay.entries.find((e) => e.id === draft.entry_id);
   const remaining = entry ? remainingOfCharge(entry, stay.entries) : 0;
-  if (!entry || remaining <= 0) errors.entry_id = "Choose a charge that still counts.";
+  if (!entry || remaining <= 0) errors.entry_id = t("check.chargeStillCounts");
   const amount = parseMoney(draft.amount, stay.currency);
-  if (amount === null || amount <= 0) errors.amount = "Enter the amount to move, such as 25 or 12.50.";
+  if (amount === null || amount <= 0) errors.amount = t("check.amountToMove");
   else if (entry && remaining > 0 && amount > remaining)
-    errors.amount = `At most ${formatMoney(remaining, stay.currency)}, what is left of this charge.`;
+    errors.amount = t("check.atMostLeft", { amount: formatMoney(remaining, stay.currency, language) });
   const target = stay.folios.find((f) => f.id === draft.to_folio_id);
-  if (!target) errors.to_folio_id = "Choose the folio to move it to.";
-  else if (entry && target.id === entry.folio_id) errors.to_folio_id = "Choose another folio than the charge's own.";
-  else if (target.status !== "open") errors.to_folio_id = "That folio is closed.";
+  if (!target) errors.to_folio_id = t("check.chooseFolio");
+  else if (entry && target.id === entry.folio_id) errors.to_folio_id = t("check.anotherFolio");
+  else if (target.status !== "open") errors.to_folio_id = t("check.folioClosed");
   if (Object.keys(errors).length > 0 || amount === null) return { ok: false, errors };
   return { ok: true, value: { entry_id: draft.entry_id, amount_minor: amount, to_folio_id: draft.to_folio_id } };
 }
@@ -225,17 +214,19 @@ export function validatePayment(
   currency: string,
   kind: "payment" | "refund" = "payment",
   paidMinor?: number,
+  language: Language = "en",
 ): Checked<{ amount_minor: number; method: PaymentMethod; reference: string | null }> {
+  const t = translator(language);
   const errors: FieldErrors = {};
   const amount = parseMoney(draft.amount, currency);
-  if (amount === null || amount <= 0) errors.amount = "Enter an amount such as 120 or 89.50.";
+  if (amount === null || amount <= 0) errors.amount = t("check.amountExample");
   else if (kind === "refund" && paidMinor !== undefined && amount > paidMinor)
     errors.amount =
-      paidMinor > 0 ? `At most ${formatMoney(paidMinor, currency)}, what this folio was paid.` : "Nothing was paid on this folio to refund.";
-  if (!(PAYMENT_METHODS as string[]).includes(draft.method)) errors.method = "Choose cash, card, transfer or other.";
+      paidMinor > 0 ? t("check.atMostPaid", { amount: formatMoney(paidMinor, currency, language) }) : t("check.nothingPaid");
+  if (!(PAYMENT_METHODS as string[]).includes(draft.method)) errors.method = t("check.chooseMethod");
   const reference = draft.reference.trim();
-  if (containsCardNumber(reference)) errors.reference = CARD_NUMBER_MESSAGE;
-  else if (reference.length > 100) errors.reference = "At most 100 characters.";
+  if (containsCardNumber(reference)) errors.reference = t("check.cardNumber");
+  else if (reference.length > 100) errors.reference = t("check.atMost100");
   if (Object.keys(errors).length > 0 || amount === null) return { ok: false, errors };
   return { ok: true, value: { amount_minor: amount, method: draft.method as PaymentMethod, reference: reference || null } };
 }
@@ -254,35 +245,38 @@ export function validateCharge(
   draft: ChargeDraft,
   items: ChargeItem[],
   currency: string,
+  language: Language = "en",
 ): Checked<{ charge_item_id: string | null; description: string; unit_price_minor: number; quantity: number; charge_type: string }> {
+  const t = translator(language);
   const errors: FieldErrors = {};
   const quantity = Number(draft.quantity.trim());
-  if (!/^\d+$/.test(draft.quantity.trim()) || quantity < 1 || quantity > 999) errors.quantity = "A whole number from 1 to 999.";
+  if (!/^\d+$/.test(draft.quantity.trim()) || quantity < 1 || quantity > 999) errors.quantity = t("check.wholeQuantity");
   const description = draft.description.trim();
-  if (containsCardNumber(description)) errors.description = CARD_NUMBER_MESSAGE;
+  if (containsCardNumber(description)) errors.description = t("check.cardNumber");
   let value: { charge_item_id: string | null; description: string; unit_price_minor: number; charge_type: string } | null = null;
   if (draft.item_id) {
     const item = items.find((i) => i.id === draft.item_id);
-    if (!item) errors.item_id = "Choose an item from the list.";
-    else if (item.currency !== currency) errors.item_id = `This item is priced in ${item.currency}, the stay in ${currency}.`;
+    if (!item) errors.item_id = t("check.chooseItem");
+    else if (item.currency !== currency) errors.item_id = t("check.itemCurrency", { item: item.currency, stay: currency });
     else value = { charge_item_id: item.id, description: description || item.name, unit_price_minor: item.price_minor, charge_type: item.charge_type };
   } else {
-    if (description === "") errors.description = "Describe the extra, or choose an item.";
+    if (description === "") errors.description = t("check.describeExtra");
     const price = parseMoney(draft.price, currency);
-    if (price === null || price <= 0) errors.price = "Enter the price, such as 4.50.";
-    if (!(CHARGE_TYPES as readonly string[]).includes(draft.charge_type)) errors.charge_type = "Choose the charge type.";
+    if (price === null || price <= 0) errors.price = t("check.priceExample");
+    if (!(CHARGE_TYPES as readonly string[]).includes(draft.charge_type)) errors.charge_type = t("check.chooseChargeType");
     if (price !== null) value = { charge_item_id: null, description, unit_price_minor: price, charge_type: draft.charge_type };
   }
   if (Object.keys(errors).length > 0 || value === null) return { ok: false, errors };
-  if (!Number.isSafeInteger(value.unit_price_minor * quantity)) return { ok: false, errors: { quantity: "That total is too large." } };
+  if (!Number.isSafeInteger(value.unit_price_minor * quantity)) return { ok: false, errors: { quantity: t("check.totalTooLarge") } };
   return { ok: true, value: { ...value, quantity } };
 }
 
 /** A reason the clerk writes (a void, a manager override): not empty, not a card number. */
-export function validateReason(text: string): string | null {
+export function validateReason(text: string, language: Language = "en"): string | null {
+  const t = translator(language);
   const reason = text.trim();
-  if (reason.length < 3) return "Write the reason (a few words).";
-  if (containsCardNumber(reason)) return CARD_NUMBER_MESSAGE;
+  if (reason.length < 3) return t("check.writeReason");
+  if (containsCardNumber(reason)) return t("check.cardNumber");
   return null;
 }
 
@@ -295,18 +289,19 @@ export interface CheckOutGuard {
 }
 
 /** Before check-out: a settled folio lets the guest go; an amount owed (or owed back) needs payment, a refund, or a manager's reason. */
-export function checkOutGuard(balanceMinor: number, currency: string): CheckOutGuard {
+export function checkOutGuard(balanceMinor: number, currency: string, language: Language = "en"): CheckOutGuard {
   if (balanceMinor === 0) return { ok: true, needsOverride: false, message: null };
-  const amount = formatMoney(Math.abs(balanceMinor), currency);
+  const t = translator(language);
+  const amount = formatMoney(Math.abs(balanceMinor), currency, language);
   if (balanceMinor > 0)
     return {
       ok: false,
       needsOverride: true,
-      message: `The guest still owes ${amount}. Take a payment first, or a manager can let the guest leave with a reason.`,
+      message: t("check.owes", { amount }),
     };
   return {
     ok: false,
     needsOverride: true,
-    message: `The stay is ${amount} in credit. Refund it first, or a manager can let the guest leave with a reason.`,
+    message: t("check.inCredit", { amount }),
   };
 }
