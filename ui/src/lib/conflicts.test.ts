@@ -142,6 +142,11 @@ describe("a refused change, by reason", () => {
     expect(view.reason).toMatch(/folio was closed/);
     expect(norm(row(view, "Amount")?.yours)).toBe("BHD 12.345");
   });
+  it("a value the same in words on both sides (a number sent as text) is neither shown nor counted", () => {
+    const { view } = expectReadable(conflict("reservations", "superseded", { total_amount_cents: "24000", adults: 3 }, booking));
+    expect(view.lines.map((l) => l.label)).toEqual(["Adults"]);
+    expect(view.hidden).toBe(0);
+  });
   it("an unknown reason still reads as a sentence", () => {
     const { view } = expectReadable(conflict("reservations", "out_of_order", { notes: "late arrival" }, booking));
     expect(view.reason).toBe("The hotel refused this change.");

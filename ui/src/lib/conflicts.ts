@@ -342,7 +342,9 @@ export function describeConflict(c: Conflict, lookups: Lookups = {}, language: L
       yours ??= another;
       other ??= another;
     }
-    if (yours === null || (theirs && other === null) || yours === other) {
+    // the same in words (24000 and "24000"): nothing to show, nothing hidden
+    if (yours === other) continue;
+    if (yours === null || (theirs && other === null)) {
       hidden += theirs ? 1 : 0;
       continue;
     }
