@@ -506,6 +506,17 @@ const en = {
   "check.inCredit": "The stay is {amount} in credit. Refund it first, or a manager can let the guest leave with a reason.",
   "entry.void": "Void:",
   "entry.ref": "ref {reference}",
+
+  "loyalty.paused": "paused",
+  "loyalty.rules": "{perUnit} point(s) per currency unit spent · first-stay bonus {bonus} · redeem from {minimum} points · {members}",
+  "loyalty.members": { one: "{count} member", other: "{count} members" },
+  "loyalty.tier": "Tier",
+  "loyalty.from": "From",
+  "loyalty.multiplier": "Multiplier",
+  "loyalty.points": { one: "{points} point", other: "{points} points" },
+  "loyalty.none": "No loyalty program yet. Programs are set up on the server by an owner or manager.",
+  "loyalty.hint": "Enrol guests, see balances and redeem points from a guest's profile ({guests},",
+  "picker.hint": "Guest name, email or phone",
 } satisfies Record<string, Message>;
 
 export type MessageKey = keyof typeof en;
@@ -998,6 +1009,17 @@ const es: Record<MessageKey, Message> = {
   "check.inCredit": "La estancia tiene {amount} a favor. Reembólselo primero, o un gerente puede dejar salir al huésped indicando el motivo.",
   "entry.void": "Anulación:",
   "entry.ref": "ref. {reference}",
+
+  "loyalty.paused": "en pausa",
+  "loyalty.rules": "{perUnit} punto(s) por unidad de moneda gastada · bono primera estancia {bonus} · canje desde {minimum} puntos · {members}",
+  "loyalty.members": { one: "{count} socio", other: "{count} socios" },
+  "loyalty.tier": "Nivel",
+  "loyalty.from": "Desde",
+  "loyalty.multiplier": "Multiplicador",
+  "loyalty.points": { one: "{points} punto", other: "{points} puntos" },
+  "loyalty.none": "Aún no hay programa de fidelización. Los programas los crea en el servidor un propietario o gerente.",
+  "loyalty.hint": "Inscriba huéspedes, vea saldos y canjee puntos desde la ficha del huésped ({guests},",
+  "picker.hint": "Nombre, correo o teléfono del huésped",
 };
 
 export const CATALOGUES: Record<Language, Record<MessageKey, Message>> = { en, es };
