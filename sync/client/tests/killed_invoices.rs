@@ -103,10 +103,13 @@ async fn three_laptops_issuing_invoices_offline_with_kills_keep_every_series_gap
     }
 
     // Offline: each laptop invoices its stays; runs are killed at random points and run again
-    // until the invoice is issued.
+    // until the invoice is issued. The kill points are drawn within twice the time a whole run
+    // took on this machine (its first invoice, never killed), so about half the runs die
+    // whether the machine is fast or slow.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
     let mut kills = 0;
     for (i, path) in laptops.iter().enumerate() {
+        let mut whole_run: Option<Duration> = None;
         for stay in &stays[i * STAYS_PER_LAPTOP..(i + 1) * STAYS_PER_LAPTOP] {
             let charge = 1_000 + rng.random_range(0..9_000_i64);
             let mut attempts = 0;
@@ -119,12 +122,17 @@ async fn three_laptops_issuing_invoices_offline_with_kills_keep_every_series_gap
                     .args(["--charge", &charge.to_string(), "--description", "Minibar"])
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped());
+                let started = std::time::Instant::now();
                 let mut child = command.spawn().expect("pms-client invoice");
-                let deadline = Duration::from_millis(rng.random_range(0..25));
+                let deadline = match whole_run {
+                    Some(run) => run.mul_f64(rng.random_range(0.0..2.0)),
+                    None => Duration::from_secs(60),
+                };
                 match tokio::time::timeout(deadline, child.wait()).await {
                     Ok(status) => {
                         let status = status.expect("wait");
                         if status.success() {
+                            whole_run.get_or_insert(started.elapsed());
                             break;
                         }
                         let output = child.wait_with_output().await.expect("output");
@@ -149,6 +157,7 @@ async fn three_laptops_issuing_invoices_offline_with_kills_keep_every_series_gap
             "laptop {i} issued {numbers:?}"
         );
     }
+    println!("{kills} runs were killed before they finished");
     assert!(kills >= 5, "only {kills} runs were killed mid-issue");
 
     // Online again: every invoice reaches the server, in its series, gapless and unique.
