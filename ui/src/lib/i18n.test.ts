@@ -62,6 +62,7 @@ describe("the laptop's language", () => {
     const storage = new MemoryStorage();
     const desk = languageState(storage, "en-GB");
     expect(get(desk.t)("nav.today")).toBe("Today");
+    expect(storage.getItem(STORAGE_KEY)).toBeNull();
     expect(get(desk.locale)).toBe("en-GB");
     desk.language.set("es");
     expect(get(desk.t)("nav.today")).toBe("Hoy");

@@ -1090,7 +1090,10 @@ export function languageState(storage: Storage | null, system: string | null | u
     // storage refused (private mode): the language lasts this session only
   }
   const language = writable<Language>(initialLanguage(stored, system));
+  // only a choice is kept: a desk that never chose follows the system's language
+  let first = true;
   language.subscribe((value) => {
+    if (first) return void (first = false);
     try {
       storage?.setItem(STORAGE_KEY, value);
     } catch {
