@@ -334,7 +334,6 @@ const en = {
   "res.guest": "Guest",
   "res.arrival": "Arrival",
   "res.departure": "Departure",
-  "res.departureAfterArrival": "The departure date must be after the arrival date.",
   "res.roomFree": { one: "Room ({count} free for these dates)", other: "Room ({count} free for these dates)" },
   "res.perNight": "{amount}/night",
   "res.beingCleaned": "being cleaned",
@@ -517,6 +516,23 @@ const en = {
   "loyalty.none": "No loyalty program yet. Programs are set up on the server by an owner or manager.",
   "loyalty.hint": "Enrol guests, see balances and redeem points from a guest's profile ({guests},",
   "picker.hint": "Guest name, email or phone",
+
+  "check.chooseGuest": "Choose a guest or type a name.",
+  "check.arrival": "Enter the arrival date.",
+  "check.departure": "Enter the departure date.",
+  "check.departureAfter": "The departure date must be after the arrival date.",
+  "check.maxNights": "A stay is at most 365 nights.",
+  "check.chooseRoom": "Choose a room.",
+  "check.oneAdult": "At least one adult.",
+  "check.zeroOrMore": "0 or more.",
+  "check.guestName": "Enter the guest's name.",
+  "check.email": "This email address is not valid.",
+  "check.country": "Two letters, such as FR.",
+  "rooms.listThem": "List the rooms, for example 101-110.",
+  "rooms.backwards": "{part}: the range goes backwards.",
+  "rooms.tooMany": "{part}: more than {max} rooms.",
+  "rooms.notANumber": "{part} is not a room number.",
+  "rooms.twice": "Room {number} is listed twice.",
 } satisfies Record<string, Message>;
 
 export type MessageKey = keyof typeof en;
@@ -837,7 +853,6 @@ const es: Record<MessageKey, Message> = {
   "res.guest": "Huésped",
   "res.arrival": "Llegada",
   "res.departure": "Salida",
-  "res.departureAfterArrival": "La salida debe ser posterior a la llegada.",
   "res.roomFree": { one: "Habitación ({count} libre en estas fechas)", other: "Habitación ({count} libres en estas fechas)" },
   "res.perNight": "{amount}/noche",
   "res.beingCleaned": "en limpieza",
@@ -1020,6 +1035,23 @@ const es: Record<MessageKey, Message> = {
   "loyalty.none": "Aún no hay programa de fidelización. Los programas los crea en el servidor un propietario o gerente.",
   "loyalty.hint": "Inscriba huéspedes, vea saldos y canjee puntos desde la ficha del huésped ({guests},",
   "picker.hint": "Nombre, correo o teléfono del huésped",
+
+  "check.chooseGuest": "Elija un huésped o escriba un nombre.",
+  "check.arrival": "Escriba la fecha de llegada.",
+  "check.departure": "Escriba la fecha de salida.",
+  "check.departureAfter": "La salida debe ser posterior a la llegada.",
+  "check.maxNights": "Una estancia dura como mucho 365 noches.",
+  "check.chooseRoom": "Elija una habitación.",
+  "check.oneAdult": "Al menos un adulto.",
+  "check.zeroOrMore": "0 o más.",
+  "check.guestName": "Escriba el nombre del huésped.",
+  "check.email": "Esta dirección de correo no es válida.",
+  "check.country": "Dos letras, como ES.",
+  "rooms.listThem": "Enumere las habitaciones, por ejemplo 101-110.",
+  "rooms.backwards": "{part}: el intervalo va hacia atrás.",
+  "rooms.tooMany": "{part}: más de {max} habitaciones.",
+  "rooms.notANumber": "{part} no es un número de habitación.",
+  "rooms.twice": "La habitación {number} aparece dos veces.",
 };
 
 export const CATALOGUES: Record<Language, Record<MessageKey, Message>> = { en, es };

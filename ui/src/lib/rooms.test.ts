@@ -15,4 +15,7 @@ describe("parseRoomList", () => {
     expect(parseRoomList("10#")).toEqual({ ok: false, message: "10# is not a room number." });
     expect(parseRoomList("  ")).toEqual({ ok: false, message: "List the rooms, for example 101-110." });
   });
+  it("says so in the desk's language", () => {
+    expect(parseRoomList("101-103, 102", "es")).toEqual({ ok: false, message: "La habitación 102 aparece dos veces." });
+  });
 });

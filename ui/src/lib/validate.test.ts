@@ -38,3 +38,9 @@ describe("guest form", () => {
     );
   });
 });
+
+describe("in Spanish", () => {
+  it("explains the refusal in the desk's language", () => {
+    expect(validateGuest({ first_name: "", last_name: "", email: "", country_code: "" }, "es")).toEqual({ last_name: "Escriba el nombre del huésped." });
+  });
+});
