@@ -149,6 +149,13 @@ impl From<pms_sync_client::Error> for AppError {
                 message,
             },
             E::FolioClosed => Self::FolioClosed,
+            E::BalanceDue {
+                balance_minor,
+                currency,
+            } => Self::BalanceDue {
+                balance: pms_sync_protocol::money::format_minor(balance_minor, &currency),
+            },
+            E::ManagerRequired => Self::ManagerRequired,
             E::Refused { status: 426, .. } => Self::ClientTooOld,
             E::Refused { code, .. } if code == "invalid_credentials" => Self::SignInRefused,
             E::Refused { code, .. }

@@ -589,7 +589,16 @@ pub fn act(
             )?;
         }
         Action::CheckOut => {
-            settle_before_check_out(conn, &current, row_id, override_reason)?;
+            let role =
+                db::desk_state(conn, "desk_staff_role")?.unwrap_or_else(|| "owner".to_owned());
+            pms_sync_client::folio::settle_for_check_out(
+                conn,
+                row_id,
+                &role,
+                override_reason,
+                None,
+                chrono::Utc::now(),
+            )?;
             db::update(
                 conn,
                 "reservations",
@@ -624,33 +633,6 @@ pub fn act(
         reservation: get(conn, id)?,
         points_earned,
     })
-}
-
-/// Check-out settles the folio: the nights stayed that no audit has charged are charged (with the
-/// audit's own ids), and a balance left refuses the check-out unless a manager (or the owner)
-/// lets the guest leave with it, giving a reason recorded on an override entry.
-fn settle_before_check_out(
-    conn: &mut Connection,
-    current: &Reservation,
-    stay: Uuid,
-    override_reason: Option<&str>,
-) -> AppResult<()> {
-    pms_sync_client::night_audit::charge_stayed_nights(conn, stay, chrono::Utc::now())?;
-    let balance = pms_sync_client::folio::balance(conn, stay)?.balance_minor;
-    if balance <= 0 {
-        return Ok(());
-    }
-    let Some(reason) = override_reason.map(str::trim).filter(|r| !r.is_empty()) else {
-        return Err(AppError::BalanceDue {
-            balance: pms_sync_protocol::money::format_minor(balance, &current.currency),
-        });
-    };
-    let role = db::desk_state(conn, "desk_staff_role")?.unwrap_or_else(|| "owner".to_owned());
-    if !matches!(role.as_str(), "owner" | "manager") {
-        return Err(AppError::ManagerRequired);
-    }
-    pms_sync_client::folio::record_override(conn, stay, balance, reason, None)?;
-    Ok(())
 }
 
 /// The tape chart: the property's rooms and the stays that touch `[start, start + days)`.

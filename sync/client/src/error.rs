@@ -44,6 +44,15 @@ pub enum Error {
     CardNumber { field: &'static str },
     #[error("the folio is closed and takes no new entries")]
     FolioClosed,
+    /// Check-out refused: the stay's folios are not settled (a manager may let the guest go).
+    #[error(
+        "the guest still owes {}: take the payment first, or a manager lets the guest leave with \
+         the balance open by giving a reason",
+        pms_sync_protocol::money::format_minor(*balance_minor, currency)
+    )]
+    BalanceDue { balance_minor: i64, currency: String },
+    #[error("only a manager or the owner can let a guest leave with a balance open")]
+    ManagerRequired,
     #[error("a {status} stay takes no payment")]
     StayNotPayable { status: String },
     /// A value the clerk typed that the rules refuse, with the field at fault.

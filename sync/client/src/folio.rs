@@ -654,6 +654,46 @@ pub fn move_charge(
     Ok(())
 }
 
+/// The roles that may let a guest leave with a balance open.
+const OVERRIDE_ROLES: &[&str] = &["owner", "manager"];
+
+/// Check-out settles the folio: the nights stayed that no audit has charged are charged (with the
+/// audit's own ids, so a later audit adds none), and a balance left refuses the check-out unless
+/// a manager (or the owner) lets the guest leave with it, giving a reason that is recorded on an
+/// override entry. `staff_role` is the signed-in colleague's role.
+pub fn settle_for_check_out(
+    conn: &mut Connection,
+    reservation_id: Uuid,
+    staff_role: &str,
+    override_reason: Option<&str>,
+    created_by: Option<Uuid>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    crate::night_audit::charge_stayed_nights(conn, reservation_id, now)?;
+    let balance = balance(conn, reservation_id)?;
+    if balance.balance_minor <= 0 {
+        return Ok(());
+    }
+    let Some(reason) = override_reason.map(str::trim).filter(|r| !r.is_empty()) else {
+        let (_, currency) = stay(conn, &reservation_id.to_string())?;
+        return Err(Error::BalanceDue {
+            balance_minor: balance.balance_minor,
+            currency,
+        });
+    };
+    if !OVERRIDE_ROLES.contains(&staff_role) {
+        return Err(Error::ManagerRequired);
+    }
+    record_override(
+        conn,
+        reservation_id,
+        balance.balance_minor,
+        reason,
+        created_by,
+    )?;
+    Ok(())
+}
+
 /// Records that a manager let the guest leave with `balance_minor` open, and why: an override
 /// entry on the guest folio, which counts for nothing in the balance.
 pub fn record_override(
