@@ -44,9 +44,17 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// The laptop's calendar date (the desk works in its own local time).
-pub fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
+/// The desk's property's calendar date at `now`, in the property's time zone (never the
+/// laptop's: a desk in Lisbon looking after a hotel in Auckland works in Auckland's day); the
+/// UTC date before a property exists.
+pub fn today(conn: &Connection, now: chrono::DateTime<chrono::Utc>) -> AppResult<NaiveDate> {
+    match current_property(conn)? {
+        Some(property) => {
+            let id = parse_id("property_id", &property.id)?;
+            Ok(pms_sync_client::business_day::local_today(conn, id, now)?)
+        }
+        None => Ok(now.date_naive()),
+    }
 }
 
 /// Parses a `YYYY-MM-DD` date typed into `field`.

@@ -68,6 +68,9 @@ pub const MAX_DEMO_GUESTS: usize = 200_000;
 
 /// Loads the demo into an empty laptop: `guests` guests (at least [`DEMO_GUESTS`]; the stays,
 /// loyalty and messages go to the first 120). Returns the demo property.
+/// Where the demo hotel is.
+pub const ZONE: chrono_tz::Tz = chrono_tz::Europe::Lisbon;
+
 pub fn load(conn: &mut Connection, today: NaiveDate, guests: usize) -> AppResult<Property> {
     if !(DEMO_GUESTS..=MAX_DEMO_GUESTS).contains(&guests) {
         return Err(AppError::validation(
@@ -84,7 +87,7 @@ pub fn load(conn: &mut Connection, today: NaiveDate, guests: usize) -> AppResult
         &SetupInput {
             property_name: "Harbour View Inn (demo)".to_owned(),
             currency: "EUR".to_owned(),
-            timezone: Some("Europe/Lisbon".to_owned()),
+            timezone: Some(ZONE.name().to_owned()),
             room_types: vec![
                 room_type("STD", "Standard double", 9_500, 2, 101..=108),
                 room_type("DLX", "Deluxe sea view", 14_500, 3, 201..=208),

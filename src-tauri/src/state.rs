@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use tokio::sync::Notify;
 
@@ -31,6 +32,9 @@ pub struct Desk {
     /// have no staff accounts and are never locked.
     user: Mutex<Option<User>>,
     locked: AtomicBool,
+    /// A time the desk works at instead of the wall clock (`None`: the wall clock). Tests set it
+    /// to stand the desk at a date boundary of its property's time zone.
+    pinned_now: Mutex<Option<DateTime<Utc>>>,
 }
 
 /// The staff member signed in at the desk.
@@ -77,7 +81,24 @@ impl Desk {
             sync: Mutex::new(SyncInfo::default()),
             user: Mutex::new(None),
             locked: AtomicBool::new(has_session && !local),
+            pinned_now: Mutex::new(None),
         })
+    }
+
+    /// Now, for what the desk decides by the time (the property's today, what is due).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.pinned_now
+            .lock()
+            .ok()
+            .and_then(|pinned| *pinned)
+            .unwrap_or_else(Utc::now)
+    }
+
+    /// Stands the desk at `at` (`None`: back to the wall clock).
+    pub fn pin_clock(&self, at: Option<DateTime<Utc>>) {
+        if let Ok(mut pinned) = self.pinned_now.lock() {
+            *pinned = at;
+        }
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -39,13 +39,13 @@ const AUDIT_CHECK: Duration = Duration::from_secs(60);
 
 /// Runs the desk's property's night audits that are due. Returns how many days it closed.
 pub fn audit_when_due(desk: &Desk) -> Result<usize, AppError> {
+    let now = desk.now();
     let mut conn = desk.conn();
     let Some(property) = crate::db::current_property(&conn)? else {
         return Ok(0);
     };
     let property = crate::db::parse_id("property_id", &property.id)?;
-    let closed =
-        pms_sync_client::night_audit::run_due(&mut conn, property, chrono::Utc::now(), None)?;
+    let closed = pms_sync_client::night_audit::run_due(&mut conn, property, now, None)?;
     Ok(closed.len())
 }
 

@@ -826,3 +826,52 @@ fn an_open_desk_runs_the_night_audits_it_missed_by_itself() {
     assert!(expected.len() >= 2, "{expected:?}");
     assert_eq!(closed, expected);
 }
+
+#[test]
+fn today_is_the_property_s_day_in_its_time_zone_not_the_laptop_s() {
+    // 11:30 UTC on 5 December: already 00:30 on the 6th in Auckland (UTC+13 in summer), still
+    // 03:30 on the 5th in Los Angeles (UTC−8). The laptop's own zone (UTC here) never counts.
+    let instant = chrono::DateTime::parse_from_rfc3339("2026-12-05T11:30:00Z")
+        .expect("an instant")
+        .with_timezone(&chrono::Utc);
+    let fifth = NaiveDate::from_ymd_opt(2026, 12, 5).expect("a date");
+    let sixth = fifth.succ_opt().expect("a date");
+    for (zone, property_today) in [("Pacific/Auckland", sixth), ("America/Los_Angeles", fifth)] {
+        let desk = TestDesk::new();
+        desk.ok(
+            "setup_local_hotel",
+            json!({"input": {
+                "property_name": "Zone Inn", "currency": "EUR", "timezone": zone,
+                "room_types": [{"code": "STD", "name": "Standard", "base_rate_cents": 10000,
+                                "max_occupancy": 2, "rooms": ["1", "2"]}]
+            }}),
+        );
+        desk.desk().pin_clock(Some(instant));
+        desk.book("Ana Fifth", "1", fifth, 2)
+            .expect("arrives on the 5th");
+        desk.book("Ben Sixth", "2", sixth, 2)
+            .expect("arrives on the 6th");
+
+        let status = desk.ok("get_app_status", json!({}));
+        assert_eq!(status["today"], property_today.to_string(), "{zone}");
+        let today = desk.ok("get_today", json!({}));
+        assert_eq!(today["date"], property_today.to_string(), "{zone}");
+        let arrivals: Vec<&str> = today["arrivals"]
+            .as_array()
+            .expect("arrivals")
+            .iter()
+            .filter_map(|r| r["guest_name"].as_str())
+            .collect();
+        let expected = if property_today == fifth {
+            "Ana Fifth"
+        } else {
+            "Ben Sixth"
+        };
+        assert_eq!(arrivals, [expected], "{zone}: arrivals of its own today");
+        assert_eq!(
+            desk.ok("get_business_day", json!({}))["business_date"],
+            property_today.to_string(),
+            "{zone}: the business date before any audit"
+        );
+    }
+}

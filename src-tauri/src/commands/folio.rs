@@ -1,7 +1,7 @@
 //! The folio panel, the night audit and guest invoices: thin commands over the domain in
 //! `pms_sync_client::{folio, night_audit, guest_invoice, business_day}`.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use pms_sync_client::folio::{self as ledger, Balance, Charge, Entry, Folio};
 use pms_sync_client::{business_day, guest_invoice, night_audit, session_file};
 use rusqlite::Connection;
@@ -190,19 +190,22 @@ pub fn charge_items(conn: &Connection) -> AppResult<Vec<ChargeItem>> {
 }
 
 /// The property's business day now.
-pub fn business_day_now(conn: &Connection) -> AppResult<business_day::BusinessDay> {
+pub fn business_day_now(
+    conn: &Connection,
+    now: DateTime<Utc>,
+) -> AppResult<business_day::BusinessDay> {
     let property = db::property(conn)?;
     let id = db::parse_id("property_id", &property.id)?;
-    Ok(business_day::current(conn, id, Utc::now())?)
+    Ok(business_day::current(conn, id, now)?)
 }
 
 /// Runs the night audit of the desk's property (a manager's or owner's job; the front desk may
 /// run it too when it falls due, as the desk does by itself).
-pub fn audit(conn: &mut Connection) -> AppResult<night_audit::DaySummary> {
+pub fn audit(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<night_audit::DaySummary> {
     let property = db::property(conn)?;
     let id = db::parse_id("property_id", &property.id)?;
     Ok(
-        night_audit::run(conn, id, Utc::now(), None).map_err(|error| match error {
+        night_audit::run(conn, id, now, None).map_err(|error| match error {
             pms_sync_client::Error::Invalid { message, .. } => AppError::AuditNotDue { message },
             other => other.into(),
         })?,
@@ -292,12 +295,12 @@ pub async fn list_charge_items(desk: State<'_, Desk>) -> CmdResult<Vec<ChargeIte
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn get_business_day(desk: State<'_, Desk>) -> CmdResult<business_day::BusinessDay> {
-    Ok(business_day_now(&desk.conn())?)
+    Ok(business_day_now(&desk.conn(), desk.now())?)
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn run_night_audit(desk: State<'_, Desk>) -> CmdResult<night_audit::DaySummary> {
-    let summary = audit(&mut desk.conn())?;
+    let summary = audit(&mut desk.conn(), desk.now())?;
     desk.changed();
     Ok(summary)
 }
@@ -312,7 +315,7 @@ pub async fn issue_guest_invoice(
     let mut conn = desk.conn();
     let stay = db::parse_id("reservation_id", &reservation_id)?;
     let folio = optional_id("folio_id", &folio_id)?;
-    let invoice = guest_invoice::issue(&mut conn, stay, folio, device, None, Utc::now())
+    let invoice = guest_invoice::issue(&mut conn, stay, folio, device, None, desk.now())
         .map_err(AppError::from)?;
     desk.changed();
     Ok(invoice)
@@ -326,7 +329,7 @@ pub async fn issue_credit_note(
     let device = device_id(&desk)?;
     let mut conn = desk.conn();
     let invoice = db::parse_id("invoice_id", &invoice_id)?;
-    let note = guest_invoice::credit(&mut conn, invoice, device, None, Utc::now())
+    let note = guest_invoice::credit(&mut conn, invoice, device, None, desk.now())
         .map_err(AppError::from)?;
     desk.changed();
     Ok(note)

@@ -548,6 +548,7 @@ pub fn act(
     action: Action,
     reason: Option<&str>,
     override_reason: Option<&str>,
+    at: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<ActionOutcome> {
     let current = get(conn, id)?;
     let from: ReservationStatus = current.status.parse().map_err(|_| AppError::Local {
@@ -597,7 +598,7 @@ pub fn act(
                 &role,
                 override_reason,
                 None,
-                chrono::Utc::now(),
+                at,
             )?;
             db::update(
                 conn,
@@ -774,6 +775,7 @@ pub async fn reservation_action(
         action,
         reason.as_deref(),
         override_reason.as_deref(),
+        desk.now(),
     )?;
     desk.changed();
     Ok(outcome)

@@ -72,7 +72,7 @@ pub fn app_status(desk: &Desk) -> AppResult<AppStatus> {
         },
         locked: desk.is_locked(),
         user: desk.user(),
-        today: db::today().to_string(),
+        today: db::today(&conn, desk.now())?.to_string(),
     })
 }
 
@@ -280,7 +280,9 @@ pub async fn set_desk_property(desk: State<'_, Desk>, id: String) -> CmdResult<P
 #[tauri::command(rename_all = "snake_case")]
 pub async fn load_demo(desk: State<'_, Desk>, guests: Option<usize>) -> CmdResult<Property> {
     let guests = guests.unwrap_or(crate::demo::DEMO_GUESTS);
-    let property = crate::demo::load(&mut desk.conn(), db::today(), guests)?;
+    // the demo hotel is in Lisbon: its bookings are dated around Lisbon's today
+    let today = desk.now().with_timezone(&crate::demo::ZONE).date_naive();
+    let property = crate::demo::load(&mut desk.conn(), today, guests)?;
     desk.changed();
     Ok(property)
 }

@@ -1,5 +1,6 @@
 //! The Today screen: arrivals, departures, guests in the house, tonight's occupancy and the
-//! rooms to clean, for the desk's property on one date (the laptop's today by default).
+//! rooms to clean, for the desk's property on one date (the property's today, in its time zone,
+//! by default).
 
 use chrono::NaiveDate;
 use rusqlite::Connection;
@@ -91,7 +92,7 @@ pub fn today(conn: &Connection, date: NaiveDate) -> AppResult<Today> {
 pub async fn get_today(desk: State<'_, Desk>, date: Option<String>) -> CmdResult<Today> {
     let date = match date {
         Some(text) => db::parse_date("date", &text)?,
-        None => db::today(),
+        None => db::today(&desk.conn(), desk.now())?,
     };
     Ok(today(&desk.conn(), date)?)
 }
