@@ -2,6 +2,7 @@
 //! Postgres, and sessions that act the way `serve` acts (as `authenticated` with a tenant's
 //! claims) or as the other API roles. See `tests/README.md`.
 
+pub mod chaos;
 pub mod faulty_proxy;
 pub mod laptops;
 pub mod own_cluster;

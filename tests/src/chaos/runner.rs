@@ -1,0 +1,711 @@
+//! The runner: one database seeded with a tenant per seed, the real sync server, and per seed
+//! 3–5 laptops with file-backed mirrors, each behind a faulty proxy of its own, playing the
+//! seed's [`schedule`]. It records the [`History`], heals every fault, syncs every laptop until
+//! nothing moves, reads the [`FinalState`] and hands both to the [`checker`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pms_sync_client::engine::sync_once;
+use pms_sync_client::{mirror, outbox};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use uuid::Uuid;
+
+use super::checker::{
+    self, Anomaly, ChangeResult, FinalState, FolioEntry, LaptopState, LedgerEntry, Member, Stay,
+};
+use super::history::{Event, FaultKind, History, Outcome};
+use super::operations::{perform, SkewedClock};
+use super::schedule::{schedule, Action};
+use crate::faulty_proxy::FaultyProxy;
+use crate::laptops::{tenant_staff_emails, Laptop, ServerRows};
+use crate::{TestDb, TestServer};
+
+/// How a campaign runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Front-desk operations per seed (syncs and faults come on top).
+    pub operations: usize,
+    /// Laptops per seed (3–5).
+    pub laptops: usize,
+    /// Where each seed's history goes as `seed-<seed>.jsonl`, if anywhere.
+    pub history_dir: Option<PathBuf>,
+    /// Seeds run side by side (each its own tenant, laptops and proxies).
+    pub at_once: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            operations: 150,
+            laptops: 4,
+            history_dir: None,
+            at_once: 4,
+        }
+    }
+}
+
+/// A campaign laptop: the signed-in mirror (kept in a file, so a killed process restarts from
+/// what it had committed), its own proxy, and what the schedule did to it.
+pub struct ChaosLaptop {
+    pub index: usize,
+    pub laptop: Laptop,
+    pub path: PathBuf,
+    pub proxy: FaultyProxy,
+    pub partitioned: bool,
+    pub clock: SkewedClock,
+}
+
+impl Drop for ChaosLaptop {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
+    }
+}
+
+/// What one seed did and found.
+pub struct SeedRun {
+    pub seed: u64,
+    pub history: History,
+    pub state: FinalState,
+    pub anomalies: Vec<Anomaly>,
+    pub laptops: Vec<ChaosLaptop>,
+    pub summary: SeedSummary,
+}
+
+/// A seed's figures for the campaign's table.
+#[derive(Debug, Clone, Default)]
+pub struct SeedSummary {
+    pub seed: u64,
+    pub operations: usize,
+    pub accepted: usize,
+    pub refused: usize,
+    /// Faults by kind: the schedule's (partition, kill_mid_sync, …) and the proxies' connections
+    /// (Delay, ResetMidRequest, TruncateResponse, Refuse, Duplicate).
+    pub faults: BTreeMap<String, u64>,
+    pub syncs: usize,
+    pub failed_syncs: usize,
+    /// Changes in the laptops' conflicts inboxes at the end (each shown to the clerk).
+    pub conflicts_shown: usize,
+    pub anomalies: Vec<Anomaly>,
+    pub elapsed: Duration,
+}
+
+/// Signs in `config.laptops` laptops of `tenant` (its desk and manager accounts, reused when
+/// there are fewer), plays the seed's schedule, heals, syncs until quiet and checks.
+pub async fn run_seed(
+    db: &TestDb,
+    server: &TestServer,
+    tenant: Uuid,
+    seed: u64,
+    config: &Config,
+) -> SeedRun {
+    let started = Instant::now();
+    let mut history = History::new(seed);
+    let mut emails = tenant_staff_emails(db, tenant, "front_desk").await;
+    emails.extend(tenant_staff_emails(db, tenant, "manager").await);
+    assert!(!emails.is_empty(), "tenant {tenant} has no desk accounts");
+    let mut laptops = Vec::new();
+    for index in 0..config.laptops {
+        let proxy = FaultyProxy::start(
+            server.address,
+            seed.wrapping_mul(31).wrapping_add(index as u64),
+        )
+        .await;
+        proxy.set_faults(false);
+        let path = std::env::temp_dir().join(format!(
+            "pms-chaos-{}-{seed}-{index}-{}.sqlite",
+            std::process::id(),
+            &Uuid::new_v4().simple().to_string()[..8]
+        ));
+        let conn = mirror::open(&path).expect("mirror file");
+        let email = &emails[index % emails.len()];
+        let mut laptop = Laptop::sign_in_at(
+            db,
+            &proxy.url,
+            email,
+            &format!("chaos {seed} laptop {index}"),
+            conn,
+        )
+        .await;
+        laptop.sync().await;
+        laptops.push(ChaosLaptop {
+            index,
+            laptop,
+            path,
+            proxy,
+            partitioned: false,
+            clock: SkewedClock::default(),
+        });
+    }
+
+    let mut details = ChaCha8Rng::seed_from_u64(seed);
+    let steps = schedule(seed, config.operations, config.laptops);
+    for (step, planned) in steps.iter().enumerate() {
+        let desk = &mut laptops[planned.laptop];
+        let at = Some(planned.laptop);
+        match planned.action {
+            Action::Operate(kind) => {
+                let done = perform(&mut desk.laptop.conn, &desk.clock, kind, &mut details);
+                history.record(
+                    step,
+                    at,
+                    Event::Operation {
+                        kind,
+                        intent: done.intent,
+                        outcome: done.outcome,
+                    },
+                );
+            }
+            Action::Sync if !desk.partitioned => {
+                let result = sync_once(&mut desk.laptop.conn, &desk.laptop.remote).await;
+                history.record(
+                    step,
+                    at,
+                    sync_event(result.map_err(|e| e.to_string()), false),
+                );
+            }
+            Action::KillMidSync { after_ms } if !desk.partitioned => {
+                let deadline = Duration::from_millis(after_ms);
+                let finished = tokio::time::timeout(
+                    deadline,
+                    sync_once(&mut desk.laptop.conn, &desk.laptop.remote),
+                )
+                .await;
+                match finished {
+                    Ok(result) => history.record(
+                        step,
+                        at,
+                        sync_event(result.map_err(|e| e.to_string()), false),
+                    ),
+                    Err(_) => {
+                        // The sync's future is dropped wherever it was (a push on the wire, a pull
+                        // page half written) and the mirror reopened from its file: what a killed
+                        // process leaves, since SQLite rolls back a transaction that was open when
+                        // the process died and the laptop restarts from what was committed.
+                        let placeholder = mirror::open_in_memory().expect("placeholder");
+                        drop(std::mem::replace(&mut desk.laptop.conn, placeholder));
+                        desk.laptop.conn = mirror::open(&desk.path).expect("reopen the mirror");
+                        history.record(
+                            step,
+                            at,
+                            Event::Fault {
+                                fault: FaultKind::KillMidSync,
+                                detail: format!("killed {after_ms} ms into a sync"),
+                            },
+                        );
+                    }
+                }
+            }
+            Action::Sync | Action::KillMidSync { .. } => {}
+            Action::TogglePartition => {
+                desk.partitioned = !desk.partitioned;
+                let fault = if desk.partitioned {
+                    FaultKind::Partition
+                } else {
+                    FaultKind::Heal
+                };
+                history.record(
+                    step,
+                    at,
+                    Event::Fault {
+                        fault,
+                        detail: String::new(),
+                    },
+                );
+            }
+            Action::ToggleProxyFaults => {
+                let on = !faults_on(&history, planned.laptop);
+                desk.proxy.set_faults(on);
+                let fault = if on {
+                    FaultKind::ProxyFaultsOn
+                } else {
+                    FaultKind::ProxyFaultsOff
+                };
+                history.record(
+                    step,
+                    at,
+                    Event::Fault {
+                        fault,
+                        detail: String::new(),
+                    },
+                );
+            }
+            Action::ClockJump { offset_minutes } => {
+                desk.clock.offset_ms = offset_minutes * 60_000;
+                history.record(
+                    step,
+                    at,
+                    Event::Fault {
+                        fault: FaultKind::ClockJump,
+                        detail: format!(
+                            "clock {offset_minutes:+} min off{}",
+                            if desk.partitioned {
+                                " while offline"
+                            } else {
+                                ""
+                            }
+                        ),
+                    },
+                );
+            }
+        }
+    }
+
+    // Every fault heals; then every laptop syncs, round after round, until a round moves nothing.
+    let mut step = steps.len();
+    for desk in &mut laptops {
+        if desk.partitioned {
+            desk.partitioned = false;
+            history.record(
+                step,
+                Some(desk.index),
+                Event::Fault {
+                    fault: FaultKind::Heal,
+                    detail: "final heal".into(),
+                },
+            );
+        }
+        if faults_on(&history, desk.index) {
+            desk.proxy.set_faults(false);
+            history.record(
+                step,
+                Some(desk.index),
+                Event::Fault {
+                    fault: FaultKind::ProxyFaultsOff,
+                    detail: "final heal".into(),
+                },
+            );
+        }
+    }
+    for round in 0..8 {
+        let mut moved = false;
+        for desk in &mut laptops {
+            step += 1;
+            let result = sync_once(&mut desk.laptop.conn, &desk.laptop.remote).await;
+            moved |= result
+                .as_ref()
+                .map_or(true, |r| r.pushed + r.rejected + r.pulled > 0);
+            history.record(
+                step,
+                Some(desk.index),
+                sync_event(result.map_err(|e| e.to_string()), true),
+            );
+        }
+        if !moved && round > 0 {
+            break;
+        }
+    }
+
+    let state = fetch_final_state(
+        db,
+        tenant,
+        &mut laptops
+            .iter_mut()
+            .map(|l| &mut l.laptop)
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    let anomalies = checker::check(&history, &state);
+    if let Some(dir) = &config.history_dir {
+        history.write_to(dir).expect("write the history");
+    }
+    let summary = summarize(&history, &state, &anomalies, &laptops, started.elapsed());
+    SeedRun {
+        seed,
+        history,
+        state,
+        anomalies,
+        laptops,
+        summary,
+    }
+}
+
+fn sync_event(
+    result: Result<pms_sync_client::engine::SyncReport, String>,
+    after_heal: bool,
+) -> Event {
+    match result {
+        Ok(report) => Event::Sync {
+            pushed: report.pushed,
+            rejected: report.rejected,
+            pulled: report.pulled,
+            error: None,
+            after_heal,
+        },
+        Err(error) => Event::Sync {
+            pushed: 0,
+            rejected: 0,
+            pulled: 0,
+            error: Some(error),
+            after_heal,
+        },
+    }
+}
+
+/// Whether the history last turned `laptop`'s proxy faults on.
+fn faults_on(history: &History, laptop: usize) -> bool {
+    history
+        .records
+        .iter()
+        .rev()
+        .find_map(|r| match r.event {
+            Event::Fault {
+                fault: FaultKind::ProxyFaultsOn,
+                ..
+            } if r.laptop == Some(laptop) => Some(true),
+            Event::Fault {
+                fault: FaultKind::ProxyFaultsOff,
+                ..
+            } if r.laptop == Some(laptop) => Some(false),
+            _ => None,
+        })
+        .unwrap_or(false)
+}
+
+/// Reads what the checker needs from Postgres (as the admin, every row of the tenant) and from
+/// each laptop's mirror (compared with what its staff member reads on the server); the n-th
+/// laptop is laptop n of the history. (The laptops come as `&mut`: a shared reference to a
+/// mirror cannot be held across an await of a task that may move between threads.)
+pub async fn fetch_final_state(
+    db: &TestDb,
+    tenant: Uuid,
+    laptops: &mut [&mut Laptop],
+) -> FinalState {
+    let mut state = FinalState::default();
+    let claims: Vec<crate::Claims> = laptops.iter().map(|l| l.claims).collect();
+    let mut readable = Vec::new();
+    for claims in claims {
+        readable.push(ServerRows::read(db, claims).await);
+    }
+    for (index, (laptop, server)) in laptops.iter().zip(readable).enumerate() {
+        let conn = &laptop.conn;
+        let conflicts = conn
+            .prepare("select change_id from conflicts")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("conflicts");
+        state.laptops.push(LaptopState {
+            laptop: index,
+            device_id: laptop.device_id,
+            mirror_differences: server
+                .compare(conn)
+                .err()
+                .map(|e| e.lines().map(str::to_owned).collect())
+                .unwrap_or_default(),
+            conflicts,
+            outbox: outbox::entries(conn, true)
+                .expect("outbox")
+                .iter()
+                .map(|e| e.change_id)
+                .collect(),
+        });
+    }
+    let pool = &db.pool;
+    state.change_results = sqlx::query_as::<_, (Uuid, Uuid, String)>(
+        "select device_id, change_id, status from app.change_results where tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_all(pool)
+    .await
+    .expect("change results")
+    .into_iter()
+    .map(|(device_id, change_id, status)| ChangeResult {
+        device_id,
+        change_id,
+        status,
+    })
+    .collect();
+    state.stays = sqlx::query_as::<
+        _,
+        (
+            Uuid,
+            Option<Uuid>,
+            chrono::NaiveDate,
+            chrono::NaiveDate,
+            String,
+            bool,
+            i64,
+            i64,
+        ),
+    >(
+        "select id, room_id, check_in_date, check_out_date, status::text, deleted_at is not null,
+                confirmation_number::bigint, coalesce(deposit_paid_cents, 0)::bigint
+           from public.reservations where tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_all(pool)
+    .await
+    .expect("stays")
+    .into_iter()
+    .map(
+        |(
+            id,
+            room_id,
+            check_in,
+            check_out,
+            status,
+            deleted,
+            confirmation_number,
+            deposit_paid_cents,
+        )| Stay {
+            id,
+            room_id,
+            check_in,
+            check_out,
+            status,
+            deleted,
+            confirmation_number,
+            deposit_paid_cents,
+        },
+    )
+    .collect();
+    state.members = sqlx::query_as::<_, (Uuid, i64, i64)>(
+        "select id, points_balance::bigint, membership_number::bigint from public.loyalty_members where tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_all(pool)
+    .await
+    .expect("members")
+    .into_iter()
+    .map(|(id, points_balance, membership_number)| Member { id, points_balance, membership_number })
+    .collect();
+    state.ledger = sqlx::query_as::<_, (Uuid, Uuid, i64, i64)>(
+        "select id, member_id, points::bigint, balance_after::bigint from public.loyalty_transactions where tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_all(pool)
+    .await
+    .expect("ledger")
+    .into_iter()
+    .map(|(id, member_id, points, balance_after)| LedgerEntry { id, member_id, points, balance_after })
+    .collect();
+    state.folio_entries = sqlx::query_as::<_, (Uuid, Uuid, String, i64, Option<Uuid>)>(
+        "select id, reservation_id, kind, amount_minor, voids_entry_id from public.folio_entries where tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_all(pool)
+    .await
+    .expect("folio entries")
+    .into_iter()
+    .map(|(id, reservation_id, kind, amount_minor, voids_entry_id)| FolioEntry { id, reservation_id, kind, amount_minor, voids_entry_id })
+    .collect();
+    state.guests = sqlx::query_scalar("select id from public.guests where tenant_id = $1")
+        .bind(tenant)
+        .fetch_all(pool)
+        .await
+        .expect("guests");
+    state
+}
+
+fn summarize(
+    history: &History,
+    state: &FinalState,
+    anomalies: &[Anomaly],
+    laptops: &[ChaosLaptop],
+    elapsed: Duration,
+) -> SeedSummary {
+    let mut summary = SeedSummary {
+        seed: history.seed,
+        anomalies: anomalies.to_vec(),
+        elapsed,
+        ..SeedSummary::default()
+    };
+    for record in &history.records {
+        match &record.event {
+            Event::Operation { outcome, .. } => {
+                summary.operations += 1;
+                match outcome {
+                    Outcome::Accepted { .. } => summary.accepted += 1,
+                    Outcome::Refused { .. } => summary.refused += 1,
+                    Outcome::Nothing => {}
+                }
+            }
+            Event::Sync { error, .. } => {
+                summary.syncs += 1;
+                summary.failed_syncs += usize::from(error.is_some());
+            }
+            Event::Fault { fault, .. } => {
+                let name = serde_json::to_value(fault)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                *summary.faults.entry(name).or_default() += 1;
+            }
+        }
+    }
+    for desk in laptops {
+        for (kind, count) in desk.proxy.counts.snapshot() {
+            if kind != "Pass" {
+                *summary.faults.entry(format!("proxy {kind}")).or_default() += count;
+            }
+        }
+    }
+    summary.conflicts_shown = state.laptops.iter().map(|l| l.conflicts.len()).sum();
+    summary
+}
+
+/// A whole campaign's figures.
+#[derive(Debug, Clone, Default)]
+pub struct CampaignReport {
+    pub seeds: Vec<SeedSummary>,
+    pub wall: Duration,
+    pub operations_per_seed: usize,
+    pub laptops: usize,
+}
+
+impl CampaignReport {
+    pub fn anomalies(&self) -> impl Iterator<Item = &Anomaly> {
+        self.seeds.iter().flat_map(|s| s.anomalies.iter())
+    }
+}
+
+impl fmt::Display for CampaignReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sum = |get: fn(&SeedSummary) -> usize| self.seeds.iter().map(get).sum::<usize>();
+        let mut faults: BTreeMap<&str, u64> = BTreeMap::new();
+        for seed in &self.seeds {
+            for (kind, count) in &seed.faults {
+                *faults.entry(kind).or_default() += count;
+            }
+        }
+        writeln!(f, "| figure | value |")?;
+        writeln!(f, "|---|---|")?;
+        writeln!(
+            f,
+            "| seeds | {} ({} laptops each) |",
+            self.seeds.len(),
+            self.laptops
+        )?;
+        writeln!(
+            f,
+            "| operations | {} ({} accepted, {} refused by the desk) |",
+            sum(|s| s.operations),
+            sum(|s| s.accepted),
+            sum(|s| s.refused)
+        )?;
+        writeln!(
+            f,
+            "| syncs | {} ({} failed under faults) |",
+            sum(|s| s.syncs),
+            sum(|s| s.failed_syncs)
+        )?;
+        for (kind, count) in faults {
+            writeln!(f, "| fault: {kind} | {count} |")?;
+        }
+        writeln!(f, "| conflicts shown | {} |", sum(|s| s.conflicts_shown))?;
+        writeln!(f, "| anomalies | {} |", self.anomalies().count())?;
+        let slowest = self
+            .seeds
+            .iter()
+            .map(|s| s.elapsed)
+            .max()
+            .unwrap_or_default();
+        writeln!(
+            f,
+            "| wall time | {:.1} s (slowest seed {:.1} s) |",
+            self.wall.as_secs_f64(),
+            slowest.as_secs_f64()
+        )?;
+        for anomaly in self.anomalies() {
+            writeln!(
+                f,
+                "anomaly seed {} {}: {} (steps {:?}); reproduce: pms-chaos --seed {} --ops {}",
+                anomaly.seed,
+                anomaly.property,
+                anomaly.detail,
+                anomaly.operations,
+                anomaly.seed,
+                self.operations_per_seed
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A database seeded with one tenant per seed and the real server in front of it.
+pub struct Campaign {
+    pub db: Arc<TestDb>,
+    pub server: Arc<TestServer>,
+    pub tenants: Vec<Uuid>,
+}
+
+impl Campaign {
+    pub async fn start(seeds: usize) -> Self {
+        let db = TestDb::migrated().await;
+        db.seed(seeds, 10).await;
+        let server = TestServer::start(&db).await;
+        let tenants = sqlx::query_scalar("select id from public.tenants order by subdomain")
+            .fetch_all(&db.pool)
+            .await
+            .expect("tenants");
+        Self {
+            db: Arc::new(db),
+            server: Arc::new(server),
+            tenants,
+        }
+    }
+
+    /// Runs `seeds` (the n-th in the n-th tenant), `config.at_once` at a time.
+    pub async fn run(&self, seeds: &[u64], config: &Config) -> CampaignReport {
+        assert!(self.tenants.len() >= seeds.len(), "one tenant per seed");
+        let started = Instant::now();
+        let mut report = CampaignReport {
+            operations_per_seed: config.operations,
+            laptops: config.laptops,
+            ..CampaignReport::default()
+        };
+        let pairs: Vec<(u64, Uuid)> = seeds
+            .iter()
+            .copied()
+            .zip(self.tenants.iter().copied())
+            .collect();
+        for batch in pairs.chunks(config.at_once.max(1)) {
+            let mut runs = tokio::task::JoinSet::new();
+            for &(seed, tenant) in batch {
+                let (db, server, config) = (self.db.clone(), self.server.clone(), config.clone());
+                runs.spawn(
+                    async move { run_seed(&db, &server, tenant, seed, &config).await.summary },
+                );
+            }
+            while let Some(done) = runs.join_next().await {
+                report.seeds.push(done.expect("a seed's run panicked"));
+            }
+        }
+        report.seeds.sort_by_key(|s| s.seed);
+        report.wall = started.elapsed();
+        report
+    }
+}
+
+/// Runs `seeds` in a database of their own.
+pub async fn run_campaign(seeds: &[u64], config: &Config) -> CampaignReport {
+    Campaign::start(seeds.len()).await.run(seeds, config).await
+}
+
+/// Re-runs a failing seed with half the operations while it still fails; returns the fewest
+/// operations that still failed (the reproducer: `pms-chaos --seed <seed> --ops <n>`).
+pub async fn shrink(seed: u64, operations: usize, config: &Config) -> usize {
+    let mut failing = operations;
+    while failing > 1 {
+        let fewer = failing / 2;
+        let report = run_campaign(
+            &[seed],
+            &Config {
+                operations: fewer,
+                history_dir: None,
+                ..config.clone()
+            },
+        )
+        .await;
+        if report.anomalies().next().is_none() {
+            break;
+        }
+        failing = fewer;
+    }
+    failing
+}
