@@ -26,6 +26,9 @@ pub struct Credential {
     pub role: String,
     /// argon2id, PHC string.
     pub hash: String,
+    /// The staff member's account on the server (absent in files from before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<uuid::Uuid>,
 }
 
 fn path(data_dir: &Path) -> PathBuf {
@@ -49,7 +52,13 @@ fn key(email: &str) -> String {
 }
 
 /// Remembers (or refreshes) a staff member after an online sign-in.
-pub fn remember(data_dir: &Path, email: &str, password: &str, role: &str) -> AppResult<()> {
+pub fn remember(
+    data_dir: &Path,
+    email: &str,
+    password: &str,
+    role: &str,
+    user_id: Option<uuid::Uuid>,
+) -> AppResult<()> {
     let salt = SaltString::generate(&mut OsRng);
     let hash = Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -64,6 +73,7 @@ pub fn remember(data_dir: &Path, email: &str, password: &str, role: &str) -> App
             email: key(email),
             role: role.to_owned(),
             hash,
+            user_id,
         },
     );
     let bytes = serde_json::to_vec_pretty(&all).map_err(|e| AppError::Local {
@@ -74,8 +84,8 @@ pub fn remember(data_dir: &Path, email: &str, password: &str, role: &str) -> App
     })
 }
 
-/// Checks a sign-in against the stored hash; the role of the staff member when it matches.
-pub fn verify(data_dir: &Path, email: &str, password: &str) -> AppResult<String> {
+/// Checks a sign-in against the stored hash; the staff member when it matches.
+pub fn verify(data_dir: &Path, email: &str, password: &str) -> AppResult<Credential> {
     let all = load(data_dir)?;
     let Some(credential) = all.get(&key(email)) else {
         return Err(AppError::validation(
@@ -89,7 +99,7 @@ pub fn verify(data_dir: &Path, email: &str, password: &str) -> AppResult<String>
     Argon2::default()
         .verify_password(password.as_bytes(), &hash)
         .map_err(|_| AppError::SignInRefused)?;
-    Ok(credential.role.clone())
+    Ok(credential.clone())
 }
 
 #[cfg(unix)]
@@ -119,10 +129,19 @@ mod tests {
     fn a_remembered_password_signs_in_offline_and_nothing_else_does() {
         let dir = std::env::temp_dir().join(format!("pms-desk-cred-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir).expect("dir");
-        remember(&dir, "Desk@Example.com", "s3cret-pass", "front_desk").expect("remember");
+        let user = uuid::Uuid::now_v7();
+        remember(
+            &dir,
+            "Desk@Example.com",
+            "s3cret-pass",
+            "front_desk",
+            Some(user),
+        )
+        .expect("remember");
+        let signed_in = verify(&dir, "desk@example.com ", "s3cret-pass").expect("signs in");
         assert_eq!(
-            verify(&dir, "desk@example.com ", "s3cret-pass").expect("signs in"),
-            "front_desk"
+            (signed_in.role.as_str(), signed_in.user_id),
+            ("front_desk", Some(user))
         );
         assert_eq!(
             verify(&dir, "desk@example.com", "wrong"),

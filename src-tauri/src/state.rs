@@ -32,6 +32,11 @@ pub struct Desk {
     /// have no staff accounts and are never locked.
     user: Mutex<Option<User>>,
     locked: AtomicBool,
+    /// The access token of the background sync's session, while it has one (it signs in with
+    /// the laptop's refresh token): a colleague's sign-in is checked with the server through it.
+    access_token: Mutex<Option<String>>,
+    /// When the signed-in colleague last did something (a command), for the idle lock.
+    last_activity: Mutex<Option<DateTime<Utc>>>,
     /// A time the desk works at instead of the wall clock (`None`: the wall clock). Tests set it
     /// to stand the desk at a date boundary of its property's time zone.
     pinned_now: Mutex<Option<DateTime<Utc>>>,
@@ -42,6 +47,9 @@ pub struct Desk {
 pub struct User {
     pub email: String,
     pub role: String,
+    /// The staff member's account (from the server, or kept from their last online sign-in on
+    /// this laptop); what the desk writes is attributed to it.
+    pub user_id: Option<uuid::Uuid>,
 }
 
 /// The background sync's view of the server, shown in the status bar.
@@ -81,6 +89,8 @@ impl Desk {
             sync: Mutex::new(SyncInfo::default()),
             user: Mutex::new(None),
             locked: AtomicBool::new(has_session && !local),
+            access_token: Mutex::new(None),
+            last_activity: Mutex::new(None),
             pinned_now: Mutex::new(None),
         })
     }
@@ -126,11 +136,47 @@ impl Desk {
         self.user.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Opens the desk for a signed-in staff member.
+    /// Opens the desk for a signed-in staff member (whoever was signed in before is signed out:
+    /// switching user is signing in).
     pub fn sign_in(&self, user: User) {
         *self.user.lock().unwrap_or_else(|p| p.into_inner()) = Some(user);
+        self.touch();
         self.locked
             .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The signed-in colleague's account, to attribute a write to (none on a local desk).
+    pub fn staff_id(&self) -> Option<uuid::Uuid> {
+        self.user().and_then(|user| user.user_id)
+    }
+
+    /// Records activity of the signed-in colleague now.
+    pub fn touch(&self) {
+        *self.last_activity.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.now());
+    }
+
+    /// Locks a server desk whose colleague has done nothing for `idle` (the owner's setting);
+    /// returns whether it locked. Local and demo desks have nobody to lock out.
+    pub fn lock_if_idle(&self, idle: chrono::Duration) -> bool {
+        let last = *self.last_activity.lock().unwrap_or_else(|p| p.into_inner());
+        let idle_for = last.map(|at| self.now() - at);
+        if self.user().is_some() && idle_for.is_some_and(|d| d >= idle) {
+            self.sign_out(true);
+            return true;
+        }
+        false
+    }
+
+    /// The background sync's current access token (none while offline or not yet signed in).
+    pub fn access_token(&self) -> Option<String> {
+        self.access_token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set_access_token(&self, token: Option<String>) {
+        *self.access_token.lock().unwrap_or_else(|p| p.into_inner()) = token;
     }
 
     /// Closes a server desk until the next sign-in (local and demo desks stay open).

@@ -217,6 +217,7 @@ async fn round(
                 ..stored
             },
         )?;
+        desk.set_access_token(remote.access_token().map(str::to_owned));
         *connected = Some(Connected {
             remote,
             since: Instant::now(),

@@ -546,3 +546,167 @@ async fn a_refused_double_booking_is_resolved_by_moving_the_room() {
     let booking = ok(&desk, "get_reservation", json!({"id": id}));
     assert_eq!(booking["pending_sync"], false);
 }
+
+/// The test's payments (1,000 and 2,000) of a stay on the laptop, with who posted them.
+fn posted_by(desk: &TestDesk, stay: &str) -> Vec<(i64, Option<String>)> {
+    desk.desk()
+        .conn()
+        .prepare(
+            "select amount_minor, created_by from folio_entries
+              where reservation_id = ?1 and kind = 'payment' and amount_minor in (1000, 2000)
+              order by amount_minor",
+        )
+        .expect("prepare")
+        .query_map([stay], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("entries")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_colleague_signs_in_online_then_both_offline_and_writes_are_theirs() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 20).await;
+    let staff: Vec<(String, Uuid, String)> = sqlx::query_as(
+        "select email, user_id, role from public.staff
+          where role in ('front_desk', 'manager') and enabled order by role, email limit 2",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("two colleagues");
+    for (email, _, _) in &staff {
+        set_password(&db.pool, email, PASSWORD).await;
+    }
+    let (first, second) = (&staff[0], &staff[1]);
+    let stay: String = sqlx::query_scalar(
+        "select id::text from public.reservations where status in ('confirmed', 'checked_in')
+          order by id limit 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("a stay");
+    let mut server =
+        Server::start(&db, 0, &format!("desk-secret-{}", Uuid::new_v4().simple())).await;
+
+    // The laptop is connected by the first colleague; its background sync holds a session.
+    let desk = TestDesk::with_sync();
+    ok(
+        &desk,
+        "connect_server",
+        json!({"input": {"server": server.url(), "email": first.0, "password": PASSWORD}}),
+    );
+    status_until(&desk, "online", |s| s["online"] == true).await;
+    let devices_before: i64 = sqlx::query_scalar("select count(*) from public.devices")
+        .fetch_one(&db.pool)
+        .await
+        .expect("devices");
+
+    // A second colleague who never used this laptop signs in while the server is reachable:
+    // checked by the server, without registering another device.
+    let refused = call(
+        &desk,
+        "sign_in",
+        json!({"email": second.0, "password": "not theirs"}),
+    )
+    .expect_err("a wrong password, checked online");
+    assert_eq!(refused["kind"], "SignInRefused");
+    let status = ok(
+        &desk,
+        "sign_in",
+        json!({"email": second.0, "password": PASSWORD}),
+    );
+    assert_eq!(status["user"]["email"], second.0.to_lowercase());
+    assert_eq!(status["user"]["role"], second.2);
+    assert_eq!(status["user"]["user_id"], json!(second.1));
+    let devices_after: i64 = sqlx::query_scalar("select count(*) from public.devices")
+        .fetch_one(&db.pool)
+        .await
+        .expect("devices");
+    assert_eq!(
+        devices_after, devices_before,
+        "no new device for a shift change"
+    );
+
+    // Each colleague's payment is theirs: switching user is signing in.
+    ok(
+        &desk,
+        "record_payment",
+        json!({"payment": {"reservation_id": stay, "amount_minor": 2_000, "method": "cash"}}),
+    );
+    ok(
+        &desk,
+        "sign_in",
+        json!({"email": first.0, "password": PASSWORD}),
+    );
+    ok(
+        &desk,
+        "record_payment",
+        json!({"payment": {"reservation_id": stay, "amount_minor": 1_000, "method": "card"}}),
+    );
+    assert_eq!(
+        posted_by(&desk, &stay),
+        vec![
+            (1_000, Some(first.1.to_string())),
+            (2_000, Some(second.1.to_string()))
+        ]
+    );
+    ok(&desk, "sync_now", json!({}));
+    status_until(&desk, "the payments pushed", |s| s["changes_waiting"] == 0).await;
+    let on_server: Vec<(i64, Option<Uuid>)> = sqlx::query_as(
+        "select amount_minor, created_by from public.folio_entries
+          where reservation_id = $1::uuid and kind = 'payment' and amount_minor in (1000, 2000)
+          order by amount_minor",
+    )
+    .bind(&stay)
+    .fetch_all(&db.pool)
+    .await
+    .expect("entries");
+    assert_eq!(
+        on_server,
+        vec![(1_000, Some(first.1)), (2_000, Some(second.1))]
+    );
+
+    // Offline, both sign in against what the laptop kept; a wrong password is still refused.
+    server.stop().await;
+    for (email, user_id, _) in [first, second] {
+        ok(&desk, "sign_out", json!({}));
+        let status = ok(
+            &desk,
+            "sign_in",
+            json!({"email": email, "password": PASSWORD}),
+        );
+        assert_eq!(status["user"]["user_id"], json!(user_id), "{email} offline");
+    }
+    let wrong = call(
+        &desk,
+        "sign_in",
+        json!({"email": first.0, "password": "nope"}),
+    )
+    .expect_err("offline, a wrong password");
+    assert_eq!(wrong["kind"], "SignInRefused");
+
+    // An idle desk locks: only the owner sets how soon, and the next command finds it locked.
+    ok(
+        &desk,
+        "sign_in",
+        json!({"email": first.0, "password": PASSWORD}),
+    );
+    let not_owner = call(&desk, "set_idle_lock", json!({"minutes": 5}))
+        .expect_err("only the owner sets the idle lock");
+    assert_eq!(not_owner["field"], "minutes");
+    pms_desk::db::set_desk_state(&desk.desk().conn(), "desk_idle_lock_minutes", "5")
+        .expect("the owner's setting");
+    ok(&desk, "get_today", json!({}));
+    let later = chrono::Utc::now() + chrono::Duration::minutes(4);
+    desk.desk().pin_clock(Some(later));
+    ok(&desk, "get_today", json!({}));
+    desk.desk()
+        .pin_clock(Some(later + chrono::Duration::minutes(6)));
+    let locked = call(&desk, "get_today", json!({})).expect_err("idle for six minutes");
+    assert_eq!(locked["kind"], "SignInRequired");
+    let status = ok(&desk, "get_app_status", json!({}));
+    assert_eq!(
+        (status["locked"].clone(), status["user"].clone()),
+        (json!(true), Value::Null)
+    );
+}

@@ -1,4 +1,5 @@
-//! Signing in and refreshing: `POST /v1/auth/login` and `POST /v1/auth/refresh`.
+//! Signing in and refreshing: `POST /v1/auth/login`, `POST /v1/auth/refresh`, and a colleague
+//! signing in at a laptop already connected, `POST /v1/auth/colleague`.
 //!
 //! The password is checked here (argon2); the database only hands out the stored hash through
 //! `app.login_lookup` and records the session through `app.open_session`. Sign-in goes through
@@ -20,6 +21,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::caller::Caller;
 use super::error::{ApiError, ApiJson};
 use super::tokens::{new_refresh_token, refresh_token_hash, REFRESH_TTL_DAYS};
 use super::AppState;
@@ -31,6 +33,20 @@ pub struct LoginRequest {
     /// A name for this laptop, shown to owners in the device list.
     #[serde(default)]
     pub device_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ColleagueRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// A colleague of the laptop's tenant whose password the server checked.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Colleague {
+    pub user_id: Uuid,
+    pub email: String,
+    pub staff_role: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,20 +100,7 @@ pub async fn login(
             DUMMY_HASH.to_owned(),
         ),
     };
-    let password = request.password;
-    // At most a few hashes at once (19 MiB and a core each); the rest wait, then are told busy.
-    let _permit = state.login_guard.hashing_permit().await?;
-    let verified = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    let verified = verify_password(&state, request.password, hash).await?;
     if !verified || !enabled {
         return Err(ApiError::InvalidCredentials);
     }
@@ -162,6 +165,74 @@ pub async fn refresh(
         request.device_id,
         new_token,
     )
+}
+
+/// A colleague signs in at a laptop that is already connected (a shift change): the laptop's own
+/// token names the tenant, and row level security finds the colleague among that tenant's staff
+/// only, so a password of another hotel's account is refused like a wrong one. No device is
+/// registered: the laptop keeps its one device, its session and its invoice series; the desk
+/// attributes its writes to whoever signed in. Same limits as a sign-in.
+pub async fn colleague(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Caller,
+    ApiJson(request): ApiJson<ColleagueRequest>,
+) -> Result<Json<Colleague>, ApiError> {
+    state.login_guard.admit(Some(peer.ip()), &request.email)?;
+    let mut tx = caller.begin(&state.pool).await?;
+    let member: Option<(Uuid, String)> = sqlx::query_as(
+        "select user_id, email from public.staff where lower(email) = lower(btrim($1))",
+    )
+    .bind(&request.email)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let found: Option<(Uuid, String, bool, Option<String>)> = match &member {
+        Some((user_id, _)) => sqlx::query_as(
+            "select user_id, role, enabled, password_hash from app.login_lookup($1) where user_id = $2",
+        )
+        .bind(&request.email)
+        .bind(user_id)
+        .fetch_optional(&state.pool)
+        .await?,
+        None => None,
+    };
+    let (user_id, role, enabled, hash) = match found {
+        Some((user, role, enabled, Some(hash))) => (user, role, enabled, hash),
+        _ => (Uuid::nil(), String::new(), false, DUMMY_HASH.to_owned()),
+    };
+    if !verify_password(&state, request.password, hash).await? || !enabled {
+        return Err(ApiError::InvalidCredentials);
+    }
+    let email = member.map(|(_, email)| email).unwrap_or_default();
+    tracing::info!(tenant_id = %caller.claims.app_metadata.tenant_id, %user_id,
+        device_id = %caller.claims.app_metadata.device_id, "a colleague signed in at a desk");
+    Ok(Json(Colleague {
+        user_id,
+        email,
+        staff_role: role,
+    }))
+}
+
+/// Checks `password` against an argon2 `hash` under the guard's bound on concurrent hashes.
+async fn verify_password(
+    state: &AppState,
+    password: String,
+    hash: String,
+) -> Result<bool, ApiError> {
+    // At most a few hashes at once (19 MiB and a core each); the rest wait, then are told busy.
+    let _permit = state.login_guard.hashing_permit().await?;
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))
 }
 
 fn session(

@@ -82,7 +82,11 @@ pub struct NewCharge {
 
 /// Posts an extra: an item of the property's list (its name, type and price unless the clerk
 /// typed others) or a free charge.
-pub fn post_extra(conn: &mut Connection, input: &NewCharge) -> AppResult<StayFolio> {
+pub fn post_extra(
+    conn: &mut Connection,
+    input: &NewCharge,
+    by: Option<Uuid>,
+) -> AppResult<StayFolio> {
     let reservation = db::parse_id("reservation_id", &input.reservation_id)?;
     let item: Option<(String, String, i64)> = match db::optional_text(&input.charge_item_id) {
         Some(item) => Some(
@@ -115,7 +119,7 @@ pub fn post_extra(conn: &mut Connection, input: &NewCharge) -> AppResult<StayFol
             unit_price_minor: price,
             quantity: input.quantity.unwrap_or(1),
             charge_type: &charge_type,
-            created_by: None,
+            created_by: by,
             ..Charge::default()
         },
     )?;
@@ -137,7 +141,12 @@ pub struct MoneyMove {
 
 /// Takes a payment (or gives a refund): an entry on a folio of the stay, so two desks taking
 /// payments offline both count.
-pub fn take_money(conn: &mut Connection, input: &MoneyMove, refund: bool) -> AppResult<StayFolio> {
+pub fn take_money(
+    conn: &mut Connection,
+    input: &MoneyMove,
+    refund: bool,
+    by: Option<Uuid>,
+) -> AppResult<StayFolio> {
     let reservation = db::parse_id("reservation_id", &input.reservation_id)?;
     ledger::take_payment(
         conn,
@@ -148,6 +157,7 @@ pub fn take_money(conn: &mut Connection, input: &MoneyMove, refund: bool) -> App
             method: &input.method,
             reference: input.reference.as_deref(),
             refund,
+            created_by: by,
             ..Default::default()
         },
     )
@@ -224,21 +234,21 @@ pub async fn get_folio(desk: State<'_, Desk>, reservation_id: String) -> CmdResu
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn post_charge(desk: State<'_, Desk>, charge: NewCharge) -> CmdResult<StayFolio> {
-    let folio = post_extra(&mut desk.conn(), &charge)?;
+    let folio = post_extra(&mut desk.conn(), &charge, desk.staff_id())?;
     desk.changed();
     Ok(folio)
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn record_payment(desk: State<'_, Desk>, payment: MoneyMove) -> CmdResult<StayFolio> {
-    let folio = take_money(&mut desk.conn(), &payment, false)?;
+    let folio = take_money(&mut desk.conn(), &payment, false, desk.staff_id())?;
     desk.changed();
     Ok(folio)
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn record_refund(desk: State<'_, Desk>, refund: MoneyMove) -> CmdResult<StayFolio> {
-    let folio = take_money(&mut desk.conn(), &refund, true)?;
+    let folio = take_money(&mut desk.conn(), &refund, true, desk.staff_id())?;
     desk.changed();
     Ok(folio)
 }
@@ -253,7 +263,7 @@ pub async fn void_folio_entry(
     let mut conn = desk.conn();
     let stay = db::parse_id("reservation_id", &reservation_id)?;
     let entry = db::parse_id("entry_id", &entry_id)?;
-    ledger::void_entry(&mut conn, stay, entry, &reason, None).map_err(AppError::from)?;
+    ledger::void_entry(&mut conn, stay, entry, &reason, desk.staff_id()).map_err(AppError::from)?;
     desk.changed();
     Ok(stay_folio(&conn, &reservation_id)?)
 }
@@ -283,7 +293,8 @@ pub async fn move_folio_entry(
     let stay = db::parse_id("reservation_id", &reservation_id)?;
     let entry = db::parse_id("entry_id", &entry_id)?;
     let to = db::parse_id("to_folio_id", &to_folio_id)?;
-    ledger::move_charge(&mut conn, stay, entry, amount_minor, to, None).map_err(AppError::from)?;
+    ledger::move_charge(&mut conn, stay, entry, amount_minor, to, desk.staff_id())
+        .map_err(AppError::from)?;
     desk.changed();
     Ok(stay_folio(&conn, &reservation_id)?)
 }
@@ -315,7 +326,7 @@ pub async fn issue_guest_invoice(
     let mut conn = desk.conn();
     let stay = db::parse_id("reservation_id", &reservation_id)?;
     let folio = optional_id("folio_id", &folio_id)?;
-    let invoice = guest_invoice::issue(&mut conn, stay, folio, device, None, desk.now())
+    let invoice = guest_invoice::issue(&mut conn, stay, folio, device, desk.staff_id(), desk.now())
         .map_err(AppError::from)?;
     desk.changed();
     Ok(invoice)
@@ -329,7 +340,7 @@ pub async fn issue_credit_note(
     let device = device_id(&desk)?;
     let mut conn = desk.conn();
     let invoice = db::parse_id("invoice_id", &invoice_id)?;
-    let note = guest_invoice::credit(&mut conn, invoice, device, None, desk.now())
+    let note = guest_invoice::credit(&mut conn, invoice, device, desk.staff_id(), desk.now())
         .map_err(AppError::from)?;
     desk.changed();
     Ok(note)

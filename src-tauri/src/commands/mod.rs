@@ -29,17 +29,25 @@ const OPEN_WHEN_LOCKED: &[&str] = &[
 ];
 
 /// Every command, for `Builder::invoke_handler` (the app and the mock-runtime tests). While the
-/// desk is locked, the others are refused with `SignInRequired`.
+/// desk is locked, the others are refused with `SignInRequired`; each of them counts as the
+/// signed-in colleague's activity, and one that comes after the idle time locks the desk first.
 pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
 {
     let commands = all::<R>();
     move |invoke: tauri::ipc::Invoke<R>| {
-        let locked = !OPEN_WHEN_LOCKED.contains(&invoke.message.command())
+        let guarded = !OPEN_WHEN_LOCKED.contains(&invoke.message.command());
+        let locked = guarded
             && invoke
                 .message
                 .webview_ref()
                 .try_state::<Desk>()
-                .is_some_and(|desk| desk.is_locked());
+                .is_some_and(|desk| {
+                    lock_when_idle(&desk);
+                    if !desk.is_locked() {
+                        desk.touch();
+                    }
+                    desk.is_locked()
+                });
         if locked {
             invoke
                 .resolver
@@ -47,6 +55,16 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
             return true;
         }
         commands(invoke)
+    }
+}
+
+/// Locks the desk when its colleague has been idle longer than the owner allows: the command
+/// that finds it so is refused like any on a locked desk, and the next colleague signs in.
+fn lock_when_idle(desk: &Desk) {
+    let minutes =
+        setup::idle_lock_minutes(&desk.conn()).unwrap_or(setup::DEFAULT_IDLE_LOCK_MINUTES);
+    if minutes > 0 {
+        desk.lock_if_idle(chrono::Duration::minutes(minutes));
     }
 }
 
@@ -60,6 +78,7 @@ fn all<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + S
         setup::connect_server,
         setup::sign_in,
         setup::sign_out,
+        setup::set_idle_lock,
         today::get_today,
         reservations::search_reservations,
         reservations::get_reservation,

@@ -549,6 +549,7 @@ pub fn act(
     reason: Option<&str>,
     override_reason: Option<&str>,
     at: chrono::DateTime<chrono::Utc>,
+    staff: Option<&crate::state::User>,
 ) -> AppResult<ActionOutcome> {
     let current = get(conn, id)?;
     let from: ReservationStatus = current.status.parse().map_err(|_| AppError::Local {
@@ -590,14 +591,19 @@ pub fn act(
             )?;
         }
         Action::CheckOut => {
-            let role =
-                db::desk_state(conn, "desk_staff_role")?.unwrap_or_else(|| "owner".to_owned());
+            // the signed-in colleague's role decides; a local desk acts as its owner
+            let role = match staff {
+                Some(user) => user.role.clone(),
+                None => {
+                    db::desk_state(conn, "desk_staff_role")?.unwrap_or_else(|| "owner".to_owned())
+                }
+            };
             pms_sync_client::folio::settle_for_check_out(
                 conn,
                 row_id,
                 &role,
                 override_reason,
-                None,
+                staff.and_then(|user| user.user_id),
                 at,
             )?;
             db::update(
@@ -776,6 +782,7 @@ pub async fn reservation_action(
         reason.as_deref(),
         override_reason.as_deref(),
         desk.now(),
+        desk.user().as_ref(),
     )?;
     desk.changed();
     Ok(outcome)

@@ -47,6 +47,8 @@ pub struct AppStatus {
     pub locked: bool,
     pub user: Option<crate::state::User>,
     pub today: String,
+    /// Minutes without a command before a signed-in desk locks (0: never).
+    pub idle_lock_minutes: i64,
 }
 
 pub fn app_status(desk: &Desk) -> AppResult<AppStatus> {
@@ -73,6 +75,7 @@ pub fn app_status(desk: &Desk) -> AppResult<AppStatus> {
         locked: desk.is_locked(),
         user: desk.user(),
         today: db::today(&conn, desk.now())?.to_string(),
+        idle_lock_minutes: idle_lock_minutes(&conn)?,
     })
 }
 
@@ -377,10 +380,12 @@ pub async fn connect_server<R: Runtime>(
         input.email.trim(),
         &input.password,
         &session.staff_role,
+        Some(session.user_id),
     )?;
     desk.sign_in(crate::state::User {
         email: input.email.trim().to_lowercase(),
         role: session.staff_role.clone(),
+        user_id: Some(session.user_id),
     });
     // The initial copy runs on its own connection (and thread): the screens stay usable.
     let database = desk.database_path();
@@ -407,8 +412,13 @@ pub async fn connect_server<R: Runtime>(
     Ok(app_status(&desk)?)
 }
 
-/// Signs a staff member in at a desk connected to a server, checked against the hash kept from
-/// their last online sign-in on this laptop (works offline). Local and demo desks need none.
+/// Signs a staff member in at a desk connected to a server (a colleague taking over the desk is
+/// the same: whoever was signed in is signed out). With the server reachable the password is
+/// checked there (`/v1/auth/colleague`, through the laptop's own session: no new device), and a
+/// hash is kept so the next sign-in works offline; unreachable, it is checked against the hash
+/// kept from the colleague's last online sign-in on this laptop. A password the server refuses is
+/// refused, whatever hash is kept (a disabled account, a changed password). Local and demo desks
+/// need none.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn sign_in(
     desk: State<'_, Desk>,
@@ -419,12 +429,90 @@ pub async fn sign_in(
         if email.trim().is_empty() {
             return Err(AppError::validation("email", "Enter your email.").into());
         }
-        let role = crate::credentials::verify(desk.data_dir(), &email, &password)?;
-        desk.sign_in(crate::state::User {
-            email: email.trim().to_lowercase(),
-            role,
-        });
+        let user = match colleague_online(&desk, email.trim(), &password).await? {
+            Some(user) => user,
+            None => {
+                let kept = crate::credentials::verify(desk.data_dir(), &email, &password)?;
+                crate::state::User {
+                    email: kept.email,
+                    role: kept.role,
+                    user_id: kept.user_id,
+                }
+            }
+        };
+        desk.sign_in(user);
     }
+    Ok(app_status(&desk)?)
+}
+
+/// The colleague as the server knows them, or `None` when the server cannot say now (offline,
+/// or the background sync holds no fresh session yet): then the kept hash decides.
+async fn colleague_online(
+    desk: &Desk,
+    email: &str,
+    password: &str,
+) -> AppResult<Option<crate::state::User>> {
+    let (Some(stored), Some(token)) = (
+        session_file::load(&desk.database_path())?,
+        desk.access_token(),
+    ) else {
+        return Ok(None);
+    };
+    let remote = Remote::new(stored.server).with_access_token(token);
+    match remote.colleague(email, password).await {
+        Ok(colleague) => {
+            crate::credentials::remember(
+                desk.data_dir(),
+                email,
+                password,
+                &colleague.staff_role,
+                Some(colleague.user_id),
+            )?;
+            Ok(Some(crate::state::User {
+                email: colleague.email.to_lowercase(),
+                role: colleague.staff_role,
+                user_id: Some(colleague.user_id),
+            }))
+        }
+        Err(pms_sync_client::Error::Refused { code, .. }) if code == "invalid_credentials" => {
+            Err(AppError::SignInRefused)
+        }
+        Err(pms_sync_client::Error::Refused { status: 429, .. }) => Err(AppError::ServerRefused {
+            message: "Too many sign-in attempts: wait a minute, then try again.".to_owned(),
+        }),
+        // unreachable, busy, or the laptop's token just expired: the kept hash decides
+        Err(_) => Ok(None),
+    }
+}
+
+/// How long a signed-in desk may stay untouched before it locks (the owner's setting).
+pub const IDLE_LOCK_KEY: &str = "desk_idle_lock_minutes";
+pub const DEFAULT_IDLE_LOCK_MINUTES: i64 = 15;
+
+/// The idle time after which the desk locks, in minutes (0: never).
+pub fn idle_lock_minutes(conn: &rusqlite::Connection) -> AppResult<i64> {
+    Ok(db::desk_state(conn, IDLE_LOCK_KEY)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_IDLE_LOCK_MINUTES))
+}
+
+/// The owner sets how long the desk may stay idle before it locks (0: never; at most 8 hours).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_idle_lock(desk: State<'_, Desk>, minutes: i64) -> CmdResult<AppStatus> {
+    let role = app_status(&desk)?.role;
+    if role != "owner" {
+        return Err(AppError::validation(
+            "minutes",
+            "Only the owner decides when the desk locks itself.",
+        )
+        .into());
+    }
+    if !(0..=480).contains(&minutes) {
+        return Err(
+            AppError::validation("minutes", "Choose between 0 (never) and 480 minutes.").into(),
+        );
+    }
+    db::set_desk_state(&desk.conn(), IDLE_LOCK_KEY, &minutes.to_string())?;
     Ok(app_status(&desk)?)
 }
 

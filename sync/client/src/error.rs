@@ -50,7 +50,10 @@ pub enum Error {
          the balance open by giving a reason",
         pms_sync_protocol::money::format_minor(*balance_minor, currency)
     )]
-    BalanceDue { balance_minor: i64, currency: String },
+    BalanceDue {
+        balance_minor: i64,
+        currency: String,
+    },
     #[error("only a manager or the owner can let a guest leave with a balance open")]
     ManagerRequired,
     #[error("a {status} stay takes no payment")]

@@ -20,6 +20,14 @@ pub struct Session {
     pub staff_role: String,
 }
 
+/// A colleague of the laptop's tenant, signed in at the laptop (`POST /v1/auth/colleague`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Colleague {
+    pub user_id: Uuid,
+    pub email: String,
+    pub staff_role: String,
+}
+
 /// A connection to one sync server.
 #[derive(Clone)]
 pub struct Remote {
@@ -71,6 +79,24 @@ impl Remote {
         let session: Session = send(request).await?;
         self.access_token = Some(session.access_token.clone());
         Ok(session)
+    }
+
+    /// Checks a colleague's password at this laptop (signed in already): the shift changes, the
+    /// laptop's session and device stay.
+    pub async fn colleague(&self, email: &str, password: &str) -> Result<Colleague> {
+        let body = serde_json::json!({"email": email, "password": password});
+        let request = self
+            .http
+            .post(format!("{}/v1/auth/colleague", self.base_url))
+            .bearer_auth(self.token()?)
+            .json(&body);
+        send(request).await
+    }
+
+    /// Uses an access token the laptop already holds (from its background sync's session).
+    pub fn with_access_token(mut self, access_token: impl Into<String>) -> Self {
+        self.access_token = Some(access_token.into());
+        self
     }
 
     /// The current access token, for a request the client does not wrap.
