@@ -19,11 +19,16 @@
 //!   currency than its folio's, or a void that does not match the entry it names, is refused by
 //!   name; a matching void takes the voided payment out of the stay's paid amount, and an entry
 //!   is voided once.
+//! - `a_payment_and_a_guest_invoice_are_one_webhook_event_each_however_often_pushed`: a payment
+//!   and a guest invoice a laptop made offline become one `folio.payment_received` and one
+//!   `guest_invoice.issued` delivery (a charge none), with the amounts, the method and the number
+//!   as printed; a retried push and the payment sent again under a new change add none.
 
 use pms_sync_client::folio::{self, Payment};
 use pms_sync_client::{outbox, Error};
 use pms_sync_protocol::derived;
-use pms_sync_protocol::wire::PushOp;
+use pms_sync_protocol::wire::{PushChange, PushOp, PushRequest, PushStatus};
+use pms_sync_protocol::PROTOCOL_VERSION;
 use pms_tests::laptops::{first_tenant, mirror_matches_server, object, staff_emails, Laptop};
 use pms_tests::{violation, TestDb, TestServer};
 use serde_json::json;
@@ -375,4 +380,126 @@ async fn entries_keep_to_their_folio_and_a_void_cancels_its_entry() {
         .execute(&db.pool)
         .await;
     assert_eq!(violation(changed).0, "42501", "entries are never edited");
+}
+
+/// The first tenant's only webhook, subscribed to the money's events.
+async fn money_webhook(db: &TestDb) -> Uuid {
+    let tenant = first_tenant(db).await;
+    sqlx::query("delete from public.webhooks where tenant_id = $1")
+        .bind(tenant)
+        .execute(&db.pool)
+        .await
+        .expect("no other webhook");
+    sqlx::query_scalar(
+        "insert into public.webhooks (tenant_id, url, events, secret)
+         values ($1, 'http://127.0.0.1:9/money', '{folio.payment_received,guest_invoice.issued}', 's')
+         returning id",
+    )
+    .bind(tenant)
+    .fetch_one(&db.pool)
+    .await
+    .expect("webhook")
+}
+
+#[tokio::test]
+async fn a_payment_and_a_guest_invoice_are_one_webhook_event_each_however_often_pushed() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 40).await;
+    let webhook = money_webhook(&db).await;
+    let (stay, _) = unpaid_stay(&db, 0).await;
+    let server = TestServer::start(&db).await;
+    let (mut a, _) = two_desks(&db, &server).await;
+
+    // Offline: a payment, a charge (not a payment: no event) and the stay's invoice.
+    let payment_id = folio::take_payment(&mut a.conn, &payment(stay, 7_500, "card", Some("PSP-77")))
+        .expect("payment");
+    folio::post_charge(
+        &mut a.conn,
+        &folio::Charge {
+            reservation_id: stay,
+            description: "Minibar",
+            unit_price_minor: 1_200,
+            quantity: 1,
+            charge_type: "minibar",
+            ..folio::Charge::default()
+        },
+    )
+    .expect("charge");
+    let invoice = pms_sync_client::guest_invoice::issue(
+        &mut a.conn,
+        stay,
+        None,
+        Some(a.device_id),
+        Some(a.claims.user_id),
+        chrono::Utc::now(),
+    )
+    .expect("invoice");
+    let pushed: Vec<PushChange> = outbox::entries(&a.conn, false)
+        .expect("outbox")
+        .iter()
+        .map(|e| PushChange {
+            change_id: e.change_id,
+            device_seq: e.device_seq,
+            table: e.table.clone(),
+            op: e.op,
+            id: e.id,
+            values: e.values.clone(),
+            base: e.base.clone(),
+            stamp: e.stamp,
+        })
+        .collect();
+    assert_eq!(a.sync().await.rejected, 0);
+
+    // A retried push (its answer lost) and the same payment sent again as a new change.
+    let mut again = pushed.clone();
+    let last_seq = again.iter().map(|c| c.device_seq).max().expect("changes");
+    let mut copy = pushed
+        .iter()
+        .find(|c| c.id == payment_id)
+        .expect("the payment was pushed")
+        .clone();
+    copy.change_id = Uuid::now_v7();
+    copy.device_seq = last_seq + 1;
+    again.push(copy);
+    let answer = a
+        .remote
+        .push(&PushRequest {
+            protocol_version: PROTOCOL_VERSION,
+            changes: again,
+        })
+        .await
+        .expect("push again");
+    assert!(
+        answer
+            .results
+            .iter()
+            .all(|r| r.status == PushStatus::Applied),
+        "{:?}",
+        answer.results
+    );
+
+    let events: Vec<(String, serde_json::Value)> = sqlx::query_as(
+        "select event, payload -> 'data' from public.webhook_deliveries
+          where webhook_id = $1 order by event",
+    )
+    .bind(webhook)
+    .fetch_all(&db.pool)
+    .await
+    .expect("deliveries");
+    let names: Vec<&str> = events.iter().map(|(event, _)| event.as_str()).collect();
+    assert_eq!(names, ["folio.payment_received", "guest_invoice.issued"]);
+    let paid = &events[0].1;
+    assert_eq!(paid["id"], json!(payment_id));
+    assert_eq!(paid["reservation_id"], json!(stay));
+    assert_eq!(
+        (&paid["amount_minor"], &paid["payment_method"], &paid["external_reference"]),
+        (&json!(7_500), &json!("card"), &json!("PSP-77"))
+    );
+    let issued = &events[1].1;
+    assert_eq!(issued["id"], json!(invoice.id));
+    assert_eq!(issued["number"], json!(invoice.number_label), "as printed");
+    assert_eq!(
+        (&issued["kind"], &issued["total_minor"], &issued["currency"]),
+        (&json!("invoice"), &json!(invoice.total_minor), &json!(invoice.currency))
+    );
 }
