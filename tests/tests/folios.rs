@@ -411,8 +411,9 @@ async fn a_payment_and_a_guest_invoice_are_one_webhook_event_each_however_often_
     let (mut a, _) = two_desks(&db, &server).await;
 
     // Offline: a payment, a charge (not a payment: no event) and the stay's invoice.
-    let payment_id = folio::take_payment(&mut a.conn, &payment(stay, 7_500, "card", Some("PSP-77")))
-        .expect("payment");
+    let payment_id =
+        folio::take_payment(&mut a.conn, &payment(stay, 7_500, "card", Some("PSP-77")))
+            .expect("payment");
     folio::post_charge(
         &mut a.conn,
         &folio::Charge {
@@ -492,7 +493,11 @@ async fn a_payment_and_a_guest_invoice_are_one_webhook_event_each_however_often_
     assert_eq!(paid["id"], json!(payment_id));
     assert_eq!(paid["reservation_id"], json!(stay));
     assert_eq!(
-        (&paid["amount_minor"], &paid["payment_method"], &paid["external_reference"]),
+        (
+            &paid["amount_minor"],
+            &paid["payment_method"],
+            &paid["external_reference"]
+        ),
         (&json!(7_500), &json!("card"), &json!("PSP-77"))
     );
     let issued = &events[1].1;
@@ -500,6 +505,10 @@ async fn a_payment_and_a_guest_invoice_are_one_webhook_event_each_however_often_
     assert_eq!(issued["number"], json!(invoice.number_label), "as printed");
     assert_eq!(
         (&issued["kind"], &issued["total_minor"], &issued["currency"]),
-        (&json!("invoice"), &json!(invoice.total_minor), &json!(invoice.currency))
+        (
+            &json!("invoice"),
+            &json!(invoice.total_minor),
+            &json!(invoice.currency)
+        )
     );
 }
