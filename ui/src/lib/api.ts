@@ -1,7 +1,7 @@
 // Typed calls to the Rust commands (src-tauri/src/commands). Every call rejects with an
 // `AppError` ({kind, message, field?…}); screens show `messageOf(error)` and keep their inputs.
 
-import { invoke } from "@tauri-apps/api/core";
+import { invoke as tauriInvoke, type InvokeArgs } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppStatus,
@@ -18,6 +18,7 @@ import type {
   Membership,
   PaymentMethod,
   Profile,
+  Report,
   Program,
   Property,
   Reservation,
@@ -30,6 +31,23 @@ import type {
   Today,
   UpdateCheck,
 } from "./types";
+
+/**
+ * Told when any command is refused with `SignInRequired` (the desk locked itself after the
+ * owner's idle minutes, or someone signed out): the shell then shows the sign-in screen, whatever
+ * screen made the call.
+ */
+let signInRequired: () => void = () => {};
+export function onSignInRequired(handler: () => void) {
+  signInRequired = handler;
+}
+
+function invoke<T>(command: string, args?: InvokeArgs): Promise<T> {
+  return tauriInvoke<T>(command, args).catch((error: unknown) => {
+    if (typeof error === "object" && error !== null && (error as { kind?: unknown }).kind === "SignInRequired") signInRequired();
+    throw error;
+  });
+}
 
 export interface RoomTypeInput {
   code: string;
@@ -115,7 +133,9 @@ export const api = {
     invoke<AppStatus>("connect_server", { input }),
 
   signIn: (email: string, password: string) => invoke<AppStatus>("sign_in", { email, password }),
-  signOut: () => invoke<AppStatus>("sign_out"),
+  signOut: () => invoke<AppStatus>("sign_out", {}),
+  /** Owner only: minutes of no input before the desk locks, 0 (never) to 480. */
+  setIdleLock: (minutes: number) => invoke<AppStatus>("set_idle_lock", { minutes }),
 
   today: (date?: string) => invoke<Today>("get_today", { date: date ?? null }),
 
@@ -183,6 +203,13 @@ export const api = {
   previewAudience: (audience: AudienceInput, kind: string) => invoke<number>("preview_audience", { audience, kind }),
   createCampaign: (input: NewCampaign) => invoke<Campaign>("create_campaign", { input }),
   billing: () => invoke<Billing>("get_billing"),
+
+  /** Occupancy, ADR, RevPAR and revenue per day, `from`–`to` inclusive (at most 366 days). */
+  report: (from: string, to: string) => invoke<Report>("get_report", { from, to }),
+  /** Saves the report as CSV; resolves with the file's path. */
+  exportReportCsv: (from: string, to: string) => invoke<string>("export_report_csv", { from, to }),
+  /** Saves the guest list as CSV; resolves with the file's path. */
+  exportGuestsCsv: () => invoke<string>("export_guests_csv", {}),
 
   syncStatus: () => invoke<SyncStatus>("get_sync_status"),
   syncNow: () => invoke<void>("sync_now"),

@@ -533,6 +533,15 @@ const en = {
   "rooms.tooMany": "{part}: more than {max} rooms.",
   "rooms.notANumber": "{part} is not a room number.",
   "rooms.twice": "Room {number} is listed twice.",
+  "app.switchUser": "Switch user",
+  "app.signedInAs": "Signed in: {email}",
+  "app.locked": "The desk locked itself after {minutes} minutes without use.",
+  "settings.title": "Desk settings",
+  "settings.idleLock": "Lock the desk after this many idle minutes (0: never)",
+  "settings.idleHint": "A whole number of minutes from 0 to 480.",
+  "settings.save": "Save",
+  "settings.saved": "Saved: the desk locks after {minutes} idle minutes.",
+  "settings.savedNever": "Saved: the desk never locks by itself.",
 } satisfies Record<string, Message>;
 
 export type MessageKey = keyof typeof en;
@@ -1052,6 +1061,15 @@ const es: Record<MessageKey, Message> = {
   "rooms.tooMany": "{part}: más de {max} habitaciones.",
   "rooms.notANumber": "{part} no es un número de habitación.",
   "rooms.twice": "La habitación {number} aparece dos veces.",
+  "app.switchUser": "Cambiar de usuario",
+  "app.signedInAs": "Sesión de {email}",
+  "app.locked": "La recepción se bloqueó tras {minutes} minutos sin uso.",
+  "settings.title": "Ajustes de la recepción",
+  "settings.idleLock": "Bloquear la recepción tras estos minutos sin uso (0: nunca)",
+  "settings.idleHint": "Un número entero de minutos entre 0 y 480.",
+  "settings.save": "Guardar",
+  "settings.saved": "Guardado: la recepción se bloquea tras {minutes} minutos sin uso.",
+  "settings.savedNever": "Guardado: la recepción nunca se bloquea sola.",
 };
 
 export const CATALOGUES: Record<Language, Record<MessageKey, Message>> = { en, es };

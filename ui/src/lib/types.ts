@@ -16,8 +16,11 @@ export interface AppStatus {
   initial_sync_done: boolean;
   role: string;
   locked: boolean;
-  user: { email: string; role: string } | null;
+  /** Who is signed in at a server desk (`user_id` null: known only from an old offline sign-in). */
+  user: { email: string; role: string; user_id: string | null } | null;
   today: string;
+  /** Minutes without input before a signed-in desk locks (0: never); the owner sets it. */
+  idle_lock_minutes: number;
 }
 
 export interface Reservation {
@@ -346,4 +349,32 @@ export interface GuestInvoice {
   tax_minor: number;
   total_minor: number;
   corrects_invoice_id: string | null;
+}
+
+// Reports (issue 18 item 7): `get_report`, computed on the mirror. Amounts are minor units of
+// `currency`; `occupancy_percent` has one decimal.
+
+export interface ReportFigures {
+  rooms_sellable: number;
+  rooms_sold: number;
+  occupancy_percent: number;
+  room_revenue_minor: number;
+  other_revenue_minor: number;
+  adr_minor: number;
+  revpar_minor: number;
+}
+
+export interface ReportDay extends ReportFigures {
+  /** YYYY-MM-DD, the property's calendar date. */
+  date: string;
+}
+
+export interface Report {
+  property_id: string;
+  property_name: string;
+  currency: string;
+  from: string;
+  to: string;
+  days: ReportDay[];
+  totals: ReportFigures;
 }
