@@ -17,6 +17,11 @@ describe("keyboard map", () => {
     expect(actionFor(key("0", { altKey: true }))).toEqual({ kind: "screen", screen: "audit" });
     expect(actionFor(key("1"))).toBeNull();
   });
+  it("opens the reports with Alt+R in either case, and R alone types an R", () => {
+    expect(actionFor(key("r", { altKey: true }))).toEqual({ kind: "screen", screen: "reports" });
+    expect(actionFor(key("R", { altKey: true }))).toEqual({ kind: "screen", screen: "reports" });
+    expect(actionFor(key("r"))).toBeNull();
+  });
   it("focuses search with / unless typing in a field", () => {
     expect(actionFor(key("/"))).toEqual({ kind: "search" });
     expect(actionFor(key("/", { inField: true }))).toBeNull();

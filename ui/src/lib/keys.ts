@@ -1,4 +1,4 @@
-// The keyboard map: Alt+digit (0 the night audit) opens a screen, "/" focuses the screen's search, Alt+N starts a
+// The keyboard map: Alt+digit (0 the night audit) or Alt+R (reports: the digits are all taken) opens a screen, "/" focuses the screen's search, Alt+N starts a
 // new booking or guest, Escape closes what is open. Kept pure so it can be tested.
 
 export type Screen =
@@ -11,7 +11,8 @@ export type Screen =
   | "loyalty"
   | "campaigns"
   | "billing"
-  | "audit";
+  | "audit"
+  | "reports";
 
 /** Each screen and its Alt key; its name is the catalogue's `nav.<id>` (i18n.ts). */
 export const SCREENS: { id: Screen; key: string }[] = [
@@ -25,6 +26,7 @@ export const SCREENS: { id: Screen; key: string }[] = [
   { id: "campaigns", key: "8" },
   { id: "billing", key: "9" },
   { id: "audit", key: "0" },
+  { id: "reports", key: "R" },
 ];
 
 export type KeyAction =
@@ -45,7 +47,8 @@ export interface KeyLike {
 
 export function actionFor(event: KeyLike): KeyAction | null {
   if (event.altKey && !event.ctrlKey && !event.metaKey) {
-    const screen = SCREENS.find((s) => s.key === event.key);
+    // letters either case: Shift or Caps Lock must not change what Alt+R does
+    const screen = SCREENS.find((s) => s.key.toLowerCase() === event.key.toLowerCase());
     if (screen) return { kind: "screen", screen: screen.id };
     if (event.key.toLowerCase() === "n") return { kind: "new" };
     if (event.key.toLowerCase() === "s") return { kind: "sync" };
