@@ -366,7 +366,7 @@ const en = {
   "res.findRooms": "Find rooms",
   "res.current": "{room} (current)",
   "res.saveChange": "Save change",
-  "res.empty": "Search for a booking, or start a new one with",
+  "res.empty": "Pick a booking from the list or search for one, or start a new one with",
 
   "hk.allRooms": "All rooms",
   "hk.notSynced": "not synced yet",
@@ -569,6 +569,17 @@ const en = {
   "report.saved": "Saved to {path}",
   "report.noDays": "No days in this range.",
   "report.explain": "ADR: room revenue per room sold. RevPAR: room revenue per room available. Computed on this laptop, offline too.",
+  "res.tabArrivals": "Arrivals",
+  "res.tabInHouse": "In house",
+  "res.tabDepartures": "Departures",
+  "res.tabUpcoming": "Next 14 days",
+  "res.listDate": "Date",
+  "res.listFrom": "After",
+  "res.statusFilter": "Status",
+  "res.allStatuses": "All statuses",
+  "res.listEmpty": "No bookings in this list.",
+  "res.listLoading": "Loading the list…",
+  "res.lists": "Lists of bookings",
 } satisfies Record<string, Message>;
 
 export type MessageKey = keyof typeof en;
@@ -921,7 +932,7 @@ const es: Record<MessageKey, Message> = {
   "res.findRooms": "Buscar habitaciones",
   "res.current": "{room} (actual)",
   "res.saveChange": "Guardar cambio",
-  "res.empty": "Busque una reserva, o empiece una nueva con",
+  "res.empty": "Elija una reserva de la lista o búsquela, o empiece una nueva con",
 
   "hk.allRooms": "Todas",
   "hk.notSynced": "sin sincronizar",
@@ -1124,6 +1135,17 @@ const es: Record<MessageKey, Message> = {
   "report.saved": "Guardado en {path}",
   "report.noDays": "No hay días en este intervalo.",
   "report.explain": "ADR: ingresos por habitación vendida. RevPAR: ingresos por habitación disponible. Calculado en este portátil, también sin conexión.",
+  "res.tabArrivals": "Llegadas",
+  "res.tabInHouse": "Alojados",
+  "res.tabDepartures": "Salidas",
+  "res.tabUpcoming": "Próximos 14 días",
+  "res.listDate": "Fecha",
+  "res.listFrom": "Después del",
+  "res.statusFilter": "Estado",
+  "res.allStatuses": "Todos los estados",
+  "res.listEmpty": "No hay reservas en esta lista.",
+  "res.listLoading": "Cargando la lista…",
+  "res.lists": "Listas de reservas",
 };
 
 export const CATALOGUES: Record<Language, Record<MessageKey, Message>> = { en, es };
