@@ -580,6 +580,10 @@ const en = {
   "res.listEmpty": "No bookings in this list.",
   "res.listLoading": "Loading the list…",
   "res.lists": "Lists of bookings",
+  "tape.dragHint": "Drag a stay to another room or other days; drag its right end to change the departure.",
+  "tape.moved": "{guest}: room {room}, {from} → {to}.",
+  "tape.saving": "Saving the change…",
+  "tape.endHandle": "Drag to change the departure",
 } satisfies Record<string, Message>;
 
 export type MessageKey = keyof typeof en;
@@ -1146,6 +1150,10 @@ const es: Record<MessageKey, Message> = {
   "res.listEmpty": "No hay reservas en esta lista.",
   "res.listLoading": "Cargando la lista…",
   "res.lists": "Listas de reservas",
+  "tape.dragHint": "Arrastre una estancia a otra habitación u otros días; arrastre su extremo derecho para cambiar la salida.",
+  "tape.moved": "{guest}: habitación {room}, {from} → {to}.",
+  "tape.saving": "Guardando el cambio…",
+  "tape.endHandle": "Arrastre para cambiar la salida",
 };
 
 export const CATALOGUES: Record<Language, Record<MessageKey, Message>> = { en, es };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { days, layout, occupancyByDay } from "./tape";
+import { days, daysMoved, draggable, dropChange, layout, occupancyByDay, place } from "./tape";
 import type { RoomOffer, TapeStay } from "./types";
 
 const room = (id: string, status = "clean"): RoomOffer => ({
@@ -54,5 +54,52 @@ describe("tape chart layout", () => {
     );
     expect(rows[0].bars).toEqual([]);
     expect(occupancyByDay(rows, 2)).toEqual([50, 0]);
+  });
+});
+
+describe("dragging a stay", () => {
+  const booked = stay("s", "101", "2026-12-03", "2026-12-05");
+
+  it("turns pixels into whole days, half a column or more counting", () => {
+    expect(daysMoved(0, 30)).toBe(0);
+    expect(daysMoved(14, 30)).toBe(0);
+    expect(daysMoved(15, 30)).toBe(1);
+    expect(daysMoved(-14, 30)).toBe(0);
+    expect(Object.is(daysMoved(-14, 30), -0)).toBe(false);
+    expect(daysMoved(-61, 30)).toBe(-2);
+    expect(daysMoved(100, 0)).toBe(0);
+  });
+
+  it("moves a stay to another room and other days together", () => {
+    expect(dropChange(booked, "move", "102", 0)).toEqual({ id: "s", check_in: "2026-12-03", check_out: "2026-12-05", room_id: "102" });
+    expect(dropChange(booked, "move", "101", 29)).toEqual({ id: "s", check_in: "2027-01-01", check_out: "2027-01-03", room_id: "101" });
+    expect(dropChange(booked, "move", "101", 0)).toBeNull();
+  });
+
+  it("moves only the room of a guest in the house (the arrival has happened)", () => {
+    const inHouse = { ...booked, status: "checked_in" };
+    expect(dropChange(inHouse, "move", "102", 3)).toEqual({ id: "s", check_in: "2026-12-03", check_out: "2026-12-05", room_id: "102" });
+    expect(dropChange(inHouse, "move", "101", 3)).toBeNull();
+    // but the departure of a guest in the house can move
+    expect(dropChange(inHouse, "end", "102", 2)).toMatchObject({ check_out: "2026-12-07", room_id: "101" });
+  });
+
+  it("drags the end to another departure, never before one night", () => {
+    expect(dropChange(booked, "end", "999", -1)).toEqual({ id: "s", check_in: "2026-12-03", check_out: "2026-12-04", room_id: "101" });
+    expect(dropChange(booked, "end", "101", -5)).toMatchObject({ check_out: "2026-12-04" });
+    expect(dropChange({ ...booked, check_out: "2026-12-04" }, "end", "101", -3)).toBeNull();
+  });
+
+  it("leaves stays that have left where they are", () => {
+    const gone = { ...booked, status: "checked_out" };
+    expect(draggable(gone)).toBe(false);
+    expect(dropChange(gone, "move", "102", 1)).toBeNull();
+    expect(draggable(booked)).toBe(true);
+  });
+
+  it("places the dragged stay's preview like any bar, clipped to the window", () => {
+    expect(place("2026-12-03", "2026-12-05", "2026-12-01", 7)).toEqual({ start: 2, span: 2, clippedStart: false, clippedEnd: false });
+    expect(place("2026-11-29", "2026-12-10", "2026-12-01", 7)).toEqual({ start: 0, span: 7, clippedStart: true, clippedEnd: true });
+    expect(place("2026-12-09", "2026-12-10", "2026-12-01", 7)).toBeNull();
   });
 });
