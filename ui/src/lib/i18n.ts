@@ -584,6 +584,16 @@ const en = {
   "tape.moved": "{guest}: room {room}, {from} → {to}.",
   "tape.saving": "Saving the change…",
   "tape.endHandle": "Drag to change the departure",
+  "connect.menu": "Connect to a server",
+  "connect.title": "Connect this hotel to a server",
+  "connect.intro": "The hotel's data on this laptop joins your account's hotel on the server: the server's data is copied here, and this laptop's bookings, guests and rooms are sent there. Work goes on meanwhile.",
+  "connect.before": "Rooms on this laptop: {rooms} · changes to send: {changes}",
+  "connect.copied": "Connected to {server}: {rows} rows copied from the server ({tables} tables).",
+  "connect.sending": "Sending this laptop's changes: {sent} of {total} sent, {left} left.",
+  "connect.offline": "Changes waiting: {left}. The server cannot be reached now; they are sent when it can.",
+  "connect.allSent": {"one": "All sent: the {count} change that was waiting on this laptop is on the server.", "other": "All sent: the {count} changes that were waiting on this laptop are on the server."},
+  "connect.close": "Close",
+  "connect.cancel": "Not now",
 } satisfies Record<string, Message>;
 
 export type MessageKey = keyof typeof en;
@@ -1154,6 +1164,16 @@ const es: Record<MessageKey, Message> = {
   "tape.moved": "{guest}: habitación {room}, {from} → {to}.",
   "tape.saving": "Guardando el cambio…",
   "tape.endHandle": "Arrastre para cambiar la salida",
+  "connect.menu": "Conectar a un servidor",
+  "connect.title": "Conectar este hotel a un servidor",
+  "connect.intro": "Los datos del hotel en este portátil se unen al hotel de su cuenta en el servidor: los datos del servidor se copian aquí, y las reservas, huéspedes y habitaciones de este portátil se envían allí. Puede seguir trabajando mientras tanto.",
+  "connect.before": "Habitaciones en este portátil: {rooms} · cambios por enviar: {changes}",
+  "connect.copied": "Conectado a {server}: {rows} filas copiadas del servidor ({tables} tablas).",
+  "connect.sending": "Enviando los cambios de este portátil: {sent} de {total} enviados, faltan {left}.",
+  "connect.offline": "Cambios en espera: {left}. Ahora no se llega al servidor; se enviarán cuando se pueda.",
+  "connect.allSent": {"one": "Todo enviado: el {count} cambio que esperaba en este portátil está en el servidor.", "other": "Todo enviado: los {count} cambios que esperaban en este portátil están en el servidor."},
+  "connect.close": "Cerrar",
+  "connect.cancel": "Ahora no",
 };
 
 export const CATALOGUES: Record<Language, Record<MessageKey, Message>> = { en, es };
