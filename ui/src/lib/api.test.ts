@@ -1,0 +1,43 @@
+import { beforeEach, describe, expect, it, vi } from "vitest";
+
+// The commands' transport, replaced: each test says what the Rust side answers.
+const answer = vi.fn();
+vi.mock("@tauri-apps/api/core", () => ({ invoke: (command: string, args?: unknown) => answer(command, args) }));
+vi.mock("@tauri-apps/api/event", () => ({ listen: vi.fn() }));
+
+const { api, onSignInRequired } = await import("./api");
+
+describe("a command refused because the desk is locked", () => {
+  const told = vi.fn();
+  beforeEach(() => {
+    answer.mockReset();
+    told.mockReset();
+    onSignInRequired(told);
+  });
+
+  it("tells the shell to show the sign-in, and still rejects for the screen", async () => {
+    answer.mockRejectedValue({ kind: "SignInRequired", message: "Sign in to continue." });
+    await expect(api.rooms()).rejects.toMatchObject({ kind: "SignInRequired" });
+    expect(told).toHaveBeenCalledTimes(1);
+  });
+
+  it("leaves other refusals to the screen", async () => {
+    answer.mockRejectedValue({ kind: "RoomTaken", room: "101", message: "Room 101 is taken." });
+    await expect(api.changeReservation({ id: "a", check_in: "2026-12-01", check_out: "2026-12-02", room_id: "r" })).rejects.toMatchObject({ kind: "RoomTaken" });
+    expect(told).not.toHaveBeenCalled();
+  });
+
+  it("sends the new commands' arguments as the Rust side names them", async () => {
+    answer.mockResolvedValue("ok");
+    await api.setIdleLock(30);
+    await api.report("2026-11-06", "2026-12-05");
+    await api.exportReportCsv("2026-11-06", "2026-12-05");
+    await api.exportGuestsCsv();
+    expect(answer.mock.calls).toEqual([
+      ["set_idle_lock", { minutes: 30 }],
+      ["get_report", { from: "2026-11-06", to: "2026-12-05" }],
+      ["export_report_csv", { from: "2026-11-06", to: "2026-12-05" }],
+      ["export_guests_csv", {}],
+    ]);
+  });
+});
