@@ -875,3 +875,41 @@ fn today_is_the_property_s_day_in_its_time_zone_not_the_laptop_s() {
         );
     }
 }
+
+#[test]
+fn reports_cover_a_range_and_export_as_csv() {
+    // saved, not handed to a viewer
+    std::env::set_var("PMS_NO_VIEWER", "1");
+    let desk = TestDesk::new();
+    desk.ok("load_demo", json!({}));
+    let today: NaiveDate = desk.ok("get_app_status", json!({}))["today"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .expect("today");
+    let (from, to) = (today - Duration::days(29), today);
+    let args = json!({"from": from.to_string(), "to": to.to_string()});
+    let report = desk.ok("get_report", args.clone());
+    assert_eq!(report["days"].as_array().map(Vec::len), Some(30));
+    assert_eq!(report["currency"], "EUR");
+    assert!(
+        report["totals"]["rooms_sold"]
+            .as_i64()
+            .is_some_and(|n| n > 0),
+        "{report}"
+    );
+    assert!(report["days"][0]["occupancy_percent"].is_number());
+
+    let path = desk.ok("export_report_csv", args);
+    let text = std::fs::read_to_string(path.as_str().expect("a path")).expect("the CSV");
+    assert_eq!(text.lines().count(), 32, "header, 30 nights, total");
+    let guests = desk.ok("export_guests_csv", json!({}));
+    let text = std::fs::read_to_string(guests.as_str().expect("a path")).expect("the CSV");
+    assert!(text.starts_with("first_name,last_name,email"));
+    assert!(text.lines().count() > 100, "the demo's guests");
+
+    let backwards = desk.err(
+        "get_report",
+        json!({"from": to.to_string(), "to": from.to_string()}),
+    );
+    assert_eq!(backwards["field"], "to");
+}

@@ -8,6 +8,7 @@ pub mod folio;
 pub mod guests;
 pub mod housekeeping;
 pub mod loyalty;
+pub mod reports;
 pub mod reservations;
 pub mod setup;
 pub mod sync;
@@ -116,6 +117,9 @@ fn all<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + S
         campaigns::list_campaigns,
         campaigns::preview_audience,
         campaigns::create_campaign,
+        reports::get_report,
+        reports::export_report_csv,
+        reports::export_guests_csv,
         admin::get_billing,
         sync::get_sync_status,
         sync::sync_now,

@@ -16,6 +16,7 @@
 //! - [`guest_invoice`]: the hotel's invoices to its guests, numbered per laptop series.
 //! - [`guest_invoice_pdf`]: a guest invoice or credit note rendered as a PDF (plain data in, bytes
 //!   out).
+//! - [`reports`]: the owner's figures (occupancy, ADR, RevPAR, revenue) and CSV exports.
 //! - [`loyalty`]: the balance the desk sees (server plus pending) and redemptions within it.
 //! - [`error`]: the crate's error type.
 //!
@@ -34,6 +35,7 @@ pub mod night_audit;
 pub mod outbox;
 pub mod pricing;
 pub mod remote;
+pub mod reports;
 pub mod session_file;
 
 pub use error::{Error, Result};
