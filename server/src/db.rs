@@ -131,7 +131,8 @@ pub async fn ensure_app_role(pool: &PgPool, role: &str, password: Option<&Secret
             -- sign-in and token refresh, before any tenant is known (see the sessions migration)
             grant usage on schema app to \"{role}\";
             grant execute on function app.login_lookup(text), app.open_session(uuid, text, text, interval),
-                app.rotate_refresh_token(uuid, text, text, interval, interval) to \"{role}\";
+                app.rotate_refresh_token(uuid, text, text, interval, interval),
+                app.password_state(uuid), app.set_own_password(uuid, text) to \"{role}\";
         end $$"
     ))
     .execute(&mut *tx)

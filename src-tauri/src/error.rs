@@ -68,6 +68,20 @@ pub enum AppError {
     #[serde(rename = "audit_not_due")]
     #[error("{message}")]
     AuditNotDue { message: String },
+    /// Signed in with a temporary password an owner gave: choose one's own (`new_password`).
+    #[error(
+        "This is a temporary password: choose a password of your own (at least 10 characters) \
+         to sign in."
+    )]
+    PasswordChangeRequired,
+    /// Something only the hotel's owner does (staff accounts, the idle lock).
+    #[error("Only the owner can do this.")]
+    OwnerOnly,
+    /// The server must have received this first (a colleague added offline is still waiting).
+    #[error(
+        "{what} has not reached the server yet: try again once the desk is online and synced."
+    )]
+    NotYetOnServer { what: String },
     #[error("The local database had a problem: {message}")]
     Local { message: String },
 }
@@ -158,6 +172,14 @@ impl From<pms_sync_client::Error> for AppError {
             E::ManagerRequired => Self::ManagerRequired,
             E::Refused { status: 426, .. } => Self::ClientTooOld,
             E::Refused { code, .. } if code == "invalid_credentials" => Self::SignInRefused,
+            E::Refused { code, .. } if code == "password_change_required" => {
+                Self::PasswordChangeRequired
+            }
+            E::Refused { code, .. } if code == "weak_password" => Self::Validation {
+                field: "new_password".to_owned(),
+                message: "Choose a password of at least 10 characters.".to_owned(),
+            },
+            E::Refused { code, .. } if code == "owner_only" => Self::OwnerOnly,
             E::Refused { code, .. }
                 if matches!(
                     code.as_str(),

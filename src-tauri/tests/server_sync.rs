@@ -710,3 +710,191 @@ async fn a_second_colleague_signs_in_online_then_both_offline_and_writes_are_the
         (json!(true), Value::Null)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_owner_brings_in_a_colleague_changes_their_role_and_disables_them_from_the_desk() {
+    let db = TestDb::migrated().await;
+    db.seed(2, 10).await;
+    let tenant = pms_tests::laptops::first_tenant(&db).await;
+    let owner: String = sqlx::query_scalar(
+        "select email from public.staff where tenant_id = $1 and role = 'owner' and enabled
+          order by email limit 1",
+    )
+    .bind(tenant)
+    .fetch_one(&db.pool)
+    .await
+    .expect("an owner");
+    let clerk: String = sqlx::query_scalar(
+        "select email from public.staff where tenant_id = $1 and role = 'front_desk' and enabled
+          order by email limit 1",
+    )
+    .bind(tenant)
+    .fetch_one(&db.pool)
+    .await
+    .expect("a clerk");
+    let elsewhere: String = sqlx::query_scalar(
+        "select user_id::text from public.staff where tenant_id <> $1 order by email limit 1",
+    )
+    .bind(tenant)
+    .fetch_one(&db.pool)
+    .await
+    .expect("another hotel's colleague");
+    set_password(&db.pool, &owner, PASSWORD).await;
+    set_password(&db.pool, &clerk, PASSWORD).await;
+    let server = Server::start(&db, 0, &format!("desk-secret-{}", Uuid::new_v4().simple())).await;
+    let desk = TestDesk::with_sync();
+    ok(
+        &desk,
+        "connect_server",
+        json!({"input": {"server": server.url(), "email": owner, "password": PASSWORD}}),
+    );
+    status_until(&desk, "online", |s| s["online"] == true).await;
+
+    // The owner adds a colleague; until it reaches the server there is no password to give.
+    let added = ok(
+        &desk,
+        "add_staff",
+        json!({"input": {"email": "Nina.New@Example.com", "display_name": "Nina New", "role": "front_desk"}}),
+    );
+    assert_eq!(added["pending"], true);
+    let user_id = added["user_id"].as_str().expect("user id").to_owned();
+    let early = call(
+        &desk,
+        "give_temporary_password",
+        json!({"user_id": user_id}),
+    )
+    .expect_err("not on the server yet");
+    assert_eq!(early["kind"], "NotYetOnServer");
+    ok(&desk, "sync_now", json!({}));
+    status_until(&desk, "the colleague sent", |s| s["changes_waiting"] == 0).await;
+    let given = ok(
+        &desk,
+        "give_temporary_password",
+        json!({"user_id": user_id}),
+    );
+    let temporary = given["temporary_password"]
+        .as_str()
+        .expect("a password")
+        .to_owned();
+    let (role, temporary_on_server, hash): (String, bool, Option<String>) = sqlx::query_as(
+        "select role, password_temporary, password_hash from public.staff where user_id = $1::uuid",
+    )
+    .bind(&user_id)
+    .fetch_one(&db.pool)
+    .await
+    .expect("the colleague on the server");
+    assert_eq!((role.as_str(), temporary_on_server), ("front_desk", true));
+    assert!(hash.is_some_and(|h| h.starts_with("$argon2id$") && !h.contains(&temporary)));
+    // Another hotel's account is not the owner's to touch: the server refuses, nothing changes.
+    let foreign = call(
+        &desk,
+        "give_temporary_password",
+        json!({"user_id": elsewhere}),
+    )
+    .expect_err("not in the list");
+    assert_eq!(foreign["kind"], "NotFound");
+    let foreign = Remote::new(server.url())
+        .with_access_token(desk.desk().access_token().expect("the desk's session"))
+        .temporary_password(elsewhere.parse().expect("uuid"))
+        .await
+        .expect_err("RLS: another tenant's colleague");
+    assert!(
+        matches!(&foreign, pms_sync_client::Error::Refused { status: 403, code, .. } if code == "owner_only"),
+        "{foreign:?}"
+    );
+    let untouched: bool =
+        sqlx::query_scalar("select password_temporary from public.staff where user_id = $1::uuid")
+            .bind(&elsewhere)
+            .fetch_one(&db.pool)
+            .await
+            .expect("the other colleague");
+    assert!(!untouched);
+
+    // The colleague signs in at the desk: the temporary password only lets them choose theirs.
+    let email = "nina.new@example.com";
+    let must_choose = call(
+        &desk,
+        "sign_in",
+        json!({"email": email, "password": temporary}),
+    )
+    .expect_err("a temporary password opens nothing");
+    assert_eq!(must_choose["kind"], "PasswordChangeRequired");
+    let short = call(
+        &desk,
+        "sign_in",
+        json!({"email": email, "password": temporary, "new_password": "short"}),
+    )
+    .expect_err("too short");
+    assert_eq!(short["field"], "new_password");
+    let own = "ninas-own-password";
+    let status = ok(
+        &desk,
+        "sign_in",
+        json!({"email": email, "password": temporary, "new_password": own}),
+    );
+    assert_eq!(status["user"]["email"], email);
+    assert_eq!(status["user"]["role"], "front_desk");
+    let used = call(
+        &desk,
+        "sign_in",
+        json!({"email": email, "password": temporary}),
+    )
+    .expect_err("a temporary password works once");
+    assert_eq!(used["kind"], "SignInRefused");
+    let not_owner = call(
+        &desk,
+        "add_staff",
+        json!({"input": {"email": "x@example.com", "display_name": "X", "role": "owner"}}),
+    )
+    .expect_err("a clerk adds nobody");
+    assert_eq!(not_owner["kind"], "OwnerOnly");
+
+    // The owner makes her a manager, then disables her account; the server follows each time.
+    ok(
+        &desk,
+        "sign_in",
+        json!({"email": owner, "password": PASSWORD}),
+    );
+    ok(
+        &desk,
+        "change_staff_role",
+        json!({"user_id": user_id, "role": "manager"}),
+    );
+    ok(&desk, "sync_now", json!({}));
+    status_until(&desk, "the role sent", |s| s["changes_waiting"] == 0).await;
+    let status = ok(&desk, "sign_in", json!({"email": email, "password": own}));
+    assert_eq!(
+        status["user"]["role"], "manager",
+        "checked online: the new role"
+    );
+    ok(
+        &desk,
+        "sign_in",
+        json!({"email": owner, "password": PASSWORD}),
+    );
+    ok(&desk, "disable_staff", json!({"user_id": user_id}));
+    ok(&desk, "sync_now", json!({}));
+    status_until(&desk, "the account disabled", |s| s["changes_waiting"] == 0).await;
+    let enabled: bool =
+        sqlx::query_scalar("select enabled from public.staff where user_id = $1::uuid")
+            .bind(&user_id)
+            .fetch_one(&db.pool)
+            .await
+            .expect("enabled");
+    assert!(!enabled);
+    let shut_out = call(&desk, "sign_in", json!({"email": email, "password": own}))
+        .expect_err("a disabled colleague is refused while the server can say so");
+    assert_eq!(shut_out["kind"], "SignInRefused");
+    let staff = ok(&desk, "list_staff", json!({}));
+    let nina = staff
+        .as_array()
+        .expect("staff")
+        .iter()
+        .find(|c| c["user_id"] == user_id.as_str())
+        .expect("listed");
+    assert_eq!(
+        (nina["enabled"].clone(), nina["role"].clone()),
+        (json!(false), json!("manager"))
+    );
+    drop(server);
+}

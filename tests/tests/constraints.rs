@@ -248,6 +248,10 @@ fn cases() -> Vec<Case> {
         check("staff_email_check", update_one("staff", "email = 'not an email'")),
         check("staff_display_name_check", update_one("staff", "display_name = ''")),
         check("staff_role_check", update_one("staff", "role = 'night_auditor'")),
+        check(
+            "staff_temporary_password_expires_check",
+            update_one("staff", "password_temporary = true, password_expires_at = null"),
+        ),
         unique(
             "staff_email_key",
             "insert into public.staff (tenant_id, email, display_name, role)

@@ -33,12 +33,18 @@ pub struct LoginRequest {
     /// A name for this laptop, shown to owners in the device list.
     #[serde(default)]
     pub device_name: Option<String>,
+    /// The password of one's own, when `password` is a temporary one an owner gave.
+    #[serde(default)]
+    pub new_password: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct ColleagueRequest {
     pub email: String,
     pub password: String,
+    /// The password of one's own, when `password` is a temporary one an owner gave.
+    #[serde(default)]
+    pub new_password: Option<String>,
 }
 
 /// A colleague of the laptop's tenant whose password the server checked.
@@ -104,6 +110,7 @@ pub async fn login(
     if !verified || !enabled {
         return Err(ApiError::InvalidCredentials);
     }
+    settle_temporary_password(&state, user_id, request.new_password).await?;
     let refresh_token = new_refresh_token();
     let device_id: Option<Uuid> = sqlx::query_scalar("select app.open_session($1, $2, $3, $4)")
         .bind(user_id)
@@ -204,6 +211,7 @@ pub async fn colleague(
     if !verify_password(&state, request.password, hash).await? || !enabled {
         return Err(ApiError::InvalidCredentials);
     }
+    settle_temporary_password(&state, user_id, request.new_password).await?;
     let email = member.map(|(_, email)| email).unwrap_or_default();
     tracing::info!(tenant_id = %caller.claims.app_metadata.tenant_id, %user_id,
         device_id = %caller.claims.app_metadata.device_id, "a colleague signed in at a desk");
@@ -212,6 +220,113 @@ pub async fn colleague(
         email,
         staff_role: role,
     }))
+}
+
+/// The shortest password a staff member may choose (the same as `pms-server staff add`).
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// After a verified password: a temporary one past its time is wrong, and one within it opens
+/// nothing until the staff member chooses their own (`new_password`), which replaces it here.
+async fn settle_temporary_password(
+    state: &AppState,
+    user_id: Uuid,
+    new_password: Option<String>,
+) -> Result<(), ApiError> {
+    let (temporary, expires_at): (bool, Option<chrono::DateTime<chrono::Utc>>) =
+        sqlx::query_as("select temporary, expires_at from app.password_state($1)")
+            .bind(user_id)
+            .fetch_one(&state.pool)
+            .await?;
+    if !temporary {
+        return Ok(());
+    }
+    if expires_at.is_none_or(|at| at <= chrono::Utc::now()) {
+        return Err(ApiError::InvalidCredentials);
+    }
+    let Some(chosen) = new_password else {
+        return Err(ApiError::PasswordChangeRequired);
+    };
+    if chosen.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ApiError::WeakPassword {
+            min: MIN_PASSWORD_CHARS,
+        });
+    }
+    let hash = tokio::task::spawn_blocking(move || hash_password(&chosen))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot hash the password: {e}")))?;
+    sqlx::query("select app.set_own_password($1, $2)")
+        .bind(user_id)
+        .bind(hash)
+        .execute(&state.pool)
+        .await?;
+    tracing::info!(%user_id, "a temporary password was replaced by the staff member's own");
+    Ok(())
+}
+
+/// How long a temporary password an owner gives works.
+pub const TEMPORARY_PASSWORD_HOURS: i64 = 72;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TemporaryPassword {
+    /// Shown once to the owner, who hands it to the colleague; stored only as a hash.
+    pub temporary_password: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `POST /v1/staff/{user_id}/temporary-password`: an owner gives a colleague (a new one they just
+/// added, or one who forgot theirs) a temporary password. The database decides whether the caller
+/// may (an owner of that colleague's tenant, the colleague enabled).
+pub async fn temporary_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Path(user_id): axum::extract::Path<Uuid>,
+) -> Result<Json<TemporaryPassword>, ApiError> {
+    let password = new_temporary_password();
+    let hash = {
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot hash the password: {e}")))?
+    };
+    let ttl = sqlx::postgres::types::PgInterval {
+        months: 0,
+        days: 0,
+        microseconds: TEMPORARY_PASSWORD_HOURS * 3_600_000_000,
+    };
+    let mut tx = caller.begin(&state.pool).await?;
+    let issued: bool = sqlx::query_scalar("select app.issue_temporary_password($1, $2, $3)")
+        .bind(user_id)
+        .bind(hash)
+        .bind(ttl)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    if !issued {
+        return Err(ApiError::OwnerOnly);
+    }
+    tracing::info!(tenant_id = %caller.claims.app_metadata.tenant_id, %user_id,
+        "a temporary password was given");
+    Ok(Json(TemporaryPassword {
+        temporary_password: password,
+        expires_at: chrono::Utc::now() + chrono::Duration::hours(TEMPORARY_PASSWORD_HOURS),
+    }))
+}
+
+/// Four groups of four letters and digits a person can read out (no 0/O, 1/l/I): about 80 bits.
+fn new_temporary_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    (0..4)
+        .map(|_| {
+            (0..4)
+                .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// Checks `password` against an argon2 `hash` under the guard's bound on concurrent hashes.

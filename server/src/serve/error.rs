@@ -30,6 +30,15 @@ pub enum ApiError {
     RefreshTokenReused,
     #[error("this hotel's account is suspended or closed: contact the owner or support; work on this laptop is kept")]
     TenantInactive,
+    /// The password was a temporary one: it opens nothing but the choice of one's own.
+    #[error("this is a temporary password: choose a password of your own to sign in")]
+    PasswordChangeRequired,
+    /// A password chosen too short to keep the account safe.
+    #[error("choose a password of at least {min} characters")]
+    WeakPassword { min: usize },
+    /// The caller's role may not do this (an owner's task).
+    #[error("only the owner can do this")]
+    OwnerOnly,
     #[error("too many sign-in attempts: try again in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     #[error(
@@ -61,7 +70,10 @@ impl ApiError {
             | Self::InvalidToken
             | Self::SessionRevoked
             | Self::RefreshTokenReused => StatusCode::UNAUTHORIZED,
-            Self::TenantInactive => StatusCode::FORBIDDEN,
+            Self::TenantInactive | Self::PasswordChangeRequired | Self::OwnerOnly => {
+                StatusCode::FORBIDDEN
+            }
+            Self::WeakPassword { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::ClientTooOld { .. } => StatusCode::UPGRADE_REQUIRED,
             Self::CursorExpired => StatusCode::GONE,
@@ -83,6 +95,9 @@ impl ApiError {
             Self::SessionRevoked => "session_revoked",
             Self::RefreshTokenReused => "refresh_token_reused",
             Self::TenantInactive => TENANT_INACTIVE,
+            Self::PasswordChangeRequired => "password_change_required",
+            Self::WeakPassword { .. } => "weak_password",
+            Self::OwnerOnly => "owner_only",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::ClientTooOld { .. } => "client_too_old",
             Self::CursorExpired => CURSOR_EXPIRED,

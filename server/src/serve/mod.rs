@@ -152,6 +152,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/auth/login", post(auth::login))
         .route("/v1/auth/refresh", post(auth::refresh))
         .route("/v1/auth/colleague", post(auth::colleague))
+        .route(
+            "/v1/staff/{user_id}/temporary-password",
+            post(auth::temporary_password),
+        )
         .route("/v1/me", get(me))
         .route("/v1/flags", get(flags::flags))
         .route("/v1/sync/pull", get(pull::pull))

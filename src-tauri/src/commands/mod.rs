@@ -11,6 +11,7 @@ pub mod loyalty;
 pub mod reports;
 pub mod reservations;
 pub mod setup;
+pub mod staff;
 pub mod sync;
 pub mod today;
 pub mod update;
@@ -80,6 +81,11 @@ fn all<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + S
         setup::sign_in,
         setup::sign_out,
         setup::set_idle_lock,
+        staff::list_staff,
+        staff::add_staff,
+        staff::change_staff_role,
+        staff::disable_staff,
+        staff::give_temporary_password,
         today::get_today,
         reservations::search_reservations,
         reservations::get_reservation,

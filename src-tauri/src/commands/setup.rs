@@ -424,12 +424,16 @@ pub async fn sign_in(
     desk: State<'_, Desk>,
     email: String,
     password: String,
+    new_password: Option<String>,
 ) -> CmdResult<AppStatus> {
     if app_status(&desk)?.mode == Mode::Server {
         if email.trim().is_empty() {
             return Err(AppError::validation("email", "Enter your email.").into());
         }
-        let user = match colleague_online(&desk, email.trim(), &password).await? {
+        let new_password = new_password.filter(|p| !p.is_empty());
+        let online =
+            colleague_online(&desk, email.trim(), &password, new_password.as_deref()).await?;
+        let user = match online {
             Some(user) => user,
             None => {
                 let kept = crate::credentials::verify(desk.data_dir(), &email, &password)?;
@@ -451,6 +455,7 @@ async fn colleague_online(
     desk: &Desk,
     email: &str,
     password: &str,
+    new_password: Option<&str>,
 ) -> AppResult<Option<crate::state::User>> {
     let (Some(stored), Some(token)) = (
         session_file::load(&desk.database_path())?,
@@ -459,12 +464,13 @@ async fn colleague_online(
         return Ok(None);
     };
     let remote = Remote::new(stored.server).with_access_token(token);
-    match remote.colleague(email, password).await {
+    match remote.colleague(email, password, new_password).await {
         Ok(colleague) => {
+            // the password that signs in from now on: their own, once a temporary one is replaced
             crate::credentials::remember(
                 desk.data_dir(),
                 email,
-                password,
+                new_password.unwrap_or(password),
                 &colleague.staff_role,
                 Some(colleague.user_id),
             )?;
@@ -474,8 +480,16 @@ async fn colleague_online(
                 user_id: Some(colleague.user_id),
             }))
         }
-        Err(pms_sync_client::Error::Refused { code, .. }) if code == "invalid_credentials" => {
-            Err(AppError::SignInRefused)
+        Err(
+            error @ pms_sync_client::Error::Refused {
+                status: 401 | 403 | 422,
+                ..
+            },
+        ) if !matches!(&error, pms_sync_client::Error::Refused { code, .. }
+                if matches!(code.as_str(), "invalid_token" | "session_revoked" | "missing_token")) =>
+        {
+            // the server's word on this colleague (wrong, disabled, temporary, too short)
+            Err(error.into())
         }
         Err(pms_sync_client::Error::Refused { status: 429, .. }) => Err(AppError::ServerRefused {
             message: "Too many sign-in attempts: wait a minute, then try again.".to_owned(),

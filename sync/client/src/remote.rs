@@ -28,6 +28,13 @@ pub struct Colleague {
     pub staff_role: String,
 }
 
+/// A temporary password an owner gave a colleague, and until when it works.
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+pub struct TemporaryPassword {
+    pub temporary_password: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// A connection to one sync server.
 #[derive(Clone)]
 pub struct Remote {
@@ -83,13 +90,33 @@ impl Remote {
 
     /// Checks a colleague's password at this laptop (signed in already): the shift changes, the
     /// laptop's session and device stay.
-    pub async fn colleague(&self, email: &str, password: &str) -> Result<Colleague> {
-        let body = serde_json::json!({"email": email, "password": password});
+    /// `new_password` replaces a temporary password an owner gave (the server refuses a
+    /// temporary one without it, `password_change_required`).
+    pub async fn colleague(
+        &self,
+        email: &str,
+        password: &str,
+        new_password: Option<&str>,
+    ) -> Result<Colleague> {
+        let body =
+            serde_json::json!({"email": email, "password": password, "new_password": new_password});
         let request = self
             .http
             .post(format!("{}/v1/auth/colleague", self.base_url))
             .bearer_auth(self.token()?)
             .json(&body);
+        send(request).await
+    }
+
+    /// An owner gives a colleague a temporary password (shown once; the server keeps its hash).
+    pub async fn temporary_password(&self, user_id: Uuid) -> Result<TemporaryPassword> {
+        let request = self
+            .http
+            .post(format!(
+                "{}/v1/staff/{user_id}/temporary-password",
+                self.base_url
+            ))
+            .bearer_auth(self.token()?);
         send(request).await
     }
 
