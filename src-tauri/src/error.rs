@@ -77,6 +77,9 @@ pub enum AppError {
     /// Something only the hotel's owner does (staff accounts, the idle lock).
     #[error("Only the owner can do this.")]
     OwnerOnly,
+    /// Figures and exports for the owner and the managers.
+    #[error("Only the owner and the managers see the hotel's figures.")]
+    ManagersOnly,
     /// The server must have received this first (a colleague added offline is still waiting).
     #[error(
         "{what} has not reached the server yet: try again once the desk is online and synced."

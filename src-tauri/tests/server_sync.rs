@@ -643,6 +643,15 @@ async fn a_second_colleague_signs_in_online_then_both_offline_and_writes_are_the
         "record_payment",
         json!({"payment": {"reservation_id": stay, "amount_minor": 1_000, "method": "card"}}),
     );
+    // The figures are the owner's and the managers': the clerk is refused them.
+    assert_eq!(first.2, "front_desk");
+    let figures = call(
+        &desk,
+        "get_report",
+        json!({"from": "2026-11-01", "to": "2026-11-30"}),
+    )
+    .expect_err("a clerk sees no revenue");
+    assert_eq!(figures["kind"], "ManagersOnly");
     assert_eq!(
         posted_by(&desk, &stay),
         vec![
