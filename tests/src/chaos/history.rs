@@ -78,6 +78,11 @@ pub enum FaultKind {
     KillMidSync,
     /// The laptop's clock jumps (it may be hours or a day off the server's).
     ClockJump,
+    /// The laptop is told to take a new snapshot (its outbox kept), as after the server pruned
+    /// the sync state past its cursor.
+    SnapshotReset,
+    /// The laptop's process dies during that snapshot and restarts from its mirror file.
+    KillMidSnapshot,
 }
 
 /// What the desk answered the clerk.

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pms_sync_client::engine::sync_once;
+use pms_sync_client::engine::{reset_for_snapshot, sync_once};
 use pms_sync_client::{mirror, outbox};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -188,9 +188,7 @@ pub async fn run_seed(
                         // page half written) and the mirror reopened from its file: what a killed
                         // process leaves, since SQLite rolls back a transaction that was open when
                         // the process died and the laptop restarts from what was committed.
-                        let placeholder = mirror::open_in_memory().expect("placeholder");
-                        drop(std::mem::replace(&mut desk.laptop.conn, placeholder));
-                        desk.laptop.conn = mirror::open(&desk.path).expect("reopen the mirror");
+                        restart(desk);
                         history.record(
                             step,
                             at,
@@ -202,7 +200,44 @@ pub async fn run_seed(
                     }
                 }
             }
-            Action::Sync | Action::KillMidSync { .. } => {}
+            Action::KillMidSnapshot { after_ms } if !desk.partitioned => {
+                reset_for_snapshot(&mut desk.laptop.conn).expect("reset for a snapshot");
+                history.record(
+                    step,
+                    at,
+                    Event::Fault {
+                        fault: FaultKind::SnapshotReset,
+                        detail: String::new(),
+                    },
+                );
+                let deadline = Duration::from_millis(after_ms);
+                let finished = tokio::time::timeout(
+                    deadline,
+                    sync_once(&mut desk.laptop.conn, &desk.laptop.remote),
+                )
+                .await;
+                match finished {
+                    Ok(result) => history.record(
+                        step,
+                        at,
+                        sync_event(result.map_err(|e| e.to_string()), false),
+                    ),
+                    Err(_) => {
+                        // As for a kill mid-sync: the snapshot's pages committed so far stay,
+                        // the one being written is rolled back, and the next sync resumes.
+                        restart(desk);
+                        history.record(
+                            step,
+                            at,
+                            Event::Fault {
+                                fault: FaultKind::KillMidSnapshot,
+                                detail: format!("killed {after_ms} ms into a snapshot"),
+                            },
+                        );
+                    }
+                }
+            }
+            Action::Sync | Action::KillMidSync { .. } | Action::KillMidSnapshot { .. } => {}
             Action::TogglePartition => {
                 desk.partitioned = !desk.partitioned;
                 let fault = if desk.partitioned {
@@ -324,6 +359,13 @@ pub async fn run_seed(
         laptops,
         summary,
     }
+}
+
+/// The laptop's process restarts: its mirror is closed and opened again from its file.
+fn restart(desk: &mut ChaosLaptop) {
+    let placeholder = mirror::open_in_memory().expect("placeholder");
+    drop(std::mem::replace(&mut desk.laptop.conn, placeholder));
+    desk.laptop.conn = mirror::open(&desk.path).expect("reopen the mirror");
 }
 
 fn sync_event(

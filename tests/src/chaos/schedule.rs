@@ -33,6 +33,11 @@ pub enum Action {
     ClockJump {
         offset_minutes: i64,
     },
+    /// The laptop must take a new snapshot (the server pruned the sync state past its cursor),
+    /// and is killed `after_ms` milliseconds into it (skipped while partitioned).
+    KillMidSnapshot {
+        after_ms: u64,
+    },
 }
 
 /// How much each operation weighs in the mix (of 100).
@@ -82,8 +87,11 @@ pub fn schedule(seed: u64, operations: usize, laptops: usize) -> Vec<Step> {
             94..97 => Action::KillMidSync {
                 after_ms: rng.random_range(1..120),
             },
-            _ => Action::ClockJump {
+            97..99 => Action::ClockJump {
                 offset_minutes: rng.random_range(-24 * 60..=24 * 60),
+            },
+            _ => Action::KillMidSnapshot {
+                after_ms: rng.random_range(20..3_000),
             },
         };
         steps.push(Step { laptop, action });
