@@ -33,11 +33,25 @@ describe("a command refused because the desk is locked", () => {
     await api.report("2026-11-06", "2026-12-05");
     await api.exportReportCsv("2026-11-06", "2026-12-05");
     await api.exportGuestsCsv();
+    await api.staff();
+    await api.addStaff({ email: "ana@hotel.test", display_name: "Ana", role: "front_desk" });
+    await api.changeStaffRole("u1", "manager");
+    await api.disableStaff("u1");
+    await api.giveTemporaryPassword("u1");
+    await api.signIn("ana@hotel.test", "temp");
+    await api.signIn("ana@hotel.test", "temp", "my own password");
     expect(answer.mock.calls).toEqual([
       ["set_idle_lock", { minutes: 30 }],
       ["get_report", { from: "2026-11-06", to: "2026-12-05" }],
       ["export_report_csv", { from: "2026-11-06", to: "2026-12-05" }],
       ["export_guests_csv", {}],
+      ["list_staff", {}],
+      ["add_staff", { input: { email: "ana@hotel.test", display_name: "Ana", role: "front_desk" } }],
+      ["change_staff_role", { user_id: "u1", role: "manager" }],
+      ["disable_staff", { user_id: "u1" }],
+      ["give_temporary_password", { user_id: "u1" }],
+      ["sign_in", { email: "ana@hotel.test", password: "temp" }],
+      ["sign_in", { email: "ana@hotel.test", password: "temp", new_password: "my own password" }],
     ]);
   });
 });

@@ -9,6 +9,7 @@ import type {
   BusinessDay,
   Campaign,
   ChargeItem,
+  Colleague,
   Conflict,
   DaySummary,
   GuestHit,
@@ -28,6 +29,7 @@ import type {
   StayFolio,
   SyncStatus,
   TapeChart,
+  TemporaryPassword,
   Today,
   UpdateCheck,
 } from "./types";
@@ -132,7 +134,9 @@ export const api = {
   connectServer: (input: { server: string; email: string; password: string; device_name?: string }) =>
     invoke<AppStatus>("connect_server", { input }),
 
-  signIn: (email: string, password: string) => invoke<AppStatus>("sign_in", { email, password }),
+  /** `new_password` only after a `PasswordChangeRequired` refusal (a temporary password). */
+  signIn: (email: string, password: string, new_password?: string) =>
+    invoke<AppStatus>("sign_in", new_password ? { email, password, new_password } : { email, password }),
   signOut: () => invoke<AppStatus>("sign_out", {}),
   /** Owner only: minutes of no input before the desk locks, 0 (never) to 480. */
   setIdleLock: (minutes: number) => invoke<AppStatus>("set_idle_lock", { minutes }),
@@ -208,6 +212,15 @@ export const api = {
   report: (from: string, to: string) => invoke<Report>("get_report", { from, to }),
   /** Saves the report as CSV; resolves with the file's path. */
   exportReportCsv: (from: string, to: string) => invoke<string>("export_report_csv", { from, to }),
+
+  /** The hotel's colleagues (owners and managers read it; the writes are the owner's). */
+  staff: () => invoke<Colleague[]>("list_staff", {}),
+  addStaff: (input: { email: string; display_name: string; role: string }) => invoke<Colleague>("add_staff", { input }),
+  changeStaffRole: (user_id: string, role: string) => invoke<Colleague>("change_staff_role", { user_id, role }),
+  /** Enabling again is the platform's, never the desk's. */
+  disableStaff: (user_id: string) => invoke<Colleague>("disable_staff", { user_id }),
+  /** Online only; the answer is shown once and never stored. */
+  giveTemporaryPassword: (user_id: string) => invoke<TemporaryPassword>("give_temporary_password", { user_id }),
   /** Saves the guest list as CSV; resolves with the file's path. */
   exportGuestsCsv: () => invoke<string>("export_guests_csv", {}),
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actionFor } from "./keys";
+import { actionFor, screenAllowed, screensFor } from "./keys";
 
 const key = (k: string, mods: Partial<{ altKey: boolean; ctrlKey: boolean; metaKey: boolean; inField: boolean }> = {}) => ({
   key: k,
@@ -31,5 +31,28 @@ describe("keyboard map", () => {
     expect(actionFor(key("S", { altKey: true }))).toEqual({ kind: "sync" });
     expect(actionFor(key("Escape", { inField: true }))).toEqual({ kind: "close" });
     expect(actionFor(key("1", { altKey: true, ctrlKey: true }))).toBeNull();
+  });
+});
+
+describe("the menu by role", () => {
+  const ids = (role: string) => screensFor(role).map((s) => s.id);
+  it("shows billing and reports to the owner and managers only", () => {
+    for (const role of ["owner", "manager"]) {
+      expect(ids(role)).toContain("billing");
+      expect(ids(role)).toContain("reports");
+    }
+    for (const role of ["front_desk", "housekeeping"]) {
+      expect(ids(role)).not.toContain("billing");
+      expect(ids(role)).not.toContain("reports");
+      expect(ids(role)).toContain("today");
+    }
+  });
+  it("shows staff to the owner only", () => {
+    expect(ids("owner")).toContain("staff");
+    expect(screenAllowed("staff", "manager")).toBe(false);
+    expect(screenAllowed("staff", "front_desk")).toBe(false);
+  });
+  it("opens staff with Alt+T", () => {
+    expect(actionFor(key("t", { altKey: true }))).toEqual({ kind: "screen", screen: "staff" });
   });
 });

@@ -12,7 +12,8 @@ export type Screen =
   | "campaigns"
   | "billing"
   | "audit"
-  | "reports";
+  | "reports"
+  | "staff";
 
 /** Each screen and its Alt key; its name is the catalogue's `nav.<id>` (i18n.ts). */
 export const SCREENS: { id: Screen; key: string }[] = [
@@ -27,7 +28,30 @@ export const SCREENS: { id: Screen; key: string }[] = [
   { id: "billing", key: "9" },
   { id: "audit", key: "0" },
   { id: "reports", key: "R" },
+  { id: "staff", key: "T" },
 ];
+
+/**
+ * Which roles see a screen in the menu (absent: every role). The Rust commands refuse the others
+ * anyway (`ManagersOnly`, `OwnerOnly`); hiding the entry spares a clerk a screen of refusals.
+ * Staff is the owner's: managers may read the list, but the menu entry is for the owner only.
+ */
+const ROLES_FOR: Partial<Record<Screen, string[]>> = {
+  billing: ["owner", "manager"],
+  reports: ["owner", "manager"],
+  staff: ["owner"],
+};
+
+/** Whether `role` may open `screen` (from the menu or by its Alt key). */
+export function screenAllowed(screen: Screen, role: string): boolean {
+  const roles = ROLES_FOR[screen];
+  return !roles || roles.includes(role);
+}
+
+/** The menu for a role, in the keyboard map's order. */
+export function screensFor(role: string): { id: Screen; key: string }[] {
+  return SCREENS.filter((s) => screenAllowed(s.id, role));
+}
 
 export type KeyAction =
   | { kind: "screen"; screen: Screen }

@@ -378,3 +378,20 @@ export interface Report {
   days: ReportDay[];
   totals: ReportFigures;
 }
+
+/** A colleague on the owner's staff screen (`list_staff`); `pending`: added on this laptop, not yet on the server. */
+export interface Colleague {
+  id: string;
+  user_id: string;
+  email: string;
+  display_name: string;
+  role: string;
+  enabled: boolean;
+  pending: boolean;
+}
+
+/** A temporary password from the server (`give_temporary_password`): shown once, never kept. */
+export interface TemporaryPassword {
+  temporary_password: string;
+  expires_at: string;
+}
