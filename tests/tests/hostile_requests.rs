@@ -242,3 +242,59 @@ fn the_push_decoder_never_panics_and_the_server_never_fails() {
     });
     assert!(runtime.block_on(target.healthy()), "the server is still up");
 }
+
+/// A request dropped mid-flight (a laptop killed, a link cut) leaves no pooled connection inside
+/// a transaction: sqlx 0.8's Postgres `begin` is not cancel-safe (transact-rs/sqlx#4393), and a
+/// request dropped while its `BEGIN` was on the wire left its connection in an open transaction
+/// that every later request on it ran (and then failed, `25P02`) in; `killed_sync` saw 500s.
+/// Here a request's transaction (`Caller::begin_snapshot`, the pull's) is cut off after 0 to
+/// 400 µs (each three times), on a pool of one connection, and after each cut that connection must be out of any
+/// transaction (in one, `now()` stays at the transaction's start while the clock moves on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_dropped_while_its_transaction_begins_leaves_its_connection_clean() {
+    let db = TestDb::migrated().await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db.url_as(pms_tests::APP_ROLE))
+        .await
+        .expect("a pool of one");
+    let now = chrono::Utc::now().timestamp();
+    let caller = pms_server::serve::caller::Caller {
+        claims: pms_server::serve::tokens::Claims {
+            sub: Uuid::now_v7(),
+            role: "authenticated".to_owned(),
+            aud: "authenticated".to_owned(),
+            iat: now,
+            exp: now + 900,
+            app_metadata: pms_server::serve::tokens::AppMetadata {
+                tenant_id: Uuid::now_v7(),
+                staff_role: "front_desk".to_owned(),
+                device_id: Uuid::now_v7(),
+            },
+        },
+    };
+    let mut cut = 0;
+    for micros in (0..3).flat_map(|_| 0..400_u64) {
+        let begun = tokio::time::timeout(
+            std::time::Duration::from_micros(micros),
+            caller.begin_snapshot(&pool),
+        )
+        .await;
+        if begun.is_err() {
+            cut += 1;
+        }
+        drop(begun);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        // the simple protocol: one statement, so outside a transaction both are its start
+        let row = sqlx::raw_sql("select now() <> statement_timestamp()")
+            .fetch_one(&pool)
+            .await
+            .expect("the connection answers");
+        let inside: bool = sqlx::Row::get(&row, 0);
+        assert!(
+            !inside,
+            "after a request cut off at {micros} µs its connection is still inside a transaction"
+        );
+    }
+    assert!(cut > 100, "only {cut} requests were cut off");
+}

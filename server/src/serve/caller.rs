@@ -42,7 +42,7 @@ impl Caller {
     /// Begins the request's transaction as the caller. Refused when the device was revoked or
     /// the account disabled since the token was issued, or the tenant is no longer active.
     pub async fn begin(&self, pool: &PgPool) -> Result<Transaction<'static, Postgres>, ApiError> {
-        self.begin_as(pool.begin().await?).await
+        self.begin_as(begin_to_the_end(pool, None).await?).await
     }
 
     /// [`begin`](Self::begin) for a read that must see one snapshot from its first statement to
@@ -52,9 +52,11 @@ impl Caller {
         &self,
         pool: &PgPool,
     ) -> Result<Transaction<'static, Postgres>, ApiError> {
-        let tx = pool
-            .begin_with("begin isolation level repeatable read read only")
-            .await?;
+        let tx = begin_to_the_end(
+            pool,
+            Some("begin isolation level repeatable read read only"),
+        )
+        .await?;
         self.begin_as(tx).await
     }
 
@@ -81,4 +83,27 @@ impl Caller {
             _ => Err(ApiError::SessionRevoked),
         }
     }
+}
+
+/// Begins a transaction on a task of its own, so that it always completes. sqlx 0.8's Postgres
+/// `begin` is not cancel-safe (transact-rs/sqlx#4393): a request dropped while its `BEGIN` is in
+/// flight (a laptop killed or gone mid-request; hyper then drops the handler) returned the
+/// connection to the pool inside a transaction nothing ends, and every later request on that
+/// connection failed with `25P02` until it was recycled (`killed_sync` saw 500s). Completed on
+/// its own task, the transaction is either handed to the request or, the request gone, dropped
+/// and rolled back like any other.
+async fn begin_to_the_end(
+    pool: &PgPool,
+    statement: Option<&'static str>,
+) -> Result<Transaction<'static, Postgres>, ApiError> {
+    let pool = pool.clone();
+    tokio::spawn(async move {
+        match statement {
+            Some(statement) => pool.begin_with(statement).await,
+            None => pool.begin().await,
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
+    .map_err(ApiError::from)
 }
