@@ -85,6 +85,25 @@ pub struct Property {
     pub name: String,
     pub currency: String,
     pub timezone: String,
+    /// The paper it prints on (from its country, else its currency): `a4` or `letter`.
+    pub paper_size: pms_sync_client::paperwork::PaperSize,
+}
+
+/// The columns [`property_from_row`] reads, in order.
+pub const PROPERTY_COLUMNS: &str =
+    "id, name, coalesce(currency, 'USD'), coalesce(timezone, 'UTC'), country_code";
+
+/// A property from a row of [`PROPERTY_COLUMNS`].
+pub fn property_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Property> {
+    let currency: String = r.get(2)?;
+    let country: Option<String> = r.get(4)?;
+    Ok(Property {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        paper_size: pms_sync_client::paperwork::paper_size(country.as_deref(), Some(&currency)),
+        currency,
+        timezone: r.get(3)?,
+    })
 }
 
 /// The desk's property: the one chosen (`desk_property_id`), else the first by name.
@@ -92,17 +111,12 @@ pub fn current_property(conn: &Connection) -> AppResult<Option<Property>> {
     let chosen = desk_state(conn, "desk_property_id")?;
     let property = conn
         .query_row(
-            "select id, name, coalesce(currency, 'USD'), coalesce(timezone, 'UTC') from properties
-              where deleted_at is null order by (id = ?1) desc, name limit 1",
+            &format!(
+                "select {PROPERTY_COLUMNS} from properties
+                  where deleted_at is null order by (id = ?1) desc, name limit 1"
+            ),
             [chosen.unwrap_or_default()],
-            |r| {
-                Ok(Property {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    currency: r.get(2)?,
-                    timezone: r.get(3)?,
-                })
-            },
+            property_from_row,
         )
         .optional()?;
     Ok(property)

@@ -85,6 +85,14 @@ pub enum AppError {
         "{what} has not reached the server yet: try again once the desk is online and synced."
     )]
     NotYetOnServer { what: String },
+    /// Registration cards for a date nobody arrives on.
+    #[error("No guests arrive on {date}, so there is no registration card to print.")]
+    NoArrivals { date: String },
+    /// A printout could not be written to the data folder.
+    #[error(
+        "The PDF could not be saved in {folder}. Check that the disk has space, then print again."
+    )]
+    NotSaved { folder: String },
     #[error("The local database had a problem: {message}")]
     Local { message: String },
 }
@@ -166,6 +174,9 @@ impl From<pms_sync_client::Error> for AppError {
                 message,
             },
             E::FolioClosed => Self::FolioClosed,
+            E::NoArrivals { date } => Self::NoArrivals {
+                date: date.to_string(),
+            },
             E::BalanceDue {
                 balance_minor,
                 currency,

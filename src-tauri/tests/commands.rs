@@ -913,3 +913,180 @@ fn reports_cover_a_range_and_export_as_csv() {
     );
     assert_eq!(backwards["field"], "to");
 }
+
+/// A PDF's text as `pdftotext -layout` reads it (poppler-utils), and `pdfinfo`'s report.
+fn pdf_text_and_info(path: &Value) -> (String, String) {
+    let path = path.as_str().expect("a path");
+    let run = |tool: &str, args: &[&str]| {
+        let out = std::process::Command::new(tool)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("run {tool} (poppler-utils): {e}"));
+        assert!(
+            out.status.success(),
+            "{tool}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8 from poppler")
+    };
+    (
+        run("pdftotext", &["-layout", "-enc", "UTF-8", path, "-"]),
+        run("pdfinfo", &[path]),
+    )
+}
+
+/// The line of a printed list that holds `guest`, which must also hold each of `also`.
+fn assert_row(text: &str, guest: &str, also: &[&str]) {
+    assert!(
+        text.lines()
+            .any(|l| l.contains(guest) && also.iter().all(|a| l.contains(a))),
+        "no line with {guest} and {also:?} in:\n{text}"
+    );
+}
+
+#[test]
+fn each_list_a_registration_card_and_the_outage_pack_print_with_names_rooms_and_balances() {
+    std::env::set_var("PMS_NO_VIEWER", "1");
+    let desk = TestDesk::new();
+    desk.set_up();
+    // 10:00 on 5 December in Lisbon (UTC+0 in winter): the pack covers the 5th and the 6th.
+    let now = chrono::DateTime::parse_from_rfc3339("2026-12-05T10:00:00Z")
+        .expect("an instant")
+        .with_timezone(&chrono::Utc);
+    desk.desk().pin_clock(Some(now));
+    let date = |d: u32| NaiveDate::from_ymd_opt(2026, 12, d).expect("a date");
+    let id = |stay: &Value| stay["id"].as_str().expect("id").to_owned();
+
+    // In the house: Ines leaves today owing a minibar; Carla paid ahead and is in credit.
+    let ines = id(&desk.book("Ines Prata", "101", date(3), 2).expect("booked"));
+    let carla = id(&desk.book("Carla Dias", "202", date(4), 4).expect("booked"));
+    for stay in [&ines, &carla] {
+        desk.ok(
+            "reservation_action",
+            json!({"id": stay, "action": "check_in"}),
+        );
+    }
+    desk.ok(
+        "post_charge",
+        json!({"charge": {"reservation_id": ines, "description": "Minibar", "unit_price_minor": 4500,
+                          "quantity": 1, "charge_type": "minibar"}}),
+    );
+    desk.ok(
+        "record_payment",
+        json!({"payment": {"reservation_id": carla, "amount_minor": 10000, "method": "card"}}),
+    );
+    // To come: Rui today, Marta tomorrow, Zeca in a fortnight (outside the next 24 hours).
+    let rui = id(&desk.book("Rui Lobo", "102", date(5), 3).expect("booked"));
+    desk.book("Marta Sousa", "201", date(6), 2).expect("booked");
+    desk.book("Zeca Longe", "103", date(20), 2).expect("booked");
+
+    let print = |kind: &str| desk.ok("print_paperwork", json!({"kind": kind}));
+
+    let (text, info) = pdf_text_and_info(&print("arrivals"));
+    assert!(
+        info.contains("595 x 842"),
+        "A4 for a hotel in Portugal: {info}"
+    );
+    assert!(text.contains("Arrivals 2026-12-05"), "{text}");
+    assert_row(&text, "Rui Lobo", &["102", "2026-12-08"]);
+    assert!(
+        !text.contains("Marta Sousa") && !text.contains("Ines Prata"),
+        "{text}"
+    );
+
+    let (text, _) = pdf_text_and_info(&print("departures"));
+    assert!(text.contains("Departures 2026-12-05"), "{text}");
+    assert_row(&text, "Ines Prata", &["101", "45.00 EUR"]);
+    assert!(!text.contains("Carla Dias"), "{text}");
+
+    let (text, _) = pdf_text_and_info(&print("in_house"));
+    assert_row(&text, "Ines Prata", &["101", "45.00 EUR"]);
+    assert_row(&text, "Carla Dias", &["202", "-100.00 EUR"]);
+    assert!(text.contains("Total: 2"), "{text}");
+    assert!(!text.contains("Rui Lobo"), "{text}");
+
+    let (text, _) = pdf_text_and_info(&print("housekeeping"));
+    assert!(text.contains("Housekeeping 2026-12-05"), "{text}");
+    assert_row(&text, "Ines Prata", &["101", "leaves"]);
+    assert_row(&text, "Rui Lobo arrives", &["102"]);
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("103")),
+        "{text}"
+    );
+
+    let card = desk.ok("print_registration_card", json!({"reservation_id": rui}));
+    let (text, info) = pdf_text_and_info(&card);
+    let pages = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .map(str::trim);
+    assert_eq!(pages, Some("1"), "one page per card: {info}");
+    for wanted in [
+        "Registration card",
+        "Rui Lobo",
+        "102",
+        "Standard",
+        "2026-12-05",
+        "2026-12-08",
+        "Identity document",
+        "Guest's signature",
+    ] {
+        assert!(text.contains(wanted), "{wanted:?} not on the card:\n{text}");
+    }
+
+    // The outage pack: both days' arrivals and departures, the house, housekeeping, and a card
+    // for each arrival still to come in the next 24 hours.
+    let pack = print("outage_pack");
+    assert!(
+        pack.as_str()
+            .is_some_and(|p| p.ends_with("2026-12-05-outage-pack.pdf")),
+        "{pack}"
+    );
+    let (text, _) = pdf_text_and_info(&pack);
+    for wanted in [
+        "Arrivals 2026-12-05",
+        "Arrivals 2026-12-06",
+        "Departures 2026-12-05",
+        "Departures 2026-12-06",
+        "In house 2026-12-05",
+        "Housekeeping 2026-12-05",
+    ] {
+        assert!(text.contains(wanted), "{wanted:?} not in the pack:\n{text}");
+    }
+    assert_row(&text, "Rui Lobo", &["102"]);
+    assert_row(&text, "Marta Sousa", &["201"]);
+    assert_row(&text, "Carla Dias", &["202", "-100.00 EUR"]);
+    assert_row(&text, "Ines Prata", &["101", "45.00 EUR"]);
+    assert_eq!(
+        text.matches("Guest's signature").count(),
+        2,
+        "cards for Rui and Marta, not for guests already in:\n{text}"
+    );
+    assert!(!text.contains("Zeca Longe"), "{text}");
+
+    // In the clerk's language, and on Letter once the hotel is in the United States.
+    let (text, _) = pdf_text_and_info(&desk.ok(
+        "print_paperwork",
+        json!({"kind": "arrivals", "language": "es"}),
+    ));
+    assert!(text.contains("Llegadas 2026-12-05"), "{text}");
+    desk.desk()
+        .conn()
+        .execute("update properties set country_code = 'US'", [])
+        .expect("the country");
+    let (_, info) = pdf_text_and_info(&print("in_house"));
+    assert!(
+        info.contains("612 x 792"),
+        "Letter in the United States: {info}"
+    );
+
+    // Cards for a day nobody arrives on: the clerk is told so.
+    let none = desk.err(
+        "print_paperwork",
+        json!({"kind": "registration_cards", "date": "2026-12-24"}),
+    );
+    assert_eq!(none["kind"], "NoArrivals", "{none}");
+    assert!(none["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("2026-12-24")));
+}

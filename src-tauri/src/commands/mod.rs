@@ -8,6 +8,7 @@ pub mod folio;
 pub mod guests;
 pub mod housekeeping;
 pub mod loyalty;
+pub mod paperwork;
 pub mod reports;
 pub mod reservations;
 pub mod setup;
@@ -115,6 +116,8 @@ fn all<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + S
         guests::merge_guests,
         housekeeping::list_rooms,
         housekeeping::set_room_status,
+        paperwork::print_paperwork,
+        paperwork::print_registration_card,
         loyalty::list_programs,
         loyalty::enroll_guest,
         loyalty::redeem_points,

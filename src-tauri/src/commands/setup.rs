@@ -241,18 +241,11 @@ pub async fn setup_local_hotel(desk: State<'_, Desk>, input: SetupInput) -> CmdR
 
 /// The properties this laptop holds (every hotel of the group, for an owner's account), by name.
 pub fn properties(conn: &Connection) -> AppResult<Vec<Property>> {
-    let mut statement = conn.prepare_cached(
-        "select id, name, coalesce(currency, 'USD'), coalesce(timezone, 'UTC') from properties
-          where deleted_at is null order by name, id",
-    )?;
-    let rows = statement.query_map([], |r| {
-        Ok(Property {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            currency: r.get(2)?,
-            timezone: r.get(3)?,
-        })
-    })?;
+    let mut statement = conn.prepare_cached(&format!(
+        "select {} from properties where deleted_at is null order by name, id",
+        db::PROPERTY_COLUMNS
+    ))?;
+    let rows = statement.query_map([], db::property_from_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 

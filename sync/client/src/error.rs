@@ -64,6 +64,9 @@ pub enum Error {
         field: &'static str,
         message: String,
     },
+    /// A registration card was asked for a date nobody arrives on.
+    #[error("no guests arrive on {date}, so there is no registration card to print")]
+    NoArrivals { date: chrono::NaiveDate },
     #[error("the initial sync was interrupted; run it again to resume where it stopped")]
     Interrupted,
     #[error(

@@ -275,13 +275,13 @@ const HELVETICA_BOLD: [u16; 95] = [
 
 /// The two faces the document uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Face {
+pub(crate) enum Face {
     Regular,
     Bold,
 }
 
 impl Face {
-    fn resource(self) -> Name<'static> {
+    pub(crate) fn resource(self) -> Name<'static> {
         match self {
             Face::Regular => Name(b"F1"),
             Face::Bold => Name(b"F2"),
@@ -328,14 +328,14 @@ fn code_width(code: u8, face: Face) -> u16 {
 }
 
 /// The width of WinAnsi text in points.
-fn text_width(text: &[u8], face: Face, size: f32) -> f32 {
+pub(crate) fn text_width(text: &[u8], face: Face, size: f32) -> f32 {
     let units: u32 = text.iter().map(|&b| u32::from(code_width(b, face))).sum();
     units as f32 * size / 1000.0
 }
 
 /// WinAnsi text broken at spaces into lines no wider than `width` (a word wider than a line is
 /// broken where it must). Always at least one line.
-fn wrap(text: &[u8], face: Face, size: f32, width: f32) -> Vec<Vec<u8>> {
+pub(crate) fn wrap(text: &[u8], face: Face, size: f32, width: f32) -> Vec<Vec<u8>> {
     let mut lines: Vec<Vec<u8>> = Vec::new();
     let mut current: Vec<u8> = Vec::new();
     for word in text.split(|&b| b == b' ').filter(|w| !w.is_empty()) {

@@ -17,6 +17,9 @@
 //! - [`guest_invoice_pdf`]: a guest invoice or credit note rendered as a PDF (plain data in, bytes
 //!   out).
 //! - [`reports`]: the owner's figures (occupancy, ADR, RevPAR, revenue) and CSV exports.
+//! - [`paperwork`]: what a desk prints (arrivals, departures, in house with balances,
+//!   housekeeping, registration cards, the outage pack) read from the mirror.
+//! - [`paperwork_pdf`]: that paperwork laid out as a PDF on A4 or Letter.
 //! - [`loyalty`]: the balance the desk sees (server plus pending) and redemptions within it.
 //! - [`error`]: the crate's error type.
 //!
@@ -33,6 +36,8 @@ pub mod loyalty;
 pub mod mirror;
 pub mod night_audit;
 pub mod outbox;
+pub mod paperwork;
+pub mod paperwork_pdf;
 pub mod pricing;
 pub mod remote;
 pub mod reports;

@@ -33,6 +33,8 @@ import type {
   Today,
   UpdateCheck,
 } from "./types";
+import type { Language } from "./i18n";
+import type { PaperworkKind } from "./paperwork";
 
 /**
  * Told when any command is refused with `SignInRequired` (the desk locked itself after the
@@ -183,6 +185,13 @@ export const api = {
   invoices: (reservation_id: string) => invoke<GuestInvoice[]>("list_guest_invoices", { reservation_id }),
   /** The PDF's path; the desk opens it in the system viewer. */
   openInvoice: (id: string) => invoke<string>("open_guest_invoice", { id }),
+
+  /** Saves a list, the cards or the outage pack as a PDF and opens it to print; resolves with its path. */
+  printPaperwork: (kind: PaperworkKind, language: Language, date?: string) =>
+    invoke<string>("print_paperwork", { kind, date: date ?? null, language }),
+  /** One stay's registration card as a PDF, opened to print; resolves with its path. */
+  printRegistrationCard: (reservation_id: string, language: Language) =>
+    invoke<string>("print_registration_card", { reservation_id, language }),
 
   tapeChart: (start: string, days: number) => invoke<TapeChart>("get_tape_chart", { start, days }),
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fieldOf, messageOf } from "./errors";
+import { fieldOf, messageIn, messageOf } from "./errors";
 
 describe("errors", () => {
   it("shows the command's message, or a fallback for its kind", () => {
@@ -21,5 +21,19 @@ describe("errors", () => {
     expect(fieldOf({ kind: "card_number", message: "x" })).toBe("reference");
     expect(fieldOf({ kind: "card_number", field: "description", message: "x" })).toBe("description");
     expect(fieldOf(new Error("x"))).toBeNull();
+  });
+});
+
+describe("messageIn", () => {
+  it("says the desk's own errors in the clerk's language, with their details", () => {
+    const error = { kind: "NoArrivals", date: "2026-12-24", message: "No guests arrive on 2026-12-24, so there is no registration card to print." };
+    expect(messageIn(error, "es")).toBe("Nadie llega el 2026-12-24, así que no hay fichas de registro que imprimir.");
+    expect(messageIn(error, "en")).toBe(error.message);
+    const notSaved = { kind: "NotSaved", folder: "/data/paperwork", message: "x" };
+    expect(messageIn(notSaved, "es")).toContain("/data/paperwork");
+  });
+  it("falls back to the command's message for errors the catalogue does not know", () => {
+    expect(messageIn({ kind: "RoomTaken", message: "Room 101 is already booked." }, "es")).toBe("Room 101 is already booked.");
+    expect(messageIn("plain", "es")).toBe("plain");
   });
 });

@@ -1,6 +1,7 @@
 // Turning whatever a command threw into something the clerk can read, and knowing which input
 // it is about (so the form keeps every typed value and focuses the field at fault).
 
+import { lookup, type Language, type Params } from "./i18n";
 import type { AppError } from "./types";
 
 const FALLBACK: Record<string, string> = {
@@ -36,6 +37,19 @@ export function messageOf(error: unknown): string {
   if (typeof error === "string" && error.length > 0) return error;
   if (error instanceof Error) return error.message;
   return "Something went wrong. Nothing was lost; try again.";
+}
+
+/**
+ * A sentence for the clerk in `language`: the catalogue's `error.<kind>` filled with the error's
+ * fields when it has one (errors the desk explains in every language), else `messageOf`.
+ */
+export function messageIn(error: unknown, language: Language): string {
+  if (!isAppError(error)) return messageOf(error);
+  const params: Params = {};
+  for (const [name, value] of Object.entries(error)) {
+    if (typeof value === "string" || typeof value === "number") params[name] = value;
+  }
+  return lookup(language, `error.${error.kind}`, () => messageOf(error), params);
 }
 
 /** The input an error is about, to focus and mark it. */

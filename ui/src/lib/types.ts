@@ -2,11 +2,15 @@
 
 export type Mode = "new" | "local" | "demo" | "server";
 
+/** The sheet a property prints on (from its country, else its currency). */
+export type PaperSize = "a4" | "letter";
+
 export interface Property {
   id: string;
   name: string;
   currency: string;
   timezone: string;
+  paper_size: PaperSize;
 }
 
 export interface AppStatus {
