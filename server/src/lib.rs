@@ -10,6 +10,7 @@
 //! - [`admin`]: provisioning tenants and staff (`tenant create`, `staff add`).
 //! - [`kv_import`]: `kv-import`, the legacy key-value store into the tables (and dual-write).
 //! - [`serve`]: the sync server (HTTP): sign-in, tokens, per-request RLS transactions.
+//! - [`openapi`]: the HTTP API's OpenAPI document, derived from the server's own types.
 //! - [`jobs`]: `worker`, the background jobs (webhook delivery, data retention).
 //! - [`error`]: the crate's error type.
 //!
@@ -23,6 +24,7 @@ pub mod db;
 pub mod error;
 pub mod jobs;
 pub mod kv_import;
+pub mod openapi;
 pub mod seed;
 pub mod serve;
 

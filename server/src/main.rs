@@ -28,7 +28,8 @@ enum Command {
     Migrate,
     /// Fill the database with deterministic demo data across every table (PMS_ADMIN_DATABASE_URL).
     SeedDemo(seed::SeedArgs),
-    /// Run the sync server (DATABASE_URL as the serve login role, PMS_JWT_SECRET, PMS_LISTEN).
+    /// Run the sync server (DATABASE_URL as the serve login role, PMS_JWT_SECRET, PMS_LISTEN;
+    /// PMS_METRICS_TOKEN to close /metrics). SIGTERM or Ctrl-C: finishes the requests in flight.
     Serve,
     /// Provision tenants (PMS_ADMIN_DATABASE_URL).
     #[command(subcommand)]
@@ -41,7 +42,8 @@ enum Command {
     Device(DeviceCommand),
     /// Run the background jobs (PMS_ADMIN_DATABASE_URL): webhooks, campaigns (PMS_MAIL_PROVIDER,
     /// PMS_SMTP_URL, PMS_MAIL_FROM, PMS_MAIL_FILE), retention, usage alerts, loyalty, billing.
-    /// Any number of workers may run at once.
+    /// Any number of workers may run at once. PMS_METRICS_LISTEN serves /metrics; SIGTERM or
+    /// Ctrl-C stops it between passes.
     Worker {
         /// One pass over every job, then exit (for cron or a test).
         #[arg(long)]
@@ -57,6 +59,9 @@ enum Command {
     /// Import the legacy key-value store (kv_store_0bdba248) into the tables, as the owner
     /// (PMS_ADMIN_DATABASE_URL); the store may live in another database (--source-url).
     KvImport(kv_import::cli::KvImportArgs),
+    /// Print the HTTP API's OpenAPI document (what `serve` answers at /openapi.json); the
+    /// committed copy is regenerated with `pms-server openapi > docs/openapi.json`.
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,13 +107,10 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return usage_error(error),
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(error) = init_logging() {
+        eprintln!("error: {error}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -122,6 +124,64 @@ fn main() -> ExitCode {
             eprintln!("error: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Logs go to stderr, as text or, with `PMS_LOG_FORMAT=json`, as one JSON object a line (for a
+/// log collector); `RUST_LOG` filters them.
+fn init_logging() -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match std::env::var("PMS_LOG_FORMAT").as_deref() {
+        Err(_) | Ok("" | "text") => builder.init(),
+        Ok("json") => builder.json().flatten_event(true).init(),
+        Ok(other) => {
+            return Err(format!(
+                "PMS_LOG_FORMAT is {other:?}: use text (the default) or json"
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// `PMS_METRICS_LISTEN`: where the worker serves its metrics, if anywhere.
+fn worker_metrics_listen() -> pms_server::Result<Option<std::net::SocketAddr>> {
+    match std::env::var("PMS_METRICS_LISTEN") {
+        Err(_) => Ok(None),
+        Ok(text) if text.is_empty() => Ok(None),
+        Ok(text) => text
+            .parse()
+            .map(Some)
+            .map_err(|_| pms_server::Error::InvalidEnv {
+                var: "PMS_METRICS_LISTEN",
+                reason: format!("{text:?} is not an address:port"),
+                hint: "use e.g. PMS_METRICS_LISTEN=127.0.0.1:9187, or leave it unset",
+            }),
+    }
+}
+
+/// Completes at SIGTERM (a service manager, a container's stop) or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch for SIGTERM; stop with Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
     }
 }
 
@@ -186,16 +246,15 @@ async fn run(command: Command) -> pms_server::Result<()> {
                     ))
                 })?;
             tracing::info!(address = %config.listen, "serving");
-            let shutdown = async {
-                let _ = tokio::signal::ctrl_c().await;
-            };
             serve::run(
                 listener,
                 serve::AppState::new(pool, &config.jwt_secret)
-                    .with_max_clock_ahead_ms(config.max_clock_ahead_ms),
-                shutdown,
+                    .with_max_clock_ahead_ms(config.max_clock_ahead_ms)
+                    .with_metrics_token(config.metrics_token.clone()),
+                shutdown_signal(),
             )
             .await?;
+            tracing::info!("stopped");
         }
         Command::Tenant(TenantCommand::Create(args)) => {
             let pool = db::connect_admin(2).await?;
@@ -223,7 +282,7 @@ async fn run(command: Command) -> pms_server::Result<()> {
         }
         Command::Worker { once } => {
             let pool = db::connect_admin(4).await?;
-            let config = pms_server::jobs::WorkerConfig {
+            let mut config = pms_server::jobs::WorkerConfig {
                 mailer: pms_server::jobs::mail::Mailer::from_env()?,
                 ..Default::default()
             };
@@ -232,11 +291,30 @@ async fn run(command: Command) -> pms_server::Result<()> {
                 let pass = pms_server::jobs::run_once(&pool, &http, &config).await;
                 println!("{pass:#?}");
             } else {
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                if let Some(listen) = worker_metrics_listen()? {
+                    let metrics = std::sync::Arc::new(Default::default());
+                    config.metrics = Some(std::sync::Arc::clone(&metrics));
+                    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+                        pms_server::Error::Invalid(format!(
+                            "cannot listen on {listen} ({e}): set PMS_METRICS_LISTEN"
+                        ))
+                    })?;
+                    tracing::info!(address = %listen, "worker metrics at /metrics");
+                    let mut stopped = stopped.clone();
+                    tokio::spawn(pms_server::jobs::metrics::serve(
+                        listener,
+                        metrics,
+                        async move {
+                            let _ = stopped.wait_for(|stop| *stop).await;
+                        },
+                    ));
+                }
                 tracing::info!("worker started");
-                pms_server::jobs::run(pool, config, async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await?;
+                pms_server::jobs::run(pool, config, shutdown_signal()).await?;
+                stop.send_replace(true);
+                drop(stopped);
+                tracing::info!("worker stopped");
             }
         }
         Command::PruneSyncState { keep_days } => {
@@ -253,6 +331,7 @@ async fn run(command: Command) -> pms_server::Result<()> {
             println!("{email} is now {role}");
         }
         Command::KvImport(args) => kv_import::cli::main(args).await?,
+        Command::Openapi => print!("{}", pms_server::openapi::to_pretty_json()),
         Command::Device(DeviceCommand::Revoke { id }) => {
             let pool = db::connect_admin(2).await?;
             admin::revoke_device(&pool, id).await?;

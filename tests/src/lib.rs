@@ -329,3 +329,16 @@ pub async fn set_password(pool: &PgPool, email: &str, password: &str) {
             .expect("set password");
     assert_eq!(updated.rows_affected(), 1, "no staff member {email}");
 }
+
+/// The value of one series in a Prometheus text scrape, named as rendered (`name{label="v",…}`,
+/// labels in the order the server declares them), if the scrape has it.
+pub fn metric(scrape: &str, series: &str) -> Option<f64> {
+    scrape.lines().find_map(|line| {
+        line.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .split(' ')
+            .next()?
+            .parse()
+            .ok()
+    })
+}

@@ -180,6 +180,15 @@ impl ServerProcess {
     /// Starts `program serve` on a free port, connected to `db` as the `serve` login role, and
     /// waits until `/health` answers.
     pub async fn start(program: &Path, db: &TestDb) -> Self {
+        Self::start_with_env(program, db, &[]).await
+    }
+
+    /// [`start`](Self::start) with more environment variables (later ones win, e.g. `RUST_LOG`).
+    pub async fn start_with_env(
+        program: &Path,
+        db: &TestDb,
+        extra: &[(&'static str, &str)],
+    ) -> Self {
         let address: SocketAddr = format!("127.0.0.1:{}", free_port())
             .parse()
             .expect("an address");
@@ -197,8 +206,44 @@ impl ServerProcess {
             base_url: format!("http://{address}"),
             address,
         };
+        server
+            .env
+            .extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
         server.restart().await;
         server
+    }
+
+    /// Sends SIGTERM (a service manager's stop) and returns at once.
+    pub fn terminate(&self) {
+        let pid = self.pid().expect("the server is running");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid}");
+    }
+
+    /// Waits up to `timeout` for the process to exit; its status, or None if it still runs.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        let status = tokio::time::timeout(timeout, child.wait())
+            .await
+            .ok()?
+            .ok()?;
+        self.child = None;
+        Some(status)
+    }
+
+    /// Whether the process still runs.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+    }
+
+    /// What the server wrote to stderr so far, every run of it.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// The running server's process id.

@@ -9,6 +9,7 @@
 //! - [`loyalty`]: points expiry and birthday bonuses.
 //! - [`billing`]: invoices at each period's end, `past_due` subscriptions.
 //! - [`campaigns`]: recipients resolved from a campaign's targeting, sent through [`mail`].
+//! - [`metrics`]: what the passes did and the queues' depths, at `PMS_METRICS_LISTEN`.
 //!
 //! Guest metrics and loyalty tiers are kept by triggers, in the transaction that changes what
 //! they derive from (`…003100_derived_values.sql`), so they are never stale.
@@ -20,11 +21,13 @@ pub mod billing;
 pub mod campaigns;
 pub mod loyalty;
 pub mod mail;
+pub mod metrics;
 pub mod retention;
 pub mod usage;
 pub mod webhooks;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -44,6 +47,8 @@ pub struct WorkerConfig {
     pub webhooks: webhooks::WebhookPolicy,
     /// Where campaign messages go.
     pub mailer: mail::Mailer,
+    /// Where [`run`] counts its passes and queues, if anywhere.
+    pub metrics: Option<Arc<metrics::WorkerMetrics>>,
 }
 
 impl Default for WorkerConfig {
@@ -56,6 +61,7 @@ impl Default for WorkerConfig {
             mailer: mail::Mailer::File {
                 path: "pms-outbox.jsonl".into(),
             },
+            metrics: None,
         }
     }
 }
@@ -141,7 +147,8 @@ async fn run_periodic(pool: &PgPool, pass: &mut Pass) {
     }
 }
 
-/// Runs passes until `shutdown` completes; pauses only when a pass found nothing to do.
+/// Runs passes until `shutdown` completes (the pass in flight finishes first); pauses only when a
+/// pass found nothing to do.
 pub async fn run(
     pool: PgPool,
     config: WorkerConfig,
@@ -161,11 +168,20 @@ pub async fn run(
             run_periodic(&pool, &mut pass).await;
             periodic_due = tokio::time::Instant::now() + config.periodic_every;
         }
-        if !pass.did_something() {
-            tokio::select! {
-                () = &mut shutdown => return Ok(()),
-                () = tokio::time::sleep(config.idle_pause) => {}
-            }
+        if let Some(metrics) = &config.metrics {
+            metrics.record(&pass);
+            metrics.count_queues(&pool).await;
+        }
+        // A pass is never cut short: a stop is taken between passes.
+        let pause = if pass.did_something() {
+            Duration::ZERO
+        } else {
+            config.idle_pause
+        };
+        tokio::select! {
+            biased;
+            () = &mut shutdown => return Ok(()),
+            () = tokio::time::sleep(pause) => {}
         }
     }
 }

@@ -26,7 +26,7 @@ use super::error::{ApiError, ApiJson};
 use super::tokens::{new_refresh_token, refresh_token_hash, REFRESH_TTL_DAYS};
 use super::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -38,7 +38,7 @@ pub struct LoginRequest {
     pub new_password: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ColleagueRequest {
     pub email: String,
     pub password: String,
@@ -48,21 +48,21 @@ pub struct ColleagueRequest {
 }
 
 /// A colleague of the laptop's tenant whose password the server checked.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Colleague {
     pub user_id: Uuid,
     pub email: String,
     pub staff_role: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RefreshRequest {
     pub device_id: Uuid,
     pub refresh_token: String,
 }
 
 /// A session: the access token for requests and the refresh token for the next one.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Session {
     pub access_token: String,
     pub token_type: String,
@@ -82,6 +82,22 @@ fn refresh_ttl() -> sqlx::postgres::types::PgInterval {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/login",
+    tag = "auth",
+    summary = "Signs a staff member in on a new device",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in: a new device and its tokens", body = Session),
+        (status = 400, description = "`bad_request`", body = super::error::ErrorResponse),
+        (status = 401, description = "`invalid_credentials`", body = super::error::ErrorResponse),
+        (status = 403, description = "`password_change_required`, `tenant_inactive`", body = super::error::ErrorResponse),
+        (status = 422, description = "`weak_password` (the new password)", body = super::error::ErrorResponse),
+        (status = 429, description = "`too_many_requests`, with `Retry-After`", body = super::error::ErrorResponse),
+        (status = 503, description = "`server_busy`, with `Retry-After`", body = super::error::ErrorResponse),
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -124,6 +140,19 @@ pub async fn login(
     session(&state, tenant_id, user_id, role, device_id, refresh_token)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/refresh",
+    tag = "auth",
+    summary = "Rotates a device's refresh token for new tokens",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New tokens; the refresh token is rotated", body = Session),
+        (status = 400, description = "`bad_request`", body = super::error::ErrorResponse),
+        (status = 401, description = "`invalid_refresh_token`, `session_revoked`, `refresh_token_reused`", body = super::error::ErrorResponse),
+        (status = 403, description = "`tenant_inactive`", body = super::error::ErrorResponse),
+    )
+)]
 pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
@@ -179,6 +208,19 @@ pub async fn refresh(
 /// only, so a password of another hotel's account is refused like a wrong one. No device is
 /// registered: the laptop keeps its one device, its session and its invoice series; the desk
 /// attributes its writes to whoever signed in. Same limits as a sign-in.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/colleague",
+    tag = "auth",
+    request_body = ColleagueRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A colleague of the laptop's tenant, password checked", body = Colleague),
+        (status = 401, description = "`invalid_credentials`, `missing_token`, `invalid_token`, `session_revoked`", body = super::error::ErrorResponse),
+        (status = 403, description = "`password_change_required`, `tenant_inactive`", body = super::error::ErrorResponse),
+        (status = 429, description = "`too_many_requests`, with `Retry-After`", body = super::error::ErrorResponse),
+    )
+)]
 pub async fn colleague(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -267,7 +309,7 @@ async fn settle_temporary_password(
 /// How long a temporary password an owner gives works.
 pub const TEMPORARY_PASSWORD_HOURS: i64 = 72;
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TemporaryPassword {
     /// Shown once to the owner, who hands it to the colleague; stored only as a hash.
     pub temporary_password: String,
@@ -277,6 +319,18 @@ pub struct TemporaryPassword {
 /// `POST /v1/staff/{user_id}/temporary-password`: an owner gives a colleague (a new one they just
 /// added, or one who forgot theirs) a temporary password. The database decides whether the caller
 /// may (an owner of that colleague's tenant, the colleague enabled).
+#[utoipa::path(
+    post,
+    path = "/v1/staff/{user_id}/temporary-password",
+    tag = "auth",
+    params(("user_id" = Uuid, Path, description = "The colleague's user id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The temporary password, shown once", body = TemporaryPassword),
+        (status = 401, description = "`missing_token`, `invalid_token`, `session_revoked`", body = super::error::ErrorResponse),
+        (status = 403, description = "`owner_only`, `tenant_inactive`", body = super::error::ErrorResponse),
+    )
+)]
 pub async fn temporary_password(
     State(state): State<AppState>,
     caller: Caller,

@@ -129,13 +129,38 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// The body of every error answer.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorResponse {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The machine-readable reason clients branch on (`invalid_credentials`, `server_busy`, …).
+    pub code: String,
+    /// For a person; its wording may change.
+    pub message: String,
+}
+
+/// The code of an error answer, carried in the response's extensions for the metrics layer
+/// (`serve::metrics`), which counts refusals by code without reading bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Self::Internal(source) = &self {
             tracing::error!(error = %source, "request failed");
         }
-        let body = serde_json::json!({"error": {"code": self.code(), "message": self.to_string()}});
+        let body = ErrorResponse {
+            error: ErrorBody {
+                code: self.code().to_owned(),
+                message: self.to_string(),
+            },
+        };
         let mut response = (self.status(), Json(body)).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code()));
         let retry_after = match self {
             Self::Busy => Some(1),
             Self::TooManyRequests { retry_after_secs } => Some(retry_after_secs.max(1)),

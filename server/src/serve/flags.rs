@@ -24,6 +24,17 @@ type FlagRow = (
     bool,
 );
 
+/// The caller's tenant's feature flags, evaluated.
+#[utoipa::path(
+    get,
+    path = "/v1/flags",
+    tag = "sync",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The flags, by key", body = FlagsResponse),
+        (status = 401, description = "`missing_token`, `invalid_token`, `session_revoked`", body = super::error::ErrorResponse),
+    )
+)]
 pub async fn flags(
     State(state): State<AppState>,
     caller: Caller,

@@ -9,6 +9,7 @@
 //! - [`flags`]: the caller's feature flags, evaluated.
 //! - [`feed_watch`]: wakes waiting pulls when their tenant's feed moves (LISTEN/NOTIFY).
 //! - [`usage`]: API calls counted per tenant, for the usage alerts.
+//! - [`metrics`]: `GET /metrics` (Prometheus) and the layer that counts requests by route.
 //! - [`error`]: typed JSON errors.
 //!
 //! The server connects as the unprivileged login role (`DATABASE_URL`); every statement of an
@@ -21,6 +22,7 @@ pub mod error;
 pub mod feed_watch;
 pub mod flags;
 pub mod login_guard;
+pub mod metrics;
 pub mod pull;
 pub mod push;
 pub mod snapshot;
@@ -31,9 +33,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use axum::extract::{DefaultBodyLimit, State};
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
@@ -54,6 +56,8 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     /// How far ahead of the server's clock a laptop's stamp may be (`PMS_MAX_CLOCK_AHEAD_MS`).
     pub max_clock_ahead_ms: i64,
+    /// The bearer token a scrape of `/metrics` must send (`PMS_METRICS_TOKEN`); none: open.
+    pub metrics_token: Option<Secret>,
 }
 
 impl ServeConfig {
@@ -88,11 +92,16 @@ impl ServeConfig {
                     hint: "use e.g. PMS_MAX_CLOCK_AHEAD_MS=60000, or leave it unset",
                 })?,
         };
+        let metrics_token = std::env::var("PMS_METRICS_TOKEN")
+            .ok()
+            .filter(|token| !token.is_empty())
+            .map(Secret::new);
         Ok(Self {
             database_url,
             jwt_secret: Secret::new(jwt_secret),
             listen,
             max_clock_ahead_ms,
+            metrics_token,
         })
     }
 }
@@ -111,6 +120,13 @@ pub struct AppState {
     /// How long after a rotation the previous refresh token is still taken (a lost answer);
     /// presented later, it revokes the device (see `auth::refresh`).
     pub refresh_reuse_grace: std::time::Duration,
+    /// This process's metrics (`GET /metrics`).
+    pub metrics: std::sync::Arc<metrics::ServeMetrics>,
+    /// See [`ServeConfig::metrics_token`].
+    pub metrics_token: Option<Secret>,
+    /// Set once the server is shutting down: waiting pulls answer at once, so the shutdown does
+    /// not wait out their long polls.
+    pub stopping: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// The default of [`AppState::refresh_reuse_grace`].
@@ -130,7 +146,16 @@ impl AppState {
             api_calls,
             login_guard: login_guard::LoginGuard::default(),
             refresh_reuse_grace: REFRESH_REUSE_GRACE,
+            metrics: Default::default(),
+            metrics_token: None,
+            stopping: std::sync::Arc::new(tokio::sync::watch::Sender::new(false)),
         }
+    }
+
+    /// Asks scrapes of `/metrics` for this bearer token.
+    pub fn with_metrics_token(mut self, token: Option<Secret>) -> Self {
+        self.metrics_token = token;
+        self
     }
 
     /// Takes a rotated refresh token again only within `grace` of its rotation.
@@ -149,6 +174,9 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics::metrics))
+        .route("/openapi.json", get(openapi_json))
         .route("/v1/auth/login", post(auth::login))
         .route("/v1/auth/refresh", post(auth::refresh))
         .route("/v1/auth/colleague", post(auth::colleague))
@@ -163,17 +191,28 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sync/head", get(snapshot::head))
         .route("/v1/sync/snapshot", get(snapshot::snapshot))
         .fallback(|| async { ApiError::NotFound })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Serves on `listener` until `shutdown` completes, then finishes the requests in flight.
+/// Serves on `listener` until `shutdown` completes, then finishes the requests in flight (a push
+/// in flight commits and is answered; a waiting pull answers at once) and returns.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    let stopping = state.stopping.clone();
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing the requests in flight");
+        stopping.send_replace(true);
+    };
     // With the peer's address, for the sign-in rate limit per client address.
     axum::serve(
         listener,
@@ -184,30 +223,129 @@ pub async fn run(
     .map_err(|e| Error::Invalid(format!("the server stopped: {e}")))
 }
 
+/// `GET /health`: liveness and database reachability.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok`, or `degraded` when the database does not answer.
+    pub status: String,
+    /// `ok` or `unreachable`.
+    pub database: String,
+}
+
 /// Liveness and database reachability, for load balancers.
-async fn health(
-    State(state): State<AppState>,
-) -> (axum::http::StatusCode, Json<serde_json::Value>) {
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Serving, the database answers", body = Health),
+        (status = 503, description = "The database does not answer", body = Health),
+    )
+)]
+pub async fn health(State(state): State<AppState>) -> (axum::http::StatusCode, Json<Health>) {
     match sqlx::query("select 1").execute(&state.pool).await {
         Ok(_) => (
             axum::http::StatusCode::OK,
-            Json(json!({"status": "ok", "database": "ok"})),
+            Json(Health {
+                status: "ok".to_owned(),
+                database: "ok".to_owned(),
+            }),
         ),
         Err(error) => {
             tracing::warn!(%error, "health check: database unreachable");
             (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "degraded", "database": "unreachable"})),
+                Json(Health {
+                    status: "degraded".to_owned(),
+                    database: "unreachable".to_owned(),
+                }),
             )
         }
     }
 }
 
+/// `GET /ready`: whether this instance can serve now.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Ready {
+    /// `ready` or `not_ready`.
+    pub status: String,
+    /// `ok` or `unreachable` (no answer within 2 s).
+    pub database: String,
+    /// `ok`, or `disconnected` while the feed listener reconnects (waiting pulls would not wake).
+    pub feed_listener: String,
+}
+
+/// Readiness, for a load balancer choosing instances: the database answers within 2 s and the
+/// feed listener is connected. `/health` says the process lives; this says send it traffic.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = Ready),
+        (status = 503, description = "Not ready: the database or the feed listener", body = Ready),
+    )
+)]
+pub async fn ready(State(state): State<AppState>) -> (axum::http::StatusCode, Json<Ready>) {
+    let database = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        sqlx::query("select 1").execute(&state.pool),
+    )
+    .await;
+    let database_ok = matches!(database, Ok(Ok(_)));
+    let listener_ok = state.feed.status().connected;
+    let ok = database_ok && listener_ok;
+    let status = if ok {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    let word = |ok: bool, bad: &str| if ok { "ok" } else { bad }.to_owned();
+    (
+        status,
+        Json(Ready {
+            status: if ok { "ready" } else { "not_ready" }.to_owned(),
+            database: word(database_ok, "unreachable"),
+            feed_listener: word(listener_ok, "disconnected"),
+        }),
+    )
+}
+
+/// This API's OpenAPI document (`crate::openapi`).
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API (JSON)"))
+)]
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi::document())
+}
+
+/// `GET /v1/me`: who the caller is.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Me {
+    pub tenant_id: uuid::Uuid,
+    pub tenant_name: String,
+    pub user_id: uuid::Uuid,
+    pub display_name: String,
+    pub staff_role: String,
+    pub device_id: uuid::Uuid,
+}
+
 /// Who the caller is, read under RLS: the tenant and staff row the token's claims can see.
-async fn me(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<serde_json::Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's tenant and staff row", body = Me),
+        (status = 401, description = "`missing_token`, `invalid_token`, `session_revoked`", body = error::ErrorResponse),
+        (status = 403, description = "`tenant_inactive`", body = error::ErrorResponse),
+    )
+)]
+pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
     let mut tx = caller.begin(&state.pool).await?;
     let row: Option<(uuid::Uuid, String, String, String)> = sqlx::query_as(
         "select t.id, t.name, s.display_name, s.role
@@ -219,12 +357,12 @@ async fn me(
     .await?;
     tx.commit().await?;
     let (tenant_id, tenant_name, display_name, role) = row.ok_or(ApiError::SessionRevoked)?;
-    Ok(Json(json!({
-        "tenant_id": tenant_id,
-        "tenant_name": tenant_name,
-        "user_id": caller.claims.sub,
-        "display_name": display_name,
-        "staff_role": role,
-        "device_id": caller.claims.app_metadata.device_id,
-    })))
+    Ok(Json(Me {
+        tenant_id,
+        tenant_name,
+        user_id: caller.claims.sub,
+        display_name,
+        staff_role: role,
+        device_id: caller.claims.app_metadata.device_id,
+    }))
 }

@@ -20,12 +20,16 @@ use super::AppState;
 /// The most changes one pull returns.
 pub const MAX_PULL_LIMIT: i64 = 5_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PullQuery {
+    /// The cursor's transaction (`Cursor::seq`); 0 at the start.
     #[serde(default)]
     pub after_seq: i64,
+    /// The cursor's change within its transaction (`Cursor::change_no`).
     #[serde(default)]
     pub after_change_no: i64,
+    /// The most changes to return: 1 to 5,000, default 1,000.
     #[serde(default)]
     pub limit: Option<i64>,
     /// Seconds to wait for a change when there is none yet (long poll), at most 30.
@@ -36,6 +40,22 @@ pub struct PullQuery {
 /// The longest a pull waits for a change.
 pub const MAX_WAIT_SECONDS: u64 = 30;
 
+/// The tenant's changes after a cursor, each with the row's current state as the caller may
+/// read it (a row it may not read arrives as a delete); with `wait`, a long poll.
+#[utoipa::path(
+    get,
+    path = "/v1/sync/pull",
+    tag = "sync",
+    params(PullQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The changes after the cursor", body = PullResponse),
+        (status = 401, description = "`missing_token`, `invalid_token`, `session_revoked`", body = super::error::ErrorResponse),
+        (status = 403, description = "`tenant_inactive`", body = super::error::ErrorResponse),
+        (status = 410, description = "`cursor_expired`: take a new snapshot", body = super::error::ErrorResponse),
+        (status = 503, description = "`server_busy`, with `Retry-After`", body = super::error::ErrorResponse),
+    )
+)]
 pub async fn pull(
     State(state): State<AppState>,
     caller: Caller,
@@ -46,11 +66,25 @@ pub async fn pull(
     let mut moved = state.feed.subscribe();
     let first = read_page(&state, &caller, &query).await?;
     if !first.changes.is_empty() || first.has_more || wait.is_zero() {
+        state
+            .metrics
+            .pull_changes
+            .inc_by(first.changes.len() as u64);
         return Ok(Json(first));
     }
     let tenant = caller.claims.app_metadata.tenant_id;
-    if super::feed_watch::wait_for(&mut moved, tenant, wait).await {
-        return Ok(Json(read_page(&state, &caller, &query).await?));
+    let waiting = state.metrics.waiting();
+    let mut stopping = state.stopping.subscribe();
+    let moved = tokio::select! {
+        moved = super::feed_watch::wait_for(&mut moved, tenant, wait) => moved,
+        // shutting down: answer now, the laptop pulls again from another instance
+        _ = stopping.wait_for(|stopping| *stopping) => false,
+    };
+    drop(waiting);
+    if moved {
+        let page = read_page(&state, &caller, &query).await?;
+        state.metrics.pull_changes.inc_by(page.changes.len() as u64);
+        return Ok(Json(page));
     }
     Ok(Json(first))
 }

@@ -46,6 +46,25 @@ const OLDEST_STAMP: Hlc = Hlc {
     node: Uuid::nil(),
 };
 
+/// A device's changes, applied exactly once in its order: each is answered `applied`, `merged`
+/// (with its conflicts) or `rejected` (with a reason and the server's row); a retried push is
+/// answered from the recorded results (`replayed`).
+#[utoipa::path(
+    post,
+    path = "/v1/sync/push",
+    tag = "sync",
+    request_body = PushRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One result per change, in order", body = PushResponse),
+        (status = 400, description = "`bad_request`: not a push, too many changes, a reused sequence number", body = super::error::ErrorResponse),
+        (status = 401, description = "`missing_token`, `invalid_token`, `session_revoked`", body = super::error::ErrorResponse),
+        (status = 403, description = "`tenant_inactive`", body = super::error::ErrorResponse),
+        (status = 413, description = "`payload_too_large`", body = super::error::ErrorResponse),
+        (status = 426, description = "`client_too_old`", body = super::error::ErrorResponse),
+        (status = 503, description = "`server_busy`, with `Retry-After`: send the same push again", body = super::error::ErrorResponse),
+    )
+)]
 pub async fn push(
     State(state): State<AppState>,
     caller: Caller,
@@ -156,6 +175,7 @@ pub async fn push(
         clock = clock.max(newest_stamp(&mut tx, tenant_id, table, &ids).await?);
     }
     tx.commit().await?;
+    state.metrics.record_push(&results);
     Ok(Json(PushResponse {
         results,
         feed_seq,

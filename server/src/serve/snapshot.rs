@@ -17,6 +17,19 @@ use super::AppState;
 /// The most rows one snapshot page returns.
 pub const MAX_SNAPSHOT_PAGE: i64 = 5_000;
 
+/// Where the tenant's feed stands now, and the caller's staff role: an initial sync takes it
+/// first, pages through the tables, then pulls from it.
+#[utoipa::path(
+    get,
+    path = "/v1/sync/head",
+    tag = "sync",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The feed's head", body = HeadResponse),
+        (status = 401, description = "`missing_token`, `invalid_token`, `session_revoked`", body = super::error::ErrorResponse),
+        (status = 403, description = "`tenant_inactive`", body = super::error::ErrorResponse),
+    )
+)]
 pub async fn head(
     State(state): State<AppState>,
     caller: Caller,
@@ -44,15 +57,33 @@ pub async fn head(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SnapshotQuery {
+    /// A synced table's name.
     pub table: String,
+    /// The last id of the previous page; none for the first.
     #[serde(default)]
     pub after_id: Option<Uuid>,
+    /// Rows per page: 1 to 5,000, default 1,000.
     #[serde(default)]
     pub limit: Option<i64>,
 }
 
+/// One page of a synced table's rows the caller may read, by id.
+#[utoipa::path(
+    get,
+    path = "/v1/sync/snapshot",
+    tag = "sync",
+    params(SnapshotQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of rows", body = SnapshotPage),
+        (status = 400, description = "`bad_request`: not a synced table", body = super::error::ErrorResponse),
+        (status = 401, description = "`missing_token`, `invalid_token`, `session_revoked`", body = super::error::ErrorResponse),
+        (status = 403, description = "`tenant_inactive`", body = super::error::ErrorResponse),
+    )
+)]
 pub async fn snapshot(
     State(state): State<AppState>,
     caller: Caller,

@@ -30,6 +30,25 @@ pub struct Hlc {
     pub node: Uuid,
 }
 
+/// On the wire a stamp is its text form: 15 digits of wall time (ms), '-', 10 digits of
+/// counter, '-', the node's lower-case uuid.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Hlc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^[0-9]{15}-[0-9]{10}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"))
+            .description(Some(
+                "A hybrid logical clock stamp: wall time in ms (15 digits), counter (10 digits), node (uuid); sorts as text",
+            ))
+            .examples(["001764892800000-0000000000-0190a6c4-8d1e-7c3a-9f00-123456789abc"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Hlc {}
+
 impl Hlc {
     /// The largest wall time the 15-digit text form holds (year 33658); larger times are held
     /// here, so the text form keeps sorting like the value.

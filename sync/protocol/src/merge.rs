@@ -129,6 +129,7 @@ pub const FIELD_GROUPS: &[FieldGroup] = &[
 
 /// The name of a field group; also its key in a row's per-group stamps. Serialized as the bare
 /// name.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct GroupKey(String);
@@ -469,6 +470,7 @@ pub struct ServerRow {
 }
 
 /// Why the laptop's and the server's values of a field group are shown to a person.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictReason {
@@ -483,10 +485,13 @@ pub enum ConflictReason {
 
 /// A field group on which two edits met. `mine` is the laptop's view of the group after its
 /// edit (the columns it reported), `theirs` the server's whole group before this change.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conflict {
     pub group: GroupKey,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub mine: Values,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub theirs: Values,
     pub reason: ConflictReason,
 }

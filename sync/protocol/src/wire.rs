@@ -6,6 +6,7 @@ use uuid::Uuid;
 /// A position in the tenant's change feed: after transaction `seq`, change `change_no`. The
 /// zero cursor is the feed's start.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cursor {
     pub seq: i64,
     pub change_no: i64,
@@ -14,6 +15,7 @@ pub struct Cursor {
 /// What happened to a row: it exists with these values, or it is gone (deleted, or no longer
 /// readable by this device's staff role).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     Upsert,
@@ -22,6 +24,7 @@ pub enum Op {
 
 /// One row's current state, as of the pull.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PulledChange {
     pub table: String,
     pub id: Uuid,
@@ -33,6 +36,7 @@ pub struct PulledChange {
 
 /// `GET /v1/sync/pull?after_seq=…&after_change_no=…&limit=…`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullResponse {
     pub changes: Vec<PulledChange>,
     /// Where the next pull starts.
@@ -64,6 +68,7 @@ pub const CURSOR_EXPIRED: &str = "cursor_expired";
 
 /// What a pushed change does to its row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PushOp {
     Insert,
@@ -73,6 +78,7 @@ pub enum PushOp {
 
 /// One local write, as the laptop's outbox holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushChange {
     /// The change's own id (UUIDv7, made on the laptop).
     pub change_id: Uuid,
@@ -83,10 +89,12 @@ pub struct PushChange {
     pub id: Uuid,
     /// The written columns (all of them for an insert, the changed ones for an update).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub values: serde_json::Map<String, serde_json::Value>,
     /// For an update: what the laptop held before the edit, for every column of each field group
     /// touched (`merge::base_columns`). Lets the server tell a concurrent edit from none.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub base: serde_json::Map<String, serde_json::Value>,
     /// The laptop's hybrid logical clock at the edit; orders concurrent edits of a field group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,6 +107,7 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// `POST /v1/sync/push`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRequest {
     pub protocol_version: u32,
     pub changes: Vec<PushChange>,
@@ -106,6 +115,7 @@ pub struct PushRequest {
 
 /// The outcome of one pushed change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PushStatus {
     Applied,
@@ -116,6 +126,7 @@ pub enum PushStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResult {
     pub change_id: Uuid,
     pub device_seq: i64,
@@ -139,6 +150,7 @@ pub struct PushResult {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResponse {
     pub results: Vec<PushResult>,
     /// The feed transaction (`Cursor::seq`) this push's writes landed in, if it wrote anything:
@@ -162,6 +174,7 @@ pub struct PushResponse {
 /// `GET /v1/sync/head`: where the feed stands now. An initial sync takes it first, then pages
 /// through the tables, then replays the feed from it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeadResponse {
     pub cursor: Cursor,
     /// The caller's staff role as the server sees it now, read with the head. The laptop fills
@@ -174,6 +187,7 @@ pub struct HeadResponse {
 
 /// `GET /v1/sync/snapshot?table=…&after_id=…&limit=…`: one page of a table's rows, by id.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SnapshotPage {
     pub table: String,
     pub rows: Vec<serde_json::Value>,
@@ -195,6 +209,7 @@ pub struct SnapshotPage {
 
 /// `GET /v1/flags`: the caller's tenant's feature flags, evaluated (`flags::evaluate_all`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FlagsResponse {
     /// The tenant's plan name, if it has one.
     pub plan: Option<String>,
