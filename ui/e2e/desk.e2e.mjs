@@ -6,8 +6,10 @@
 // Two runs, each on a fresh data folder:
 // 1. a hotel set up on this laptop through the first-run form; a booking typed in; the status
 //    bar goes from "N changes waiting" to "N+1 changes waiting";
-// 2. the demo hotel: a booking, a screenshot of every main screen, and the language switch
-//    (Spanish, then English again). Prints (does not assert)
+// 2. the demo hotel: a booking, a screenshot of every main screen, the arrivals list printed
+//    to PDF (read back with pdftotext), a stay dragged to another room on the tape chart (read
+//    back from the desk), the Reports screen opened with Alt+R (its figures against the desk's
+//    own report), and the language switch (Spanish, then English again). Prints (does not assert)
 //    the time from a keystroke in guest search to the results on screen, and from opening Today
 //    to its lists shown (on the demo's data);
 // 3. the demo with 100,000 guests: the same two timings (PMS_E2E_GUESTS=small skips it);
@@ -15,10 +17,11 @@
 //    through the form; with the server stopped, a guest and a booking wait ("2 changes waiting");
 //    the server back, they sync and the booking shows its sequential confirmation number; a
 //    second laptop books the same room while this one is offline, and the desk's own booking
-//    of it comes back as a conflict, resolved by moving the room.
+//    of it comes back as a conflict, resolved by moving the room; then "Switch user" hands the
+//    desk from desk.a to desk.b (signing in online), and the status bar names desk.b.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +36,8 @@ let port = 4444 + Math.floor(Math.random() * 500);
 let base = "";
 let session = null;
 let driver = null;
+// the data folder of the app now running (its paperwork folder holds the printed PDFs)
+let dataDir = null;
 
 /** Starts tauri-driver (and so the app) on a fresh data folder, and opens a WebDriver session. */
 async function open() {
@@ -50,6 +55,7 @@ async function open() {
     capabilities: { alwaysMatch: { browserName: "wry", "tauri:options": { application: binary } } },
   });
   session = created.sessionId;
+  dataDir = data;
   return data;
 }
 
@@ -178,6 +184,7 @@ async function demo() {
   await click('[data-testid="load-demo"]');
   await find('[data-testid="screen-today"] [data-testid="today-arrivals"]', 30_000);
   await shot("03-today");
+  await printArrivals();
 
   await click('[data-testid="nav-housekeeping"]');
   await find('[data-testid="screen-housekeeping"] .room');
@@ -211,14 +218,129 @@ async function demo() {
   await click('[data-testid="nav-tape"]');
   await find('[data-testid="screen-tape"] .bar');
   await shot("07-tape-chart");
+  await dragOnTape();
   for (const [screen, name] of [["conflicts", "08-conflicts"], ["loyalty", "09-loyalty"], ["campaigns", "10-campaigns"], ["billing", "11-billing"]]) {
     await click(`[data-testid="nav-${screen}"]`);
     await find(`[data-testid="screen-${screen}"]`);
     await new Promise((r) => setTimeout(r, 300));
     await shot(name);
   }
+  await reports();
   await languageSwitch();
   console.log(`measured: guest search keystroke → results ${searchMs} ms (target < 100 ms); Today opened → lists ${Math.round(todayMs)} ms (target < 300 ms) [demo data, 120 guests]`);
+}
+
+// Today's "Arrivals" print: the desk saves <data>/paperwork/<date>-arrivals.pdf (no viewer:
+// PMS_NO_VIEWER); the file named in the notice must hold every arriving guest's name.
+async function printArrivals() {
+  const guests = await script(
+    `return [...document.querySelectorAll('[data-testid="today-arrivals"] tbody tr td:first-child')].map((td) => td.firstChild.textContent.trim())`,
+  );
+  if (guests.length === 0) throw new Error("the demo has no arrivals today to print");
+  await click('[data-testid="print-arrivals"]');
+  const file = await until("the PDF saved", () =>
+    script(`return /[0-9]{4}-[0-9]{2}-[0-9]{2}-arrivals\\.pdf/.exec(document.querySelector('[data-testid="screen-today"] .notice.ok')?.textContent ?? "")?.[0] ?? null`),
+  30_000);
+  await shot("03b-print-arrivals");
+  const path = join(dataDir, "paperwork", file);
+  if (!existsSync(path)) throw new Error(`no ${file} in the paperwork folder (${readdirSync(join(dataDir, "paperwork")).join(", ")})`);
+  const pdf = execFileSync("pdftotext", ["-layout", path, "-"]).toString();
+  const missing = guests.filter((g) => !pdf.includes(g));
+  if (missing.length) throw new Error(`the arrivals PDF lacks ${missing.join(", ")}:\n${pdf}`);
+  console.log(`printed arrivals: ${path} (${guests.length} guests, e.g. ${guests[0]})`);
+}
+
+// A drag on the tape chart: a confirmed stay's bar moved by the pointer to the nearest room of
+// its type the desk offers for its nights (`find_available_rooms`), same days; the desk is then
+// asked where the stay is, and the chart must draw it in that row.
+async function dragOnTape() {
+  const plan = await wd("POST", s("/execute/async"), {
+    script: `const done = arguments[arguments.length - 1];
+      (async () => {
+        const invoke = window.__TAURI_INTERNALS__.invoke;
+        const lanes = [...document.querySelectorAll('[data-testid="screen-tape"] .lane')];
+        const row = new Map(lanes.map((lane, i) => [lane.dataset.roomId, i]));
+        const room = (lane) => lane.previousElementSibling;
+        for (const [i, lane] of lanes.entries()) {
+          for (const bar of lane.querySelectorAll('[data-testid="tape-bar"].confirmed.movable:not(.clipped-start):not(.clipped-end)')) {
+            const stay = await invoke("get_reservation", { id: bar.dataset.stayId });
+            const offered = await invoke("find_available_rooms", { check_in: stay.check_in, check_out: stay.check_out, ignoring: stay.id });
+            const j = offered.filter((o) => o.room_type_name === room(lane).title && o.id !== lane.dataset.roomId && row.has(o.id))
+              .map((o) => row.get(o.id)).sort((a, b) => Math.abs(a - i) - Math.abs(b - i))[0];
+            if (j === undefined) continue;
+            bar.scrollIntoView({ block: "center", inline: "center", behavior: "instant" });
+            const from = bar.getBoundingClientRect(), to = lanes[j].getBoundingClientRect();
+            // offsets from the bar's centre: the pointer goes down near the bar's start (not on
+            // its end handle) and is let go straight below or above it in the target row
+            const x = from.left + Math.min(8, from.width / 3);
+            return { stay: stay.id, guest: stay.guest_name, fromRoom: room(lane).textContent.trim(), toRoom: room(lanes[j]).textContent.trim(), roomId: lanes[j].dataset.roomId,
+              barX: Math.round(x - (from.left + from.width / 2)), dy: Math.round(to.top + to.height / 2 - (from.top + from.height / 2)) };
+          }
+        }
+        return null;
+      })().then(done, (e) => done({ error: String(e?.message ?? JSON.stringify(e)) }));`,
+    args: [],
+  });
+  if (plan?.error) throw new Error(`planning the drag: ${plan.error}`);
+  if (!plan) throw new Error("no confirmed stay on the tape chart with a free room of its type to drag it to");
+  const bar = { [ELEMENT]: await find(`[data-testid="tape-bar"][data-stay-id="${plan.stay}"]`) };
+  await wd("POST", s("/actions"), {
+    actions: [{
+      type: "pointer", id: "mouse", parameters: { pointerType: "mouse" },
+      actions: [
+        { type: "pointerMove", origin: bar, x: plan.barX, y: 0, duration: 0 },
+        { type: "pointerDown", button: 0 },
+        { type: "pointerMove", origin: bar, x: plan.barX, y: 3, duration: 0 },
+        // straight to the target row: a ghost drawn over a busy row on the way makes that row
+        // taller, and the rows below it (the target among them) move down while the drag lasts
+        { type: "pointerMove", origin: bar, x: plan.barX, y: plan.dy, duration: 0 },
+        { type: "pointerUp", button: 0 },
+      ],
+    }],
+  });
+  await wd("DELETE", s("/actions")).catch(() => {});
+  const notice = await until("the drop saved", async () => (await text('[data-testid="tape-notice"]')) || null).catch(async (e) => {
+    const refused = await script(`return document.querySelector('[data-testid="tape-error"]')?.textContent ?? null`);
+    throw new Error(`${refused ? `the drag was refused: ${refused}` : e.message} (${JSON.stringify(plan)})`);
+  });
+  const moved = await wd("POST", s("/execute/async"), {
+    script: `const done = arguments[arguments.length - 1];
+             window.__TAURI_INTERNALS__.invoke("get_reservation", { id: arguments[0] }).then(done, (e) => done({ error: JSON.stringify(e) }));`,
+    args: [plan.stay],
+  });
+  if (moved?.room_id !== plan.roomId) throw new Error(`after dragging ${plan.guest} to room ${plan.toRoom}, the desk has ${JSON.stringify(moved)}`);
+  const row = await until("the bar in its new row", () =>
+    script(`return document.querySelector('[data-stay-id="' + arguments[0] + '"]')?.closest("[data-room-id]")?.dataset.roomId ?? null`, [plan.stay]),
+  ).catch(() => null);
+  if (row !== plan.roomId) throw new Error(`the chart draws ${plan.guest} in another row after the drag`);
+  await shot("07b-tape-dragged");
+  console.log(`tape chart: dragged ${plan.guest} from room ${plan.fromRoom} to ${plan.toRoom}: "${notice}"`);
+}
+
+// The Reports screen, opened with Alt+R: the totals, one table row and one chart bar a day, as
+// the desk's own report for the range on screen.
+async function reports() {
+  await wd("POST", s("/actions"), {
+    actions: [{ type: "key", id: "keys", actions: [{ type: "keyDown", value: "\uE00A" }, { type: "keyDown", value: "r" }, { type: "keyUp", value: "r" }, { type: "keyUp", value: "\uE00A" }] }],
+  });
+  await wd("DELETE", s("/actions")).catch(() => {});
+  await until("the Reports screen", () => script(`const el = document.querySelector('[data-testid="screen-reports"]'); return !!el && !el.closest('[hidden]')`));
+  await find('[data-testid="report-chart"] rect.room');
+  const shown = await script(`return {
+    from: document.querySelector('[data-testid="report-from"]').value, to: document.querySelector('[data-testid="report-to"]').value,
+    rows: document.querySelectorAll('[data-testid="report-day"]').length, bars: document.querySelectorAll('[data-testid="report-chart"] rect.room').length,
+    tile: document.querySelector('[data-testid="report-totals"] .panel').textContent };`);
+  const report = await wd("POST", s("/execute/async"), {
+    script: `const done = arguments[arguments.length - 1];
+             window.__TAURI_INTERNALS__.invoke("get_report", { from: arguments[0], to: arguments[1] }).then(done, (e) => done({ error: JSON.stringify(e) }));`,
+    args: [shown.from, shown.to],
+  });
+  const { rooms_sold: sold, rooms_sellable: sellable } = report.totals ?? {};
+  if (!(sold > 0) || shown.rows !== report.days.length || shown.bars !== report.days.length || !shown.tile.includes(`${sold}`) || !shown.tile.includes(`${sellable}`)) {
+    throw new Error(`the Reports screen shows ${JSON.stringify(shown)}; the desk's report: ${JSON.stringify(report).slice(0, 400)}`);
+  }
+  await shot("11b-reports");
+  console.log(`reports: ${shown.from} → ${shown.to}, ${shown.rows} days drawn, ${sold} of ${sellable} room-nights sold`);
 }
 
 /** Chooses the desk's language in the menu's switch, as a clerk would. */
@@ -513,6 +635,23 @@ async function liveServer() {
     }
     await shot("25-live-resolved");
     console.log(`live server: laptop B took room ${theirsAt}; the desk's booking came back as "${conflicts}" ("${summary}"), moved to room ${mineAt}: "${clean}"`);
+
+    // "Switch user": desk.a hands over; desk.b, never signed in on this laptop, signs in online
+    const was = await textOf("signed-in");
+    if (!was.includes(emailA)) throw new Error(`the status bar names ${was}, not ${emailA}`);
+    await click('[data-testid="switch-user"]');
+    await find('[data-testid="sign-in"]');
+    await type('[data-testid="sign-in"] [name="email"]', emailB);
+    await type('[data-testid="sign-in"] [name="password"]', live.password);
+    await shot("26-live-switch-user");
+    await click('[data-testid="sign-in"] button[type="submit"]');
+    const now = await until("desk.b signed in", async () => {
+      const t = await textOf("signed-in");
+      return t.includes(emailB) ? t : null;
+    }, 30_000);
+    await click('[data-testid="nav-today"]');
+    await shot("27-live-switched");
+    console.log(`switch user: "${was}" → "${now}"`);
   } finally {
     await desk.close();
     await stopServer();
