@@ -132,7 +132,8 @@ pub async fn ensure_app_role(pool: &PgPool, role: &str, password: Option<&Secret
             grant usage on schema app to \"{role}\";
             grant execute on function app.login_lookup(text), app.open_session(uuid, text, text, interval),
                 app.rotate_refresh_token(uuid, text, text, interval, interval),
-                app.password_state(uuid), app.set_own_password(uuid, text) to \"{role}\";
+                app.password_state(uuid), app.set_own_password(uuid, text),
+                app.tenant_not_migrated(uuid) to \"{role}\";
         end $$"
     ))
     .execute(&mut *tx)

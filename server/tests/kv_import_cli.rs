@@ -342,3 +342,64 @@ async fn a_value_of_the_wrong_type_is_named_and_the_rest_imported() {
     assert!(stderr.contains("4 records quarantined"), "{stderr}");
     assert_eq!(count(&mut conn, "guests").await, 360);
 }
+
+#[tokio::test]
+async fn tenants_move_one_at_a_time_from_the_command_line() {
+    let db = Db::with_sample().await;
+    let run = pms_server(
+        &["kv-import", "--tenant", "hotel-0", "--by", "ops"],
+        &db.url,
+    );
+    assert_success(&run);
+    let status = pms_server(&["kv-import", "status"], &db.url);
+    assert_success(&status);
+    let table = String::from_utf8_lossy(&status.stdout).to_string();
+    let line = |tenant: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(tenant))
+            .unwrap_or_else(|| panic!("no line for {tenant}:\n{table}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let t101 = line("T-101");
+    assert_eq!(&t101[1..3], ["hotel-0", "imported"], "{table}");
+    assert!(t101.contains(&"ops".to_owned()), "{table}");
+    assert_eq!(&line("T-102")[1..3], ["hotel-1", "legacy"], "{table}");
+    assert_eq!(
+        line("T-102").last().map(String::as_str),
+        Some("0"),
+        "{table}"
+    );
+
+    let unknown = one_line_error(&pms_server(&["kv-import", "--tenant", "T-999"], &db.url));
+    assert!(
+        unknown.contains("\"T-999\"") && unknown.contains("T-101 (hotel-0)"),
+        "{unknown}"
+    );
+    let skipped = one_line_error(&pms_server(
+        &["kv-import", "state", "cut_over", "--tenant", "T-101"],
+        &db.url,
+    ));
+    assert!(
+        skipped.contains("cannot go from imported to cut_over"),
+        "{skipped}"
+    );
+    let refused = pms_server(&["kv-import", "retire", "--dry-run"], &db.url);
+    let error = one_line_error(&refused);
+    assert!(error.contains("checks fail"), "{error}");
+    let checks = String::from_utf8_lossy(&refused.stdout).to_string();
+    assert!(
+        checks.contains(
+            "FAIL every tenant cut over: not cut over yet: T-101 (imported), T-102 (legacy)"
+        ),
+        "{checks}"
+    );
+    let no_archive = pms_server(&["kv-import", "retire"], &db.url);
+    assert_eq!(
+        no_archive.status.code(),
+        Some(2),
+        "clap refuses a retirement without --archive"
+    );
+}

@@ -26,6 +26,7 @@ use pms_server::kv_import::dual_write::{self, Switch};
 use pms_server::kv_import::load::load_jsonl;
 use pms_server::kv_import::report::Report;
 use pms_server::kv_import::source::{Source, DEFAULT_TABLE};
+use pms_server::kv_import::states::{self, State};
 use pms_server::kv_import::{self, ImportOptions};
 use pms_tests::{begin_as, Claims, TestDb};
 use serde_json::Value;
@@ -1063,6 +1064,14 @@ async fn dual_write_keeps_the_store_following_the_tables_until_switched_off() {
         stored(&db.pool, &guest_key).await.as_ref(),
         Some(&legacy_guest)
     );
+
+    // only tenants in dual_write are written back: T-101 goes there (the import of a single
+    // tenant does this step by step, see kv_cut_over.rs)
+    for to in [State::Imported, State::DualWrite] {
+        states::set(&db.pool, "T-101", to, "test", false, None)
+            .await
+            .expect("T-101 to dual_write");
+    }
 
     // the desk edits a guest, adds one, books a stay and cancels another, deletes (softly) a guest
     let claims = desk(&db.pool, "T-101").await;

@@ -1,5 +1,6 @@
-//! Switching the dual-write on and off: triggers that write guests and reservations back to the
-//! legacy store (`kv_import.set_dual_write` in the migration holds the logic).
+//! Switching the dual-write on and off: triggers that write every table the store feeds back to
+//! the legacy store, for the tenants in `dual_write` (`kv_import.set_dual_write` and
+//! `kv_import.legacy_fields` in the migrations hold the logic and the shapes).
 
 use sqlx::PgPool;
 
@@ -29,12 +30,14 @@ pub async fn set(pool: &PgPool, switch: Switch) -> Result<()> {
     Ok(())
 }
 
-/// Whether the write-back triggers are in place.
+/// Whether the write-back triggers are in place (on every table).
 pub async fn is_on(pool: &PgPool) -> Result<bool> {
     Ok(sqlx::query_scalar(
-        "select count(*) = 2 from pg_trigger
-          where tgname = 'kv_dual_write'
-            and tgrelid in ('public.guests'::regclass, 'public.reservations'::regclass)",
+        "select count(*) = 2 + (select count(*) from kv_import.dual_write_tables())
+           from pg_trigger g join pg_class c on c.oid = g.tgrelid
+          where g.tgname = 'kv_dual_write' and c.relnamespace = 'public'::regnamespace
+            and c.relname in (select 'guests' union all select 'reservations'
+                              union all select table_name from kv_import.dual_write_tables())",
     )
     .fetch_one(pool)
     .await?)

@@ -13,8 +13,12 @@
 //! - [`write`](mod@write) writes batches (upsert, numbered, append-only), falls back row by row, keeps
 //!   the quarantine; [`write::stays`] places bookings in the property's room types and rooms.
 //! - [`verify`] maps the store again and compares it with the tables (counts and checksums).
-//! - [`report`] is the printed and JSON report; [`load`] loads a JSON-lines dump into the
+//! - [`progress`] shows how far a run is (bars on a terminal, log lines otherwise);
+//!   [`report`] is the printed and JSON report; [`load`] loads a JSON-lines dump into the
 //!   store; [`dual_write`] switches the write-back triggers.
+//! - [`scope`] says which records a run for chosen tenants takes (`--tenant`); [`states`] keeps
+//!   where each tenant stands (legacy → imported → dual_write → cut_over); [`import_tenants`]
+//!   runs an import for them; [`retire`] checks, archives and drops the store.
 //!
 //! # How a run goes
 //! Prefixes are imported in dependency order, each in batches of one transaction: read a page,
@@ -39,9 +43,13 @@ pub mod ids;
 pub mod keys;
 pub mod load;
 pub mod map;
+pub mod progress;
 pub mod report;
 pub mod resolve;
+pub mod retire;
+pub mod scope;
 pub mod source;
+pub mod states;
 pub mod verify;
 pub mod write;
 
@@ -74,6 +82,8 @@ pub struct ImportOptions {
     pub map: MapOptions,
     /// Run the verification pass after the import.
     pub verify: bool,
+    /// Where the progress goes.
+    pub progress: progress::Display,
 }
 
 impl Default for ImportOptions {
@@ -82,6 +92,7 @@ impl Default for ImportOptions {
             batch_size: 1000,
             map: MapOptions::default(),
             verify: true,
+            progress: progress::Display::Log,
         }
     }
 }
@@ -138,7 +149,16 @@ pub async fn run(
     let currencies = source.booking_currencies().await?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "currencies");
     let types = write::rows::ColumnTypes::load(&mut lock).await?;
+    let totals = census
+        .iter()
+        .filter_map(|(prefix, count)| match keys::disposition(prefix) {
+            keys::Disposition::Mapped(entity) => Some((entity, u64::try_from(*count).unwrap_or(0))),
+            _ => None,
+        })
+        .collect();
+    let progress = progress::Progress::new(options.progress, totals);
     let mut run = Run {
+        progress: &progress,
         target,
         source,
         options,
@@ -184,9 +204,21 @@ pub async fn run(
     sqlx::query("truncate kv_import.queue")
         .execute(&mut lock)
         .await?;
-    // A complete run has seen every record: quarantined records no longer in the store go.
-    sqlx::query("delete from kv_import.import_quarantine where last_seen_at < $1")
-        .bind(run_started)
+    // A complete run has seen every record of its scope: quarantined records of the scope no
+    // longer in the store go.
+    let stale: Vec<(String, String)> = sqlx::query_as(
+        "select key, value from kv_import.import_quarantine where last_seen_at < $1",
+    )
+    .bind(run_started)
+    .fetch_all(&mut lock)
+    .await?;
+    let stale: Vec<String> = stale
+        .into_iter()
+        .filter(|(key, value)| source.scope().is_none_or(|s| s.includes(key, value)))
+        .map(|(key, _)| key)
+        .collect();
+    sqlx::query("delete from kv_import.import_quarantine where key = any($1)")
+        .bind(&stale)
         .execute(&mut lock)
         .await?;
     let import_seconds = started.elapsed().as_secs_f64();
@@ -242,6 +274,92 @@ pub async fn run(
         .execute(&mut lock)
         .await?;
     lock.close().await.ok();
+    Ok(report)
+}
+
+/// The tenants a run takes (`--tenant`, by legacy id or subdomain; none: every tenant), whether
+/// cut-over ones may be imported again, and who runs it.
+#[derive(Debug, Clone, Default)]
+pub struct Tenants {
+    pub named: Vec<String>,
+    pub force: bool,
+    pub by: String,
+}
+
+/// [`run`] for the tenants `tenants` names, kept in `kv_import.tenant_states`: every tenant of the
+/// store gets a state (legacy until imported); a tenant already cut over is refused unless
+/// forced; a run that accounts for every record and verifies moves its legacy tenants to
+/// imported.
+pub async fn import_tenants(
+    target: &PgPool,
+    target_name: &RedactedUrl,
+    source: Source,
+    options: &ImportOptions,
+    tenants: &Tenants,
+) -> Result<Report> {
+    let ready: bool =
+        sqlx::query_scalar("select to_regclass('kv_import.tenant_states') is not null")
+            .fetch_one(target)
+            .await?;
+    if !ready {
+        return Err(Error::Invalid(format!(
+            "{target_name} has no kv_import.tenant_states: run `pms-server migrate` first"
+        )));
+    }
+    let store = source.tenants().await?;
+    let ids: Vec<String> = store.iter().map(|t| t.id.clone()).collect();
+    states::register(target, &ids, &tenants.by).await?;
+    let chosen = if tenants.named.is_empty() {
+        ids
+    } else {
+        states::resolve(&tenants.named, &store)?
+    };
+    let known = states::all(target).await?;
+    let cut_over: Vec<String> = chosen
+        .iter()
+        .filter_map(|t| {
+            let s = known.get(t)?;
+            (s.state == states::State::CutOver)
+                .then(|| format!("{t} (by {} at {})", s.changed_by, s.changed_at))
+        })
+        .collect();
+    if !cut_over.is_empty() && !tenants.force {
+        return Err(Error::Invalid(format!(
+            "refusing to import again tenants already cut over: {}; the tables are their truth now and an import would overwrite the desk's work with the store's (pass --force to do it anyway)",
+            cut_over.join(", ")
+        )));
+    }
+    let source = if tenants.named.is_empty() {
+        source
+    } else {
+        let scope = source.scope_for(chosen.clone()).await?;
+        source.scoped(scope)
+    };
+    let report = run(target, target_name, &source, options).await?;
+    if report.accounted && report.verification.as_ref().is_none_or(|v| v.ok) {
+        let imported: Vec<String> = sqlx::query_scalar(
+            "select external_id from public.tenants where external_id = any($1)",
+        )
+        .bind(&chosen)
+        .fetch_all(target)
+        .await?;
+        for tenant in imported {
+            if known
+                .get(&tenant)
+                .is_none_or(|s| s.state == states::State::Legacy)
+            {
+                states::set(
+                    target,
+                    &tenant,
+                    states::State::Imported,
+                    &tenants.by,
+                    false,
+                    None,
+                )
+                .await?;
+            }
+        }
+    }
     Ok(report)
 }
 
@@ -465,6 +583,7 @@ fn order_page(entity: Entity, records: &[Record], options: MapOptions) -> Vec<ma
 
 /// A run under way.
 struct Run<'a> {
+    progress: &'a progress::Progress,
     target: &'a PgPool,
     source: &'a Source,
     options: &'a ImportOptions,
@@ -501,6 +620,7 @@ impl Run<'_> {
             sqlx::query(&format!("analyze public.{}", entity.table()))
                 .execute(self.target)
                 .await?;
+            self.progress.finish(entity);
             let counts = self.counts.entry(entity).or_default();
             counts.seconds = phase.elapsed().as_secs_f64();
             tracing::info!(
@@ -648,6 +768,7 @@ impl Run<'_> {
     /// A writer of its own for the same run (what it does is merged back).
     fn sibling(&self) -> Self {
         Run {
+            progress: self.progress,
             target: self.target,
             source: self.source,
             options: self.options,
@@ -800,6 +921,7 @@ impl Run<'_> {
             write::release(&mut tx, &imported_keys).await?;
         }
         tx.commit().await?;
+        self.progress.advance(entity, records.len() as u64);
 
         // What the batch did, now that it is committed.
         let counts = self.counts.entry(entity).or_default();

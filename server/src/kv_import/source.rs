@@ -9,9 +9,13 @@
 //! index once per prefix.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sqlx::PgPool;
 
+use super::keys::{Entity, LEFT_IN_STORE};
+use super::map::{map_record, MapOptions};
+use super::scope::Scope;
 use crate::error::{Error, RedactedUrl, Result};
 
 /// The table the old admin panel used.
@@ -35,6 +39,15 @@ pub struct Source {
     pub url: RedactedUrl,
     byte_ordered: bool,
     json_values: bool,
+    /// The records a run takes (None: all of them).
+    scope: Option<Arc<Scope>>,
+}
+
+/// A tenant of the store: its legacy id and subdomain (where its value has one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreTenant {
+    pub id: String,
+    pub subdomain: Option<String>,
 }
 
 /// Quotes `schema.table` or `table` for SQL; refuses anything but plain identifiers.
@@ -108,11 +121,87 @@ impl Source {
             url,
             byte_ordered,
             json_values,
+            scope: None,
         })
+    }
+
+    /// The pool of the store's database.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The table, quoted for SQL.
+    pub fn quoted_table(&self) -> &str {
+        &self.table
+    }
+
+    /// This store, read only for `scope` from now on.
+    pub fn scoped(mut self, scope: Scope) -> Self {
+        self.scope = Some(Arc::new(scope));
+        self
+    }
+
+    pub fn scope(&self) -> Option<&Scope> {
+        self.scope.as_deref()
+    }
+
+    /// Every `tenant:` record's id and subdomain, in key order.
+    pub async fn tenants(&self) -> Result<Vec<StoreTenant>> {
+        let mut tenants = Vec::new();
+        for record in self.all_of(Entity::Tenant.prefix()).await? {
+            let id = record
+                .key
+                .split_once(':')
+                .map_or("", |(_, id)| id)
+                .to_owned();
+            let subdomain = super::decode::decode_value(&record.value)
+                .ok()
+                .and_then(|(map, _)| map.get("subdomain")?.as_str().map(str::to_owned));
+            tenants.push(StoreTenant { id, subdomain });
+        }
+        Ok(tenants)
+    }
+
+    /// A scope for `tenants` (legacy ids) over this store.
+    pub async fn scope_for(&self, tenants: impl IntoIterator<Item = String>) -> Result<Scope> {
+        let mut webhooks = HashMap::new();
+        for record in self.all_of(Entity::Webhook.prefix()).await? {
+            if let Ok(mapped) = map_record(
+                Entity::Webhook,
+                &record.key,
+                &record.value,
+                MapOptions::default(),
+            ) {
+                if let (Some(tenant), Some((_, id))) = (mapped.tenant, record.key.split_once(':')) {
+                    webhooks.insert(id.to_owned(), tenant);
+                }
+            }
+        }
+        Ok(Scope {
+            tenants: tenants.into_iter().collect(),
+            store_tenants: self.tenants().await?.into_iter().map(|t| t.id).collect(),
+            webhooks,
+        })
+    }
+
+    /// Every record of a prefix, whatever the scope.
+    async fn all_of(&self, prefix: &str) -> Result<Vec<Record>> {
+        let mut all = Vec::new();
+        loop {
+            let after = all.last().map_or(String::new(), |r: &Record| r.key.clone());
+            let page = self.raw_page(prefix, &after, 5_000).await?;
+            if page.is_empty() {
+                return Ok(all);
+            }
+            all.extend(page);
+        }
     }
 
     /// Records per key prefix (the text before the first `:`), in prefix order.
     pub async fn census(&self) -> Result<Vec<(String, i64)>> {
+        if let Some(scope) = &self.scope {
+            return self.scoped_census(scope).await;
+        }
         Ok(sqlx::query_as(&format!(
             "select split_part(key, ':', 1), count(*) from {} group by 1 order by 1",
             self.table
@@ -121,8 +210,81 @@ impl Source {
         .await?)
     }
 
-    /// Up to `limit` records of `prefix` whose keys sort after `after`, in key order.
+    /// [`Source::census`] of the records in `scope`: the whole store is read once.
+    async fn scoped_census(&self, scope: &Scope) -> Result<Vec<(String, i64)>> {
+        let mut counts: std::collections::BTreeMap<String, i64> = Default::default();
+        self.each_record(|key, value| {
+            if scope.includes(key, value) {
+                *counts
+                    .entry(super::keys::prefix_of(key).to_owned())
+                    .or_default() += 1;
+            }
+        })
+        .await?;
+        Ok(counts.into_iter().collect())
+    }
+
+    /// Records per tenant (legacy id; None: platform records), by [`Scope::tenant_of`].
+    pub async fn records_per_tenant(
+        &self,
+        scope: &Scope,
+    ) -> Result<std::collections::BTreeMap<Option<String>, i64>> {
+        let mut counts = std::collections::BTreeMap::new();
+        self.each_record(|key, value| {
+            *counts.entry(scope.tenant_of(key, value)).or_default() += 1;
+        })
+        .await?;
+        Ok(counts)
+    }
+
+    /// Calls `each` with every record of the store in key order (values of the prefixes left in
+    /// the store are not read: `{}` instead).
+    async fn each_record(&self, mut each: impl FnMut(&str, &str)) -> Result<()> {
+        let mut after = String::new();
+        loop {
+            let rows: Vec<(String, Option<String>)> = sqlx::query_as(&format!(
+                "select key, case when split_part(key, ':', 1) = any($3) then null else value::text end
+                   from {} where key > $1 order by key limit $2",
+                self.table
+            ))
+            .bind(&after)
+            .bind(5_000_i64)
+            .bind(LEFT_IN_STORE)
+            .fetch_all(&self.pool)
+            .await?;
+            let Some((last, _)) = rows.last() else { break };
+            after = last.clone();
+            for (key, value) in &rows {
+                each(key, value.as_deref().unwrap_or("{}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Up to `limit` records of `prefix` in the run's scope whose keys sort after `after`, in key
+    /// order. A page of a scoped run may be shorter than `limit`; it is empty only at the end.
     pub async fn page(&self, prefix: &str, after: &str, limit: i64) -> Result<Vec<Record>> {
+        let Some(scope) = &self.scope else {
+            return self.raw_page(prefix, after, limit).await;
+        };
+        let mut after = after.to_owned();
+        loop {
+            let page = self.raw_page(prefix, &after, limit).await?;
+            let Some(last) = page.last() else {
+                return Ok(page);
+            };
+            after = last.key.clone();
+            let kept: Vec<Record> = page
+                .into_iter()
+                .filter(|r| scope.includes(&r.key, &r.value))
+                .collect();
+            if !kept.is_empty() {
+                return Ok(kept);
+            }
+        }
+    }
+
+    async fn raw_page(&self, prefix: &str, after: &str, limit: i64) -> Result<Vec<Record>> {
         let sql = if self.byte_ordered {
             // [prefix:, prefix;) holds exactly the keys that start with `prefix:` (';' follows
             // ':'). No other condition: one the planner cannot estimate (a split_part of the key)

@@ -30,6 +30,10 @@ pub enum ApiError {
     RefreshTokenReused,
     #[error("this hotel's account is suspended or closed: contact the owner or support; work on this laptop is kept")]
     TenantInactive,
+    /// The hotel's data is still in the legacy store (not imported yet, or rolled back): the
+    /// laptop cannot be served until it is migrated.
+    #[error("this hotel's data is being moved to the new system and is not available yet: try again after its migration")]
+    TenantNotMigrated,
     /// The password was a temporary one: it opens nothing but the choice of one's own.
     #[error("this is a temporary password: choose a password of your own to sign in")]
     PasswordChangeRequired,
@@ -70,9 +74,10 @@ impl ApiError {
             | Self::InvalidToken
             | Self::SessionRevoked
             | Self::RefreshTokenReused => StatusCode::UNAUTHORIZED,
-            Self::TenantInactive | Self::PasswordChangeRequired | Self::OwnerOnly => {
-                StatusCode::FORBIDDEN
-            }
+            Self::TenantInactive
+            | Self::TenantNotMigrated
+            | Self::PasswordChangeRequired
+            | Self::OwnerOnly => StatusCode::FORBIDDEN,
             Self::WeakPassword { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::ClientTooOld { .. } => StatusCode::UPGRADE_REQUIRED,
@@ -95,6 +100,7 @@ impl ApiError {
             Self::SessionRevoked => "session_revoked",
             Self::RefreshTokenReused => "refresh_token_reused",
             Self::TenantInactive => TENANT_INACTIVE,
+            Self::TenantNotMigrated => TENANT_NOT_MIGRATED,
             Self::PasswordChangeRequired => "password_change_required",
             Self::WeakPassword { .. } => "weak_password",
             Self::OwnerOnly => "owner_only",
@@ -111,6 +117,9 @@ pub use pms_sync_protocol::wire::CURSOR_EXPIRED;
 
 /// The code of [`ApiError::TenantInactive`].
 pub const TENANT_INACTIVE: &str = "tenant_inactive";
+
+/// The code of [`ApiError::TenantNotMigrated`].
+pub const TENANT_NOT_MIGRATED: &str = "tenant_not_migrated";
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
