@@ -238,7 +238,7 @@ create table kv_import.legacy_fields (
     column_name text not null,
     -- the legacy field; 'a.b' is field b of the object a
     field text not null,
-    -- plain | ts | time | limit | plan_name | plan_id | tiers | tenant_ids | ref:<table>
+    -- plain | ts | time | limit | plan_name | plan_id | tiers | line_items | tenant_ids | ref:<table>
     kind text not null default 'plain',
     primary key (entity, column_name)
 );
@@ -275,7 +275,7 @@ insert into kv_import.legacy_fields (entity, column_name, field, kind) values
     ('invoice', 'currency', 'currency', 'plain'), ('invoice', 'status', 'status', 'plain'),
     ('invoice', 'due_date', 'dueDate', 'plain'), ('invoice', 'paid_at', 'paidAt', 'ts'),
     ('invoice', 'period_start', 'periodStart', 'ts'), ('invoice', 'period_end', 'periodEnd', 'ts'),
-    ('invoice', 'line_items', 'lineItems', 'plain'), ('invoice', 'updated_at', 'updatedAt', 'ts'),
+    ('invoice', 'line_items', 'lineItems', 'line_items'), ('invoice', 'updated_at', 'updatedAt', 'ts'),
 
     ('alert', 'metric', 'metric', 'plain'), ('alert', 'threshold_percent', 'threshold', 'plain'),
     ('alert', 'current_value', 'currentValue', 'plain'), ('alert', 'limit_value', 'limitValue', 'plain'),
@@ -422,6 +422,11 @@ begin
             (select coalesce(jsonb_agg((t - 'required_points') || jsonb_build_object('requiredPoints', t -> 'required_points')
                                        order by n), '[]'::jsonb)
                from jsonb_array_elements(p_value) with ordinality as e(t, n))
+        when p_kind = 'line_items' then
+            (select coalesce(jsonb_agg(case when t ? 'amount_cents'
+                                            then (t - 'amount_cents') || jsonb_build_object('amount', t -> 'amount_cents')
+                                            else t end order by n), '[]'::jsonb)
+               from jsonb_array_elements(p_value) with ordinality as e(t, n))
         when p_kind = 'tenant_ids' then
             (select coalesce(jsonb_agg(coalesce(t.external_id, x.id) order by x.n), '[]'::jsonb)
                from jsonb_array_elements_text(p_value) with ordinality as x(id, n)
@@ -440,7 +445,7 @@ language plpgsql security definer
 set search_path = pg_catalog, public
 as $$
 declare
-    entity text := tg_argv[0];
+    v_entity text := tg_argv[0];
     r jsonb;
     tenant uuid;
     tenant_key text;
@@ -455,7 +460,7 @@ begin
         return null;
     end if;
     r := case when tg_op = 'DELETE' then to_jsonb(old) else to_jsonb(new) end;
-    tenant := case when entity = 'tenant' then (r ->> 'id')::uuid else (r ->> 'tenant_id')::uuid end;
+    tenant := case when v_entity = 'tenant' then (r ->> 'id')::uuid else (r ->> 'tenant_id')::uuid end;
     if tenant is null then
         -- a platform row: the old panel is still in use while any tenant is in dual_write
         if not exists (select 1 from kv_import.tenant_states where state = 'dual_write') then
@@ -468,7 +473,7 @@ begin
         end if;
     end if;
     legacy := coalesce(r ->> 'legacy_id', r ->> 'id');
-    key := case entity
+    key := case v_entity
         when 'tenant' then 'tenant:' || tenant_key
         when 'subscription' then 'subscription:' || tenant_key
         when 'plan' then 'plan:' || (r ->> 'name')
@@ -484,7 +489,7 @@ begin
             || ':' || legacy
         when 'campaign_recipient' then 'campaign_recipient:' || tenant_key || ':'
             || kv_import.legacy_ref('marketing_campaigns', (r ->> 'campaign_id')::uuid) || ':' || legacy
-        else entity || ':' || tenant_key || ':' || legacy
+        else v_entity || ':' || tenant_key || ':' || legacy
     end;
     if key is null then
         return null;
@@ -493,12 +498,12 @@ begin
         perform kv_import.write_back(key, null);
         return null;
     end if;
-    shaped := jsonb_build_object('id', case when entity in ('tenant', 'subscription') then coalesce(r ->> 'legacy_id', tenant_key) else legacy end);
+    shaped := jsonb_build_object('id', case when v_entity in ('tenant', 'subscription') then coalesce(r ->> 'legacy_id', tenant_key) else legacy end);
     if tenant_key is not null then
         shaped := shaped || jsonb_build_object('tenantId', tenant_key);
     end if;
     for f in select lf.column_name, lf.field, lf.kind from kv_import.legacy_fields lf
-              where lf.entity = write_back_row.entity loop
+              where lf.entity = v_entity loop
         if not r ? f.column_name then
             continue;
         end if;
