@@ -25,6 +25,7 @@ pub mod error;
 pub mod lock;
 pub mod state;
 pub mod sync_task;
+pub mod update_checks;
 
 use std::path::PathBuf;
 
@@ -43,7 +44,7 @@ pub fn data_dir<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<PathBuf, String
 }
 
 /// Opens the app's data folder (locked to this process) and manages the app's state; starts
-/// the background sync.
+/// the background sync and the update checks.
 pub fn prepare<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<(), String> {
     prepare_at(app, &data_dir(app)?)
 }
@@ -59,6 +60,7 @@ pub fn prepare_at<R: Runtime>(
     app.manage(lock);
     app.manage(desk);
     sync_task::spawn(app.clone());
+    update_checks::spawn(app.clone());
     Ok(())
 }
 

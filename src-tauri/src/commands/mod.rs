@@ -26,6 +26,7 @@ use crate::state::Desk;
 const OPEN_WHEN_LOCKED: &[&str] = &[
     "get_app_status",
     "get_sync_status",
+    "get_update_status",
     "sign_in",
     "sign_out",
     "connect_server",
@@ -136,5 +137,7 @@ fn all<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + S
         sync::resolve_conflict,
         update::check_for_update,
         update::install_update,
+        update::get_update_status,
+        update::set_update_checks,
     ]
 }

@@ -7,15 +7,18 @@
 //! stays with the release build (CI secrets), never in the repository.
 //!
 //! The clerk is sent here when the server answers `426 client_too_old` (the status bar's
-//! "needs an update" banner); the errors say what happened in a clerk's words.
+//! "needs an update" banner), and the desk looks by itself on start and daily
+//! (`update_checks`); the errors say what happened in a clerk's words.
 
 use std::time::Duration;
 
 use serde::Serialize;
-use tauri::{AppHandle, Runtime};
+use tauri::{AppHandle, Emitter, Runtime, State};
 use tauri_plugin_updater::{Updater, UpdaterExt};
 
 use crate::error::{AppError, AppResult, CmdResult};
+use crate::state::Desk;
+use crate::update_checks::{self, UpdateStatus};
 
 /// Overrides the update address of the build (one URL; `{{target}}`, `{{arch}}` and
 /// `{{current_version}}` are filled in by the plugin).
@@ -79,9 +82,36 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>) -> AppResult<UpdateCheck> {
     })
 }
 
+/// The clerk asks; what the look finds is kept for the status bar like the desk's own looks.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn check_for_update<R: Runtime>(app: AppHandle<R>) -> CmdResult<UpdateCheck> {
-    Ok(check(&app).await?)
+pub async fn check_for_update<R: Runtime>(
+    app: AppHandle<R>,
+    desk: State<'_, Desk>,
+) -> CmdResult<UpdateCheck> {
+    let outcome = check(&app).await;
+    update_checks::record(&desk, &outcome)?;
+    let _ = app.emit("update://status", update_checks::status(&app, &desk)?);
+    Ok(outcome?)
+}
+
+/// When the desk last looked for an update, what it found, and whether it looks by itself.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn get_update_status<R: Runtime>(
+    app: AppHandle<R>,
+    desk: State<'_, Desk>,
+) -> CmdResult<UpdateStatus> {
+    Ok(update_checks::status(&app, &desk)?)
+}
+
+/// The owner sets how often the desk looks for updates by itself (hours; 0: never).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_update_checks<R: Runtime>(
+    app: AppHandle<R>,
+    desk: State<'_, Desk>,
+    hours: i64,
+) -> CmdResult<UpdateStatus> {
+    update_checks::set_interval(&desk, hours)?;
+    Ok(update_checks::status(&app, &desk)?)
 }
 
 /// Checks again (so what is installed is what the server offers now), downloads the update,

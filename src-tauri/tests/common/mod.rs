@@ -90,6 +90,11 @@ impl TestDesk {
         }
     }
 
+    /// The app, for what runs beside the commands (the background tasks' steps).
+    pub fn handle(&self) -> &tauri::AppHandle<MockRuntime> {
+        self._app.handle()
+    }
+
     pub fn desk(&self) -> &Desk {
         self.window.state::<Desk>().inner()
     }

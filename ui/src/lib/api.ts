@@ -32,6 +32,7 @@ import type {
   TemporaryPassword,
   Today,
   UpdateCheck,
+  UpdateStatus,
 } from "./types";
 import type { Language } from "./i18n";
 import type { PaperworkKind } from "./paperwork";
@@ -241,6 +242,10 @@ export const api = {
   checkForUpdate: () => invoke<UpdateCheck>("check_for_update"),
   /** Downloads, verifies and installs the update, then the app restarts (resolves only if not). */
   installUpdate: () => invoke<void>("install_update"),
+  getUpdateStatus: () => invoke<UpdateStatus>("get_update_status"),
+  setUpdateChecks: (hours: number) => invoke<UpdateStatus>("set_update_checks", { hours }),
+  onUpdateStatus: (handler: (status: UpdateStatus) => void): Promise<UnlistenFn> =>
+    listen<UpdateStatus>("update://status", (event) => handler(event.payload)),
 
   onSyncStatus: (handler: (status: SyncStatus) => void): Promise<UnlistenFn> =>
     listen<SyncStatus>("sync://status", (event) => handler(event.payload)),

@@ -251,6 +251,18 @@ export interface AppError {
 }
 
 /** What the update server offers (`check_for_update`); `version` is null when this is the newest. */
+/** What the desk's own update checks found (`get_update_status`, `update://status`). */
+export interface UpdateStatus {
+  automatic: boolean;
+  demo: boolean;
+  interval_hours: number;
+  current_version: string;
+  checked_at: string | null;
+  offered_version: string | null;
+  notes: string | null;
+  error: string | null;
+}
+
 export interface UpdateCheck {
   current_version: string;
   version: string | null;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { bannerShown, bannerView, checkStep, installStep, UPDATE_NEEDED, type UpdateCalls } from "./update";
-import type { SyncStatus } from "./types";
+import { bannerShown, bannerView, checkStep, installStep, parseUpdateHours, updateNote, UPDATE_NEEDED, type UpdateCalls } from "./update";
+import type { SyncStatus, UpdateStatus } from "./types";
 
 const status: SyncStatus = {
   mode: "server",
@@ -80,5 +80,56 @@ describe("update banner", () => {
       text: "The update on offer is not signed with this app's key, so it was not installed.",
       button: { label: "Check again", action: "check" },
     });
+  });
+});
+
+describe("the status bar's note on the desk's own update checks", () => {
+  const now = new Date("2026-12-05T10:00:00Z");
+  const looked: UpdateStatus = {
+    automatic: true,
+    demo: false,
+    interval_hours: 24,
+    current_version: "0.1.0",
+    checked_at: "2026-12-05T07:00:00Z",
+    offered_version: null,
+    notes: null,
+    error: null,
+  };
+
+  it("says when the desk last looked, in the desk's language", () => {
+    expect(updateNote(looked, now)).toEqual({ text: "Up to date · looked 3 hours ago", install: null, detail: null });
+    expect(updateNote(looked, now, "es")?.text).toBe("Al día · comprobado hace 3 horas");
+    expect(updateNote({ ...looked, checked_at: null }, now)?.text).toBe("Looks for updates on start and daily");
+  });
+
+  it("offers the install of a version found, with its notes", () => {
+    const offered = { ...looked, offered_version: "9.9.9", notes: "Sync protocol 2" };
+    expect(updateNote(offered, now)).toEqual({ text: "Version 9.9.9 available", install: "9.9.9", detail: "Sync protocol 2" });
+    // found before the checks were turned off: still worth installing
+    expect(updateNote({ ...offered, automatic: false }, now)?.install).toBe("9.9.9");
+  });
+
+  it("tells a failed look apart, with the reason for a tooltip", () => {
+    const failed = { ...looked, error: "The update server cannot be reached." };
+    expect(updateNote(failed, now)).toEqual({
+      text: "Could not look for updates (3 hours ago)",
+      install: null,
+      detail: "The update server cannot be reached.",
+    });
+  });
+
+  it("says when checks are off, and that a demo desk never looks", () => {
+    expect(updateNote({ ...looked, automatic: false, interval_hours: 0 }, now)?.text).toBe("Update checks off");
+    expect(updateNote({ ...looked, automatic: false, demo: true }, now)?.text).toBe("No update checks in demo mode");
+    expect(updateNote(null, now)).toBeNull();
+  });
+
+  it("takes the owner's interval as whole hours up to a week", () => {
+    expect(parseUpdateHours(" 24 ")).toBe(24);
+    expect(parseUpdateHours("0")).toBe(0);
+    expect(parseUpdateHours("168")).toBe(168);
+    expect(parseUpdateHours("169")).toBeNull();
+    expect(parseUpdateHours("1.5")).toBeNull();
+    expect(parseUpdateHours("")).toBeNull();
   });
 });

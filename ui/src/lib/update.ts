@@ -3,7 +3,9 @@
 // and says plainly what happened at each step. Pure, so the flow is tested without the app.
 
 import { isAppError, messageOf } from "./errors";
-import type { SyncStatus, UpdateCheck } from "./types";
+import { ago } from "./format";
+import { translator, type Language } from "./i18n";
+import type { SyncStatus, UpdateCheck, UpdateStatus } from "./types";
 
 export type UpdateStep =
   | { stage: "needed" }
@@ -83,4 +85,44 @@ export function bannerView(step: UpdateStep): BannerView {
         busy: false,
       };
   }
+}
+
+// The status bar's quiet note about the desk's own update checks (`update_checks` on the Rust
+// side: on start and every `interval_hours`, never in demo mode).
+
+export interface UpdateNote {
+  text: string;
+  /** The version to offer an install of, when one is on offer. */
+  install: string | null;
+  /** The check's error in full, for a tooltip. */
+  detail: string | null;
+}
+
+export function updateNote(
+  status: UpdateStatus | null,
+  now: Date = new Date(),
+  language: Language = "en",
+  locale: string = language,
+): UpdateNote | null {
+  if (!status) return null;
+  const t = translator(language);
+  const note = (text: string, detail: string | null = null): UpdateNote => ({ text, install: null, detail });
+  // an offer found earlier stays worth showing even when checks were turned off since
+  if (status.offered_version) {
+    return { text: t("update.available", { version: status.offered_version }), install: status.offered_version, detail: status.notes };
+  }
+  if (status.demo) return note(t("update.offDemo"));
+  if (!status.automatic) return note(t("update.off"));
+  const when = ago(status.checked_at, now, locale);
+  if (status.error && when) return note(t("update.failed", { when }), status.error);
+  if (when) return note(t("update.upToDate", { when }));
+  return note(t("update.willLook"));
+}
+
+/** The owner's interval as typed: a whole number of hours from 0 (never) to 168 (a week). */
+export function parseUpdateHours(text: string): number | null {
+  const trimmed = text.trim();
+  if (!/^\d{1,3}$/.test(trimmed)) return null;
+  const hours = Number(trimmed);
+  return hours <= 168 ? hours : null;
 }
