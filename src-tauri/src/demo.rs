@@ -235,6 +235,8 @@ pub fn load(conn: &mut Connection, today: NaiveDate, guests: usize) -> AppResult
                 "reservations",
                 id,
                 json!({
+                    // the demo is its only writer: it numbers its bookings as a local hotel does
+                    "confirmation_number": pms_sync_client::sole_writer::next_confirmation_number(conn)?,
                     "guest_id": guest.0, "guest_name": guest.1, "guest_email": guest.2, "status": status,
                     "confirmed_at": stamp(check_in - Duration::days(10)),
                     "checked_in_at": matches!(status, "checked_in" | "checked_out").then(|| stamp(check_in)),

@@ -1089,4 +1089,56 @@ fn each_list_a_registration_card_and_the_outage_pack_print_with_names_rooms_and_
     assert!(none["message"]
         .as_str()
         .is_some_and(|m| m.contains("2026-12-24")));
+
+/// A hotel alone on its laptop has no server to number its bookings or count its guests' stays:
+/// the desk does both, by the server's rules (not "number on sync", not "0 bookings").
+#[test]
+fn a_local_hotel_numbers_its_bookings_and_counts_its_guests_stays() {
+    let desk = TestDesk::new();
+    desk.set_up();
+    let guest = desk.ok(
+        "create_guest",
+        json!({"input": {"first_name": "Rui", "last_name": "Lopes"}}),
+    );
+    let guest_id = guest["guest"]["id"].as_str().expect("id").to_owned();
+    let book = |room: &str, from: i64, nights: i64| {
+        desk.ok(
+            "create_reservation",
+            json!({"input": {"guest_id": guest_id, "room_id": desk.room(room),
+                   "check_in": day(from).to_string(), "check_out": day(from + nights).to_string()}}),
+        )
+    };
+    let stays = [book("101", 0, 2), book("102", 5, 1), book("103", 9, 1)];
+    assert_eq!(
+        stays
+            .iter()
+            .map(|s| s["confirmation_number"].clone())
+            .collect::<Vec<_>>(),
+        vec![json!(1), json!(2), json!(3)],
+        "numbered from the first booking"
+    );
+    let found = desk.ok("search_reservations", json!({"text": "#2"}));
+    assert_eq!(found[0]["id"], stays[1]["id"], "{found}");
+
+    // one cancelled; one stayed and left
+    desk.ok(
+        "reservation_action",
+        json!({"id": stays[2]["id"], "action": "cancel"}),
+    );
+    desk.ok(
+        "reservation_action",
+        json!({"id": stays[0]["id"], "action": "check_in"}),
+    );
+    desk.ok(
+        "reservation_action",
+        json!({"id": stays[0]["id"], "action": "check_out", "override_reason": "Pays by transfer"}),
+    );
+    let profile = desk.ok("get_guest", json!({"id": guest_id}));
+    assert_eq!(profile["guest"]["total_bookings"], 2, "{profile}");
+    assert_eq!(
+        profile["guest"]["total_spent_cents"],
+        stays[0]["total_amount_cents"],
+        "what the checked-out stay came to"
+    );
+    assert!(stays[0]["total_amount_cents"].as_i64().is_some_and(|t| t > 0));
 }

@@ -367,10 +367,29 @@ async fn a_local_hotel_is_adopted_when_it_first_connects() {
         json!({"input": {"first_name": "Local", "last_name": "First", "email": "local.first@example.com"}}),
     );
     let guest_id = guest["guest"]["id"].as_str().expect("id").to_owned();
+    // Booked alone, numbered here: 1 and 2 are what these guests are told.
+    let first_night = chrono::NaiveDate::from_ymd_opt(2027, 3, 1).expect("a date");
+    let local: Vec<(String, Value)> = ["Ana Local", "Bea Local"]
+        .iter()
+        .map(|name| {
+            let booking = desk.book(name, "101", first_night, 1).map_or_else(
+                |_| desk.book(name, "102", first_night, 1).expect("booked"),
+                |booking| booking,
+            );
+            (
+                booking["id"].as_str().expect("id").to_owned(),
+                booking["confirmation_number"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        local.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>(),
+        vec![json!(1), json!(2)]
+    );
     assert_eq!(
         desk.waiting(),
-        9,
-        "property, 2 room types, 5 rooms and the guest wait"
+        11,
+        "property, 2 room types, 5 rooms, the guest and 2 bookings wait"
     );
 
     let status = ok(
@@ -406,6 +425,31 @@ async fn a_local_hotel_is_adopted_when_it_first_connects() {
             .await
             .expect("the offline guest arrived");
     assert_eq!(guest_tenant, tenant);
+    // The tenant had bookings of its own, so its series numbers these after them; each keeps
+    // the number its guest holds as its code, and the desk finds it by that number.
+    for (index, (id, _)) in local.iter().enumerate() {
+        let (number, code): (i64, Option<String>) = sqlx::query_as(
+            "select confirmation_number, legacy_confirmation_code from public.reservations
+              where id = $1::uuid and tenant_id = $2",
+        )
+        .bind(id)
+        .bind(tenant)
+        .fetch_one(&db.pool)
+        .await
+        .expect("the local booking arrived");
+        let held = index + 1;
+        assert!(number > 2, "the tenant's own series: {number}");
+        assert_eq!(code.as_deref(), Some(format!("L-{held}").as_str()));
+        let found = ok(&desk, "search_reservations", json!({"text": held.to_string()}));
+        assert!(
+            found
+                .as_array()
+                .expect("a list")
+                .iter()
+                .any(|r| r["id"] == json!(id)),
+            "the guest's number {held} finds the booking: {found}"
+        );
+    }
     let conflicts: i64 = desk
         .desk()
         .conn()
@@ -906,4 +950,131 @@ async fn an_owner_brings_in_a_colleague_changes_their_role_and_disables_them_fro
         (json!(false), json!("manager"))
     );
     drop(server);
+}
+
+/// A hotel that began alone on its laptop numbers its bookings there, 1 to 50, as they are made.
+/// Connected to a new tenant of its own, every row arrives once, and each booking keeps the
+/// number its guest was given (the server numbers the adopted bookings in the order they were
+/// made), on the server and back on the laptop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_local_hotel_s_fifty_bookings_arrive_once_and_keep_their_numbers() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await; // another hotel group on the same server, and the platform's plans
+    let subdomain = format!("azul-{}", Uuid::new_v4().simple());
+    let tenant = pms_server::admin::create_tenant(
+        &db.pool,
+        &pms_server::admin::TenantCreate {
+            name: "Pension Azul".to_owned(),
+            subdomain: subdomain.clone(),
+            plan: "Trial".to_owned(),
+        },
+    )
+    .await
+    .expect("a new tenant");
+    let owner = format!("owner@{subdomain}.example");
+    pms_server::admin::add_staff(
+        &db.pool,
+        &pms_server::admin::StaffAdd {
+            tenant: subdomain,
+            email: owner.clone(),
+            display_name: "Owner".to_owned(),
+            role: "owner".to_owned(),
+        },
+        Some(PASSWORD),
+    )
+    .await
+    .expect("its owner");
+    let mut server =
+        Server::start(&db, 0, &format!("desk-secret-{}", Uuid::new_v4().simple())).await;
+
+    let desk = TestDesk::with_sync();
+    desk.set_up();
+    let rooms = ["101", "102", "103", "201", "202"];
+    let first_night = chrono::NaiveDate::from_ymd_opt(2027, 1, 4).expect("a date");
+    let mut numbered = Vec::new();
+    for k in 0..50_i64 {
+        let check_in = first_night + chrono::Duration::days(k / 5 * 2);
+        let booking = desk
+            .book(&format!("Guest {k:02}"), rooms[k as usize % 5], check_in, 1)
+            .expect("booked");
+        numbered.push((
+            booking["id"].as_str().expect("id").to_owned(),
+            booking["confirmation_number"].as_i64(),
+        ));
+    }
+    assert_eq!(
+        numbered.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+        (1..=50).map(Some).collect::<Vec<_>>(),
+        "a hotel alone numbers its bookings from the first one"
+    );
+    let waiting = desk.waiting();
+    assert_eq!(waiting, 58, "property, 2 room types, 5 rooms and 50 bookings");
+
+    ok(
+        &desk,
+        "connect_server",
+        json!({"input": {"server": server.url(), "email": owner, "password": PASSWORD}}),
+    );
+    status_until(&desk, "everything pushed", |s| {
+        s["online"] == true && s["changes_waiting"] == 0
+    })
+    .await;
+
+    let on_server: Vec<(String, i64)> = sqlx::query_as(
+        "select id::text, confirmation_number from public.reservations
+          where tenant_id = $1 order by confirmation_number",
+    )
+    .bind(tenant)
+    .fetch_all(&db.pool)
+    .await
+    .expect("the tenant's bookings");
+    assert_eq!(
+        on_server,
+        numbered
+            .iter()
+            .map(|(id, n)| (id.clone(), n.expect("numbered")))
+            .collect::<Vec<_>>(),
+        "every booking once, with the number its guest holds"
+    );
+    let rows: i64 = sqlx::query_scalar(
+        "select (select count(*) from public.properties where tenant_id = $1)
+              + (select count(*) from public.room_types where tenant_id = $1)
+              + (select count(*) from public.rooms where tenant_id = $1)
+              + (select count(*) from public.reservations where tenant_id = $1)",
+    )
+    .bind(tenant)
+    .fetch_one(&db.pool)
+    .await
+    .expect("counts");
+    assert_eq!(rows, waiting, "every row the laptop made, once");
+    let applied: i64 = sqlx::query_scalar(
+        "select count(*) from app.change_results where tenant_id = $1 and status = 'applied'",
+    )
+    .bind(tenant)
+    .fetch_one(&db.pool)
+    .await
+    .expect("push results");
+    assert_eq!(applied, waiting, "each change applied once");
+
+    // The laptop, after pulling the server's rows, still shows the numbers it gave.
+    let on_laptop: Vec<(String, i64)> = {
+        let conn = desk.desk().conn();
+        let mut statement = conn
+            .prepare("select id, confirmation_number from reservations order by confirmation_number")
+            .expect("query");
+        let rows = statement
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("read");
+        rows
+    };
+    assert_eq!(on_laptop, on_server);
+    let conflicts: i64 = desk
+        .desk()
+        .conn()
+        .query_row("select count(*) from conflicts", [], |r| r.get(0))
+        .expect("conflicts");
+    assert_eq!(conflicts, 0);
+    server.stop().await;
 }

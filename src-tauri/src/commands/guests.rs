@@ -167,9 +167,16 @@ pub struct Profile {
 }
 
 pub fn profile(conn: &Connection, id: &str) -> AppResult<Profile> {
-    let guest = pms_sync_client::mirror::read(conn, "guests", id)?
+    let mut guest = pms_sync_client::mirror::read(conn, "guests", id)?
         .filter(|g| g.get("deleted_at").is_none_or(Value::is_null))
         .ok_or_else(|| AppError::not_found("The guest"))?;
+    // no server computes a local hotel's figures: the laptop does, by the server's rules
+    if pms_sync_client::sole_writer::is_sole_writer(conn)? {
+        let figures = pms_sync_client::sole_writer::guest_figures(conn, id)?;
+        guest.insert("total_bookings".to_owned(), figures.bookings.into());
+        guest.insert("total_spent_cents".to_owned(), figures.spent_minor.into());
+        guest.insert("lifetime_value_cents".to_owned(), figures.spent_minor.into());
+    }
     let preference_id: Option<String> = conn
         .query_row(
             "select id from guest_preferences where guest_id = ?1 limit 1",

@@ -27,7 +27,8 @@ pub const ACTIVE: &str = "('pending', 'confirmed', 'checked_in')";
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Reservation {
     pub id: String,
-    /// The sequential number; `None` until the server has assigned it.
+    /// The sequential number: the server's, or a local hotel's own (`sole_writer`); `None` on a
+    /// connected desk until the server has assigned it.
     pub confirmation_number: Option<i64>,
     pub legacy_code: Option<String>,
     pub guest_id: Option<String>,
@@ -144,6 +145,13 @@ pub fn search(conn: &Connection, text: &str) -> AppResult<Vec<Reservation>> {
     let mut found = Vec::new();
     if let Ok(number) = number.parse::<i64>() {
         found.extend(query(conn, "where r.confirmation_number = ?1", [number])?);
+        // the number a local hotel's guest holds, kept as its code after adoption
+        let local = pms_sync_client::sole_writer::local_code(number);
+        found.extend(query(
+            conn,
+            "where r.legacy_confirmation_code = ?1",
+            [local],
+        )?);
     }
     // legacy codes carry digits (T-101-18C2F); names do not, so they skip this scan
     if text.len() >= 3 && text.chars().any(|c| c.is_ascii_digit()) {
@@ -382,11 +390,14 @@ pub fn create(conn: &mut Connection, input: &NewReservation) -> AppResult<Reserv
     let rate = nights.first().map_or(base_rate, |night| night.price_minor);
     let id = Uuid::now_v7();
     let now = db::now();
+    // a hotel alone on this laptop numbers its own bookings; a connected one gets the server's
+    let number = pms_sync_client::sole_writer::next_confirmation_number(conn)?;
     db::insert(
         conn,
         "reservations",
         id,
         json!({
+            "confirmation_number": number,
             "guest_id": guest_id, "guest_name": name, "guest_email": email, "guest_phone": phone,
             "status": "confirmed", "confirmed_at": now, "source": source,
             "property_id": property.id, "room_type_id": room_type_id, "room_id": room.map(|r| r.id),

@@ -95,6 +95,7 @@ fn adopt_local_tenant(conn: &mut Connection, old: &str, new: &str) -> Result<()>
             [old, new],
         )?;
     }
+    crate::sole_writer::keep_local_numbers(&tx)?;
     mirror::set_state(&tx, "tenant_id", new)?;
     tx.execute("delete from sync_state where key = 'local_tenant'", [])?;
     tx.commit()?;

@@ -42,5 +42,6 @@ pub mod pricing;
 pub mod remote;
 pub mod reports;
 pub mod session_file;
+pub mod sole_writer;
 
 pub use error::{Error, Result};

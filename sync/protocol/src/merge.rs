@@ -301,7 +301,6 @@ const SERVER_OWNED_COLUMNS: &[(&str, &[&str])] = &[
         "reservations",
         &[
             "confirmation_number",
-            "legacy_confirmation_code",
             "deposit_paid_cents",
             "payment_status",
         ],
@@ -345,6 +344,11 @@ const SERVER_OWNED_COLUMNS: &[(&str, &[&str])] = &[
     ("loyalty_transactions", &["balance_before", "balance_after"]),
 ];
 
+/// Columns a laptop sets when it inserts the row and never after, beyond the ones every table has
+/// (`id`, `tenant_id`, `created_at`, `created_by`). A local hotel's booking keeps the number its
+/// guest holds as its legacy code when the hotel is adopted (`pms_sync_client::sole_writer`).
+const INSERT_ONLY_COLUMNS: &[(&str, &[&str])] = &[("reservations", &["legacy_confirmation_code"])];
+
 fn listed(list: &[(&str, &[&str])], table: &str, column: &str) -> bool {
     list.iter()
         .any(|(name, columns)| *name == table && columns.contains(&column))
@@ -362,7 +366,9 @@ pub fn column_kind(table: &str, column: &str) -> Option<ColumnKind> {
         // `updated_at` is kept by a trigger on every write; a laptop's value would only make
         // every concurrent edit of a row conflict on it.
         ColumnKind::ServerOwned
-    } else if matches!(column, "id" | "tenant_id" | "created_at" | "created_by") {
+    } else if matches!(column, "id" | "tenant_id" | "created_at" | "created_by")
+        || listed(INSERT_ONLY_COLUMNS, table, column)
+    {
         ColumnKind::InsertOnly
     } else if column == "modified_by" {
         ColumnKind::Bookkeeping
@@ -1439,6 +1445,15 @@ mod tests {
         for (table, columns) in SERVER_OWNED_COLUMNS {
             for column in *columns {
                 assert!(column_kind(table, column).is_some(), "{table}.{column}");
+            }
+        }
+        for (table, columns) in INSERT_ONLY_COLUMNS {
+            for column in *columns {
+                assert_eq!(
+                    column_kind(table, column),
+                    Some(ColumnKind::InsertOnly),
+                    "{table}.{column}"
+                );
             }
         }
         for (table, column) in crate::tables::GENERATED_COLUMNS {
