@@ -185,7 +185,10 @@ mod tests {
         assert!(due(24, false, false, None, at(0)), "never looked");
         assert!(!due(24, false, true, Some(at(0)), at(23)), "within the day");
         assert!(due(24, false, true, Some(at(0)), at(24)), "a day later");
-        assert!(due(2, false, true, Some(at(0)), at(2)), "the owner's interval");
+        assert!(
+            due(2, false, true, Some(at(0)), at(2)),
+            "the owner's interval"
+        );
     }
 
     #[test]

@@ -440,7 +440,11 @@ async fn a_local_hotel_is_adopted_when_it_first_connects() {
         let held = index + 1;
         assert!(number > 2, "the tenant's own series: {number}");
         assert_eq!(code.as_deref(), Some(format!("L-{held}").as_str()));
-        let found = ok(&desk, "search_reservations", json!({"text": held.to_string()}));
+        let found = ok(
+            &desk,
+            "search_reservations",
+            json!({"text": held.to_string()}),
+        );
         assert!(
             found
                 .as_array()
@@ -1008,7 +1012,10 @@ async fn a_local_hotel_s_fifty_bookings_arrive_once_and_keep_their_numbers() {
         "a hotel alone numbers its bookings from the first one"
     );
     let waiting = desk.waiting();
-    assert_eq!(waiting, 58, "property, 2 room types, 5 rooms and 50 bookings");
+    assert_eq!(
+        waiting, 58,
+        "property, 2 room types, 5 rooms and 50 bookings"
+    );
 
     ok(
         &desk,
@@ -1060,7 +1067,9 @@ async fn a_local_hotel_s_fifty_bookings_arrive_once_and_keep_their_numbers() {
     let on_laptop: Vec<(String, i64)> = {
         let conn = desk.desk().conn();
         let mut statement = conn
-            .prepare("select id, confirmation_number from reservations order by confirmation_number")
+            .prepare(
+                "select id, confirmation_number from reservations order by confirmation_number",
+            )
             .expect("query");
         let rows = statement
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))

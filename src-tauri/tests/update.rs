@@ -225,10 +225,12 @@ fn a_desk_looks_for_updates_on_start_and_daily_without_a_server_asking() {
     assert_eq!(status["error"], Value::Null);
 
     // Within the day it does not look again; a day later it does.
-    desk.desk().pin_clock(Some(start + chrono::Duration::hours(23)));
+    desk.desk()
+        .pin_clock(Some(start + chrono::Duration::hours(23)));
     assert!(!look_when_due(&desk, &mut looked));
     assert_eq!(asked(), 1, "no second look within the day");
-    desk.desk().pin_clock(Some(start + chrono::Duration::hours(24)));
+    desk.desk()
+        .pin_clock(Some(start + chrono::Duration::hours(24)));
     assert!(look_when_due(&desk, &mut looked));
     assert_eq!(asked(), 2, "a look a day later");
 
@@ -240,7 +242,8 @@ fn a_desk_looks_for_updates_on_start_and_daily_without_a_server_asking() {
         "PMS_DESK_UPDATE_URL",
         format!("http://127.0.0.1:{closed_port}/latest.json"),
     );
-    desk.desk().pin_clock(Some(start + chrono::Duration::hours(48)));
+    desk.desk()
+        .pin_clock(Some(start + chrono::Duration::hours(48)));
     assert!(look_when_due(&desk, &mut looked));
     let status = desk.ok("get_update_status", json!({}));
     assert!(
@@ -259,12 +262,14 @@ fn a_desk_looks_for_updates_on_start_and_daily_without_a_server_asking() {
         desk.ok("set_update_checks", json!({"hours": 2}))["interval_hours"],
         2
     );
-    desk.desk().pin_clock(Some(start + chrono::Duration::hours(50)));
+    desk.desk()
+        .pin_clock(Some(start + chrono::Duration::hours(50)));
     assert!(look_when_due(&desk, &mut looked));
     assert_eq!(asked(), 3, "the owner's interval");
     let off = desk.ok("set_update_checks", json!({"hours": 0}));
     assert_eq!(off["automatic"], false, "{off}");
-    desk.desk().pin_clock(Some(start + chrono::Duration::hours(500)));
+    desk.desk()
+        .pin_clock(Some(start + chrono::Duration::hours(500)));
     assert!(!look_when_due(&desk, &mut looked));
     assert_eq!(asked(), 3, "off means off");
 
@@ -278,9 +283,12 @@ fn a_desk_looks_for_updates_on_start_and_daily_without_a_server_asking() {
 
     // A demo desk never looks, not even on start.
     let demo = TestDesk::new();
-    demo.ok("load_demo", json!({"guests": 20}));
+    demo.ok("load_demo", json!({"guests": 120}));
     let status = demo.ok("get_update_status", json!({}));
-    assert_eq!((status["automatic"].clone(), status["demo"].clone()), (json!(false), json!(true)));
+    assert_eq!(
+        (status["automatic"].clone(), status["demo"].clone()),
+        (json!(false), json!(true))
+    );
     let mut looked = false;
     assert!(!look_when_due(&demo, &mut looked));
     assert_eq!(asked(), 4, "a demo desk asked the update server");

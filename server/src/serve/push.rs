@@ -450,6 +450,14 @@ async fn write(
     change: &PushChange,
 ) -> Result<u64, sqlx::Error> {
     let mut values = change.values.clone();
+    if change.op == PushOp::Insert {
+        // Numbers, balances and paid amounts are the server's: an insert that carries them (a
+        // local hotel's own booking numbers) has them dropped, as the merge drops them from
+        // updates, instead of failing on the column grants.
+        values.retain(|column, _| {
+            merge::column_kind(table, column).is_some_and(merge::ColumnKind::taken_on_insert)
+        });
+    }
     values.insert("id".to_owned(), serde_json::json!(change.id));
     // The tenant comes from the token; a different one in the body is left for RLS to refuse.
     values

@@ -175,7 +175,10 @@ pub fn profile(conn: &Connection, id: &str) -> AppResult<Profile> {
         let figures = pms_sync_client::sole_writer::guest_figures(conn, id)?;
         guest.insert("total_bookings".to_owned(), figures.bookings.into());
         guest.insert("total_spent_cents".to_owned(), figures.spent_minor.into());
-        guest.insert("lifetime_value_cents".to_owned(), figures.spent_minor.into());
+        guest.insert(
+            "lifetime_value_cents".to_owned(),
+            figures.spent_minor.into(),
+        );
     }
     let preference_id: Option<String> = conn
         .query_row(

@@ -392,23 +392,21 @@ pub fn create(conn: &mut Connection, input: &NewReservation) -> AppResult<Reserv
     let now = db::now();
     // a hotel alone on this laptop numbers its own bookings; a connected one gets the server's
     let number = pms_sync_client::sole_writer::next_confirmation_number(conn)?;
-    db::insert(
-        conn,
-        "reservations",
-        id,
-        json!({
-            "confirmation_number": number,
-            "guest_id": guest_id, "guest_name": name, "guest_email": email, "guest_phone": phone,
-            "status": "confirmed", "confirmed_at": now, "source": source,
-            "property_id": property.id, "room_type_id": room_type_id, "room_id": room.map(|r| r.id),
-            "check_in_date": arrival.to_string(), "check_out_date": departure.to_string(),
-            "room_count": 1, "adults": adults, "children": children,
-            "rate_per_night_cents": rate, "total_amount_cents": total, "currency": property.currency,
-            "deposit_paid_cents": 0, "payment_status": "pending",
-            "special_requests": db::optional_text(&input.special_requests), "notes": db::optional_text(&input.notes),
-            "created_at": now,
-        }),
-    )?;
+    let mut values = json!({
+        "guest_id": guest_id, "guest_name": name, "guest_email": email, "guest_phone": phone,
+        "status": "confirmed", "confirmed_at": now, "source": source,
+        "property_id": property.id, "room_type_id": room_type_id, "room_id": room.map(|r| r.id),
+        "check_in_date": arrival.to_string(), "check_out_date": departure.to_string(),
+        "room_count": 1, "adults": adults, "children": children,
+        "rate_per_night_cents": rate, "total_amount_cents": total, "currency": property.currency,
+        "deposit_paid_cents": 0, "payment_status": "pending",
+        "special_requests": db::optional_text(&input.special_requests), "notes": db::optional_text(&input.notes),
+        "created_at": now,
+    });
+    if let Some(number) = number {
+        values["confirmation_number"] = number.into();
+    }
+    db::insert(conn, "reservations", id, values)?;
     let room_type_id = room_type_id.clone();
     pricing::price_stay(
         conn,

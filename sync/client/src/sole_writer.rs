@@ -31,9 +31,11 @@ pub fn next_confirmation_number(conn: &Connection) -> Result<Option<i64>> {
         return Ok(None);
     }
     let last: Option<i64> = conn
-        .query_row("select max(confirmation_number) from reservations", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "select max(confirmation_number) from reservations",
+            [],
+            |r| r.get(0),
+        )
         .optional()?
         .flatten();
     Ok(Some(last.unwrap_or(0) + 1))

@@ -283,7 +283,9 @@ pub enum ColumnKind {
 }
 
 impl ColumnKind {
-    fn taken_on_insert(self) -> bool {
+    /// Whether a laptop's insert writes this column (server-owned and generated ones are the
+    /// server's: dropped).
+    pub fn taken_on_insert(self) -> bool {
         matches!(
             self,
             ColumnKind::Editable | ColumnKind::Bookkeeping | ColumnKind::InsertOnly
