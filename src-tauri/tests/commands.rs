@@ -1089,6 +1089,7 @@ fn each_list_a_registration_card_and_the_outage_pack_print_with_names_rooms_and_
     assert!(none["message"]
         .as_str()
         .is_some_and(|m| m.contains("2026-12-24")));
+}
 
 /// A hotel alone on its laptop has no server to number its bookings or count its guests' stays:
 /// the desk does both, by the server's rules (not "number on sync", not "0 bookings").
