@@ -329,9 +329,18 @@ mod tests {
     fn the_text_names_every_metric() {
         let metrics = ServeMetrics::default();
         metrics.pull_changes.inc_by(3);
+        // a family shows once it has a series
+        metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                method: "GET",
+                route: "/v1/me".to_owned(),
+                status: 200,
+            })
+            .inc();
         let text = metrics.encode().expect("encode");
         for name in [
-            "pms_http_requests_total",
+            r#"pms_http_requests_total{method="GET",route="/v1/me",status="200"} 1"#,
             "pms_pull_changes_total 3",
             "pms_long_poll_waiters",
             "pms_feed_lag_seconds",
