@@ -248,7 +248,7 @@ fn the_push_decoder_never_panics_and_the_server_never_fails() {
 /// request dropped while its `BEGIN` was on the wire left its connection in an open transaction
 /// that every later request on it ran (and then failed, `25P02`) in; `killed_sync` saw 500s.
 /// Here a request's transaction (`Caller::begin_snapshot`, the pull's) is cut off after 0 to
-/// 400 µs (each three times), on a pool of one connection, and after each cut that connection must be out of any
+/// 400 µs (until 100 were cut off mid-way), on a pool of one connection, and after each cut that connection must be out of any
 /// transaction (in one, `now()` stays at the transaction's start while the clock moves on).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_dropped_while_its_transaction_begins_leaves_its_connection_clean() {
@@ -273,8 +273,13 @@ async fn a_request_dropped_while_its_transaction_begins_leaves_its_connection_cl
             },
         },
     };
+    // Deadlines of 0 to 400 µs, round after round, until 100 requests were cut off mid-way (how
+    // many a round cuts depends on how loaded the machine is), at most 5,000 tries.
     let mut cut = 0;
-    for micros in (0..3).flat_map(|_| 0..400_u64) {
+    for micros in (0..400_u64).cycle().take(5_000) {
+        if cut >= 100 {
+            break;
+        }
         let begun = tokio::time::timeout(
             std::time::Duration::from_micros(micros),
             caller.begin_snapshot(&pool),
@@ -296,5 +301,5 @@ async fn a_request_dropped_while_its_transaction_begins_leaves_its_connection_cl
             "after a request cut off at {micros} µs its connection is still inside a transaction"
         );
     }
-    assert!(cut > 100, "only {cut} requests were cut off");
+    assert!(cut >= 100, "only {cut} requests were cut off");
 }
