@@ -74,7 +74,8 @@ async function wd(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json.value ?? json)}`);
+  if (!response.ok)
+    throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json.value ?? json)}`);
   return json.value;
 }
 const s = (path) => `/session/${session}${path}`;
@@ -97,7 +98,10 @@ async function find(css, timeout = 10_000) {
 async function click(css) {
   const id = await find(css);
   // centred, so that the fixed status bar never covers what is clicked
-  await wd("POST", s("/execute/sync"), { script: "arguments[0].scrollIntoView({ block: 'center' }); return true;", args: [{ [ELEMENT]: id }] });
+  await wd("POST", s("/execute/sync"), {
+    script: "arguments[0].scrollIntoView({ block: 'center' }); return true;",
+    args: [{ [ELEMENT]: id }],
+  });
   return wd("POST", s(`/element/${id}/click`), {});
 }
 const type = async (css, text) => wd("POST", s(`/element/${await find(css)}/value`), { text });
@@ -123,23 +127,48 @@ async function shot(name) {
 // pdftotext: its number and the extra are on it).
 async function folioToInvoice() {
   await find('[data-testid="folio-panel"]');
-  await script(`[...document.querySelectorAll('[data-testid="reservation-detail"] button')].find((b) => b.textContent.trim() === "Check in").click(); return true;`);
-  await until("checked in", () => script(`return document.querySelector('[data-testid="check-out"]') !== null`));
-  await until("charge items", () => script(`return document.querySelectorAll('[data-testid="charge-item"] option').length > 1`));
-  const item = await script(`const o = [...document.querySelectorAll('[data-testid="charge-item"] option')].find((o) => o.textContent.startsWith("Breakfast")); return o.value;`);
-  await script(`const s = document.querySelector('[data-testid="charge-item"]'); s.value = arguments[0]; s.dispatchEvent(new Event("change", { bubbles: true })); return true;`, [item]);
+  await script(
+    `[...document.querySelectorAll('[data-testid="reservation-detail"] button')].find((b) => b.textContent.trim() === "Check in").click(); return true;`,
+  );
+  await until("checked in", () =>
+    script(`return document.querySelector('[data-testid="check-out"]') !== null`),
+  );
+  await until("charge items", () =>
+    script(`return document.querySelectorAll('[data-testid="charge-item"] option').length > 1`),
+  );
+  const item = await script(
+    `const o = [...document.querySelectorAll('[data-testid="charge-item"] option')].find((o) => o.textContent.startsWith("Breakfast")); return o.value;`,
+  );
+  await script(
+    `const s = document.querySelector('[data-testid="charge-item"]'); s.value = arguments[0]; s.dispatchEvent(new Event("change", { bubbles: true })); return true;`,
+    [item],
+  );
   await click('[data-testid="post-charge-submit"]');
-  await until("the extra on the folio", () => script(`return [...document.querySelectorAll('[data-testid="folio-entry"]')].some((r) => r.textContent.includes("Breakfast"))`));
-  const owed = await until("a balance", () => script(`const b = document.querySelector('[data-testid="stay-balance"]'); const m = Number(b?.dataset.minor); return m > 0 ? m : null;`));
+  await until("the extra on the folio", () =>
+    script(
+      `return [...document.querySelectorAll('[data-testid="folio-entry"]')].some((r) => r.textContent.includes("Breakfast"))`,
+    ),
+  );
+  const owed = await until("a balance", () =>
+    script(
+      `const b = document.querySelector('[data-testid="stay-balance"]'); const m = Number(b?.dataset.minor); return m > 0 ? m : null;`,
+    ),
+  );
   await shot("06a-folio-extra");
   const amount = await find('[data-testid="payment-amount"]');
   await wd("POST", s(`/element/${amount}/clear`), {});
   await wd("POST", s(`/element/${amount}/value`), { text: (owed / 100).toFixed(2) });
   await click('[data-testid="payment-submit"]');
-  await until("settled", () => script(`return Number(document.querySelector('[data-testid="stay-balance"]')?.dataset.minor) === 0`));
+  await until("settled", () =>
+    script(
+      `return Number(document.querySelector('[data-testid="stay-balance"]')?.dataset.minor) === 0`,
+    ),
+  );
   await shot("06b-folio-paid");
   await click('[data-testid="check-out"]');
-  await until("checked out", () => script(`return document.querySelector('[data-testid="check-out"]') === null`));
+  await until("checked out", () =>
+    script(`return document.querySelector('[data-testid="check-out"]') === null`),
+  );
   await click('[data-testid="issue-invoice"]');
   await find('[data-testid="invoice-row"]');
   await click('[data-testid="open-invoice"]');
@@ -148,7 +177,8 @@ async function folioToInvoice() {
   if (!existsSync(path)) throw new Error(`the invoice PDF is not at ${path}`);
   const pdf = execFileSync("pdftotext", ["-layout", path, "-"]).toString();
   const label = /([A-Z0-9]+-\d{6})\.pdf$/.exec(path)?.[1];
-  if (!label || !pdf.includes(label) || !pdf.includes("Breakfast")) throw new Error(`the invoice PDF lacks its number or lines:\n${pdf}`);
+  if (!label || !pdf.includes(label) || !pdf.includes("Breakfast"))
+    throw new Error(`the invoice PDF lacks its number or lines:\n${pdf}`);
   console.log(`invoice ${label}: ${path}`);
 }
 
@@ -167,7 +197,9 @@ async function localHotel() {
   await click('[data-testid="nav-reservations"]');
   await click('[data-testid="new-reservation"]');
   await type('[data-testid="guest-picker"]', "Walk-in Guest");
-  await until("rooms offered", () => script(`return document.querySelectorAll('[data-testid="room-select"] option').length > 0`));
+  await until("rooms offered", () =>
+    script(`return document.querySelectorAll('[data-testid="room-select"] option').length > 0`),
+  );
   await click('[data-testid="book"]');
   const notice = await text('[data-testid="notice"]');
   if (!notice.startsWith("Booked: Walk-in Guest")) throw new Error(`booking: ${notice}`);
@@ -200,8 +232,14 @@ async function demo() {
 
   await click('[data-testid="nav-guests"]');
   await type('[data-testid="guest-search"]', "tana");
-  await until("guest results", () => script(`return document.querySelector('[data-testid="screen-guests"]').dataset.searchTerm === "tana"`));
-  const searchMs = await script(`return Number(document.querySelector('[data-testid="screen-guests"]').dataset.searchMs)`);
+  await until("guest results", () =>
+    script(
+      `return document.querySelector('[data-testid="screen-guests"]').dataset.searchTerm === "tana"`,
+    ),
+  );
+  const searchMs = await script(
+    `return Number(document.querySelector('[data-testid="screen-guests"]').dataset.searchMs)`,
+  );
   await click('[data-testid="guest-results"] td');
   await find('[data-testid="guest-profile"]');
   await shot("05-guest-profile");
@@ -209,7 +247,9 @@ async function demo() {
   await click('[data-testid="nav-reservations"]');
   await click('[data-testid="new-reservation"]');
   await type('[data-testid="guest-picker"]', "Walk-in Guest");
-  await until("rooms offered", () => script(`return document.querySelectorAll('[data-testid="room-select"] option').length > 0`));
+  await until("rooms offered", () =>
+    script(`return document.querySelectorAll('[data-testid="room-select"] option').length > 0`),
+  );
   await click('[data-testid="book"]');
   await find('[data-testid="reservation-detail"]');
   await shot("06-reservation");
@@ -219,7 +259,12 @@ async function demo() {
   await find('[data-testid="screen-tape"] .bar');
   await shot("07-tape-chart");
   await dragOnTape();
-  for (const [screen, name] of [["conflicts", "08-conflicts"], ["loyalty", "09-loyalty"], ["campaigns", "10-campaigns"], ["billing", "11-billing"]]) {
+  for (const [screen, name] of [
+    ["conflicts", "08-conflicts"],
+    ["loyalty", "09-loyalty"],
+    ["campaigns", "10-campaigns"],
+    ["billing", "11-billing"],
+  ]) {
     await click(`[data-testid="nav-${screen}"]`);
     await find(`[data-testid="screen-${screen}"]`);
     await new Promise((r) => setTimeout(r, 300));
@@ -227,7 +272,9 @@ async function demo() {
   }
   await reports();
   await languageSwitch();
-  console.log(`measured: guest search keystroke → results ${searchMs} ms (target < 100 ms); Today opened → lists ${Math.round(todayMs)} ms (target < 300 ms) [demo data, 120 guests]`);
+  console.log(
+    `measured: guest search keystroke → results ${searchMs} ms (target < 100 ms); Today opened → lists ${Math.round(todayMs)} ms (target < 300 ms) [demo data, 120 guests]`,
+  );
 }
 
 // Today's "Arrivals" print: the desk saves <data>/paperwork/<date>-arrivals.pdf (no viewer:
@@ -238,12 +285,20 @@ async function printArrivals() {
   );
   if (guests.length === 0) throw new Error("the demo has no arrivals today to print");
   await click('[data-testid="print-arrivals"]');
-  const file = await until("the PDF saved", () =>
-    script(`return /[0-9]{4}-[0-9]{2}-[0-9]{2}-arrivals\\.pdf/.exec(document.querySelector('[data-testid="screen-today"] .notice.ok')?.textContent ?? "")?.[0] ?? null`),
-  30_000);
+  const file = await until(
+    "the PDF saved",
+    () =>
+      script(
+        `return /[0-9]{4}-[0-9]{2}-[0-9]{2}-arrivals\\.pdf/.exec(document.querySelector('[data-testid="screen-today"] .notice.ok')?.textContent ?? "")?.[0] ?? null`,
+      ),
+    30_000,
+  );
   await shot("03b-print-arrivals");
   const path = join(dataDir, "paperwork", file);
-  if (!existsSync(path)) throw new Error(`no ${file} in the paperwork folder (${readdirSync(join(dataDir, "paperwork")).join(", ")})`);
+  if (!existsSync(path))
+    throw new Error(
+      `no ${file} in the paperwork folder (${readdirSync(join(dataDir, "paperwork")).join(", ")})`,
+    );
   const pdf = execFileSync("pdftotext", ["-layout", path, "-"]).toString();
   const missing = guests.filter((g) => !pdf.includes(g));
   if (missing.length) throw new Error(`the arrivals PDF lacks ${missing.join(", ")}:\n${pdf}`);
@@ -282,49 +337,87 @@ async function dragOnTape() {
     args: [],
   });
   if (plan?.error) throw new Error(`planning the drag: ${plan.error}`);
-  if (!plan) throw new Error("no confirmed stay on the tape chart with a free room of its type to drag it to");
+  if (!plan)
+    throw new Error(
+      "no confirmed stay on the tape chart with a free room of its type to drag it to",
+    );
   const bar = { [ELEMENT]: await find(`[data-testid="tape-bar"][data-stay-id="${plan.stay}"]`) };
   await wd("POST", s("/actions"), {
-    actions: [{
-      type: "pointer", id: "mouse", parameters: { pointerType: "mouse" },
-      actions: [
-        { type: "pointerMove", origin: bar, x: plan.barX, y: 0, duration: 0 },
-        { type: "pointerDown", button: 0 },
-        { type: "pointerMove", origin: bar, x: plan.barX, y: 3, duration: 0 },
-        // straight to the target row: a ghost drawn over a busy row on the way makes that row
-        // taller, and the rows below it (the target among them) move down while the drag lasts
-        { type: "pointerMove", origin: bar, x: plan.barX, y: plan.dy, duration: 0 },
-        { type: "pointerUp", button: 0 },
-      ],
-    }],
+    actions: [
+      {
+        type: "pointer",
+        id: "mouse",
+        parameters: { pointerType: "mouse" },
+        actions: [
+          { type: "pointerMove", origin: bar, x: plan.barX, y: 0, duration: 0 },
+          { type: "pointerDown", button: 0 },
+          { type: "pointerMove", origin: bar, x: plan.barX, y: 3, duration: 0 },
+          // straight to the target row: a ghost drawn over a busy row on the way makes that row
+          // taller, and the rows below it (the target among them) move down while the drag lasts
+          { type: "pointerMove", origin: bar, x: plan.barX, y: plan.dy, duration: 0 },
+          { type: "pointerUp", button: 0 },
+        ],
+      },
+    ],
   });
   await wd("DELETE", s("/actions")).catch(() => {});
-  const notice = await until("the drop saved", async () => (await text('[data-testid="tape-notice"]')) || null).catch(async (e) => {
-    const refused = await script(`return document.querySelector('[data-testid="tape-error"]')?.textContent ?? null`);
-    throw new Error(`${refused ? `the drag was refused: ${refused}` : e.message} (${JSON.stringify(plan)})`);
+  const notice = await until(
+    "the drop saved",
+    async () => (await text('[data-testid="tape-notice"]')) || null,
+  ).catch(async (e) => {
+    const refused = await script(
+      `return document.querySelector('[data-testid="tape-error"]')?.textContent ?? null`,
+    );
+    throw new Error(
+      `${refused ? `the drag was refused: ${refused}` : e.message} (${JSON.stringify(plan)})`,
+    );
   });
   const moved = await wd("POST", s("/execute/async"), {
     script: `const done = arguments[arguments.length - 1];
              window.__TAURI_INTERNALS__.invoke("get_reservation", { id: arguments[0] }).then(done, (e) => done({ error: JSON.stringify(e) }));`,
     args: [plan.stay],
   });
-  if (moved?.room_id !== plan.roomId) throw new Error(`after dragging ${plan.guest} to room ${plan.toRoom}, the desk has ${JSON.stringify(moved)}`);
+  if (moved?.room_id !== plan.roomId)
+    throw new Error(
+      `after dragging ${plan.guest} to room ${plan.toRoom}, the desk has ${JSON.stringify(moved)}`,
+    );
   const row = await until("the bar in its new row", () =>
-    script(`return document.querySelector('[data-stay-id="' + arguments[0] + '"]')?.closest("[data-room-id]")?.dataset.roomId ?? null`, [plan.stay]),
+    script(
+      `return document.querySelector('[data-stay-id="' + arguments[0] + '"]')?.closest("[data-room-id]")?.dataset.roomId ?? null`,
+      [plan.stay],
+    ),
   ).catch(() => null);
-  if (row !== plan.roomId) throw new Error(`the chart draws ${plan.guest} in another row after the drag`);
+  if (row !== plan.roomId)
+    throw new Error(`the chart draws ${plan.guest} in another row after the drag`);
   await shot("07b-tape-dragged");
-  console.log(`tape chart: dragged ${plan.guest} from room ${plan.fromRoom} to ${plan.toRoom}: "${notice}"`);
+  console.log(
+    `tape chart: dragged ${plan.guest} from room ${plan.fromRoom} to ${plan.toRoom}: "${notice}"`,
+  );
 }
 
 // The Reports screen, opened with Alt+R: the totals, one table row and one chart bar a day, as
 // the desk's own report for the range on screen.
 async function reports() {
   await wd("POST", s("/actions"), {
-    actions: [{ type: "key", id: "keys", actions: [{ type: "keyDown", value: "\uE00A" }, { type: "keyDown", value: "r" }, { type: "keyUp", value: "r" }, { type: "keyUp", value: "\uE00A" }] }],
+    actions: [
+      {
+        type: "key",
+        id: "keys",
+        actions: [
+          { type: "keyDown", value: "\uE00A" },
+          { type: "keyDown", value: "r" },
+          { type: "keyUp", value: "r" },
+          { type: "keyUp", value: "\uE00A" },
+        ],
+      },
+    ],
   });
   await wd("DELETE", s("/actions")).catch(() => {});
-  await until("the Reports screen", () => script(`const el = document.querySelector('[data-testid="screen-reports"]'); return !!el && !el.closest('[hidden]')`));
+  await until("the Reports screen", () =>
+    script(
+      `const el = document.querySelector('[data-testid="screen-reports"]'); return !!el && !el.closest('[hidden]')`,
+    ),
+  );
   await find('[data-testid="report-chart"] rect.room');
   const shown = await script(`return {
     from: document.querySelector('[data-testid="report-from"]').value, to: document.querySelector('[data-testid="report-to"]').value,
@@ -336,11 +429,21 @@ async function reports() {
     args: [shown.from, shown.to],
   });
   const { rooms_sold: sold, rooms_sellable: sellable } = report.totals ?? {};
-  if (!(sold > 0) || shown.rows !== report.days.length || shown.bars !== report.days.length || !shown.tile.includes(`${sold}`) || !shown.tile.includes(`${sellable}`)) {
-    throw new Error(`the Reports screen shows ${JSON.stringify(shown)}; the desk's report: ${JSON.stringify(report).slice(0, 400)}`);
+  if (
+    !(sold > 0) ||
+    shown.rows !== report.days.length ||
+    shown.bars !== report.days.length ||
+    !shown.tile.includes(`${sold}`) ||
+    !shown.tile.includes(`${sellable}`)
+  ) {
+    throw new Error(
+      `the Reports screen shows ${JSON.stringify(shown)}; the desk's report: ${JSON.stringify(report).slice(0, 400)}`,
+    );
   }
   await shot("11b-reports");
-  console.log(`reports: ${shown.from} → ${shown.to}, ${shown.rows} days drawn, ${sold} of ${sellable} room-nights sold`);
+  console.log(
+    `reports: ${shown.from} → ${shown.to}, ${shown.rows} days drawn, ${sold} of ${sellable} room-nights sold`,
+  );
 }
 
 /** Chooses the desk's language in the menu's switch, as a clerk would. */
@@ -357,7 +460,9 @@ async function languageSwitch() {
   try {
     await click('[data-testid="nav-today"]');
     await chooseLanguage("es");
-    const nav = await until("the menu in Spanish", async () => ((await text('[data-testid="nav-today"]')).startsWith("Hoy") ? "Hoy" : null));
+    const nav = await until("the menu in Spanish", async () =>
+      (await text('[data-testid="nav-today"]')).startsWith("Hoy") ? "Hoy" : null,
+    );
     const bar = await until("the status bar in Spanish", async () => {
       const t = await text('[data-testid="sync-waiting"]');
       return t === "No se envía nada" ? t : null;
@@ -367,7 +472,9 @@ async function languageSwitch() {
   } finally {
     await chooseLanguage("en");
   }
-  await until("the menu in English again", async () => (await text('[data-testid="nav-today"]')).startsWith("Today"));
+  await until("the menu in English again", async () =>
+    (await text('[data-testid="nav-today"]')).startsWith("Today"),
+  );
 }
 
 // 100,000 guests: the demo loaded with a long guest list through the app's own command, then
@@ -382,7 +489,9 @@ async function bigGuestList() {
     args: [],
   });
   if (loaded !== "ok") throw new Error(`loading 100,000 guests: ${loaded}`);
-  console.log(`100,000 guests loaded through the outbox in ${Math.round((Date.now() - started) / 1000)} s`);
+  console.log(
+    `100,000 guests loaded through the outbox in ${Math.round((Date.now() - started) / 1000)} s`,
+  );
   await script("location.reload(); return true;");
   await find('[data-testid="screen-today"] [data-testid="today-arrivals"]', 30_000);
   await click('[data-testid="nav-housekeeping"]');
@@ -403,14 +512,28 @@ async function bigGuestList() {
       `const i = document.querySelector('[data-testid="guest-search"]'); i.value = ""; i.dispatchEvent(new Event("input", { bubbles: true })); return true;`,
     );
     await type('[data-testid="guest-search"]', term.slice(0, -1));
-    await until("the results so far", () => script(`return document.querySelector('[data-testid="screen-guests"]').dataset.searchTerm === ${JSON.stringify(term.slice(0, -1))}`));
+    await until("the results so far", () =>
+      script(
+        `return document.querySelector('[data-testid="screen-guests"]').dataset.searchTerm === ${JSON.stringify(term.slice(0, -1))}`,
+      ),
+    );
     await type('[data-testid="guest-search"]', term.slice(-1));
-    await until(`results for ${term}`, () => script(`return document.querySelector('[data-testid="screen-guests"]').dataset.searchTerm === ${JSON.stringify(term)}`));
-    const shown = await script(`return document.querySelector('[data-testid="guest-results"] td')?.textContent ?? ""`);
-    times.push(`${term}: ${await script(`return Number(document.querySelector('[data-testid="screen-guests"]').dataset.searchMs)`)} (${shown.trim().split("\n")[0].slice(0, 30)})`);
+    await until(`results for ${term}`, () =>
+      script(
+        `return document.querySelector('[data-testid="screen-guests"]').dataset.searchTerm === ${JSON.stringify(term)}`,
+      ),
+    );
+    const shown = await script(
+      `return document.querySelector('[data-testid="guest-results"] td')?.textContent ?? ""`,
+    );
+    times.push(
+      `${term}: ${await script(`return Number(document.querySelector('[data-testid="screen-guests"]').dataset.searchMs)`)} (${shown.trim().split("\n")[0].slice(0, 30)})`,
+    );
   }
   await shot("12-guests-100k");
-  console.log(`measured on 100,000 guests: guest search keystroke → results (ms, first hit) ${times.join("; ")} (target < 100 ms); Today opened → lists ${Math.round(todayMs)} ms (target < 300 ms)`);
+  console.log(
+    `measured on 100,000 guests: guest search keystroke → results (ms, first hit) ${times.join("; ")} (target < 100 ms); Today opened → lists ${Math.round(todayMs)} ms (target < 300 ms)`,
+  );
 }
 
 // ---- 4. a live server -------------------------------------------------------------------------
@@ -471,13 +594,17 @@ function relay(port, target) {
       new Promise((resolve) => {
         for (const s of sockets) s.destroy();
         sockets.clear();
-        listener ? listener.close(() => resolve()) : resolve();
+        if (listener) listener.close(() => resolve());
+        else resolve();
         listener = null;
       }),
   };
 }
 
-const sql = (query) => execFileSync("psql", [live.adminUrl, "-AtX", "-F", "|", "-c", query], { encoding: "utf8" }).trim();
+const sql = (query) =>
+  execFileSync("psql", [live.adminUrl, "-AtX", "-F", "|", "-c", query], {
+    encoding: "utf8",
+  }).trim();
 
 function uuid7() {
   const bytes = randomBytes(16);
@@ -491,7 +618,10 @@ function uuid7() {
 async function api(path, body, token) {
   const response = await fetch(`${serverUrl}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      "content-type": "application/json",
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: JSON.stringify(body),
   });
   const json = await response.json();
@@ -517,8 +647,12 @@ async function newBooking(guest) {
   await click('[data-testid="nav-reservations"]');
   await click('[data-testid="new-reservation"]');
   await type('[data-testid="guest-picker"]', guest);
-  await until("rooms offered", () => script(`return document.querySelectorAll('[data-testid="room-select"] option').length > 0`));
-  return script(`const s = document.querySelector('[data-testid="room-select"]'); return { id: s.value, label: s.selectedOptions[0].textContent };`);
+  await until("rooms offered", () =>
+    script(`return document.querySelectorAll('[data-testid="room-select"] option').length > 0`),
+  );
+  return script(
+    `const s = document.querySelector('[data-testid="room-select"]'); return { id: s.value, label: s.selectedOptions[0].textContent };`,
+  );
 }
 
 async function liveServer() {
@@ -536,7 +670,12 @@ async function liveServer() {
     await find('[data-testid="screen-today"]', 60_000);
     // the initial sync pulls the whole seeded tenant from a debug build of the server on a
     // 2-core VM: it took 20 to 40 s there, depending on the VM's load
-    const online = await statusIs("online after the initial sync", "Online", "All changes saved", 120_000);
+    const online = await statusIs(
+      "online after the initial sync",
+      "Online",
+      "All changes saved",
+      120_000,
+    );
     await shot("20-live-connected");
 
     // the server stops; a guest and a booking for them wait on the laptop
@@ -549,7 +688,9 @@ async function liveServer() {
     await click('[data-testid="guest-form"] button[type="submit"]');
     await find('[data-testid="guest-profile"]');
     const room = await newBooking("Offline Walk");
-    await until("the guest offered", () => script(`return !!document.querySelector('.picker [role=option]')`));
+    await until("the guest offered", () =>
+      script(`return !!document.querySelector('.picker [role=option]')`),
+    );
     await press('[data-testid="guest-picker"]', ENTER);
     await find(".picker .badge.confirmed"); // the profile was picked, not a new name
     await click('[data-testid="book"]');
@@ -570,15 +711,23 @@ async function liveServer() {
       `select r.confirmation_number, rm.number from reservations r join rooms rm on rm.id = r.room_id
         where r.guest_name = 'Offline Walkin'`,
     ).split("|");
-    if (shown !== `#${number}`) throw new Error(`the desk shows ${shown}, the server numbered it ${number}`);
-    if (!room.label.startsWith(`${serverRoom} `)) throw new Error(`booked ${room.label}, the server has room ${serverRoom}`);
+    if (shown !== `#${number}`)
+      throw new Error(`the desk shows ${shown}, the server numbered it ${number}`);
+    if (!room.label.startsWith(`${serverRoom} `))
+      throw new Error(`booked ${room.label}, the server has room ${serverRoom}`);
     await shot("22-live-synced-number");
-    console.log(`live server: "${online}" → server stopped, "${offline}" (booking ${before}) → server back, "${synced}", booking ${shown} in room ${serverRoom}`);
+    console.log(
+      `live server: "${online}" → server stopped, "${offline}" (booking ${before}) → server back, "${synced}", booking ${shown} in room ${serverRoom}`,
+    );
 
     // this desk goes offline; a second laptop books the room this desk is about to book
     await desk.close();
     const mine = await newBooking("Clash Walkin");
-    const b = await api("/v1/auth/login", { email: emailB, password: live.password, device_name: "e2e laptop B" });
+    const b = await api("/v1/auth/login", {
+      email: emailB,
+      password: live.password,
+      device_name: "e2e laptop B",
+    });
     const [property, roomType, currency] = sql(
       `select r.property_id, r.room_type_id, p.currency from rooms r join properties p on p.id = r.property_id where r.id = '${mine.id}'`,
     ).split("|");
@@ -588,17 +737,31 @@ async function liveServer() {
       "/v1/sync/push",
       {
         protocol_version: 1,
-        changes: [{
-          change_id: uuid7(), device_seq: 1, table: "reservations", op: "insert", id: uuid7(),
-          values: {
-            tenant_id: b.tenant_id, guest_name: "Laptop B Guest", status: "confirmed", property_id: property,
-            room_type_id: roomType, room_id: mine.id, check_in_date: today, check_out_date: tomorrow, currency,
+        changes: [
+          {
+            change_id: uuid7(),
+            device_seq: 1,
+            table: "reservations",
+            op: "insert",
+            id: uuid7(),
+            values: {
+              tenant_id: b.tenant_id,
+              guest_name: "Laptop B Guest",
+              status: "confirmed",
+              property_id: property,
+              room_type_id: roomType,
+              room_id: mine.id,
+              check_in_date: today,
+              check_out_date: tomorrow,
+              currency,
+            },
           },
-        }],
+        ],
       },
       b.access_token,
     );
-    if (pushed.results[0].status !== "applied") throw new Error(`laptop B: ${JSON.stringify(pushed.results[0])}`);
+    if (pushed.results[0].status !== "applied")
+      throw new Error(`laptop B: ${JSON.stringify(pushed.results[0])}`);
     await click('[data-testid="book"]');
     await find('[data-testid="reservation-detail"]');
     await statusIs("the clash waiting offline", "Offline", "1 change waiting");
@@ -616,25 +779,38 @@ async function liveServer() {
     if (!summary.includes("Clash Walkin")) throw new Error(`conflict: ${summary}`);
     // what a clerk reads: no ids, no null, no cents
     const inbox = await text('[data-testid="conflict"]');
-    if (/[0-9a-f]{8}-[0-9a-f]{4}-|\bnull\b|cents/i.test(inbox)) throw new Error(`the conflict shows raw data:\n${inbox}`);
-    await until("free rooms offered", () => script(`return document.querySelector('[data-testid="conflict-room"]')?.value || null`));
-    const moved = await script(`return document.querySelector('[data-testid="conflict-room"]').selectedOptions[0].textContent`);
+    if (/[0-9a-f]{8}-[0-9a-f]{4}-|\bnull\b|cents/i.test(inbox))
+      throw new Error(`the conflict shows raw data:\n${inbox}`);
+    await until("free rooms offered", () =>
+      script(`return document.querySelector('[data-testid="conflict-room"]')?.value || null`),
+    );
+    const moved = await script(
+      `return document.querySelector('[data-testid="conflict-room"]').selectedOptions[0].textContent`,
+    );
     await shot("24-live-conflict");
     await click('[data-testid="conflict-move"]');
     await find('[data-testid="conflict-notice"]');
     await click('[data-testid="sync-now"]');
     const clean = await statusIs("the moved booking synced", "Online", "All changes saved");
-    await until("no conflict left", () => script(`return !document.querySelector('[data-testid="sync-conflicts"]')`));
+    await until("no conflict left", () =>
+      script(`return !document.querySelector('[data-testid="sync-conflicts"]')`),
+    );
     const rows = sql(
       `select r.guest_name, rm.number from reservations r join rooms rm on rm.id = r.room_id
         where r.guest_name in ('Clash Walkin', 'Laptop B Guest') order by r.guest_name`,
     );
     const [[, mineAt], [, theirsAt]] = rows.split("\n").map((l) => l.split("|"));
-    if (theirsAt !== mine.label.split(" ")[0] || mineAt === theirsAt || !moved.startsWith(`${mineAt} `)) {
+    if (
+      theirsAt !== mine.label.split(" ")[0] ||
+      mineAt === theirsAt ||
+      !moved.startsWith(`${mineAt} `)
+    ) {
       throw new Error(`after the move: ${rows.replace(/\n/g, "; ")} (moved to ${moved})`);
     }
     await shot("25-live-resolved");
-    console.log(`live server: laptop B took room ${theirsAt}; the desk's booking came back as "${conflicts}" ("${summary}"), moved to room ${mineAt}: "${clean}"`);
+    console.log(
+      `live server: laptop B took room ${theirsAt}; the desk's booking came back as "${conflicts}" ("${summary}"), moved to room ${mineAt}: "${clean}"`,
+    );
 
     // "Switch user": desk.a hands over; desk.b, never signed in on this laptop, signs in online
     const was = await textOf("signed-in");
@@ -645,10 +821,14 @@ async function liveServer() {
     await type('[data-testid="sign-in"] [name="password"]', live.password);
     await shot("26-live-switch-user");
     await click('[data-testid="sign-in"] button[type="submit"]');
-    const now = await until("desk.b signed in", async () => {
-      const t = await textOf("signed-in");
-      return t.includes(emailB) ? t : null;
-    }, 30_000);
+    const now = await until(
+      "desk.b signed in",
+      async () => {
+        const t = await textOf("signed-in");
+        return t.includes(emailB) ? t : null;
+      },
+      30_000,
+    );
     await click('[data-testid="nav-today"]');
     await shot("27-live-switched");
     console.log(`switch user: "${was}" → "${now}"`);
@@ -659,7 +839,10 @@ async function liveServer() {
 }
 
 let failed = false;
-const runs = [["local hotel", localHotel], ["demo", demo]];
+const runs = [
+  ["local hotel", localHotel],
+  ["demo", demo],
+];
 if (live.bin) runs.push(["live server", liveServer]);
 if (process.env.PMS_E2E_GUESTS !== "small") runs.push(["100,000 guests", bigGuestList]);
 for (const [name, run] of runs) {

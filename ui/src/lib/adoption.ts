@@ -10,7 +10,10 @@ import type { SyncProgress, SyncStatus } from "./types";
 /** The copy's progress bar, 0–100 (tables done of the total). */
 export function progressPercent(progress: SyncProgress | null): number {
   if (!progress || progress.tables_total <= 0) return 0;
-  return Math.max(0, Math.min(100, Math.round((progress.tables_done / progress.tables_total) * 100)));
+  return Math.max(
+    0,
+    Math.min(100, Math.round((progress.tables_done / progress.tables_total) * 100)),
+  );
 }
 
 export type Adoption =
@@ -26,7 +29,10 @@ export type Adoption =
  * connection and the latest sync status. New work typed meanwhile can make `left` exceed the
  * count before; `sent` never goes below 0.
  */
-export function adoption(waitingBefore: number, status: Pick<SyncStatus, "changes_waiting" | "online"> | null): Adoption {
+export function adoption(
+  waitingBefore: number,
+  status: Pick<SyncStatus, "changes_waiting" | "online"> | null,
+): Adoption {
   const left = status?.changes_waiting ?? waitingBefore;
   if (left === 0) return { kind: "allSent", total: waitingBefore };
   if (status?.online === false) return { kind: "offline", left, total: waitingBefore };

@@ -2,7 +2,9 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 
 // The commands' transport, replaced: each test says what the Rust side answers.
 const answer = vi.fn();
-vi.mock("@tauri-apps/api/core", () => ({ invoke: (command: string, args?: unknown) => answer(command, args) }));
+vi.mock("@tauri-apps/api/core", () => ({
+  invoke: (command: string, args?: unknown) => answer(command, args),
+}));
 vi.mock("@tauri-apps/api/event", () => ({ listen: vi.fn() }));
 
 const { api, onSignInRequired } = await import("./api");
@@ -23,7 +25,14 @@ describe("a command refused because the desk is locked", () => {
 
   it("leaves other refusals to the screen", async () => {
     answer.mockRejectedValue({ kind: "RoomTaken", room: "101", message: "Room 101 is taken." });
-    await expect(api.changeReservation({ id: "a", check_in: "2026-12-01", check_out: "2026-12-02", room_id: "r" })).rejects.toMatchObject({ kind: "RoomTaken" });
+    await expect(
+      api.changeReservation({
+        id: "a",
+        check_in: "2026-12-01",
+        check_out: "2026-12-02",
+        room_id: "r",
+      }),
+    ).rejects.toMatchObject({ kind: "RoomTaken" });
     expect(told).not.toHaveBeenCalled();
   });
 
@@ -46,7 +55,10 @@ describe("a command refused because the desk is locked", () => {
       ["export_report_csv", { from: "2026-11-06", to: "2026-12-05" }],
       ["export_guests_csv", {}],
       ["list_staff", {}],
-      ["add_staff", { input: { email: "ana@hotel.test", display_name: "Ana", role: "front_desk" } }],
+      [
+        "add_staff",
+        { input: { email: "ana@hotel.test", display_name: "Ana", role: "front_desk" } },
+      ],
       ["change_staff_role", { user_id: "u1", role: "manager" }],
       ["disable_staff", { user_id: "u1" }],
       ["give_temporary_password", { user_id: "u1" }],

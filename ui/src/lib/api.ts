@@ -49,7 +49,12 @@ export function onSignInRequired(handler: () => void) {
 
 function invoke<T>(command: string, args?: InvokeArgs): Promise<T> {
   return tauriInvoke<T>(command, args).catch((error: unknown) => {
-    if (typeof error === "object" && error !== null && (error as { kind?: unknown }).kind === "SignInRequired") signInRequired();
+    if (
+      typeof error === "object" &&
+      error !== null &&
+      (error as { kind?: unknown }).kind === "SignInRequired"
+    )
+      signInRequired();
     throw error;
   });
 }
@@ -124,9 +129,7 @@ export interface NewPayment {
 export type Action = "check_in" | "check_out" | "cancel" | "no_show";
 
 export type Resolution =
-  | { keep: "mine" }
-  | { keep: "theirs" }
-  | { keep: "edited"; edits: Record<string, unknown> };
+  { keep: "mine" } | { keep: "theirs" } | { keep: "edited"; edits: Record<string, unknown> };
 
 export const api = {
   appStatus: () => invoke<AppStatus>("get_app_status"),
@@ -134,12 +137,19 @@ export const api = {
   loadDemo: (guests?: number) => invoke<Property>("load_demo", { guests: guests ?? null }),
   properties: () => invoke<Property[]>("list_properties"),
   setDeskProperty: (id: string) => invoke<Property>("set_desk_property", { id }),
-  connectServer: (input: { server: string; email: string; password: string; device_name?: string }) =>
-    invoke<AppStatus>("connect_server", { input }),
+  connectServer: (input: {
+    server: string;
+    email: string;
+    password: string;
+    device_name?: string;
+  }) => invoke<AppStatus>("connect_server", { input }),
 
   /** `new_password` only after a `PasswordChangeRequired` refusal (a temporary password). */
   signIn: (email: string, password: string, new_password?: string) =>
-    invoke<AppStatus>("sign_in", new_password ? { email, password, new_password } : { email, password }),
+    invoke<AppStatus>(
+      "sign_in",
+      new_password ? { email, password, new_password } : { email, password },
+    ),
   signOut: () => invoke<AppStatus>("sign_out", {}),
   /** Owner only: minutes of no input before the desk locks, 0 (never) to 480. */
   setIdleLock: (minutes: number) => invoke<AppStatus>("set_idle_lock", { minutes }),
@@ -149,10 +159,19 @@ export const api = {
   searchReservations: (text: string) => invoke<Reservation[]>("search_reservations", { text }),
   reservation: (id: string) => invoke<Reservation>("get_reservation", { id }),
   availableRooms: (check_in: string, check_out: string, ignoring?: string) =>
-    invoke<RoomOffer[]>("find_available_rooms", { check_in, check_out, ignoring: ignoring ?? null }),
-  createReservation: (input: NewReservation) => invoke<Reservation>("create_reservation", { input }),
-  changeReservation: (input: { id: string; check_in: string; check_out: string; room_id: string | null }) =>
-    invoke<Reservation>("change_reservation", { input }),
+    invoke<RoomOffer[]>("find_available_rooms", {
+      check_in,
+      check_out,
+      ignoring: ignoring ?? null,
+    }),
+  createReservation: (input: NewReservation) =>
+    invoke<Reservation>("create_reservation", { input }),
+  changeReservation: (input: {
+    id: string;
+    check_in: string;
+    check_out: string;
+    room_id: string | null;
+  }) => invoke<Reservation>("change_reservation", { input }),
   /** `reason`: why a booking is cancelled; `override_reason`: a manager lets a guest check out with a balance. */
   act: (id: string, action: Action, reason?: string, override_reason?: string) =>
     invoke<{ reservation: Reservation; points_earned: number }>("reservation_action", {
@@ -171,7 +190,12 @@ export const api = {
   openCompanyFolio: (reservation_id: string, name: string) =>
     invoke<StayFolio>("open_company_folio", { reservation_id, name }),
   /** Moves part (or all) of a charge to another folio of the stay. */
-  moveEntry: (reservation_id: string, entry_id: string, amount_minor: number, to_folio_id: string) =>
+  moveEntry: (
+    reservation_id: string,
+    entry_id: string,
+    amount_minor: number,
+    to_folio_id: string,
+  ) =>
     invoke<StayFolio>("move_folio_entry", { reservation_id, entry_id, amount_minor, to_folio_id }),
   chargeItems: () => invoke<ChargeItem[]>("list_charge_items", {}),
 
@@ -182,8 +206,10 @@ export const api = {
   /** `folio_id` null: the stay's guest folio. */
   issueInvoice: (reservation_id: string, folio_id: string | null) =>
     invoke<GuestInvoice>("issue_guest_invoice", { reservation_id, folio_id }),
-  issueCreditNote: (invoice_id: string) => invoke<GuestInvoice>("issue_credit_note", { invoice_id }),
-  invoices: (reservation_id: string) => invoke<GuestInvoice[]>("list_guest_invoices", { reservation_id }),
+  issueCreditNote: (invoice_id: string) =>
+    invoke<GuestInvoice>("issue_credit_note", { invoice_id }),
+  invoices: (reservation_id: string) =>
+    invoke<GuestInvoice[]>("list_guest_invoices", { reservation_id }),
   /** The PDF's path; the desk opens it in the system viewer. */
   openInvoice: (id: string) => invoke<string>("open_guest_invoice", { id }),
 
@@ -200,21 +226,29 @@ export const api = {
   guest: (id: string) => invoke<Profile>("get_guest", { id }),
   createGuest: (input: GuestInput) => invoke<Profile>("create_guest", { input }),
   updateGuest: (id: string, input: GuestInput) => invoke<Profile>("update_guest", { id, input }),
-  mergeGuests: (keep_id: string, duplicate_id: string) => invoke<Profile>("merge_guests", { keep_id, duplicate_id }),
+  mergeGuests: (keep_id: string, duplicate_id: string) =>
+    invoke<Profile>("merge_guests", { keep_id, duplicate_id }),
 
   rooms: () => invoke<RoomStatus[]>("list_rooms"),
-  setRoomStatus: (room_id: string, status: string) => invoke<RoomStatus>("set_room_status", { room_id, status }),
+  setRoomStatus: (room_id: string, status: string) =>
+    invoke<RoomStatus>("set_room_status", { room_id, status }),
 
   programs: () => invoke<Program[]>("list_programs"),
-  enroll: (guest_id: string, program_id: string) => invoke<Membership>("enroll_guest", { guest_id, program_id }),
+  enroll: (guest_id: string, program_id: string) =>
+    invoke<Membership>("enroll_guest", { guest_id, program_id }),
   redeem: (member_id: string, points: number, description?: string) =>
-    invoke<number>("redeem_points", { input: { member_id, points, description: description ?? null } }),
+    invoke<number>("redeem_points", {
+      input: { member_id, points, description: description ?? null },
+    }),
   addPoints: (member_id: string, points: number, description?: string) =>
-    invoke<number>("add_points", { input: { member_id, points, description: description ?? null } }),
+    invoke<number>("add_points", {
+      input: { member_id, points, description: description ?? null },
+    }),
   ledger: (member_id: string) => invoke<LedgerEntry[]>("member_ledger", { member_id }),
 
   campaigns: () => invoke<Campaign[]>("list_campaigns"),
-  previewAudience: (audience: AudienceInput, kind: string) => invoke<number>("preview_audience", { audience, kind }),
+  previewAudience: (audience: AudienceInput, kind: string) =>
+    invoke<number>("preview_audience", { audience, kind }),
   createCampaign: (input: NewCampaign) => invoke<Campaign>("create_campaign", { input }),
   billing: () => invoke<Billing>("get_billing"),
 
@@ -225,19 +259,23 @@ export const api = {
 
   /** The hotel's colleagues (owners and managers read it; the writes are the owner's). */
   staff: () => invoke<Colleague[]>("list_staff", {}),
-  addStaff: (input: { email: string; display_name: string; role: string }) => invoke<Colleague>("add_staff", { input }),
-  changeStaffRole: (user_id: string, role: string) => invoke<Colleague>("change_staff_role", { user_id, role }),
+  addStaff: (input: { email: string; display_name: string; role: string }) =>
+    invoke<Colleague>("add_staff", { input }),
+  changeStaffRole: (user_id: string, role: string) =>
+    invoke<Colleague>("change_staff_role", { user_id, role }),
   /** Enabling again is the platform's, never the desk's. */
   disableStaff: (user_id: string) => invoke<Colleague>("disable_staff", { user_id }),
   /** Online only; the answer is shown once and never stored. */
-  giveTemporaryPassword: (user_id: string) => invoke<TemporaryPassword>("give_temporary_password", { user_id }),
+  giveTemporaryPassword: (user_id: string) =>
+    invoke<TemporaryPassword>("give_temporary_password", { user_id }),
   /** Saves the guest list as CSV; resolves with the file's path. */
   exportGuestsCsv: () => invoke<string>("export_guests_csv", {}),
 
   syncStatus: () => invoke<SyncStatus>("get_sync_status"),
   syncNow: () => invoke<void>("sync_now"),
   conflicts: () => invoke<Conflict[]>("list_conflicts"),
-  resolve: (id: number, resolution: Resolution) => invoke<void>("resolve_conflict", { id, resolution }),
+  resolve: (id: number, resolution: Resolution) =>
+    invoke<void>("resolve_conflict", { id, resolution }),
 
   checkForUpdate: () => invoke<UpdateCheck>("check_for_update"),
   /** Downloads, verifies and installs the update, then the app restarts (resolves only if not). */

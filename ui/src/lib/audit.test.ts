@@ -58,7 +58,13 @@ describe("night audit report", () => {
     expect(auditReport({ ...summary, charges_posted: 0 }).posted).toMatch(/already posted/);
   });
   it("handles an empty day", () => {
-    const report = auditReport({ ...summary, revenue: [], payments: [], rooms_sold: 0, occupancy_percent: 0 });
+    const report = auditReport({
+      ...summary,
+      revenue: [],
+      payments: [],
+      rooms_sold: 0,
+      occupancy_percent: 0,
+    });
     expect(report.revenue).toEqual([]);
     expect(report.charged_total_minor).toBe(0);
     expect(report.payments_total_minor).toBe(0);
@@ -73,8 +79,18 @@ describe("occupancy and the business day", () => {
     expect(occupancyText(1, 1, 100)).toBe("1 of 1 room sold · 100%");
   });
   it("badges a due audit", () => {
-    const day = { property_id: "p", timezone: "Europe/Lisbon", business_date: "2026-12-03", local_time: "2026-12-04 02:10", audit_due: true };
-    expect(businessDayState(day)).toEqual({ line: "Business date 2026-12-03 · 2026-12-04 02:10 in Europe/Lisbon", due: true, badge: "Audit due" });
+    const day = {
+      property_id: "p",
+      timezone: "Europe/Lisbon",
+      business_date: "2026-12-03",
+      local_time: "2026-12-04 02:10",
+      audit_due: true,
+    };
+    expect(businessDayState(day)).toEqual({
+      line: "Business date 2026-12-03 · 2026-12-04 02:10 in Europe/Lisbon",
+      due: true,
+      badge: "Audit due",
+    });
     expect(businessDayState({ ...day, audit_due: false }).badge).toBeNull();
   });
 });

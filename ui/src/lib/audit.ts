@@ -8,7 +8,17 @@ import type { BusinessDay, DaySummary } from "./types";
 
 export const TAX_TYPES = ["vat", "city_tax"];
 
-const TYPE_ORDER = ["room", "food", "beverage", "minibar", "parking", "no_show", "other", "vat", "city_tax"];
+const TYPE_ORDER = [
+  "room",
+  "food",
+  "beverage",
+  "minibar",
+  "parking",
+  "no_show",
+  "other",
+  "vat",
+  "city_tax",
+];
 
 const METHOD_ORDER = ["cash", "card", "transfer", "other"];
 
@@ -20,11 +30,17 @@ export interface SummaryRow {
 
 /** `prefix` "audit.type" and key "room" → "Rooms"; a key the catalogue lacks, as words. */
 function label(language: Language, prefix: string, key: string): string {
-  return lookup(language, `${prefix}.${key}`, () => key.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase()));
+  return lookup(language, `${prefix}.${key}`, () =>
+    key.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase()),
+  );
 }
 
 /** Sums rows of the same key and orders them as the desk reads them (unknown keys last, by name). */
-function grouped(rows: { key: string; amount_minor: number }[], order: string[], labelOf: (key: string) => string): SummaryRow[] {
+function grouped(
+  rows: { key: string; amount_minor: number }[],
+  order: string[],
+  labelOf: (key: string) => string,
+): SummaryRow[] {
   const totals = new Map<string, number>();
   for (const r of rows) totals.set(r.key, sumMinor([totals.get(r.key) ?? 0, r.amount_minor]));
   const rank = (key: string) => {
@@ -73,19 +89,37 @@ export function auditReport(summary: DaySummary, language: Language = "en"): Aud
     charged_total_minor: revenue_total_minor + taxes_total_minor,
     payments,
     payments_total_minor: sumMinor(payments.map((p) => p.amount_minor)),
-    occupancy: occupancyText(summary.rooms_sold, summary.rooms_total, summary.occupancy_percent, language),
-    posted: summary.charges_posted > 0 ? t("audit.posted", { count: summary.charges_posted }) : t("audit.nothingPosted"),
+    occupancy: occupancyText(
+      summary.rooms_sold,
+      summary.rooms_total,
+      summary.occupancy_percent,
+      language,
+    ),
+    posted:
+      summary.charges_posted > 0
+        ? t("audit.posted", { count: summary.charges_posted })
+        : t("audit.nothingPosted"),
   };
 }
 
 /** "31 of 40 rooms sold · 77.5%" (the percent as the server computed it, to one decimal). */
-export function occupancyText(sold: number, total: number, percent: number, language: Language = "en"): string {
-  const shown = new Intl.NumberFormat(language, { maximumFractionDigits: 1 }).format(Math.round(percent * 10) / 10);
+export function occupancyText(
+  sold: number,
+  total: number,
+  percent: number,
+  language: Language = "en",
+): string {
+  const shown = new Intl.NumberFormat(language, { maximumFractionDigits: 1 }).format(
+    Math.round(percent * 10) / 10,
+  );
   return translator(language)("audit.occupancy", { sold, count: total, percent: shown });
 }
 
 /** The business day's line and whether the audit is due now. */
-export function businessDayState(day: BusinessDay, language: Language = "en"): { line: string; due: boolean; badge: string | null } {
+export function businessDayState(
+  day: BusinessDay,
+  language: Language = "en",
+): { line: string; due: boolean; badge: string | null } {
   const t = translator(language);
   return {
     line: t("audit.line", { date: day.business_date, time: day.local_time, zone: day.timezone }),

@@ -22,8 +22,25 @@ const lookups: Lookups = {
   timeZone: "Pacific/Auckland",
 };
 
-function conflict(table: string, reason: string, mine: Row, theirs: Row | null, message: string | null = null): Conflict {
-  return { id: 1, table, row_id: ROW, op: theirs ? "update" : "insert", reason, message, summary: "", mine, theirs, created_at: "2026-11-25T20:30:00Z" };
+function conflict(
+  table: string,
+  reason: string,
+  mine: Row,
+  theirs: Row | null,
+  message: string | null = null,
+): Conflict {
+  return {
+    id: 1,
+    table,
+    row_id: ROW,
+    op: theirs ? "update" : "insert",
+    reason,
+    message,
+    summary: "",
+    mine,
+    theirs,
+    created_at: "2026-11-25T20:30:00Z",
+  };
 }
 
 const booking: Row = {
@@ -67,12 +84,22 @@ function expectReadable(c: Conflict, language: "en" | "es" = "en") {
   return { view, text };
 }
 
-const row = (view: ReturnType<typeof describeConflict>, label: string) => view.lines.find((l) => l.label === label);
-const norm = (text: string | null | undefined) => (text ?? "").replace(/[\s\u2009\u202f\u00a0]+/g, " ").replace(/ ?– ?/g, "–");
+const row = (view: ReturnType<typeof describeConflict>, label: string) =>
+  view.lines.find((l) => l.label === label);
+const norm = (text: string | null | undefined) =>
+  (text ?? "").replace(/[\s\u2009\u202f\u00a0]+/g, " ").replace(/ ?– ?/g, "–");
 
 describe("a refused change, by reason", () => {
   it("room_unavailable: the guest, the stay and the room, and what the laptop booked", () => {
-    const { view, text } = expectReadable(conflict("reservations", "room_unavailable", booking, null, "the room is already taken for some of these nights"));
+    const { view, text } = expectReadable(
+      conflict(
+        "reservations",
+        "room_unavailable",
+        booking,
+        null,
+        "the room is already taken for some of these nights",
+      ),
+    );
     expect(norm(view.title)).toBe("Clash Walkin · 25–27 Nov 2026 · room 101");
     expect(view.reason).toMatch(/Another desk booked this room/);
     expect(view.onlyYours).toBe(true);
@@ -82,40 +109,104 @@ describe("a refused change, by reason", () => {
     expect(text).not.toMatch(/Deposit|Arrival/);
   });
   it("insufficient_points: the points to redeem, without the sign", () => {
-    const mine = { tenant_id: TENANT, id: ROW, member_id: ROW, program_id: ROW, guest_id: GUEST, type: "redeem", points: -1500, description: "Free night", reference_type: null, reference_id: null, balance_before: null, balance_after: null };
-    const { view } = expectReadable(conflict("loyalty_transactions", "insufficient_points", mine, null));
+    const mine = {
+      tenant_id: TENANT,
+      id: ROW,
+      member_id: ROW,
+      program_id: ROW,
+      guest_id: GUEST,
+      type: "redeem",
+      points: -1500,
+      description: "Free night",
+      reference_type: null,
+      reference_id: null,
+      balance_before: null,
+      balance_after: null,
+    };
+    const { view } = expectReadable(
+      conflict("loyalty_transactions", "insufficient_points", mine, null),
+    );
     expect(view.title).toBe("Loyalty points · Ana García · 1,500 points");
     expect(row(view, "Kind")?.yours).toBe("Points redeemed");
     expect(row(view, "Points")?.yours).toBe("-1,500 points");
   });
   it("forbidden: a rate change shows both amounts", () => {
-    const { view } = expectReadable(conflict("reservations", "forbidden", { rate_per_night_cents: 9000, total_amount_cents: 18000 }, booking));
+    const { view } = expectReadable(
+      conflict(
+        "reservations",
+        "forbidden",
+        { rate_per_night_cents: 9000, total_amount_cents: 18000 },
+        booking,
+      ),
+    );
     expect(view.reason).toMatch(/may not make this change/);
-    expect(row(view, "Rate per night")).toEqual({ label: "Rate per night", yours: "€90.00", theirs: "€120.00" });
+    expect(row(view, "Rate per night")).toEqual({
+      label: "Rate per night",
+      yours: "€90.00",
+      theirs: "€120.00",
+    });
     expect(row(view, "Total")).toEqual({ label: "Total", yours: "€180.00", theirs: "€240.00" });
     expect(view.lines).toHaveLength(2);
   });
   it("not_found: never the server's message with the row's id in it", () => {
-    const c = conflict("guests", "not_found", { email: "ana@example.com" }, null, `no guests row ${ROW} is visible to this account`);
+    const c = conflict(
+      "guests",
+      "not_found",
+      { email: "ana@example.com" },
+      null,
+      `no guests row ${ROW} is visible to this account`,
+    );
     const { view } = expectReadable({ ...c, row_id: GUEST });
     expect(view.title).toBe("Ana García");
     expect(view.reason).toMatch(/no longer has this record/);
     expect(row(view, "Email")?.yours).toBe("ana@example.com");
   });
   it("invalid_value: the count the hotel refused", () => {
-    const { view } = expectReadable(conflict("reservations", "invalid_value", { adults: 0 }, booking));
+    const { view } = expectReadable(
+      conflict("reservations", "invalid_value", { adults: 0 }, booking),
+    );
     expect(view.title.startsWith("Clash Walkin")).toBe(true);
     expect(row(view, "Adults")).toEqual({ label: "Adults", yours: "0", theirs: "2" });
   });
   it("duplicate_key: the guest entered twice, only what differs", () => {
-    const guest = { tenant_id: TENANT, id: GUEST, first_name: "Ana", last_name: "García", email: "ana@example.com", phone: null, marketing_consent: false, tags: [] };
-    const { view } = expectReadable(conflict("guests", "duplicate_key", { ...guest, email: "ana.garcia@example.com", phone: "+34 600 000 000" }, guest));
+    const guest = {
+      tenant_id: TENANT,
+      id: GUEST,
+      first_name: "Ana",
+      last_name: "García",
+      email: "ana@example.com",
+      phone: null,
+      marketing_consent: false,
+      tags: [],
+    };
+    const { view } = expectReadable(
+      conflict(
+        "guests",
+        "duplicate_key",
+        { ...guest, email: "ana.garcia@example.com", phone: "+34 600 000 000" },
+        guest,
+      ),
+    );
     expect(view.title).toBe("Ana García");
     expect(view.lines.map((l) => l.label)).toEqual(["Email", "Phone"]);
     expect(row(view, "Phone")).toEqual({ label: "Phone", yours: "+34 600 000 000", theirs: "—" });
   });
   it("missing_reference: a yen charge, without decimals", () => {
-    const mine = { tenant_id: TENANT, id: ROW, folio_id: ROW, reservation_id: ROW, kind: "charge", amount_minor: 1500, currency: "JPY", business_date: "2026-11-25", description: "Minibar", charge_type: "minibar", quantity: 1, voids_entry_id: null, tax_rate_bp: null };
+    const mine = {
+      tenant_id: TENANT,
+      id: ROW,
+      folio_id: ROW,
+      reservation_id: ROW,
+      kind: "charge",
+      amount_minor: 1500,
+      currency: "JPY",
+      business_date: "2026-11-25",
+      description: "Minibar",
+      charge_type: "minibar",
+      quantity: 1,
+      voids_entry_id: null,
+      tax_rate_bp: null,
+    };
     const { view } = expectReadable(conflict("folio_entries", "missing_reference", mine, null));
     // en-GB writes yen "JP¥"; either way, no decimals
     expect(view.title).toMatch(/^Folio entry · Minibar · (JP)?¥1,500$/);
@@ -124,12 +215,30 @@ describe("a refused change, by reason", () => {
     expect(row(view, "Charge type")?.yours).toBe("Minibar");
   });
   it("server_owned: the balance the server keeps, and a hidden number counted", () => {
-    const { view } = expectReadable(conflict("reservations", "server_owned", { balance_due_cents: 0, confirmation_number: 1042 }, { ...booking, confirmation_number: 1041 }));
-    expect(row(view, "Balance due")).toEqual({ label: "Balance due", yours: "€0.00", theirs: "€240.00" });
+    const { view } = expectReadable(
+      conflict(
+        "reservations",
+        "server_owned",
+        { balance_due_cents: 0, confirmation_number: 1042 },
+        { ...booking, confirmation_number: 1041 },
+      ),
+    );
+    expect(row(view, "Balance due")).toEqual({
+      label: "Balance due",
+      yours: "€0.00",
+      theirs: "€240.00",
+    });
     expect(view.hidden).toBe(1);
   });
   it("card_number: the card number is masked, not shown again", () => {
-    const mine = { kind: "payment", amount_minor: 5000, currency: "EUR", payment_method: "card", external_reference: "4111 1111 1111 1111", business_date: "2026-11-25" };
+    const mine = {
+      kind: "payment",
+      amount_minor: 5000,
+      currency: "EUR",
+      payment_method: "card",
+      external_reference: "4111 1111 1111 1111",
+      business_date: "2026-11-25",
+    };
     const { view, text } = expectReadable(conflict("folio_entries", "card_number", mine, null));
     expect(view.reason).toMatch(/card number/);
     expect(text).not.toMatch(/4111 1111/);
@@ -137,40 +246,91 @@ describe("a refused change, by reason", () => {
     expect(row(view, "Method")?.yours).toBe("Card");
   });
   it("folio_closed: a dinar charge with three decimals", () => {
-    const mine = { kind: "charge", amount_minor: 12345, currency: "BHD", description: "Dinner", charge_type: "food", business_date: "2026-11-26" };
+    const mine = {
+      kind: "charge",
+      amount_minor: 12345,
+      currency: "BHD",
+      description: "Dinner",
+      charge_type: "food",
+      business_date: "2026-11-26",
+    };
     const { view } = expectReadable(conflict("folio_entries", "folio_closed", mine, null));
     expect(view.reason).toMatch(/folio was closed/);
     expect(norm(row(view, "Amount")?.yours)).toBe("BHD 12.345");
   });
   it("a value the same in words on both sides (a number sent as text) is neither shown nor counted", () => {
-    const { view } = expectReadable(conflict("reservations", "superseded", { total_amount_cents: "24000", adults: 3 }, booking));
+    const { view } = expectReadable(
+      conflict("reservations", "superseded", { total_amount_cents: "24000", adults: 3 }, booking),
+    );
     expect(view.lines.map((l) => l.label)).toEqual(["Adults"]);
     expect(view.hidden).toBe(0);
   });
   it("an unknown reason still reads as a sentence", () => {
-    const { view } = expectReadable(conflict("reservations", "out_of_order", { notes: "late arrival" }, booking));
+    const { view } = expectReadable(
+      conflict("reservations", "out_of_order", { notes: "late arrival" }, booking),
+    );
     expect(view.reason).toBe("The hotel refused this change.");
     expect(row(view, "Notes")).toEqual({ label: "Notes", yours: "late arrival", theirs: "—" });
   });
 });
 
 describe("a merged field group", () => {
-  const held = { guest_name: "Ana García", check_in: "2026-11-25", check_out: "2026-11-27", room_number: "102" };
+  const held = {
+    guest_name: "Ana García",
+    check_in: "2026-11-25",
+    check_out: "2026-11-27",
+    room_number: "102",
+  };
   it("superseded stay: dates and rooms side by side; a room this laptop does not know is 'another room'", () => {
-    const mine = { check_in_date: "2026-11-26", check_out_date: "2026-11-28", room_type_id: ROOM_TYPE, room_id: ROOM_UNKNOWN, property_id: PROPERTY };
-    const theirs = { check_in_date: "2026-11-25", check_out_date: "2026-11-27", room_type_id: ROOM_TYPE, room_id: ROOM_102, property_id: PROPERTY };
-    const c = conflict("reservations", "superseded", mine, theirs, "field group stay was edited elsewhere at the same time");
+    const mine = {
+      check_in_date: "2026-11-26",
+      check_out_date: "2026-11-28",
+      room_type_id: ROOM_TYPE,
+      room_id: ROOM_UNKNOWN,
+      property_id: PROPERTY,
+    };
+    const theirs = {
+      check_in_date: "2026-11-25",
+      check_out_date: "2026-11-27",
+      room_type_id: ROOM_TYPE,
+      room_id: ROOM_102,
+      property_id: PROPERTY,
+    };
+    const c = conflict(
+      "reservations",
+      "superseded",
+      mine,
+      theirs,
+      "field group stay was edited elsewhere at the same time",
+    );
     const view = describeConflict(c, { ...lookups, reservation: held }, "en", "en-GB");
     expectReadable(c);
     expect(norm(view.title)).toBe("Ana García · 26–28 Nov 2026 · room 102");
     expect(view.reason).toMatch(/their version was kept/);
-    expect(row(view, "Arrival")).toEqual({ label: "Arrival", yours: "Thu, 26 Nov 2026", theirs: "Wed, 25 Nov 2026" });
+    expect(row(view, "Arrival")).toEqual({
+      label: "Arrival",
+      yours: "Thu, 26 Nov 2026",
+      theirs: "Wed, 25 Nov 2026",
+    });
     expect(row(view, "Room")).toEqual({ label: "Room", yours: "another room", theirs: "102" });
   });
   it("overwritten contact preferences: yes and no", () => {
-    const mine = { contact_by_email: true, contact_by_sms: false, contact_by_phone: true, marketing_consent: true };
-    const theirs = { contact_by_email: true, contact_by_sms: false, contact_by_phone: false, marketing_consent: false };
-    const { view } = expectReadable({ ...conflict("guests", "overwritten", mine, theirs), row_id: GUEST });
+    const mine = {
+      contact_by_email: true,
+      contact_by_sms: false,
+      contact_by_phone: true,
+      marketing_consent: true,
+    };
+    const theirs = {
+      contact_by_email: true,
+      contact_by_sms: false,
+      contact_by_phone: false,
+      marketing_consent: false,
+    };
+    const { view } = expectReadable({
+      ...conflict("guests", "overwritten", mine, theirs),
+      row_id: GUEST,
+    });
     expect(view.title).toBe("Ana García");
     expect(view.lines).toEqual([
       { label: "May be called", yours: "yes", theirs: "no" },
@@ -178,13 +338,31 @@ describe("a merged field group", () => {
     ]);
   });
   it("invalid_transition: statuses in words, times at the hotel (Auckland), empty as a dash", () => {
-    const mine = { status: "checked_in", checked_in_at: "2026-11-25T20:30:00Z", cancelled_at: null, cancellation_reason: null };
-    const theirs = { status: "cancelled", checked_in_at: null, cancelled_at: "2026-11-25T19:00:00Z", cancellation_reason: "guest called" };
+    const mine = {
+      status: "checked_in",
+      checked_in_at: "2026-11-25T20:30:00Z",
+      cancelled_at: null,
+      cancellation_reason: null,
+    };
+    const theirs = {
+      status: "cancelled",
+      checked_in_at: null,
+      cancelled_at: "2026-11-25T19:00:00Z",
+      cancellation_reason: "guest called",
+    };
     const { view } = expectReadable(conflict("reservations", "invalid_transition", mine, theirs));
-    expect(row(view, "Status")).toEqual({ label: "Status", yours: "In house", theirs: "Cancelled" });
+    expect(row(view, "Status")).toEqual({
+      label: "Status",
+      yours: "In house",
+      theirs: "Cancelled",
+    });
     expect(norm(row(view, "Checked in")?.yours)).toBe("26 Nov 2026, 09:30");
     expect(row(view, "Checked in")?.theirs).toBe("—");
-    expect(row(view, "Cancellation reason")).toEqual({ label: "Cancellation reason", yours: "—", theirs: "guest called" });
+    expect(row(view, "Cancellation reason")).toEqual({
+      label: "Cancellation reason",
+      yours: "—",
+      theirs: "guest called",
+    });
   });
   it("superseded payment: amounts in the row's own currency", () => {
     const mine = { total_amount_cents: 30000, rate_per_night_cents: 15000, currency: "JPY" };
@@ -204,7 +382,15 @@ describe("card numbers", () => {
 
 describe("in Spanish", () => {
   it("says the same in the clerk's language, amounts and dates the Spanish way", () => {
-    const { view } = expectReadable(conflict("reservations", "forbidden", { rate_per_night_cents: 900000, check_in_date: "2026-11-26" }, booking), "es");
+    const { view } = expectReadable(
+      conflict(
+        "reservations",
+        "forbidden",
+        { rate_per_night_cents: 900000, check_in_date: "2026-11-26" },
+        booking,
+      ),
+      "es",
+    );
     expect(view.reason).toBe("Su cuenta no puede hacer este cambio. Consulte a un gerente.");
     expect(norm(row(view, "Precio por noche")?.yours)).toBe("9000,00 €");
     expect(row(view, "Llegada")?.yours).toBe("jue, 26 nov 2026");

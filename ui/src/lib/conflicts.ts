@@ -17,7 +17,19 @@ import { formatMoney, isCurrency } from "./money";
 import type { Conflict, Row } from "./types";
 
 /** How a column's value is written for the clerk. */
-type Kind = "text" | "day" | "instant" | "money" | "bool" | "status" | "choice" | "count" | "points" | "room" | "guest" | "list";
+type Kind =
+  | "text"
+  | "day"
+  | "instant"
+  | "money"
+  | "bool"
+  | "status"
+  | "choice"
+  | "count"
+  | "points"
+  | "room"
+  | "guest"
+  | "list";
 type Field = [label: MessageKey, kind: Kind];
 
 const ADDRESS: Record<string, Field> = {
@@ -148,7 +160,15 @@ const FIELDS: Record<string, Record<string, Field>> = {
  * reading beside the title (which already names the guest, the dates and the room).
  */
 const BRIEF: Record<string, string[]> = {
-  reservations: ["status", "nights", "adults", "children", "total_amount_cents", "special_requests", "notes"],
+  reservations: [
+    "status",
+    "nights",
+    "adults",
+    "children",
+    "total_amount_cents",
+    "special_requests",
+    "notes",
+  ],
   guests: ["first_name", "last_name", "email", "phone"],
   loyalty_transactions: ["type", "points", "description"],
 };
@@ -160,7 +180,12 @@ export interface Lookups {
   /** guest id → the guest's name */
   guests?: ReadonlyMap<string, string>;
   /** The booking the conflict is about, as this laptop holds it now (a merge sends only one field group). */
-  reservation?: { guest_name: string; check_in: string; check_out: string; room_number: string | null } | null;
+  reservation?: {
+    guest_name: string;
+    check_in: string;
+    check_out: string;
+    room_number: string | null;
+  } | null;
   /** The property's currency, for a row that does not carry its own. */
   currency?: string;
   /** The property's IANA time zone, for times. */
@@ -187,7 +212,12 @@ export interface ConflictView {
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
 function present(value: unknown): boolean {
-  return value !== null && value !== undefined && value !== "" && !(Array.isArray(value) && value.length === 0);
+  return (
+    value !== null &&
+    value !== undefined &&
+    value !== "" &&
+    !(Array.isArray(value) && value.length === 0)
+  );
 }
 
 function text(value: unknown): string | null {
@@ -205,7 +235,10 @@ interface Context {
 
 /** "4111 1111 1111 1111" → "•••• 1111": a run of 13 to 19 digits (spaces and dashes between). */
 export function maskCardNumbers(value: string): string {
-  return value.replace(/\d(?:[ -]?\d){12,18}/g, (run) => `•••• ${run.replace(/\D/g, "").slice(-4)}`);
+  return value.replace(
+    /\d(?:[ -]?\d){12,18}/g,
+    (run) => `•••• ${run.replace(/\D/g, "").slice(-4)}`,
+  );
 }
 
 /** A value in words, or null when it cannot be shown (an unresolvable id, a blob). */
@@ -231,13 +264,19 @@ function valueText(kind: Kind, value: unknown, cx: Context): string | null {
     case "status":
       return typeof value === "string" ? statusLabel(value, cx.language) : null;
     case "choice":
-      return typeof value === "string" ? lookup(cx.language, `choice.${value}`, () => value.replace(/_/g, " ")) : null;
+      return typeof value === "string"
+        ? lookup(cx.language, `choice.${value}`, () => value.replace(/_/g, " "))
+        : null;
     case "room":
       return (typeof value === "string" && cx.lookups.rooms?.get(value)) || null;
     case "guest":
       return (typeof value === "string" && cx.lookups.guests?.get(value)) || null;
     case "list":
-      return Array.isArray(value) ? value.map(String).join(", ") : typeof value === "string" ? value : null;
+      return Array.isArray(value)
+        ? value.map(String).join(", ")
+        : typeof value === "string"
+          ? value
+          : null;
     case "text":
       if (typeof value === "number") return formatNumber(value, cx.locale);
       // a bare id in a text column says nothing to a clerk
@@ -247,7 +286,10 @@ function valueText(kind: Kind, value: unknown, cx: Context): string | null {
 }
 
 function lookupPoints(points: number, cx: Context): string {
-  return translator(cx.language)("conflicts.points", { count: points, points: formatNumber(points, cx.locale) });
+  return translator(cx.language)("conflicts.points", {
+    count: points,
+    points: formatNumber(points, cx.locale),
+  });
 }
 
 function same(a: unknown, b: unknown): boolean {
@@ -275,7 +317,9 @@ function title(c: Conflict, cx: Context): string {
       break;
     }
     case "guests": {
-      const name = text(pick("full_name")) ?? ([text(pick("first_name")), text(pick("last_name"))].filter(Boolean).join(" ") || null);
+      const name =
+        text(pick("full_name")) ??
+        ([text(pick("first_name")), text(pick("last_name"))].filter(Boolean).join(" ") || null);
       parts.push(name ?? cx.lookups.guests?.get(c.row_id) ?? noun);
       break;
     }
@@ -293,11 +337,14 @@ function title(c: Conflict, cx: Context): string {
       const kind = text(pick("kind"));
       parts.push(description ?? (kind ? lookup(cx.language, `choice.${kind}`, () => kind) : null));
       const amount = pick("amount_minor");
-      if (typeof amount === "number" && cx.currency) parts.push(formatMoney(amount, cx.currency, cx.locale));
+      if (typeof amount === "number" && cx.currency)
+        parts.push(formatMoney(amount, cx.currency, cx.locale));
       break;
     }
     case "rooms":
-      parts.push(text(pick("number")) ? t("conflicts.room", { room: String(pick("number")) }) : noun);
+      parts.push(
+        text(pick("number")) ? t("conflicts.room", { room: String(pick("number")) }) : noun,
+      );
       break;
     default:
       parts.push(noun, text(pick("name")) ?? text(pick("subject")));
@@ -307,9 +354,15 @@ function title(c: Conflict, cx: Context): string {
 }
 
 /** A conflict in the clerk's words, in `language` (dates and amounts in `locale`). */
-export function describeConflict(c: Conflict, lookups: Lookups = {}, language: Language = "en", locale: string = language): ConflictView {
+export function describeConflict(
+  c: Conflict,
+  lookups: Lookups = {},
+  language: Language = "en",
+  locale: string = language,
+): ConflictView {
   const t = translator(language);
-  const currencyOf = (row: Row | null) => (row && typeof row.currency === "string" && isCurrency(row.currency) ? row.currency : null);
+  const currencyOf = (row: Row | null) =>
+    row && typeof row.currency === "string" && isCurrency(row.currency) ? row.currency : null;
   const cx: Context = {
     language,
     locale,
@@ -322,7 +375,10 @@ export function describeConflict(c: Conflict, lookups: Lookups = {}, language: L
   const lines: ConflictLine[] = [];
   let hidden = 0;
   // the map's order, not the row's: a clerk reads the guest before the money
-  const columns = [...Object.keys(fields).filter((k) => k in c.mine), ...Object.keys(c.mine).filter((k) => !(k in fields))];
+  const columns = [
+    ...Object.keys(fields).filter((k) => k in c.mine),
+    ...Object.keys(c.mine).filter((k) => !(k in fields)),
+  ];
   for (const column of columns) {
     const mine = c.mine[column];
     if (theirs ? same(mine, theirs[column]) : !present(mine)) continue;
@@ -361,5 +417,9 @@ export function describeConflict(c: Conflict, lookups: Lookups = {}, language: L
 
 /** Everything the clerk reads of a conflict, as one text (for tests and screen readers). */
 export function conflictText(view: ConflictView): string {
-  return [view.title, view.reason, ...view.lines.map((l) => `${l.label}: ${l.yours} / ${l.theirs ?? ""}`)].join("\n");
+  return [
+    view.title,
+    view.reason,
+    ...view.lines.map((l) => `${l.label}: ${l.yours} / ${l.theirs ?? ""}`),
+  ].join("\n");
 }

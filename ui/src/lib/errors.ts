@@ -15,9 +15,11 @@ const FALLBACK: Record<string, string> = {
   ClientTooOld: "This app needs an update to sync again.",
   NotSetUp: "This laptop is not set up yet.",
   UpdateUnreachable: "The update server cannot be reached. Try again later.",
-  UpdateNotTrusted: "The update on offer is not signed with this app's key, so it was not installed.",
+  UpdateNotTrusted:
+    "The update on offer is not signed with this app's key, so it was not installed.",
   NoUpdate: "No newer version is published yet.",
-  balance_due: "The folio still has a balance: take a payment or refund first, or a manager can let the guest leave with a reason.",
+  balance_due:
+    "The folio still has a balance: take a payment or refund first, or a manager can let the guest leave with a reason.",
   card_number: "Don't type card numbers here; write the terminal's receipt reference instead.",
   folio_closed: "That folio is closed: nothing more can be posted on it.",
   override_needs_reason: "A manager's reason is needed to let the guest leave with a balance.",
@@ -25,7 +27,9 @@ const FALLBACK: Record<string, string> = {
 };
 
 export function isAppError(value: unknown): value is AppError {
-  return typeof value === "object" && value !== null && typeof (value as AppError).kind === "string";
+  return (
+    typeof value === "object" && value !== null && typeof (value as AppError).kind === "string"
+  );
 }
 
 /** A sentence for the clerk, whatever was thrown. */

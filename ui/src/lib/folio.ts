@@ -6,7 +6,15 @@
 import { lookup, translate, translator, type Language } from "./i18n";
 import { formatMoney, parseMoney, sumMinor } from "./money";
 import type { FieldErrors } from "./validate";
-import { CHARGE_TYPES, PAYMENT_METHODS, type Balance, type ChargeItem, type FolioEntry, type PaymentMethod, type StayFolio } from "./types";
+import {
+  CHARGE_TYPES,
+  PAYMENT_METHODS,
+  type Balance,
+  type ChargeItem,
+  type FolioEntry,
+  type PaymentMethod,
+  type StayFolio,
+} from "./types";
 
 /** The English of the card-number refusal (the catalogue's `check.cardNumber`). */
 export const CARD_NUMBER_MESSAGE = translate("en", "check.cardNumber");
@@ -32,7 +40,11 @@ function digitRuns(text: string): string[] {
     if (isDigit(c)) {
       current += c;
     } else {
-      const joins = (c === " " || c === "-") && current !== "" && isDigit(chars[i + 1]) && isDigit(chars[i - 1]);
+      const joins =
+        (c === " " || c === "-") &&
+        current !== "" &&
+        isDigit(chars[i + 1]) &&
+        isDigit(chars[i - 1]);
       if (!joins && current !== "") {
         runs.push(current);
         current = "";
@@ -91,19 +103,30 @@ export function signedMinor(entry: FolioEntry): number {
  * A balance from entries: charged = charges + taxes + adjustments, paid = payments − refunds,
  * balance = charged − paid; voided entries, their voids and overrides count for nothing.
  */
-export function balanceOf(entries: FolioEntry[], voided: Set<string> = voidedIds(entries)): Balance {
+export function balanceOf(
+  entries: FolioEntry[],
+  voided: Set<string> = voidedIds(entries),
+): Balance {
   const counted = entries.filter((e) => !voided.has(e.id));
-  const of = (...kinds: string[]) => sumMinor(counted.filter((e) => kinds.includes(e.kind)).map((e) => e.amount_minor));
+  const of = (...kinds: string[]) =>
+    sumMinor(counted.filter((e) => kinds.includes(e.kind)).map((e) => e.amount_minor));
   const charged_minor = of("charge", "tax", "adjustment");
   const paid_minor = of("payment") - of("refund");
   return { charged_minor, paid_minor, balance_minor: charged_minor - paid_minor };
 }
 
 /** Each folio's balance and the stay's, recomputed from the entries. */
-export function recomputeBalances(stay: StayFolio): { folios: Record<string, Balance>; stay: Balance } {
+export function recomputeBalances(stay: StayFolio): {
+  folios: Record<string, Balance>;
+  stay: Balance;
+} {
   const voided = voidedIds(stay.entries);
   const folios: Record<string, Balance> = {};
-  for (const f of stay.folios) folios[f.id] = balanceOf(stay.entries.filter((e) => e.folio_id === f.id), voided);
+  for (const f of stay.folios)
+    folios[f.id] = balanceOf(
+      stay.entries.filter((e) => e.folio_id === f.id),
+      voided,
+    );
   return { folios, stay: balanceOf(stay.entries, voided) };
 }
 
@@ -117,7 +140,6 @@ export interface FolioRow {
   signed_minor: number;
   label: string;
 }
-
 
 /** "card" → "Card", "no_show" → "No-show fee": for the forms' choices, in the desk's language. */
 export function choiceLabel(value: string, language: Language = "en"): string {
@@ -133,12 +155,18 @@ export function entryLabel(entry: FolioEntry, language: Language = "en"): string
   const kind = lookup(language, `choice.${entry.kind}`, () => entry.kind);
   const parts: string[] = [];
   if (entry.voids_entry_id) parts.push(t("entry.void"));
-  if (entry.description) parts.push(entry.kind === "override" ? `${kind}: ${entry.description}` : entry.description);
+  if (entry.description)
+    parts.push(entry.kind === "override" ? `${kind}: ${entry.description}` : entry.description);
   else parts.push(kind);
-  if (entry.kind === "tax" && entry.tax_rate_bp !== null) parts.push(`(${entry.tax_rate_bp / 100}%)`);
+  if (entry.kind === "tax" && entry.tax_rate_bp !== null)
+    parts.push(`(${entry.tax_rate_bp / 100}%)`);
   const method = entry.payment_method;
-  if (method) parts.push(`· ${lookup(language, `choice.${method}`, () => method).toLocaleLowerCase(language)}`);
-  if (entry.external_reference) parts.push(`· ${t("entry.ref", { reference: entry.external_reference })}`);
+  if (method)
+    parts.push(
+      `· ${lookup(language, `choice.${method}`, () => method).toLocaleLowerCase(language)}`,
+    );
+  if (entry.external_reference)
+    parts.push(`· ${t("entry.ref", { reference: entry.external_reference })}`);
   return parts.join(" ");
 }
 
@@ -190,13 +218,18 @@ export function validateSplit(
   const amount = parseMoney(draft.amount, stay.currency);
   if (amount === null || amount <= 0) errors.amount = t("check.amountToMove");
   else if (entry && remaining > 0 && amount > remaining)
-    errors.amount = t("check.atMostLeft", { amount: formatMoney(remaining, stay.currency, language) });
+    errors.amount = t("check.atMostLeft", {
+      amount: formatMoney(remaining, stay.currency, language),
+    });
   const target = stay.folios.find((f) => f.id === draft.to_folio_id);
   if (!target) errors.to_folio_id = t("check.chooseFolio");
   else if (entry && target.id === entry.folio_id) errors.to_folio_id = t("check.anotherFolio");
   else if (target.status !== "open") errors.to_folio_id = t("check.folioClosed");
   if (Object.keys(errors).length > 0 || amount === null) return { ok: false, errors };
-  return { ok: true, value: { entry_id: draft.entry_id, amount_minor: amount, to_folio_id: draft.to_folio_id } };
+  return {
+    ok: true,
+    value: { entry_id: draft.entry_id, amount_minor: amount, to_folio_id: draft.to_folio_id },
+  };
 }
 
 export interface PaymentDraft {
@@ -222,13 +255,23 @@ export function validatePayment(
   if (amount === null || amount <= 0) errors.amount = t("check.amountExample");
   else if (kind === "refund" && paidMinor !== undefined && amount > paidMinor)
     errors.amount =
-      paidMinor > 0 ? t("check.atMostPaid", { amount: formatMoney(paidMinor, currency, language) }) : t("check.nothingPaid");
-  if (!(PAYMENT_METHODS as string[]).includes(draft.method)) errors.method = t("check.chooseMethod");
+      paidMinor > 0
+        ? t("check.atMostPaid", { amount: formatMoney(paidMinor, currency, language) })
+        : t("check.nothingPaid");
+  if (!(PAYMENT_METHODS as string[]).includes(draft.method))
+    errors.method = t("check.chooseMethod");
   const reference = draft.reference.trim();
   if (containsCardNumber(reference)) errors.reference = t("check.cardNumber");
   else if (reference.length > 100) errors.reference = t("check.atMost100");
   if (Object.keys(errors).length > 0 || amount === null) return { ok: false, errors };
-  return { ok: true, value: { amount_minor: amount, method: draft.method as PaymentMethod, reference: reference || null } };
+  return {
+    ok: true,
+    value: {
+      amount_minor: amount,
+      method: draft.method as PaymentMethod,
+      reference: reference || null,
+    },
+  };
 }
 
 export interface ChargeDraft {
@@ -246,28 +289,55 @@ export function validateCharge(
   items: ChargeItem[],
   currency: string,
   language: Language = "en",
-): Checked<{ charge_item_id: string | null; description: string; unit_price_minor: number; quantity: number; charge_type: string }> {
+): Checked<{
+  charge_item_id: string | null;
+  description: string;
+  unit_price_minor: number;
+  quantity: number;
+  charge_type: string;
+}> {
   const t = translator(language);
   const errors: FieldErrors = {};
   const quantity = Number(draft.quantity.trim());
-  if (!/^\d+$/.test(draft.quantity.trim()) || quantity < 1 || quantity > 999) errors.quantity = t("check.wholeQuantity");
+  if (!/^\d+$/.test(draft.quantity.trim()) || quantity < 1 || quantity > 999)
+    errors.quantity = t("check.wholeQuantity");
   const description = draft.description.trim();
   if (containsCardNumber(description)) errors.description = t("check.cardNumber");
-  let value: { charge_item_id: string | null; description: string; unit_price_minor: number; charge_type: string } | null = null;
+  let value: {
+    charge_item_id: string | null;
+    description: string;
+    unit_price_minor: number;
+    charge_type: string;
+  } | null = null;
   if (draft.item_id) {
     const item = items.find((i) => i.id === draft.item_id);
     if (!item) errors.item_id = t("check.chooseItem");
-    else if (item.currency !== currency) errors.item_id = t("check.itemCurrency", { item: item.currency, stay: currency });
-    else value = { charge_item_id: item.id, description: description || item.name, unit_price_minor: item.price_minor, charge_type: item.charge_type };
+    else if (item.currency !== currency)
+      errors.item_id = t("check.itemCurrency", { item: item.currency, stay: currency });
+    else
+      value = {
+        charge_item_id: item.id,
+        description: description || item.name,
+        unit_price_minor: item.price_minor,
+        charge_type: item.charge_type,
+      };
   } else {
     if (description === "") errors.description = t("check.describeExtra");
     const price = parseMoney(draft.price, currency);
     if (price === null || price <= 0) errors.price = t("check.priceExample");
-    if (!(CHARGE_TYPES as readonly string[]).includes(draft.charge_type)) errors.charge_type = t("check.chooseChargeType");
-    if (price !== null) value = { charge_item_id: null, description, unit_price_minor: price, charge_type: draft.charge_type };
+    if (!(CHARGE_TYPES as readonly string[]).includes(draft.charge_type))
+      errors.charge_type = t("check.chooseChargeType");
+    if (price !== null)
+      value = {
+        charge_item_id: null,
+        description,
+        unit_price_minor: price,
+        charge_type: draft.charge_type,
+      };
   }
   if (Object.keys(errors).length > 0 || value === null) return { ok: false, errors };
-  if (!Number.isSafeInteger(value.unit_price_minor * quantity)) return { ok: false, errors: { quantity: t("check.totalTooLarge") } };
+  if (!Number.isSafeInteger(value.unit_price_minor * quantity))
+    return { ok: false, errors: { quantity: t("check.totalTooLarge") } };
   return { ok: true, value: { ...value, quantity } };
 }
 
@@ -289,7 +359,11 @@ export interface CheckOutGuard {
 }
 
 /** Before check-out: a settled folio lets the guest go; an amount owed (or owed back) needs payment, a refund, or a manager's reason. */
-export function checkOutGuard(balanceMinor: number, currency: string, language: Language = "en"): CheckOutGuard {
+export function checkOutGuard(
+  balanceMinor: number,
+  currency: string,
+  language: Language = "en",
+): CheckOutGuard {
   if (balanceMinor === 0) return { ok: true, needsOverride: false, message: null };
   const t = translator(language);
   const amount = formatMoney(Math.abs(balanceMinor), currency, language);

@@ -39,7 +39,10 @@ export function nightsBetween(checkIn: string, checkOut: string): number | null 
 
 // Building an Intl formatter is slow next to using one; a list of 100 rows reuses them.
 const formatters = new Map<string, Intl.DateTimeFormat>();
-function dateFormat(locale: string | undefined, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+function dateFormat(
+  locale: string | undefined,
+  options: Intl.DateTimeFormatOptions,
+): Intl.DateTimeFormat {
   const key = `${locale ?? ""}|${JSON.stringify(options)}`;
   let found = formatters.get(key);
   if (!found) {
@@ -49,9 +52,25 @@ function dateFormat(locale: string | undefined, options: Intl.DateTimeFormatOpti
   return found;
 }
 
-const SHORT: Intl.DateTimeFormatOptions = { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" };
-const LONG: Intl.DateTimeFormatOptions = { weekday: "short", day: "numeric", month: "short", year: "numeric", timeZone: "UTC" };
-const RANGE: Intl.DateTimeFormatOptions = { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" };
+const SHORT: Intl.DateTimeFormatOptions = {
+  weekday: "short",
+  day: "numeric",
+  month: "short",
+  timeZone: "UTC",
+};
+const LONG: Intl.DateTimeFormatOptions = {
+  weekday: "short",
+  day: "numeric",
+  month: "short",
+  year: "numeric",
+  timeZone: "UTC",
+};
+const RANGE: Intl.DateTimeFormatOptions = {
+  day: "numeric",
+  month: "short",
+  year: "numeric",
+  timeZone: "UTC",
+};
 
 /** A business date without its year: "Wed 25 Nov" (en-GB), "mié, 25 nov" (es). Not a date: as given. */
 export function shortDay(day: string, locale?: string): string {
@@ -62,7 +81,9 @@ export function shortDay(day: string, locale?: string): string {
 /** A day column's head: "Wed 25" (en), "mié 25" (es). */
 export function dayHead(day: string, locale?: string): string {
   const date = parseDay(day);
-  return date ? dateFormat(locale, { weekday: "short", day: "numeric", timeZone: "UTC" }).format(date) : day;
+  return date
+    ? dateFormat(locale, { weekday: "short", day: "numeric", timeZone: "UTC" }).format(date)
+    : day;
 }
 
 /** A business date with its year, for a date that may be far off: "Wed 25 Nov 2026" (en-GB). */
@@ -92,7 +113,12 @@ function instant(time: string | Date): Date | null {
 export function dayIn(time: string | Date, timeZone?: string): string | null {
   const date = instant(time);
   if (!date) return null;
-  const parts = dateFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone }).formatToParts(date);
+  const parts = dateFormat("en-CA", {
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    timeZone,
+  }).formatToParts(date);
   const part = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
   return `${part("year")}-${part("month")}-${part("day")}`;
 }
@@ -120,7 +146,11 @@ export function formatNumber(value: number, locale?: string): string {
  * How long ago an instant was, in words of the locale ("3 hours ago", "hace 3 horas"); null when
  * it never happened or is unreadable. Under 45 seconds reads as "now".
  */
-export function ago(time: string | null, now: Date = new Date(), locale: string = "en"): string | null {
+export function ago(
+  time: string | null,
+  now: Date = new Date(),
+  locale: string = "en",
+): string | null {
   if (!time) return null;
   const then = instant(time);
   if (!then) return null;
@@ -140,7 +170,11 @@ export function statusLabel(status: string, language: Language = "en"): string {
 }
 
 /** The booking's number, or what the clerk should know while it has none. */
-export function confirmation(number: number | null, legacy: string | null, language: Language = "en"): string {
+export function confirmation(
+  number: number | null,
+  legacy: string | null,
+  language: Language = "en",
+): string {
   if (number !== null) return `#${number}`;
   if (legacy) return legacy;
   return translate(language, "booking.numberOnSync");

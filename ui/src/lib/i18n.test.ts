@@ -1,9 +1,22 @@
 import { get } from "svelte/store";
 import { describe, expect, it } from "vitest";
-import { CATALOGUES, LANGUAGES, STORAGE_KEY, initialLanguage, isMessageKey, languageState, localeFor, lookup, translate, type Message } from "./i18n";
+import {
+  CATALOGUES,
+  LANGUAGES,
+  STORAGE_KEY,
+  initialLanguage,
+  isMessageKey,
+  languageState,
+  localeFor,
+  lookup,
+  translate,
+  type Message,
+} from "./i18n";
 
 const placeholders = (message: Message) =>
-  (typeof message === "string" ? [message] : [message.one, message.other]).flatMap((m) => [...m.matchAll(/\{(\w+)\}/g)].map((x) => x[1])).sort();
+  (typeof message === "string" ? [message] : [message.one, message.other])
+    .flatMap((m) => [...m.matchAll(/\{(\w+)\}/g)].map((x) => x[1]))
+    .sort();
 
 class MemoryStorage {
   values = new Map<string, string>();
@@ -26,13 +39,19 @@ describe("the catalogue", () => {
       expect(extra, `${id} has keys English lacks`).toEqual([]);
       for (const [key, message] of Object.entries(english)) {
         expect(placeholders(other[key]), `${id} ${key}`).toEqual(placeholders(message));
-        expect(typeof other[key], `${id} ${key}: plural in one language, not in the other`).toBe(typeof message);
+        expect(typeof other[key], `${id} ${key}: plural in one language, not in the other`).toBe(
+          typeof message,
+        );
       }
     }
   });
   it("fills in names and picks the plural form by count", () => {
-    expect(translate("en", "today.checkedIn", { guest: "Ana", room: "101" })).toBe("Ana checked in to room 101.");
-    expect(translate("es", "today.checkedIn", { guest: "Ana", room: "101" })).toBe("Ana se alojó en la habitación 101.");
+    expect(translate("en", "today.checkedIn", { guest: "Ana", room: "101" })).toBe(
+      "Ana checked in to room 101.",
+    );
+    expect(translate("es", "today.checkedIn", { guest: "Ana", room: "101" })).toBe(
+      "Ana se alojó en la habitación 101.",
+    );
     expect(translate("en", "sync.waiting", { count: 1 })).toBe("1 change waiting");
     expect(translate("en", "sync.waiting", { count: 0 })).toBe("0 changes waiting");
     expect(translate("en", "sync.waiting", { count: 2 })).toBe("2 changes waiting");
@@ -72,7 +91,14 @@ describe("the laptop's language", () => {
     expect(get(languageState(storage, "en-GB").language)).toBe("es");
   });
   it("still works when storage refuses", () => {
-    const broken = { getItem: () => { throw new Error("denied"); }, setItem: () => { throw new Error("denied"); } };
+    const broken = {
+      getItem: () => {
+        throw new Error("denied");
+      },
+      setItem: () => {
+        throw new Error("denied");
+      },
+    };
     const desk = languageState(broken, "es-ES");
     expect(get(desk.language)).toBe("es");
     desk.language.set("en");
@@ -83,6 +109,8 @@ describe("the laptop's language", () => {
 describe("the screens' names", () => {
   it("has a name in the catalogue for every screen of the keyboard map", async () => {
     const { SCREENS } = await import("./keys");
-    for (const { id } of LANGUAGES) for (const screen of SCREENS) expect(isMessageKey(`nav.${screen.id}`) && translate(id, `nav.${screen.id}`)).toBeTruthy();
+    for (const { id } of LANGUAGES)
+      for (const screen of SCREENS)
+        expect(isMessageKey(`nav.${screen.id}`) && translate(id, `nav.${screen.id}`)).toBeTruthy();
   });
 });

@@ -69,7 +69,8 @@ const en = {
   "update.upToDate": "Up to date · looked {when}",
   "update.willLook": "Looks for updates on start and daily",
 
-  "signin.intro": "Sign in to open the front desk. This works without internet once you have signed in here online.",
+  "signin.intro":
+    "Sign in to open the front desk. This works without internet once you have signed in here online.",
   "signin.email": "Email",
   "signin.password": "Password",
   "signin.submit": "Sign in",
@@ -110,11 +111,13 @@ const en = {
   "print.card": "Card",
   "print.cardFor": "Print the registration card of {guest}",
   "print.outagePack": "Outage pack (next 24 h)",
-  "print.outageHint": "Every list and a registration card per arrival for the next 24 hours, on paper in case the laptop or the power fails.",
+  "print.outageHint":
+    "Every list and a registration card per arrival for the next 24 hours, on paper in case the laptop or the power fails.",
   "print.saved": "Saved {file}; it opens in the PDF viewer to print.",
   "print.preparing": "Preparing the PDF…",
   "error.NoArrivals": "No guests arrive on {date}, so there is no registration card to print.",
-  "error.NotSaved": "The PDF could not be saved in {folder}. Check that the disk has space, then print again.",
+  "error.NotSaved":
+    "The PDF could not be saved in {folder}. Check that the disk has space, then print again.",
 
   "status.pending": "Pending",
   "status.confirmed": "Confirmed",
@@ -213,12 +216,16 @@ const en = {
   "folio.invoiceOpened": "{number} opened.",
 
   "conflicts.title": "Conflicts",
-  "conflicts.empty": "No conflicts. Changes refused by the server, or edited elsewhere at the same time, appear here.",
+  "conflicts.empty":
+    "No conflicts. Changes refused by the server, or edited elsewhere at the same time, appear here.",
   "conflicts.detail": "Detail",
   "conflicts.yours": "Yours (this laptop)",
   "conflicts.theirs": "The hotel's (server)",
   "conflicts.notOnServer": "not on the server",
-  "conflicts.moreDiffer": { one: "{count} more detail differs.", other: "{count} more details differ." },
+  "conflicts.moreDiffer": {
+    one: "{count} more detail differs.",
+    other: "{count} more details differ.",
+  },
   "conflicts.sameDetails": "Nothing differs in the details this desk can show.",
   "conflicts.noted": "Noted {time}",
   "conflicts.room": "room {room}",
@@ -234,29 +241,46 @@ const en = {
   "conflicts.sentAgain": "Your version will be sent again.",
   "conflicts.points": { one: "{points} point", other: "{points} points" },
 
-  "reason.room_unavailable": "Another desk booked this room for some of these nights first. Move the booking to a free room or drop it.",
-  "reason.insufficient_points": "This redemption would overdraw the member's points (another desk redeemed too). Redeem fewer or drop it.",
-  "reason.stay_not_checked_out": "Points for this stay were not earned: the hotel did not accept its check-out (another desk changed the booking first).",
+  "reason.room_unavailable":
+    "Another desk booked this room for some of these nights first. Move the booking to a free room or drop it.",
+  "reason.insufficient_points":
+    "This redemption would overdraw the member's points (another desk redeemed too). Redeem fewer or drop it.",
+  "reason.stay_not_checked_out":
+    "Points for this stay were not earned: the hotel did not accept its check-out (another desk changed the booking first).",
   "reason.forbidden": "Your account may not make this change. Ask a manager.",
   "reason.not_found": "The hotel no longer has this record (deleted, or no longer yours to see).",
-  "reason.invalid_value": "The hotel refused a value: something missing, out of range or not allowed.",
-  "reason.duplicate_key": "The hotel already has the same record (entered twice, perhaps on two laptops).",
-  "reason.missing_reference": "The change refers to something the hotel does not have (deleted meanwhile?).",
-  "reason.server_owned": "Only the hotel's server changes these details; your change was not applied.",
+  "reason.invalid_value":
+    "The hotel refused a value: something missing, out of range or not allowed.",
+  "reason.duplicate_key":
+    "The hotel already has the same record (entered twice, perhaps on two laptops).",
+  "reason.missing_reference":
+    "The change refers to something the hotel does not have (deleted meanwhile?).",
+  "reason.server_owned":
+    "Only the hotel's server changes these details; your change was not applied.",
   "reason.append_only": "Ledger entries are never changed or deleted; post a correction instead.",
-  "reason.card_number": "This looks like a card number, and card numbers are never written down here. Keep only the last four digits or the terminal's reference.",
-  "reason.folio_closed": "The folio was closed meanwhile and takes no new entries; post to an open folio.",
-  "reason.invoice_number_gap": "An invoice number reached the hotel before the one ahead of it; the series is sent again in order.",
+  "reason.card_number":
+    "This looks like a card number, and card numbers are never written down here. Keep only the last four digits or the terminal's reference.",
+  "reason.folio_closed":
+    "The folio was closed meanwhile and takes no new entries; post to an open folio.",
+  "reason.invoice_number_gap":
+    "An invoice number reached the hotel before the one ahead of it; the series is sent again in order.",
   "reason.invoice_series_not_yours": "This laptop numbers invoices only in its own series.",
   "reason.superseded": "Someone else changed the same details later; their version was kept.",
-  "reason.overwritten": "Your change replaced someone else's made at the same time; theirs is shown for review.",
+  "reason.overwritten":
+    "Your change replaced someone else's made at the same time; theirs is shown for review.",
   "reason.invalid_transition": "The booking's status had already moved on at the hotel.",
-  "reason.result_expired": "This change was sent long ago and the hotel no longer knows whether it was applied. Compare it with the current details and enter it again if needed.",
-  "reason.row_erased": "The guest's personal data was erased at the hotel; the change was not applied and cannot be.",
-  "reason.too_large": "The change was too large to send (very long notes, say). Shorten it and enter it again.",
-  "reason.edited_elsewhere": "Someone else edited this record after you deleted it here; their edit stands.",
-  "reason.unknown_table": "This version of the app sent something the server does not take; update the app.",
-  "reason.unknown_column": "This version of the app sent something the server does not take; update the app.",
+  "reason.result_expired":
+    "This change was sent long ago and the hotel no longer knows whether it was applied. Compare it with the current details and enter it again if needed.",
+  "reason.row_erased":
+    "The guest's personal data was erased at the hotel; the change was not applied and cannot be.",
+  "reason.too_large":
+    "The change was too large to send (very long notes, say). Shorten it and enter it again.",
+  "reason.edited_elsewhere":
+    "Someone else edited this record after you deleted it here; their edit stands.",
+  "reason.unknown_table":
+    "This version of the app sent something the server does not take; update the app.",
+  "reason.unknown_column":
+    "This version of the app sent something the server does not take; update the app.",
   "reason.other": "The hotel refused this change.",
 
   "table.reservations": "Booking",
@@ -357,7 +381,10 @@ const en = {
   "res.guest": "Guest",
   "res.arrival": "Arrival",
   "res.departure": "Departure",
-  "res.roomFree": { one: "Room ({count} free for these dates)", other: "Room ({count} free for these dates)" },
+  "res.roomFree": {
+    one: "Room ({count} free for these dates)",
+    other: "Room ({count} free for these dates)",
+  },
   "res.perNight": "{amount}/night",
   "res.beingCleaned": "being cleaned",
   "res.adults": "Adults",
@@ -368,7 +395,10 @@ const en = {
   "res.book": "Book",
   "res.booked": "Booked: {guest}, room {room}, {from} to {to}.",
   "res.statusNow": "{guest}: {status}.",
-  "res.pointsEarned": { one: "{count} loyalty point earned.", other: "{count} loyalty points earned." },
+  "res.pointsEarned": {
+    one: "{count} loyalty point earned.",
+    other: "{count} loyalty points earned.",
+  },
   "res.leftWithBalance": "Left with a balance on a manager's word.",
   "res.changed": "Booking changed.",
   "res.notSynced": "not synced yet",
@@ -411,15 +441,23 @@ const en = {
   "audit.method.card": "Card",
   "audit.method.transfer": "Transfer",
   "audit.method.other": "Other",
-  "audit.posted": { one: "{count} entry posted by this audit.", other: "{count} entries posted by this audit." },
-  "audit.nothingPosted": "Nothing posted by this run: the day's charges were already posted (another desk ran it).",
-  "audit.occupancy": { one: "{sold} of {count} room sold · {percent}%", other: "{sold} of {count} rooms sold · {percent}%" },
+  "audit.posted": {
+    one: "{count} entry posted by this audit.",
+    other: "{count} entries posted by this audit.",
+  },
+  "audit.nothingPosted":
+    "Nothing posted by this run: the day's charges were already posted (another desk ran it).",
+  "audit.occupancy": {
+    one: "{sold} of {count} room sold · {percent}%",
+    other: "{sold} of {count} rooms sold · {percent}%",
+  },
   "audit.line": "Business date {date} · {time} in {zone}",
   "audit.due": "Audit due",
   "audit.businessDate": "Business date",
   "audit.dayOpen": "Day open",
   "audit.now": "Now {time} at the hotel ({zone}).",
-  "audit.overNow": "The business date is over: run the audit to post the night's charges and open the next date.",
+  "audit.overNow":
+    "The business date is over: run the audit to post the night's charges and open the next date.",
   "audit.notYet": "The audit runs once the business date is over.",
   "audit.reading": "Reading the business day…",
   "audit.running": "Running…",
@@ -434,7 +472,8 @@ const en = {
   "audit.netOfRefunds": "Net of refunds",
 
   "setup.welcome": "Welcome to the front desk",
-  "setup.intro": "Everything is kept on this laptop and works without internet. Choose how to start.",
+  "setup.intro":
+    "Everything is kept on this laptop and works without internet. Choose how to start.",
   "setup.tabLocal": "Set up this hotel",
   "setup.tabServer": "Connect to a server",
   "setup.tabDemo": "Try the demo",
@@ -450,7 +489,8 @@ const en = {
   "setup.removeType": "Remove this room type",
   "setup.addType": "Add a room type",
   "setup.start": "Start the front desk",
-  "setup.rateHint": "Enter the nightly rate, such as 90 or 89.50 (no more decimals than the currency has).",
+  "setup.rateHint":
+    "Enter the nightly rate, such as 90 or 89.50 (no more decimals than the currency has).",
   "setup.currencyFirst": "Enter the currency's three-letter code first, such as EUR.",
   "setup.server": "Server address",
   "setup.email": "Email",
@@ -458,7 +498,8 @@ const en = {
   "setup.copying": "Copying {table}: {rows} rows so far ({done} of {total} tables)",
   "setup.copyingData": "Copying the hotel's data…",
   "setup.connect": "Sign in and copy the data",
-  "setup.demoIntro": "Loads a small demo hotel (20 rooms, 120 guests, a month of stays, loyalty and campaigns) on this laptop. Nothing is sent anywhere.",
+  "setup.demoIntro":
+    "Loads a small demo hotel (20 rooms, 120 guests, a month of stays, loyalty and campaigns) on this laptop. Nothing is sent anywhere.",
   "setup.loading": "Loading…",
   "setup.loadDemo": "Load the demo hotel",
 
@@ -487,7 +528,8 @@ const en = {
   "guests.editButton": "Edit",
   "guests.summary": "Segment {segment} · VIP {vip} · {bookings} · spent {spent}",
   "guests.bookings": { one: "{count} booking", other: "{count} bookings" },
-  "guests.mergeHint": "The duplicate to merge into this guest (its stays move here; it is then deleted)",
+  "guests.mergeHint":
+    "The duplicate to merge into this guest (its stays move here; it is then deleted)",
   "guests.merge": "Merge",
   "guests.loyalty": "Loyalty",
   "guests.member": "member #{number}",
@@ -504,7 +546,8 @@ const en = {
   "guests.empty": "Type to find a guest;",
   "guests.emptyAdd": "adds one.",
 
-  "check.cardNumber": "Don't type card numbers here; write the terminal's receipt reference instead.",
+  "check.cardNumber":
+    "Don't type card numbers here; write the terminal's receipt reference instead.",
   "check.chargeStillCounts": "Choose a charge that still counts.",
   "check.amountToMove": "Enter the amount to move, such as 25 or 12.50.",
   "check.atMostLeft": "At most {amount}, what is left of this charge.",
@@ -524,19 +567,23 @@ const en = {
   "check.chooseChargeType": "Choose the charge type.",
   "check.totalTooLarge": "That total is too large.",
   "check.writeReason": "Write the reason (a few words).",
-  "check.owes": "The guest still owes {amount}. Take a payment first, or a manager can let the guest leave with a reason.",
-  "check.inCredit": "The stay is {amount} in credit. Refund it first, or a manager can let the guest leave with a reason.",
+  "check.owes":
+    "The guest still owes {amount}. Take a payment first, or a manager can let the guest leave with a reason.",
+  "check.inCredit":
+    "The stay is {amount} in credit. Refund it first, or a manager can let the guest leave with a reason.",
   "entry.void": "Void:",
   "entry.ref": "ref {reference}",
 
   "loyalty.paused": "paused",
-  "loyalty.rules": "{perUnit} point(s) per currency unit spent · first-stay bonus {bonus} · redeem from {minimum} points · {members}",
+  "loyalty.rules":
+    "{perUnit} point(s) per currency unit spent · first-stay bonus {bonus} · redeem from {minimum} points · {members}",
   "loyalty.members": { one: "{count} member", other: "{count} members" },
   "loyalty.tier": "Tier",
   "loyalty.from": "From",
   "loyalty.multiplier": "Multiplier",
   "loyalty.points": { one: "{points} point", other: "{points} points" },
-  "loyalty.none": "No loyalty program yet. Programs are set up on the server by an owner or manager.",
+  "loyalty.none":
+    "No loyalty program yet. Programs are set up on the server by an owner or manager.",
   "loyalty.hint": "Enrol guests, see balances and redeem points from a guest's profile ({guests},",
   "picker.hint": "Guest name, email or phone",
 
@@ -558,16 +605,25 @@ const en = {
   "rooms.twice": "Room {number} is listed twice.",
   "app.switchUser": "Switch user",
   "app.signedInAs": "Signed in: {email}",
-  "app.locked": {"one": "The desk locked itself after {count} minute without use.", "other": "The desk locked itself after {count} minutes without use."},
+  "app.locked": {
+    one: "The desk locked itself after {count} minute without use.",
+    other: "The desk locked itself after {count} minutes without use.",
+  },
   "settings.title": "Desk settings",
   "settings.idleLock": "Lock the desk after this many idle minutes (0: never)",
   "settings.idleHint": "A whole number of minutes from 0 to 480.",
   "settings.save": "Save",
-  "settings.saved": {"one": "Saved: the desk locks after {count} idle minute.", "other": "Saved: the desk locks after {count} idle minutes."},
+  "settings.saved": {
+    one: "Saved: the desk locks after {count} idle minute.",
+    other: "Saved: the desk locks after {count} idle minutes.",
+  },
   "settings.savedNever": "Saved: the desk never locks by itself.",
   "settings.updateHours": "Look for updates every this many hours (0: never)",
   "settings.updateHint": "A whole number of hours from 0 to 168.",
-  "settings.updateSaved": { one: "Saved: the desk looks for updates every hour.", other: "Saved: the desk looks for updates every {count} hours." },
+  "settings.updateSaved": {
+    one: "Saved: the desk looks for updates every hour.",
+    other: "Saved: the desk looks for updates every {count} hours.",
+  },
   "settings.updateSavedNever": "Saved: the desk does not look for updates by itself.",
   "nav.reports": "Reports",
   "report.from": "From",
@@ -595,7 +651,8 @@ const en = {
   "report.exportGuests": "Save the guest list as CSV",
   "report.saved": "Saved to",
   "report.noDays": "No days in this range.",
-  "report.explain": "ADR: room revenue per room sold. RevPAR: room revenue per room available. Computed on this laptop, offline too.",
+  "report.explain":
+    "ADR: room revenue per room sold. RevPAR: room revenue per room available. Computed on this laptop, offline too.",
   "res.tabArrivals": "Arrivals",
   "res.tabInHouse": "In house",
   "res.tabDepartures": "Departures",
@@ -607,18 +664,24 @@ const en = {
   "res.listEmpty": "No bookings in this list.",
   "res.listLoading": "Loading the list…",
   "res.lists": "Lists of bookings",
-  "tape.dragHint": "Drag a stay to another room or other days; drag its right end to change the departure.",
+  "tape.dragHint":
+    "Drag a stay to another room or other days; drag its right end to change the departure.",
   "tape.moved": "{guest}: room {room}, {from} → {to}.",
   "tape.saving": "Saving the change…",
   "tape.endHandle": "Drag to change the departure",
   "connect.menu": "Connect to a server",
   "connect.title": "Connect this hotel to a server",
-  "connect.intro": "The hotel's data on this laptop joins your account's hotel on the server: the server's data is copied here, and this laptop's bookings, guests and rooms are sent there. Work goes on meanwhile.",
+  "connect.intro":
+    "The hotel's data on this laptop joins your account's hotel on the server: the server's data is copied here, and this laptop's bookings, guests and rooms are sent there. Work goes on meanwhile.",
   "connect.before": "Rooms on this laptop: {rooms} · changes to send: {changes}",
   "connect.copied": "Connected to {server}: {rows} rows copied from the server ({tables} tables).",
   "connect.sending": "Sending this laptop's changes: {sent} of {total} sent, {left} left.",
-  "connect.offline": "Changes waiting: {left}. The server cannot be reached now; they are sent when it can.",
-  "connect.allSent": {"one": "All sent: the {count} change that was waiting on this laptop is on the server.", "other": "All sent: the {count} changes that were waiting on this laptop are on the server."},
+  "connect.offline":
+    "Changes waiting: {left}. The server cannot be reached now; they are sent when it can.",
+  "connect.allSent": {
+    one: "All sent: the {count} change that was waiting on this laptop is on the server.",
+    other: "All sent: the {count} changes that were waiting on this laptop are on the server.",
+  },
   "connect.close": "Close",
   "connect.cancel": "Not now",
   "nav.staff": "Staff",
@@ -637,7 +700,8 @@ const en = {
   "staff.enabled": "Enabled",
   "staff.disabled": "Disabled",
   "staff.pending": "Waiting to be sent",
-  "staff.pendingHint": "A temporary password can be given once this colleague has reached the server.",
+  "staff.pendingHint":
+    "A temporary password can be given once this colleague has reached the server.",
   "staff.you": "You",
   "staff.empty": "No colleagues yet.",
   "staff.add": "Add colleague",
@@ -645,14 +709,17 @@ const en = {
   "staff.added": "{name} was added. Give a temporary password once the desk has synced.",
   "staff.roleChanged": "{name} is now {role}.",
   "staff.disable": "Disable",
-  "staff.confirmDisable": "Disable {name}'s account? They are shut out at their next sign-in or sync.",
+  "staff.confirmDisable":
+    "Disable {name}'s account? They are shut out at their next sign-in or sync.",
   "staff.confirmYes": "Disable the account",
   "staff.cancel": "Cancel",
   "staff.disabledDone": "{name}'s account is disabled.",
-  "staff.enableNote": "A disabled account is enabled again by the platform's operator, not from the desk.",
+  "staff.enableNote":
+    "A disabled account is enabled again by the platform's operator, not from the desk.",
   "staff.tempPassword": "Temporary password",
   "staff.tempTitle": "Temporary password for {name}",
-  "staff.tempOnce": "Shown only this once and not kept on this laptop: give it to {name} now. At sign-in they choose their own password.",
+  "staff.tempOnce":
+    "Shown only this once and not kept on this laptop: give it to {name} now. At sign-in they choose their own password.",
   "staff.tempExpires": "Valid until {when}",
   "staff.copy": "Copy",
   "staff.copied": "Copied",
@@ -661,7 +728,8 @@ const en = {
   "staff.invalidName": "Enter the colleague's name.",
   "staff.invalidRole": "Choose a role from the list.",
   "staff.emailTaken": "A colleague with this email is already on the team.",
-  "signin.changeIntro": "This is a temporary password. Choose a password of your own (at least {min} characters) to sign in.",
+  "signin.changeIntro":
+    "This is a temporary password. Choose a password of your own (at least {min} characters) to sign in.",
   "signin.newPassword": "New password",
   "signin.repeatPassword": "New password again",
   "signin.tooShort": "Use at least {min} characters.",
@@ -698,7 +766,10 @@ const es: Record<MessageKey, Message> = {
 
   "sync.allSaved": "Todos los cambios guardados",
   "sync.waiting": { one: "{count} cambio pendiente", other: "{count} cambios pendientes" },
-  "sync.conflicts": { one: "{count} conflicto por resolver", other: "{count} conflictos por resolver" },
+  "sync.conflicts": {
+    one: "{count} conflicto por resolver",
+    other: "{count} conflictos por resolver",
+  },
   "sync.demo": "Datos de demostración en este portátil",
   "sync.nothingSent": "No se envía nada",
   "sync.localOnly": "Solo este portátil (sin servidor)",
@@ -722,7 +793,8 @@ const es: Record<MessageKey, Message> = {
   "update.upToDate": "Al día · comprobado {when}",
   "update.willLook": "Busca actualizaciones al iniciar y a diario",
 
-  "signin.intro": "Inicie sesión para abrir la recepción. Funciona sin internet una vez que haya iniciado sesión aquí con conexión.",
+  "signin.intro":
+    "Inicie sesión para abrir la recepción. Funciona sin internet una vez que haya iniciado sesión aquí con conexión.",
   "signin.email": "Correo electrónico",
   "signin.password": "Contraseña",
   "signin.submit": "Iniciar sesión",
@@ -763,11 +835,13 @@ const es: Record<MessageKey, Message> = {
   "print.card": "Ficha",
   "print.cardFor": "Imprimir la ficha de registro de {guest}",
   "print.outagePack": "Paquete de emergencia (24 h)",
-  "print.outageHint": "Todas las listas y una ficha de registro por llegada para las próximas 24 horas, en papel por si falla el portátil o la luz.",
+  "print.outageHint":
+    "Todas las listas y una ficha de registro por llegada para las próximas 24 horas, en papel por si falla el portátil o la luz.",
   "print.saved": "Guardado {file}; se abre en el visor de PDF para imprimirlo.",
   "print.preparing": "Preparando el PDF…",
   "error.NoArrivals": "Nadie llega el {date}, así que no hay fichas de registro que imprimir.",
-  "error.NotSaved": "No se pudo guardar el PDF en {folder}. Compruebe que queda espacio en el disco y vuelva a imprimir.",
+  "error.NotSaved":
+    "No se pudo guardar el PDF en {folder}. Compruebe que queda espacio en el disco y vuelva a imprimir.",
 
   "status.pending": "Pendiente",
   "status.confirmed": "Confirmada",
@@ -866,12 +940,16 @@ const es: Record<MessageKey, Message> = {
   "folio.invoiceOpened": "{number} abierta.",
 
   "conflicts.title": "Conflictos",
-  "conflicts.empty": "No hay conflictos. Aquí aparecen los cambios que el servidor rechazó o que se editaron a la vez en otro sitio.",
+  "conflicts.empty":
+    "No hay conflictos. Aquí aparecen los cambios que el servidor rechazó o que se editaron a la vez en otro sitio.",
   "conflicts.detail": "Dato",
   "conflicts.yours": "El suyo (este portátil)",
   "conflicts.theirs": "El del hotel (servidor)",
   "conflicts.notOnServer": "no está en el servidor",
-  "conflicts.moreDiffer": { one: "{count} dato más es distinto.", other: "{count} datos más son distintos." },
+  "conflicts.moreDiffer": {
+    one: "{count} dato más es distinto.",
+    other: "{count} datos más son distintos.",
+  },
   "conflicts.sameDetails": "No difiere nada de lo que esta recepción puede mostrar.",
   "conflicts.noted": "Anotado {time}",
   "conflicts.room": "habitación {room}",
@@ -887,29 +965,46 @@ const es: Record<MessageKey, Message> = {
   "conflicts.sentAgain": "Su versión se enviará de nuevo.",
   "conflicts.points": { one: "{points} punto", other: "{points} puntos" },
 
-  "reason.room_unavailable": "Otra recepción reservó antes esta habitación para alguna de estas noches. Pase la reserva a una habitación libre o descártela.",
-  "reason.insufficient_points": "Este canje dejaría al socio sin puntos suficientes (otra recepción también canjeó). Canjee menos o descártelo.",
-  "reason.stay_not_checked_out": "No se ganaron los puntos de la estancia: el hotel no aceptó su salida (otra recepción cambió antes la reserva).",
+  "reason.room_unavailable":
+    "Otra recepción reservó antes esta habitación para alguna de estas noches. Pase la reserva a una habitación libre o descártela.",
+  "reason.insufficient_points":
+    "Este canje dejaría al socio sin puntos suficientes (otra recepción también canjeó). Canjee menos o descártelo.",
+  "reason.stay_not_checked_out":
+    "No se ganaron los puntos de la estancia: el hotel no aceptó su salida (otra recepción cambió antes la reserva).",
   "reason.forbidden": "Su cuenta no puede hacer este cambio. Consulte a un gerente.",
   "reason.not_found": "El hotel ya no tiene este registro (borrado, o ya no está a su alcance).",
-  "reason.invalid_value": "El hotel rechazó un valor: falta algo, está fuera de rango o no se permite.",
-  "reason.duplicate_key": "El hotel ya tiene el mismo registro (introducido dos veces, quizá en dos portátiles).",
-  "reason.missing_reference": "El cambio se refiere a algo que el hotel no tiene (¿se borró entretanto?).",
+  "reason.invalid_value":
+    "El hotel rechazó un valor: falta algo, está fuera de rango o no se permite.",
+  "reason.duplicate_key":
+    "El hotel ya tiene el mismo registro (introducido dos veces, quizá en dos portátiles).",
+  "reason.missing_reference":
+    "El cambio se refiere a algo que el hotel no tiene (¿se borró entretanto?).",
   "reason.server_owned": "Solo el servidor del hotel cambia estos datos; su cambio no se aplicó.",
-  "reason.append_only": "Los apuntes de un libro nunca se cambian ni se borran; registre una corrección.",
-  "reason.card_number": "Parece un número de tarjeta, y aquí nunca se anotan números de tarjeta. Deje solo los cuatro últimos dígitos o la referencia del datáfono.",
-  "reason.folio_closed": "El folio se cerró entretanto y no admite apuntes nuevos; cargue en un folio abierto.",
-  "reason.invoice_number_gap": "Un número de factura llegó al hotel antes que el anterior; la serie se envía de nuevo en orden.",
+  "reason.append_only":
+    "Los apuntes de un libro nunca se cambian ni se borran; registre una corrección.",
+  "reason.card_number":
+    "Parece un número de tarjeta, y aquí nunca se anotan números de tarjeta. Deje solo los cuatro últimos dígitos o la referencia del datáfono.",
+  "reason.folio_closed":
+    "El folio se cerró entretanto y no admite apuntes nuevos; cargue en un folio abierto.",
+  "reason.invoice_number_gap":
+    "Un número de factura llegó al hotel antes que el anterior; la serie se envía de nuevo en orden.",
   "reason.invoice_series_not_yours": "Este portátil solo numera facturas en su propia serie.",
   "reason.superseded": "Otra persona cambió los mismos datos más tarde; se mantuvo su versión.",
-  "reason.overwritten": "Su cambio sustituyó al de otra persona hecho a la vez; el suyo se muestra para revisarlo.",
+  "reason.overwritten":
+    "Su cambio sustituyó al de otra persona hecho a la vez; el suyo se muestra para revisarlo.",
   "reason.invalid_transition": "El estado de la reserva ya había cambiado en el hotel.",
-  "reason.result_expired": "Este cambio se envió hace mucho y el hotel ya no sabe si se aplicó. Compárelo con los datos actuales y vuelva a introducirlo si hace falta.",
-  "reason.row_erased": "Los datos personales del huésped se borraron en el hotel; el cambio no se aplicó ni puede aplicarse.",
-  "reason.too_large": "El cambio era demasiado grande para enviarlo (notas muy largas, por ejemplo). Acórtelo y vuelva a introducirlo.",
-  "reason.edited_elsewhere": "Otra persona editó este registro después de que usted lo borrara aquí; su edición se mantiene.",
-  "reason.unknown_table": "Esta versión de la aplicación envió algo que el servidor no admite; actualice la aplicación.",
-  "reason.unknown_column": "Esta versión de la aplicación envió algo que el servidor no admite; actualice la aplicación.",
+  "reason.result_expired":
+    "Este cambio se envió hace mucho y el hotel ya no sabe si se aplicó. Compárelo con los datos actuales y vuelva a introducirlo si hace falta.",
+  "reason.row_erased":
+    "Los datos personales del huésped se borraron en el hotel; el cambio no se aplicó ni puede aplicarse.",
+  "reason.too_large":
+    "El cambio era demasiado grande para enviarlo (notas muy largas, por ejemplo). Acórtelo y vuelva a introducirlo.",
+  "reason.edited_elsewhere":
+    "Otra persona editó este registro después de que usted lo borrara aquí; su edición se mantiene.",
+  "reason.unknown_table":
+    "Esta versión de la aplicación envió algo que el servidor no admite; actualice la aplicación.",
+  "reason.unknown_column":
+    "Esta versión de la aplicación envió algo que el servidor no admite; actualice la aplicación.",
   "reason.other": "El hotel rechazó este cambio.",
 
   "table.reservations": "Reserva",
@@ -1010,7 +1105,10 @@ const es: Record<MessageKey, Message> = {
   "res.guest": "Huésped",
   "res.arrival": "Llegada",
   "res.departure": "Salida",
-  "res.roomFree": { one: "Habitación ({count} libre en estas fechas)", other: "Habitación ({count} libres en estas fechas)" },
+  "res.roomFree": {
+    one: "Habitación ({count} libre en estas fechas)",
+    other: "Habitación ({count} libres en estas fechas)",
+  },
   "res.perNight": "{amount}/noche",
   "res.beingCleaned": "en limpieza",
   "res.adults": "Adultos",
@@ -1021,7 +1119,10 @@ const es: Record<MessageKey, Message> = {
   "res.book": "Reservar",
   "res.booked": "Reservado: {guest}, habitación {room}, del {from} al {to}.",
   "res.statusNow": "{guest}: {status}.",
-  "res.pointsEarned": { one: "{count} punto de fidelización ganado.", other: "{count} puntos de fidelización ganados." },
+  "res.pointsEarned": {
+    one: "{count} punto de fidelización ganado.",
+    other: "{count} puntos de fidelización ganados.",
+  },
   "res.leftWithBalance": "Salió con saldo pendiente con la autorización de un gerente.",
   "res.changed": "Reserva modificada.",
   "res.notSynced": "sin sincronizar",
@@ -1064,15 +1165,23 @@ const es: Record<MessageKey, Message> = {
   "audit.method.card": "Tarjeta",
   "audit.method.transfer": "Transferencia",
   "audit.method.other": "Otros",
-  "audit.posted": { one: "{count} apunte registrado por este cierre.", other: "{count} apuntes registrados por este cierre." },
-  "audit.nothingPosted": "Este cierre no registró nada: los cargos del día ya estaban registrados (otra recepción lo hizo).",
-  "audit.occupancy": { one: "{sold} de {count} habitación vendida · {percent} %", other: "{sold} de {count} habitaciones vendidas · {percent} %" },
+  "audit.posted": {
+    one: "{count} apunte registrado por este cierre.",
+    other: "{count} apuntes registrados por este cierre.",
+  },
+  "audit.nothingPosted":
+    "Este cierre no registró nada: los cargos del día ya estaban registrados (otra recepción lo hizo).",
+  "audit.occupancy": {
+    one: "{sold} de {count} habitación vendida · {percent} %",
+    other: "{sold} de {count} habitaciones vendidas · {percent} %",
+  },
   "audit.line": "Fecha de negocio {date} · {time} en {zone}",
   "audit.due": "Cierre pendiente",
   "audit.businessDate": "Fecha de negocio",
   "audit.dayOpen": "Día abierto",
   "audit.now": "Ahora son las {time} en el hotel ({zone}).",
-  "audit.overNow": "La fecha de negocio ha terminado: haga el cierre para registrar los cargos de la noche y abrir la siguiente fecha.",
+  "audit.overNow":
+    "La fecha de negocio ha terminado: haga el cierre para registrar los cargos de la noche y abrir la siguiente fecha.",
   "audit.notYet": "El cierre se hace cuando termina la fecha de negocio.",
   "audit.reading": "Leyendo el día de negocio…",
   "audit.running": "Cerrando…",
@@ -1103,7 +1212,8 @@ const es: Record<MessageKey, Message> = {
   "setup.removeType": "Quitar este tipo de habitación",
   "setup.addType": "Añadir un tipo de habitación",
   "setup.start": "Abrir la recepción",
-  "setup.rateHint": "Escriba el precio por noche, como 90 o 89.50 (sin más decimales de los que tiene la moneda).",
+  "setup.rateHint":
+    "Escriba el precio por noche, como 90 o 89.50 (sin más decimales de los que tiene la moneda).",
   "setup.currencyFirst": "Escriba primero el código de tres letras de la moneda, como EUR.",
   "setup.server": "Dirección del servidor",
   "setup.email": "Correo electrónico",
@@ -1111,7 +1221,8 @@ const es: Record<MessageKey, Message> = {
   "setup.copying": "Copiando {table}: {rows} filas hasta ahora ({done} de {total} tablas)",
   "setup.copyingData": "Copiando los datos del hotel…",
   "setup.connect": "Iniciar sesión y copiar los datos",
-  "setup.demoIntro": "Carga un pequeño hotel de demostración (20 habitaciones, 120 huéspedes, un mes de estancias, fidelización y campañas) en este portátil. No se envía nada a ningún sitio.",
+  "setup.demoIntro":
+    "Carga un pequeño hotel de demostración (20 habitaciones, 120 huéspedes, un mes de estancias, fidelización y campañas) en este portátil. No se envía nada a ningún sitio.",
   "setup.loading": "Cargando…",
   "setup.loadDemo": "Cargar el hotel de demostración",
 
@@ -1140,7 +1251,8 @@ const es: Record<MessageKey, Message> = {
   "guests.editButton": "Editar",
   "guests.summary": "Segmento {segment} · VIP {vip} · {bookings} · gastado {spent}",
   "guests.bookings": { one: "{count} reserva", other: "{count} reservas" },
-  "guests.mergeHint": "El duplicado a fusionar con este huésped (sus estancias pasan aquí; después se borra)",
+  "guests.mergeHint":
+    "El duplicado a fusionar con este huésped (sus estancias pasan aquí; después se borra)",
   "guests.merge": "Fusionar",
   "guests.loyalty": "Fidelización",
   "guests.member": "socio n.º {number}",
@@ -1157,7 +1269,8 @@ const es: Record<MessageKey, Message> = {
   "guests.empty": "Escriba para buscar un huésped;",
   "guests.emptyAdd": "añade uno.",
 
-  "check.cardNumber": "No escriba aquí números de tarjeta; escriba la referencia del recibo del datáfono.",
+  "check.cardNumber":
+    "No escriba aquí números de tarjeta; escriba la referencia del recibo del datáfono.",
   "check.chargeStillCounts": "Elija un cargo que siga vigente.",
   "check.amountToMove": "Escriba el importe a pasar, como 25 o 12.50.",
   "check.atMostLeft": "Como mucho {amount}, lo que queda de este cargo.",
@@ -1177,20 +1290,25 @@ const es: Record<MessageKey, Message> = {
   "check.chooseChargeType": "Elija el tipo de cargo.",
   "check.totalTooLarge": "Ese total es demasiado grande.",
   "check.writeReason": "Escriba el motivo (unas palabras).",
-  "check.owes": "El huésped aún debe {amount}. Cobre primero, o un gerente puede dejarle salir indicando el motivo.",
-  "check.inCredit": "La estancia tiene {amount} a favor. Reembólselo primero, o un gerente puede dejar salir al huésped indicando el motivo.",
+  "check.owes":
+    "El huésped aún debe {amount}. Cobre primero, o un gerente puede dejarle salir indicando el motivo.",
+  "check.inCredit":
+    "La estancia tiene {amount} a favor. Reembólselo primero, o un gerente puede dejar salir al huésped indicando el motivo.",
   "entry.void": "Anulación:",
   "entry.ref": "ref. {reference}",
 
   "loyalty.paused": "en pausa",
-  "loyalty.rules": "{perUnit} punto(s) por unidad de moneda gastada · bono primera estancia {bonus} · canje desde {minimum} puntos · {members}",
+  "loyalty.rules":
+    "{perUnit} punto(s) por unidad de moneda gastada · bono primera estancia {bonus} · canje desde {minimum} puntos · {members}",
   "loyalty.members": { one: "{count} socio", other: "{count} socios" },
   "loyalty.tier": "Nivel",
   "loyalty.from": "Desde",
   "loyalty.multiplier": "Multiplicador",
   "loyalty.points": { one: "{points} punto", other: "{points} puntos" },
-  "loyalty.none": "Aún no hay programa de fidelización. Los programas los crea en el servidor un propietario o gerente.",
-  "loyalty.hint": "Inscriba huéspedes, vea saldos y canjee puntos desde la ficha del huésped ({guests},",
+  "loyalty.none":
+    "Aún no hay programa de fidelización. Los programas los crea en el servidor un propietario o gerente.",
+  "loyalty.hint":
+    "Inscriba huéspedes, vea saldos y canjee puntos desde la ficha del huésped ({guests},",
   "picker.hint": "Nombre, correo o teléfono del huésped",
 
   "check.chooseGuest": "Elija un huésped o escriba un nombre.",
@@ -1211,16 +1329,25 @@ const es: Record<MessageKey, Message> = {
   "rooms.twice": "La habitación {number} aparece dos veces.",
   "app.switchUser": "Cambiar de usuario",
   "app.signedInAs": "Sesión de {email}",
-  "app.locked": {"one": "La recepción se bloqueó tras {count} minuto sin uso.", "other": "La recepción se bloqueó tras {count} minutos sin uso."},
+  "app.locked": {
+    one: "La recepción se bloqueó tras {count} minuto sin uso.",
+    other: "La recepción se bloqueó tras {count} minutos sin uso.",
+  },
   "settings.title": "Ajustes de la recepción",
   "settings.idleLock": "Bloquear la recepción tras estos minutos sin uso (0: nunca)",
   "settings.idleHint": "Un número entero de minutos entre 0 y 480.",
   "settings.save": "Guardar",
-  "settings.saved": {"one": "Guardado: la recepción se bloquea tras {count} minuto sin uso.", "other": "Guardado: la recepción se bloquea tras {count} minutos sin uso."},
+  "settings.saved": {
+    one: "Guardado: la recepción se bloquea tras {count} minuto sin uso.",
+    other: "Guardado: la recepción se bloquea tras {count} minutos sin uso.",
+  },
   "settings.savedNever": "Guardado: la recepción nunca se bloquea sola.",
   "settings.updateHours": "Buscar actualizaciones cada estas horas (0: nunca)",
   "settings.updateHint": "Un número entero de horas entre 0 y 168.",
-  "settings.updateSaved": { one: "Guardado: la recepción busca actualizaciones cada hora.", other: "Guardado: la recepción busca actualizaciones cada {count} horas." },
+  "settings.updateSaved": {
+    one: "Guardado: la recepción busca actualizaciones cada hora.",
+    other: "Guardado: la recepción busca actualizaciones cada {count} horas.",
+  },
   "settings.updateSavedNever": "Guardado: la recepción no busca actualizaciones por sí sola.",
   "nav.reports": "Informes",
   "report.from": "Desde",
@@ -1248,7 +1375,8 @@ const es: Record<MessageKey, Message> = {
   "report.exportGuests": "Guardar la lista de huéspedes en CSV",
   "report.saved": "Guardado en",
   "report.noDays": "No hay días en este intervalo.",
-  "report.explain": "ADR: ingresos por habitación vendida. RevPAR: ingresos por habitación disponible. Calculado en este portátil, también sin conexión.",
+  "report.explain":
+    "ADR: ingresos por habitación vendida. RevPAR: ingresos por habitación disponible. Calculado en este portátil, también sin conexión.",
   "res.tabArrivals": "Llegadas",
   "res.tabInHouse": "Alojados",
   "res.tabDepartures": "Salidas",
@@ -1260,18 +1388,25 @@ const es: Record<MessageKey, Message> = {
   "res.listEmpty": "No hay reservas en esta lista.",
   "res.listLoading": "Cargando la lista…",
   "res.lists": "Listas de reservas",
-  "tape.dragHint": "Arrastre una estancia a otra habitación u otros días; arrastre su extremo derecho para cambiar la salida.",
+  "tape.dragHint":
+    "Arrastre una estancia a otra habitación u otros días; arrastre su extremo derecho para cambiar la salida.",
   "tape.moved": "{guest}: habitación {room}, {from} → {to}.",
   "tape.saving": "Guardando el cambio…",
   "tape.endHandle": "Arrastre para cambiar la salida",
   "connect.menu": "Conectar a un servidor",
   "connect.title": "Conectar este hotel a un servidor",
-  "connect.intro": "Los datos del hotel en este portátil se unen al hotel de su cuenta en el servidor: los datos del servidor se copian aquí, y las reservas, huéspedes y habitaciones de este portátil se envían allí. Puede seguir trabajando mientras tanto.",
+  "connect.intro":
+    "Los datos del hotel en este portátil se unen al hotel de su cuenta en el servidor: los datos del servidor se copian aquí, y las reservas, huéspedes y habitaciones de este portátil se envían allí. Puede seguir trabajando mientras tanto.",
   "connect.before": "Habitaciones en este portátil: {rooms} · cambios por enviar: {changes}",
   "connect.copied": "Conectado a {server}: {rows} filas copiadas del servidor ({tables} tablas).",
-  "connect.sending": "Enviando los cambios de este portátil: {sent} de {total} enviados, faltan {left}.",
-  "connect.offline": "Cambios en espera: {left}. Ahora no se llega al servidor; se enviarán cuando se pueda.",
-  "connect.allSent": {"one": "Todo enviado: el {count} cambio que esperaba en este portátil está en el servidor.", "other": "Todo enviado: los {count} cambios que esperaban en este portátil están en el servidor."},
+  "connect.sending":
+    "Enviando los cambios de este portátil: {sent} de {total} enviados, faltan {left}.",
+  "connect.offline":
+    "Cambios en espera: {left}. Ahora no se llega al servidor; se enviarán cuando se pueda.",
+  "connect.allSent": {
+    one: "Todo enviado: el {count} cambio que esperaba en este portátil está en el servidor.",
+    other: "Todo enviado: los {count} cambios que esperaban en este portátil están en el servidor.",
+  },
   "connect.close": "Cerrar",
   "connect.cancel": "Ahora no",
   "nav.staff": "Personal",
@@ -1290,22 +1425,27 @@ const es: Record<MessageKey, Message> = {
   "staff.enabled": "Activa",
   "staff.disabled": "Desactivada",
   "staff.pending": "Pendiente de enviar",
-  "staff.pendingHint": "Podrá dar una contraseña temporal cuando este compañero haya llegado al servidor.",
+  "staff.pendingHint":
+    "Podrá dar una contraseña temporal cuando este compañero haya llegado al servidor.",
   "staff.you": "Usted",
   "staff.empty": "Todavía no hay compañeros.",
   "staff.add": "Añadir compañero",
   "staff.addSubmit": "Añadir",
-  "staff.added": "{name} se ha añadido. Dé una contraseña temporal cuando la recepción se haya sincronizado.",
+  "staff.added":
+    "{name} se ha añadido. Dé una contraseña temporal cuando la recepción se haya sincronizado.",
   "staff.roleChanged": "{name} ahora es {role}.",
   "staff.disable": "Desactivar",
-  "staff.confirmDisable": "¿Desactivar la cuenta de {name}? Quedará fuera en su próximo inicio de sesión o sincronización.",
+  "staff.confirmDisable":
+    "¿Desactivar la cuenta de {name}? Quedará fuera en su próximo inicio de sesión o sincronización.",
   "staff.confirmYes": "Desactivar la cuenta",
   "staff.cancel": "Cancelar",
   "staff.disabledDone": "La cuenta de {name} está desactivada.",
-  "staff.enableNote": "Una cuenta desactivada la vuelve a activar el operador de la plataforma, no la recepción.",
+  "staff.enableNote":
+    "Una cuenta desactivada la vuelve a activar el operador de la plataforma, no la recepción.",
   "staff.tempPassword": "Contraseña temporal",
   "staff.tempTitle": "Contraseña temporal para {name}",
-  "staff.tempOnce": "Se muestra solo esta vez y no se guarda en este portátil: désela a {name} ahora. Al iniciar sesión elegirá su propia contraseña.",
+  "staff.tempOnce":
+    "Se muestra solo esta vez y no se guarda en este portátil: désela a {name} ahora. Al iniciar sesión elegirá su propia contraseña.",
   "staff.tempExpires": "Válida hasta {when}",
   "staff.copy": "Copiar",
   "staff.copied": "Copiada",
@@ -1314,7 +1454,8 @@ const es: Record<MessageKey, Message> = {
   "staff.invalidName": "Escriba el nombre del compañero.",
   "staff.invalidRole": "Elija una función de la lista.",
   "staff.emailTaken": "Ya hay un compañero con este correo electrónico en el equipo.",
-  "signin.changeIntro": "Es una contraseña temporal. Elija una contraseña propia (de al menos {min} caracteres) para iniciar sesión.",
+  "signin.changeIntro":
+    "Es una contraseña temporal. Elija una contraseña propia (de al menos {min} caracteres) para iniciar sesión.",
   "signin.newPassword": "Nueva contraseña",
   "signin.repeatPassword": "Repita la nueva contraseña",
   "signin.tooShort": "Use al menos {min} caracteres.",
@@ -1341,13 +1482,25 @@ export function translate(language: Language, key: MessageKey, params?: Params):
     let rules = pluralRules.get(language);
     if (!rules) pluralRules.set(language, (rules = new Intl.PluralRules(language)));
     const form = rules.select(count);
-    text = form === "one" ? message.one : form === "many" ? (message.many ?? message.other) : message.other;
+    text =
+      form === "one"
+        ? message.one
+        : form === "many"
+          ? (message.many ?? message.other)
+          : message.other;
   }
-  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (params && name in params ? String(params[name]) : whole));
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    params && name in params ? String(params[name]) : whole,
+  );
 }
 
 /** A key made at run time (`status.${status}`): its text, or `fallback()` when the catalogue has none. */
-export function lookup(language: Language, key: string, fallback: () => string, params?: Params): string {
+export function lookup(
+  language: Language,
+  key: string,
+  fallback: () => string,
+  params?: Params,
+): string {
   return isMessageKey(key) ? translate(language, key, params) : fallback();
 }
 
@@ -1358,8 +1511,12 @@ export function translator(language: Language): Translate {
 }
 
 /** The language a laptop starts in: the clerk's stored choice, else the system's, else English. */
-export function initialLanguage(stored: string | null | undefined, system: string | null | undefined): Language {
-  const known = (tag: string | null | undefined) => LANGUAGES.find((l) => tag?.toLowerCase().split(/[-_]/)[0] === l.id)?.id;
+export function initialLanguage(
+  stored: string | null | undefined,
+  system: string | null | undefined,
+): Language {
+  const known = (tag: string | null | undefined) =>
+    LANGUAGES.find((l) => tag?.toLowerCase().split(/[-_]/)[0] === l.id)?.id;
   return known(stored) ?? known(system) ?? "en";
 }
 
@@ -1382,7 +1539,10 @@ export interface LanguageState {
 }
 
 /** The current language as a store, read from and written to `storage` (localStorage in the app). */
-export function languageState(storage: Storage | null, system: string | null | undefined): LanguageState {
+export function languageState(
+  storage: Storage | null,
+  system: string | null | undefined,
+): LanguageState {
   let stored: string | null = null;
   try {
     stored = storage?.getItem(STORAGE_KEY) ?? null;
@@ -1408,12 +1568,16 @@ export function languageState(storage: Storage | null, system: string | null | u
 }
 
 const systemLanguage = typeof navigator === "undefined" ? null : navigator.language;
-const desk = languageState(typeof localStorage === "undefined" ? null : localStorage, systemLanguage);
+const desk = languageState(
+  typeof localStorage === "undefined" ? null : localStorage,
+  systemLanguage,
+);
 
 /** This laptop's language; `language.set("es")` switches every screen and is remembered. */
 export const language = desk.language;
 // the page says which language it is in: screen readers pronounce it, the webview hyphenates it
-if (typeof document !== "undefined") language.subscribe((value) => (document.documentElement.lang = value));
+if (typeof document !== "undefined")
+  language.subscribe((value) => (document.documentElement.lang = value));
 /** `$t("nav.today")`, `$t("sync.waiting", { count })` in a component. */
 export const t = desk.t;
 /** The locale for Intl (dates, numbers, money), following the language. */

@@ -6,12 +6,24 @@ const MIN = 60_000;
 
 describe("idle lock", () => {
   it("locks only a server desk with someone signed in and a non-zero setting", () => {
-    expect(locksWhenIdle({ mode: "server", locked: false, user, idle_lock_minutes: 15 })).toBe(true);
-    expect(locksWhenIdle({ mode: "server", locked: false, user, idle_lock_minutes: 0 })).toBe(false);
-    expect(locksWhenIdle({ mode: "server", locked: true, user, idle_lock_minutes: 15 })).toBe(false);
-    expect(locksWhenIdle({ mode: "server", locked: false, user: null, idle_lock_minutes: 15 })).toBe(false);
-    expect(locksWhenIdle({ mode: "local", locked: false, user, idle_lock_minutes: 15 })).toBe(false);
-    expect(locksWhenIdle({ mode: "demo", locked: false, user: null, idle_lock_minutes: 15 })).toBe(false);
+    expect(locksWhenIdle({ mode: "server", locked: false, user, idle_lock_minutes: 15 })).toBe(
+      true,
+    );
+    expect(locksWhenIdle({ mode: "server", locked: false, user, idle_lock_minutes: 0 })).toBe(
+      false,
+    );
+    expect(locksWhenIdle({ mode: "server", locked: true, user, idle_lock_minutes: 15 })).toBe(
+      false,
+    );
+    expect(
+      locksWhenIdle({ mode: "server", locked: false, user: null, idle_lock_minutes: 15 }),
+    ).toBe(false);
+    expect(locksWhenIdle({ mode: "local", locked: false, user, idle_lock_minutes: 15 })).toBe(
+      false,
+    );
+    expect(locksWhenIdle({ mode: "demo", locked: false, user: null, idle_lock_minutes: 15 })).toBe(
+      false,
+    );
   });
 
   it("is due exactly the owner's minutes after the last input, never with 0", () => {

@@ -7,8 +7,15 @@
 import type { AppStatus } from "./types";
 
 /** Whether this desk locks at all: a server desk with someone signed in and a non-zero setting. */
-export function locksWhenIdle(status: Pick<AppStatus, "mode" | "locked" | "user" | "idle_lock_minutes">): boolean {
-  return status.mode === "server" && !status.locked && status.user !== null && status.idle_lock_minutes > 0;
+export function locksWhenIdle(
+  status: Pick<AppStatus, "mode" | "locked" | "user" | "idle_lock_minutes">,
+): boolean {
+  return (
+    status.mode === "server" &&
+    !status.locked &&
+    status.user !== null &&
+    status.idle_lock_minutes > 0
+  );
 }
 
 /** When (ms since epoch) the desk locks if nothing happens after `lastActivity`; null: never. */
@@ -27,7 +34,12 @@ export function lockDue(lastActivity: number, minutes: number, now: number): boo
  * How long to wait before looking again: until the lock is due, but at most `poll` ms (a laptop
  * that slept skips timers; looking every so often catches up on wake), and at least 1 s.
  */
-export function nextCheck(lastActivity: number, minutes: number, now: number, poll = 30_000): number | null {
+export function nextCheck(
+  lastActivity: number,
+  minutes: number,
+  now: number,
+  poll = 30_000,
+): number | null {
   const at = lockAt(lastActivity, minutes);
   if (at === null) return null;
   return Math.max(1_000, Math.min(poll, at - now));

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { actionFor, screenAllowed, screensFor } from "./keys";
 
-const key = (k: string, mods: Partial<{ altKey: boolean; ctrlKey: boolean; metaKey: boolean; inField: boolean }> = {}) => ({
+const key = (
+  k: string,
+  mods: Partial<{ altKey: boolean; ctrlKey: boolean; metaKey: boolean; inField: boolean }> = {},
+) => ({
   key: k,
   altKey: false,
   ctrlKey: false,

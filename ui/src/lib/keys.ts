@@ -78,6 +78,7 @@ export function actionFor(event: KeyLike): KeyAction | null {
     if (event.key.toLowerCase() === "s") return { kind: "sync" };
   }
   if (event.key === "Escape") return { kind: "close" };
-  if (event.key === "/" && !event.inField && !event.altKey && !event.ctrlKey) return { kind: "search" };
+  if (event.key === "/" && !event.inField && !event.altKey && !event.ctrlKey)
+    return { kind: "search" };
   return null;
 }

@@ -4,7 +4,9 @@ import { latestOnly } from "./latest";
 describe("latestOnly", () => {
   it("marks answers to older calls as stale", async () => {
     const resolvers: ((v: string) => void)[] = [];
-    const search = latestOnly((term: string) => new Promise<string>((resolve) => resolvers.push(() => resolve(term))));
+    const search = latestOnly(
+      (term: string) => new Promise<string>((resolve) => resolvers.push(() => resolve(term))),
+    );
     const first = search("mar");
     const second = search("mart");
     resolvers[1]("");

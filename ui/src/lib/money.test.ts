@@ -66,7 +66,11 @@ describe("parseMoney", () => {
     expect(minorToInput(12345, "BHD")).toBe("12.345");
     expect(minorToInput(1050, "EUR")).toBe("10.50");
     expect(minorToInput(1500, "JPY")).toBe("1500");
-    for (const [minor, currency] of [[7, "EUR"], [1, "BHD"], [99999, "JPY"]] as const)
+    for (const [minor, currency] of [
+      [7, "EUR"],
+      [1, "BHD"],
+      [99999, "JPY"],
+    ] as const)
       expect(parseMoney(minorToInput(minor, currency), currency)).toBe(minor);
   });
 });

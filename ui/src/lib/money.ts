@@ -19,7 +19,9 @@ export function minorDigits(currency: string): number {
   const code = currency.toUpperCase();
   const known = digitsCache.get(code);
   if (known !== undefined) return known;
-  const digits = new Intl.NumberFormat("en", { style: "currency", currency: code }).resolvedOptions().maximumFractionDigits ?? 2;
+  const digits =
+    new Intl.NumberFormat("en", { style: "currency", currency: code }).resolvedOptions()
+      .maximumFractionDigits ?? 2;
   digitsCache.set(code, digits);
   return digits;
 }
@@ -69,7 +71,8 @@ export function parseMoney(text: string, currency: string): number | null {
   const units = match[1].replace(/,/g, "");
   const decimals = match[2] ?? "";
   if (decimals.length > digits) return null;
-  const minor = Number(units) * 10 ** digits + (digits > 0 ? Number(decimals.padEnd(digits, "0")) : 0);
+  const minor =
+    Number(units) * 10 ** digits + (digits > 0 ? Number(decimals.padEnd(digits, "0")) : 0);
   return Number.isSafeInteger(minor) ? minor : null;
 }
 

@@ -5,10 +5,15 @@
 import type { PaperSize } from "./types";
 
 /** What the desk prints (`print_paperwork`'s `kind`). */
-export type PaperworkKind = "arrivals" | "departures" | "in_house" | "housekeeping" | "registration_cards" | "outage_pack";
+export type PaperworkKind =
+  "arrivals" | "departures" | "in_house" | "housekeeping" | "registration_cards" | "outage_pack";
 
 /** The Today screen's print buttons, in order, with their catalogue keys. */
-export const TODAY_PRINTS: { kind: PaperworkKind; key: "print.arrivals" | "print.departures" | "print.inHouse" | "print.housekeeping" | "print.cards" }[] = [
+export const TODAY_PRINTS: {
+  kind: PaperworkKind;
+  key:
+    "print.arrivals" | "print.departures" | "print.inHouse" | "print.housekeeping" | "print.cards";
+}[] = [
   { kind: "arrivals", key: "print.arrivals" },
   { kind: "departures", key: "print.departures" },
   { kind: "in_house", key: "print.inHouse" },
@@ -18,7 +23,9 @@ export const TODAY_PRINTS: { kind: PaperworkKind; key: "print.arrivals" | "print
 
 /** The @page rule for printing a screen on `paper` (A4 when unknown). */
 export function pageRule(paper: PaperSize | null | undefined): string {
-  return paper === "letter" ? "@page { size: letter portrait; margin: 0.5in; }" : "@page { size: A4 portrait; margin: 12mm; }";
+  return paper === "letter"
+    ? "@page { size: letter portrait; margin: 0.5in; }"
+    : "@page { size: A4 portrait; margin: 12mm; }";
 }
 
 /** Puts the @page rule for `paper` in the document's head (once; replaced on change). */

@@ -7,12 +7,18 @@ describe("the new password", () => {
     expect(checkNewPassword("abcdefghij", "abcdefghij")).toBeNull();
   });
   it("refuses fewer than ten characters, counting an accented letter or emoji as one", () => {
-    expect(checkNewPassword("abcdefghi", "abcdefghi")).toEqual({ field: "new_password", message: "signin.tooShort" });
+    expect(checkNewPassword("abcdefghi", "abcdefghi")).toEqual({
+      field: "new_password",
+      message: "signin.tooShort",
+    });
     expect(checkNewPassword("", "")?.field).toBe("new_password");
     // 9 characters, 10 UTF-16 units
     expect(checkNewPassword("abcdefgh😀", "abcdefgh😀")?.field).toBe("new_password");
   });
   it("refuses two different passwords, beside the repeat", () => {
-    expect(checkNewPassword("abcdefghij", "abcdefghiJ")).toEqual({ field: "repeat_password", message: "signin.mismatch" });
+    expect(checkNewPassword("abcdefghij", "abcdefghiJ")).toEqual({
+      field: "repeat_password",
+      message: "signin.mismatch",
+    });
   });
 });

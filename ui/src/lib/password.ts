@@ -15,7 +15,8 @@ export interface PasswordProblem {
 /** The first problem with the two new-password fields, or null when they may be sent. */
 export function checkNewPassword(password: string, repeat: string): PasswordProblem | null {
   // counted in characters as typed (an accent or emoji is one), as a person would count them
-  if ([...password].length < MIN_PASSWORD_LENGTH) return { field: "new_password", message: "signin.tooShort" };
+  if ([...password].length < MIN_PASSWORD_LENGTH)
+    return { field: "new_password", message: "signin.tooShort" };
   if (password !== repeat) return { field: "repeat_password", message: "signin.mismatch" };
   return null;
 }

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { chart, compactMoney, defaultRange, formatPercent, niceTicks, rangeProblem, yScale } from "./report";
+import {
+  chart,
+  compactMoney,
+  defaultRange,
+  formatPercent,
+  niceTicks,
+  rangeProblem,
+  yScale,
+} from "./report";
 import type { ReportDay } from "./types";
 
 const day = (date: string, occupancy: number, room: number, other = 0): ReportDay => ({
@@ -46,7 +54,11 @@ describe("chart scales", () => {
 });
 
 describe("chart of a report", () => {
-  const days = [day("2026-12-01", 50, 30_000, 10_000), day("2026-12-02", 100, 60_000), day("2026-12-03", 0, 0)];
+  const days = [
+    day("2026-12-01", 50, 30_000, 10_000),
+    day("2026-12-02", 100, 60_000),
+    day("2026-12-03", 0, 0),
+  ];
 
   it("stacks other revenue on room revenue, on a round revenue axis", () => {
     const c = chart({ days }, 300, 100);
@@ -64,10 +76,18 @@ describe("chart of a report", () => {
   it("draws occupancy on its own 0–100 % axis through each day's middle", () => {
     const c = chart({ days }, 300, 100);
     expect(c.occupancyPoints).toBe("50,50 150,0 250,100");
-    expect(c.occupancyTicks.map((t) => [t.value, t.y])).toEqual([[0, 100], [25, 75], [50, 50], [75, 25], [100, 0]]);
+    expect(c.occupancyTicks.map((t) => [t.value, t.y])).toEqual([
+      [0, 100],
+      [25, 75],
+      [50, 50],
+      [75, 25],
+      [100, 0],
+    ]);
   });
   it("labels about one day a week and always the last, never two on top of each other", () => {
-    const month = Array.from({ length: 30 }, (_, i) => day(`2026-11-${String(i + 1).padStart(2, "0")}`, 10, 100));
+    const month = Array.from({ length: 30 }, (_, i) =>
+      day(`2026-11-${String(i + 1).padStart(2, "0")}`, 10, 100),
+    );
     const labels = chart({ days: month }, 600, 100).labels.map((l) => l.date.slice(8));
     expect(labels).toEqual(["01", "08", "15", "22", "30"]);
     const ten = chart({ days: month.slice(0, 9) }, 600, 100).labels.map((l) => l.date.slice(8));

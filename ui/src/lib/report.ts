@@ -16,7 +16,10 @@ export function defaultRange(today: string, days = 30): { from: string; to: stri
 }
 
 /** Why a range cannot be asked for ("report.badDate", "report.backwards", "report.tooLong"), or null. */
-export function rangeProblem(from: string, to: string): "report.badDate" | "report.backwards" | "report.tooLong" | null {
+export function rangeProblem(
+  from: string,
+  to: string,
+): "report.badDate" | "report.backwards" | "report.tooLong" | null {
   if (!parseDay(from) || !parseDay(to)) return "report.badDate";
   const span = nightsBetween(from, to) ?? -1;
   if (span < 0) return "report.backwards";
@@ -34,13 +37,15 @@ export function niceTicks(max: number, count = 4): number[] {
   const power = 10 ** Math.floor(Math.log10(rough));
   const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough) ?? 10 * power;
   const ticks: number[] = [];
-  for (let i = 0; ticks.length === 0 || ticks[ticks.length - 1] < max; i++) ticks.push(Math.round(i * step * 1e9) / 1e9);
+  for (let i = 0; ticks.length === 0 || ticks[ticks.length - 1] < max; i++)
+    ticks.push(Math.round(i * step * 1e9) / 1e9);
   return ticks;
 }
 
 /** Maps [0, top] onto [height, 0] (SVG's y grows downwards); a top of 0 maps everything to the base. */
 export function yScale(top: number, height: number): (value: number) => number {
-  return (value) => (top > 0 ? height - (Math.max(0, Math.min(value, top)) / top) * height : height);
+  return (value) =>
+    top > 0 ? height - (Math.max(0, Math.min(value, top)) / top) * height : height;
 }
 
 export interface ChartBar {
@@ -73,7 +78,12 @@ export interface Chart {
  * The chart of a report's days inside a `width` × `height` plot area: a stacked bar of room and
  * other revenue per day on the left axis, and occupancy as a line on a 0–100 % right axis.
  */
-export function chart(report: Pick<Report, "days">, width: number, height: number, labelEvery = 7): Chart {
+export function chart(
+  report: Pick<Report, "days">,
+  width: number,
+  height: number,
+  labelEvery = 7,
+): Chart {
   const days = report.days;
   const revenue = days.map((d) => d.room_revenue_minor + d.other_revenue_minor);
   const ticks = niceTicks(Math.max(0, ...revenue));
@@ -86,13 +96,26 @@ export function chart(report: Pick<Report, "days">, width: number, height: numbe
     const x = i * slot + (slot - barWidth) / 2;
     const roomY = money(d.room_revenue_minor);
     const otherY = money(d.room_revenue_minor + d.other_revenue_minor);
-    return { date: d.date, x, width: barWidth, roomY, roomHeight: height - roomY, otherY, otherHeight: roomY - otherY };
+    return {
+      date: d.date,
+      x,
+      width: barWidth,
+      roomY,
+      roomHeight: height - roomY,
+      otherY,
+      otherHeight: roomY - otherY,
+    };
   });
-  const occupancyPoints = days.map((d, i) => `${round(i * slot + slot / 2)},${round(percent(d.occupancy_percent))}`).join(" ");
+  const occupancyPoints = days
+    .map((d, i) => `${round(i * slot + slot / 2)},${round(percent(d.occupancy_percent))}`)
+    .join(" ");
   const labels = days
     .map((d, i) => ({ date: d.date, x: i * slot + slot / 2 }))
     .filter((_, i) => i % labelEvery === 0 || i === days.length - 1)
-    .filter((label, i, all) => i === all.length - 1 || all[all.length - 1].x - label.x >= slot * (labelEvery / 2));
+    .filter(
+      (label, i, all) =>
+        i === all.length - 1 || all[all.length - 1].x - label.x >= slot * (labelEvery / 2),
+    );
   return {
     width,
     height,
@@ -116,12 +139,20 @@ export function compactMoney(minor: number, currency: string, locale?: string): 
   } catch {
     return String(minor);
   }
-  return new Intl.NumberFormat(locale, { style: "currency", currency: currency.toUpperCase(), notation: "compact", minimumFractionDigits: 0, maximumFractionDigits: 1 }).format(
-    minor / 10 ** digits,
-  );
+  return new Intl.NumberFormat(locale, {
+    style: "currency",
+    currency: currency.toUpperCase(),
+    notation: "compact",
+    minimumFractionDigits: 0,
+    maximumFractionDigits: 1,
+  }).format(minor / 10 ** digits);
 }
 
 /** An occupancy with its one decimal, in the locale: 73.5 → "73.5%" (en), "73,5 %" (es). */
 export function formatPercent(value: number, locale?: string): string {
-  return new Intl.NumberFormat(locale, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(value / 100);
+  return new Intl.NumberFormat(locale, {
+    style: "percent",
+    minimumFractionDigits: 1,
+    maximumFractionDigits: 1,
+  }).format(value / 100);
 }

@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { collect, datesFor, statusesIn, withStatus } from "./reslist";
 import type { Reservation } from "./types";
 
-const booking = (id: string, guest: string, status: string, check_in: string, room: string | null = null): Reservation => ({
+const booking = (
+  id: string,
+  guest: string,
+  status: string,
+  check_in: string,
+  room: string | null = null,
+): Reservation => ({
   id,
   confirmation_number: null,
   legacy_code: null,
@@ -30,7 +36,11 @@ const booking = (id: string, guest: string, status: string, check_in: string, ro
   notes: null,
   pending_sync: false,
 });
-const day = (arrivals: Reservation[] = [], departures: Reservation[] = [], in_house: Reservation[] = []) => ({ arrivals, departures, in_house });
+const day = (
+  arrivals: Reservation[] = [],
+  departures: Reservation[] = [],
+  in_house: Reservation[] = [],
+) => ({ arrivals, departures, in_house });
 
 describe("reservation list days", () => {
   it("asks for the chosen day, or the 14 days after it for upcoming (across a month end)", () => {
@@ -45,24 +55,49 @@ describe("reservation list days", () => {
 
 describe("reservation list", () => {
   it("puts arrivals still to check in first, then by name", () => {
-    const list = collect("arrivals", [day([booking("1", "Zoe", "confirmed", "d"), booking("2", "Ana", "checked_in", "d"), booking("3", "Bea", "pending", "d")])]);
+    const list = collect("arrivals", [
+      day([
+        booking("1", "Zoe", "confirmed", "d"),
+        booking("2", "Ana", "checked_in", "d"),
+        booking("3", "Bea", "pending", "d"),
+      ]),
+    ]);
     expect(list.map((r) => r.guest_name)).toEqual(["Bea", "Zoe", "Ana"]);
   });
   it("orders the house by room number as a person reads it (9 before 10)", () => {
-    const list = collect("in_house", [day([], [], [booking("1", "A", "checked_in", "d", "10"), booking("2", "B", "checked_in", "d", "9")])]);
+    const list = collect("in_house", [
+      day(
+        [],
+        [],
+        [booking("1", "A", "checked_in", "d", "10"), booking("2", "B", "checked_in", "d", "9")],
+      ),
+    ]);
     expect(list.map((r) => r.room_number)).toEqual(["9", "10"]);
   });
   it("merges the upcoming days by arrival date, each booking once", () => {
     const later = booking("1", "Ana", "confirmed", "2026-12-07");
-    const list = collect("upcoming", [day([later, booking("2", "Zoe", "confirmed", "2026-12-06")]), day([later])]);
+    const list = collect("upcoming", [
+      day([later, booking("2", "Zoe", "confirmed", "2026-12-06")]),
+      day([later]),
+    ]);
     expect(list.map((r) => r.id)).toEqual(["2", "1"]);
   });
   it("takes departures from the departures, not the arrivals", () => {
-    const list = collect("departures", [day([booking("a", "Arriving", "confirmed", "d")], [booking("o", "Out", "checked_out", "d"), booking("s", "Still", "checked_in", "d")])]);
+    const list = collect("departures", [
+      day(
+        [booking("a", "Arriving", "confirmed", "d")],
+        [booking("o", "Out", "checked_out", "d"), booking("s", "Still", "checked_in", "d")],
+      ),
+    ]);
     expect(list.map((r) => r.guest_name)).toEqual(["Still", "Out"]);
   });
   it("offers the statuses found, in a stay's order, and filters by one", () => {
-    const list = [booking("1", "A", "checked_in", "d"), booking("2", "B", "pending", "d"), booking("3", "C", "weird", "d"), booking("4", "D", "pending", "d")];
+    const list = [
+      booking("1", "A", "checked_in", "d"),
+      booking("2", "B", "pending", "d"),
+      booking("3", "C", "weird", "d"),
+      booking("4", "D", "pending", "d"),
+    ];
     expect(statusesIn(list)).toEqual(["pending", "checked_in", "weird"]);
     expect(withStatus(list, "pending").map((r) => r.id)).toEqual(["2", "4"]);
     expect(withStatus(list, "")).toHaveLength(4);

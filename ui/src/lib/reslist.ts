@@ -23,11 +23,15 @@ export function datesFor(tab: ListTab, date: string, ahead = UPCOMING_DAYS): str
 }
 
 /** The tab's bookings out of the days' answers: each booking once, in the order a clerk works them. */
-export function collect(tab: ListTab, days: Pick<Today, "arrivals" | "departures" | "in_house">[]): Reservation[] {
+export function collect(
+  tab: ListTab,
+  days: Pick<Today, "arrivals" | "departures" | "in_house">[],
+): Reservation[] {
   const seen = new Set<string>();
   const list: Reservation[] = [];
   for (const day of days) {
-    const part = tab === "in_house" ? day.in_house : tab === "departures" ? day.departures : day.arrivals;
+    const part =
+      tab === "in_house" ? day.in_house : tab === "departures" ? day.departures : day.arrivals;
     for (const r of part) {
       if (seen.has(r.id)) continue;
       seen.add(r.id);
@@ -40,7 +44,8 @@ export function collect(tab: ListTab, days: Pick<Today, "arrivals" | "departures
 function order(tab: ListTab): (a: Reservation, b: Reservation) => number {
   const byName = (a: Reservation, b: Reservation) => a.guest_name.localeCompare(b.guest_name);
   const byRoom = (a: Reservation, b: Reservation) =>
-    (a.room_number ?? "").localeCompare(b.room_number ?? "", undefined, { numeric: true }) || byName(a, b);
+    (a.room_number ?? "").localeCompare(b.room_number ?? "", undefined, { numeric: true }) ||
+    byName(a, b);
   if (tab === "in_house") return byRoom;
   if (tab === "upcoming") return (a, b) => a.check_in.localeCompare(b.check_in) || byName(a, b);
   // arrivals and departures: still to do first (not yet in / still in), then by name
@@ -52,7 +57,10 @@ function order(tab: ListTab): (a: Reservation, b: Reservation) => number {
 export function statusesIn(list: Reservation[]): string[] {
   const lifecycle = ["pending", "confirmed", "checked_in", "checked_out", "no_show", "cancelled"];
   const found = new Set(list.map((r) => r.status));
-  return [...lifecycle.filter((s) => found.has(s)), ...[...found].filter((s) => !lifecycle.includes(s)).sort()];
+  return [
+    ...lifecycle.filter((s) => found.has(s)),
+    ...[...found].filter((s) => !lifecycle.includes(s)).sort(),
+  ];
 }
 
 /** The list with only one status ("" keeps all). */

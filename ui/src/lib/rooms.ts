@@ -22,7 +22,8 @@ export function parseRoomList(text: string, language: Language = "en"): RoomList
     if (range) {
       const [from, to] = [Number(range[1]), Number(range[2])];
       if (to < from) return { ok: false, message: t("rooms.backwards", { part }) };
-      if (to - from + 1 > MAX_RANGE) return { ok: false, message: t("rooms.tooMany", { part, max: MAX_RANGE }) };
+      if (to - from + 1 > MAX_RANGE)
+        return { ok: false, message: t("rooms.tooMany", { part, max: MAX_RANGE }) };
       const width = range[1].length;
       for (let n = from; n <= to; n++) numbers.push(String(n).padStart(width, "0"));
     } else if (/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(part)) {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { actionsFor, canManage, checkNewColleague, normalised, roleKey, ROLES, sortStaff } from "./staff";
+import {
+  actionsFor,
+  canManage,
+  checkNewColleague,
+  normalised,
+  roleKey,
+  ROLES,
+  sortStaff,
+} from "./staff";
 import { CATALOGUES } from "./i18n";
 import type { Colleague } from "./types";
 
@@ -18,17 +26,33 @@ describe("the add form", () => {
   const good = { email: "  Luis@Hotel.Test ", display_name: " Luis ", role: "manager" };
   it("accepts a good colleague and sends it trimmed, the email in lower case", () => {
     expect(checkNewColleague(good, [colleague()])).toBeNull();
-    expect(normalised(good)).toEqual({ email: "luis@hotel.test", display_name: "Luis", role: "manager" });
+    expect(normalised(good)).toEqual({
+      email: "luis@hotel.test",
+      display_name: "Luis",
+      role: "manager",
+    });
   });
   it("marks the field at fault", () => {
-    expect(checkNewColleague({ ...good, email: "luis" }, [])).toEqual({ field: "email", message: "staff.invalidEmail" });
+    expect(checkNewColleague({ ...good, email: "luis" }, [])).toEqual({
+      field: "email",
+      message: "staff.invalidEmail",
+    });
     expect(checkNewColleague({ ...good, email: "lu is@hotel.test" }, [])?.field).toBe("email");
-    expect(checkNewColleague({ ...good, display_name: "   " }, [])).toEqual({ field: "display_name", message: "staff.invalidName" });
-    expect(checkNewColleague({ ...good, role: "" }, [])).toEqual({ field: "role", message: "staff.invalidRole" });
+    expect(checkNewColleague({ ...good, display_name: "   " }, [])).toEqual({
+      field: "display_name",
+      message: "staff.invalidName",
+    });
+    expect(checkNewColleague({ ...good, role: "" }, [])).toEqual({
+      field: "role",
+      message: "staff.invalidRole",
+    });
     expect(checkNewColleague({ ...good, role: "admin" }, [])?.field).toBe("role");
   });
   it("refuses an email already on the team, whatever its case", () => {
-    expect(checkNewColleague({ ...good, email: "ANA@hotel.test" }, [colleague()])).toEqual({ field: "email", message: "staff.emailTaken" });
+    expect(checkNewColleague({ ...good, email: "ANA@hotel.test" }, [colleague()])).toEqual({
+      field: "email",
+      message: "staff.emailTaken",
+    });
   });
 });
 

@@ -26,7 +26,11 @@ export interface NewColleague {
 
 /** The form's values as they are sent: the email trimmed and in lower case, the name trimmed. */
 export function normalised(input: NewColleague): NewColleague {
-  return { email: input.email.trim().toLowerCase(), display_name: input.display_name.trim(), role: input.role };
+  return {
+    email: input.email.trim().toLowerCase(),
+    display_name: input.display_name.trim(),
+    role: input.role,
+  };
 }
 
 export interface Problem {
@@ -40,10 +44,12 @@ export interface Problem {
  */
 export function checkNewColleague(input: NewColleague, team: Colleague[]): Problem | null {
   const { email, display_name, role } = normalised(input);
-  if (!email.includes("@") || /\s/.test(email)) return { field: "email", message: "staff.invalidEmail" };
+  if (!email.includes("@") || /\s/.test(email))
+    return { field: "email", message: "staff.invalidEmail" };
   if (display_name === "") return { field: "display_name", message: "staff.invalidName" };
   if (!isRole(role)) return { field: "role", message: "staff.invalidRole" };
-  if (team.some((c) => c.email.toLowerCase() === email)) return { field: "email", message: "staff.emailTaken" };
+  if (team.some((c) => c.email.toLowerCase() === email))
+    return { field: "email", message: "staff.emailTaken" };
   return null;
 }
 

@@ -32,12 +32,23 @@ describe("status bar", () => {
     expect(line.waiting).toBe("1 change waiting");
   });
   it("raises conflicts, expired sessions and required updates", () => {
-    expect(statusLine({ ...base, conflicts_open: 2 }, now)).toMatchObject({ tone: "warn", conflicts: "2 conflicts to resolve" });
-    expect(statusLine({ ...base, session_expired: true }, now)).toMatchObject({ tone: "bad", connection: "Sign in again to sync" });
-    expect(statusLine({ ...base, update_required: true }, now)).toMatchObject({ tone: "bad", connection: "Update the app to sync" });
+    expect(statusLine({ ...base, conflicts_open: 2 }, now)).toMatchObject({
+      tone: "warn",
+      conflicts: "2 conflicts to resolve",
+    });
+    expect(statusLine({ ...base, session_expired: true }, now)).toMatchObject({
+      tone: "bad",
+      connection: "Sign in again to sync",
+    });
+    expect(statusLine({ ...base, update_required: true }, now)).toMatchObject({
+      tone: "bad",
+      connection: "Update the app to sync",
+    });
   });
   it("explains local and demo desks", () => {
-    expect(statusLine({ ...base, mode: "local", online: null, changes_waiting: 9 }, now)).toMatchObject({
+    expect(
+      statusLine({ ...base, mode: "local", online: null, changes_waiting: 9 }, now),
+    ).toMatchObject({
       connection: "This laptop only (no server)",
       waiting: "9 changes waiting",
     });
@@ -45,10 +56,14 @@ describe("status bar", () => {
   });
   it("says when it never synced, or just did", () => {
     expect(statusLine({ ...base, last_sync: null }, now).lastSync).toBe("Not synced yet");
-    expect(statusLine({ ...base, last_sync: "2026-11-25T11:59:40Z" }, now).lastSync).toBe("Last sync just now");
+    expect(statusLine({ ...base, last_sync: "2026-11-25T11:59:40Z" }, now).lastSync).toBe(
+      "Last sync just now",
+    );
   });
   it("speaks Spanish when the desk does, plural-safe", () => {
-    expect(statusLine({ ...base, online: false, changes_waiting: 1, conflicts_open: 3 }, now, "es")).toEqual({
+    expect(
+      statusLine({ ...base, online: false, changes_waiting: 1, conflicts_open: 3 }, now, "es"),
+    ).toEqual({
       tone: "warn",
       connection: "Sin conexión",
       waiting: "1 cambio pendiente",

@@ -37,7 +37,9 @@ describe("tape chart layout", () => {
       7,
     );
     const [r101, r102] = rows;
-    expect(r101.bars.map((b) => [b.stay.id, b.start, b.span, b.clippedStart, b.clippedEnd])).toEqual([
+    expect(
+      r101.bars.map((b) => [b.stay.id, b.start, b.span, b.clippedStart, b.clippedEnd]),
+    ).toEqual([
       ["a", 0, 1, true, false],
       ["b", 2, 1, false, false],
     ]);
@@ -48,7 +50,10 @@ describe("tape chart layout", () => {
   it("leaves out stays outside the window and computes occupancy per day", () => {
     const rows = layout(
       [room("101"), room("102"), room("103", "out_of_order")],
-      [stay("old", "101", "2026-11-01", "2026-11-05"), stay("d", "102", "2026-12-01", "2026-12-02")],
+      [
+        stay("old", "101", "2026-11-01", "2026-11-05"),
+        stay("d", "102", "2026-12-01", "2026-12-02"),
+      ],
       "2026-12-01",
       2,
     );
@@ -71,21 +76,44 @@ describe("dragging a stay", () => {
   });
 
   it("moves a stay to another room and other days together", () => {
-    expect(dropChange(booked, "move", "102", 0)).toEqual({ id: "s", check_in: "2026-12-03", check_out: "2026-12-05", room_id: "102" });
-    expect(dropChange(booked, "move", "101", 29)).toEqual({ id: "s", check_in: "2027-01-01", check_out: "2027-01-03", room_id: "101" });
+    expect(dropChange(booked, "move", "102", 0)).toEqual({
+      id: "s",
+      check_in: "2026-12-03",
+      check_out: "2026-12-05",
+      room_id: "102",
+    });
+    expect(dropChange(booked, "move", "101", 29)).toEqual({
+      id: "s",
+      check_in: "2027-01-01",
+      check_out: "2027-01-03",
+      room_id: "101",
+    });
     expect(dropChange(booked, "move", "101", 0)).toBeNull();
   });
 
   it("moves only the room of a guest in the house (the arrival has happened)", () => {
     const inHouse = { ...booked, status: "checked_in" };
-    expect(dropChange(inHouse, "move", "102", 3)).toEqual({ id: "s", check_in: "2026-12-03", check_out: "2026-12-05", room_id: "102" });
+    expect(dropChange(inHouse, "move", "102", 3)).toEqual({
+      id: "s",
+      check_in: "2026-12-03",
+      check_out: "2026-12-05",
+      room_id: "102",
+    });
     expect(dropChange(inHouse, "move", "101", 3)).toBeNull();
     // but the departure of a guest in the house can move
-    expect(dropChange(inHouse, "end", "102", 2)).toMatchObject({ check_out: "2026-12-07", room_id: "101" });
+    expect(dropChange(inHouse, "end", "102", 2)).toMatchObject({
+      check_out: "2026-12-07",
+      room_id: "101",
+    });
   });
 
   it("drags the end to another departure, never before one night", () => {
-    expect(dropChange(booked, "end", "999", -1)).toEqual({ id: "s", check_in: "2026-12-03", check_out: "2026-12-04", room_id: "101" });
+    expect(dropChange(booked, "end", "999", -1)).toEqual({
+      id: "s",
+      check_in: "2026-12-03",
+      check_out: "2026-12-04",
+      room_id: "101",
+    });
     expect(dropChange(booked, "end", "101", -5)).toMatchObject({ check_out: "2026-12-04" });
     expect(dropChange({ ...booked, check_out: "2026-12-04" }, "end", "101", -3)).toBeNull();
   });
@@ -98,8 +126,18 @@ describe("dragging a stay", () => {
   });
 
   it("places the dragged stay's preview like any bar, clipped to the window", () => {
-    expect(place("2026-12-03", "2026-12-05", "2026-12-01", 7)).toEqual({ start: 2, span: 2, clippedStart: false, clippedEnd: false });
-    expect(place("2026-11-29", "2026-12-10", "2026-12-01", 7)).toEqual({ start: 0, span: 7, clippedStart: true, clippedEnd: true });
+    expect(place("2026-12-03", "2026-12-05", "2026-12-01", 7)).toEqual({
+      start: 2,
+      span: 2,
+      clippedStart: false,
+      clippedEnd: false,
+    });
+    expect(place("2026-11-29", "2026-12-10", "2026-12-01", 7)).toEqual({
+      start: 0,
+      span: 7,
+      clippedStart: true,
+      clippedEnd: true,
+    });
     expect(place("2026-12-09", "2026-12-10", "2026-12-01", 7)).toBeNull();
   });
 });

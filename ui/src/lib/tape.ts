@@ -30,7 +30,12 @@ export function days(start: string, count: number): string[] {
 }
 
 /** Where a stay's nights fall in the window (columns), or null when none of them is in it. */
-export function place(checkIn: string, checkOut: string, start: string, count: number): Omit<Bar, "stay"> | null {
+export function place(
+  checkIn: string,
+  checkOut: string,
+  start: string,
+  count: number,
+): Omit<Bar, "stay"> | null {
   const from = nightsBetween(start, checkIn);
   const to = nightsBetween(start, checkOut);
   if (from === null || to === null) return null;
@@ -40,7 +45,12 @@ export function place(checkIn: string, checkOut: string, start: string, count: n
   return { start: first, span: last - first, clippedStart: from < 0, clippedEnd: to > count };
 }
 
-export function layout(rooms: RoomOffer[], stays: TapeStay[], start: string, count: number): TapeRow[] {
+export function layout(
+  rooms: RoomOffer[],
+  stays: TapeStay[],
+  start: string,
+  count: number,
+): TapeRow[] {
   const byRoom = new Map<string, TapeStay[]>();
   for (const stay of stays) {
     const list = byRoom.get(stay.room_id) ?? [];
@@ -102,7 +112,12 @@ export interface StayChange {
  *   keeps the arrival (the Rust side refuses changing it), so only the room moves.
  * - end: the departure shifts by `days`, never before the night after arrival.
  */
-export function dropChange(stay: TapeStay, kind: DragKind, roomId: string, days: number): StayChange | null {
+export function dropChange(
+  stay: TapeStay,
+  kind: DragKind,
+  roomId: string,
+  days: number,
+): StayChange | null {
   if (!draggable(stay)) return null;
   let checkIn = stay.check_in;
   let checkOut = stay.check_out;
@@ -117,6 +132,7 @@ export function dropChange(stay: TapeStay, kind: DragKind, roomId: string, days:
     checkOut = addDays(stay.check_out, days);
     if ((nightsBetween(checkIn, checkOut) ?? 0) < 1) checkOut = addDays(checkIn, 1);
   }
-  if (room === stay.room_id && checkIn === stay.check_in && checkOut === stay.check_out) return null;
+  if (room === stay.room_id && checkIn === stay.check_in && checkOut === stay.check_out)
+    return null;
   return { id: stay.id, check_in: checkIn, check_out: checkOut, room_id: room };
 }

@@ -275,7 +275,17 @@ export interface UpdateCheck {
 export type EntryKind = "charge" | "payment" | "refund" | "adjustment" | "tax" | "override";
 export type PaymentMethod = "cash" | "card" | "transfer" | "other";
 export const PAYMENT_METHODS: PaymentMethod[] = ["cash", "card", "transfer", "other"];
-export const CHARGE_TYPES = ["room", "food", "beverage", "minibar", "parking", "no_show", "city_tax", "vat", "other"] as const;
+export const CHARGE_TYPES = [
+  "room",
+  "food",
+  "beverage",
+  "minibar",
+  "parking",
+  "no_show",
+  "city_tax",
+  "vat",
+  "other",
+] as const;
 export type ChargeType = (typeof CHARGE_TYPES)[number];
 
 export interface Folio {

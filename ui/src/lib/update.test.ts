@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { bannerShown, bannerView, checkStep, installStep, parseUpdateHours, updateNote, UPDATE_NEEDED, type UpdateCalls } from "./update";
+import {
+  bannerShown,
+  bannerView,
+  checkStep,
+  installStep,
+  parseUpdateHours,
+  updateNote,
+  UPDATE_NEEDED,
+  type UpdateCalls,
+} from "./update";
 import type { SyncStatus, UpdateStatus } from "./types";
 
 const status: SyncStatus = {
@@ -14,7 +23,10 @@ const status: SyncStatus = {
   conflicts_open: 0,
 };
 
-const calls = (check: UpdateCalls["checkForUpdate"], install: UpdateCalls["installUpdate"] = async () => {}): UpdateCalls => ({
+const calls = (
+  check: UpdateCalls["checkForUpdate"],
+  install: UpdateCalls["installUpdate"] = async () => {},
+): UpdateCalls => ({
   checkForUpdate: check,
   installUpdate: install,
 });
@@ -38,16 +50,25 @@ describe("update banner", () => {
   });
 
   it("offers the install when a newer version is found", async () => {
-    const step = await checkStep(calls(async () => ({ current_version: "0.1.0", version: "0.2.0", notes: "Sync protocol 2" })));
+    const step = await checkStep(
+      calls(async () => ({ current_version: "0.1.0", version: "0.2.0", notes: "Sync protocol 2" })),
+    );
     expect(step).toEqual({ stage: "available", version: "0.2.0", notes: "Sync protocol 2" });
     const view = bannerView(step);
-    expect(view.text).toBe("Version 0.2.0 is ready to install: Sync protocol 2 Changes waiting are kept.");
+    expect(view.text).toBe(
+      "Version 0.2.0 is ready to install: Sync protocol 2 Changes waiting are kept.",
+    );
     expect(view.button).toEqual({ label: "Install and restart", action: "install" });
-    expect(bannerView({ stage: "installing", version: "0.2.0" })).toMatchObject({ button: null, busy: true });
+    expect(bannerView({ stage: "installing", version: "0.2.0" })).toMatchObject({
+      button: null,
+      busy: true,
+    });
   });
 
   it("says so when no newer version is published", async () => {
-    const step = await checkStep(calls(async () => ({ current_version: "0.1.0", version: null, notes: null })));
+    const step = await checkStep(
+      calls(async () => ({ current_version: "0.1.0", version: null, notes: null })),
+    );
     expect(step).toEqual({ stage: "none", current: "0.1.0" });
     const view = bannerView(step);
     expect(view.text).toContain(UPDATE_NEEDED);
@@ -57,7 +78,12 @@ describe("update banner", () => {
 
   it("says when the update server cannot be reached, and offers to try again", async () => {
     const step = await checkStep(
-      calls(rejecting("UpdateUnreachable", "The update server cannot be reached. Check the internet connection and try again later.")),
+      calls(
+        rejecting(
+          "UpdateUnreachable",
+          "The update server cannot be reached. Check the internet connection and try again later.",
+        ),
+      ),
     );
     expect(step).toMatchObject({ stage: "failed", kind: "UpdateUnreachable" });
     expect(bannerView(step)).toEqual({
@@ -73,7 +99,10 @@ describe("update banner", () => {
 
   it("reports an install refused for its signature", async () => {
     const step = await installStep(
-      calls(async () => ({ current_version: "0.1.0", version: "0.2.0", notes: null }), rejecting("UpdateNotTrusted", "")),
+      calls(
+        async () => ({ current_version: "0.1.0", version: "0.2.0", notes: null }),
+        rejecting("UpdateNotTrusted", ""),
+      ),
     );
     expect(step).toMatchObject({ stage: "failed", kind: "UpdateNotTrusted" });
     expect(bannerView(step)).toMatchObject({
@@ -97,14 +126,24 @@ describe("the status bar's note on the desk's own update checks", () => {
   };
 
   it("says when the desk last looked, in the desk's language", () => {
-    expect(updateNote(looked, now)).toEqual({ text: "Up to date · looked 3 hours ago", install: null, detail: null });
+    expect(updateNote(looked, now)).toEqual({
+      text: "Up to date · looked 3 hours ago",
+      install: null,
+      detail: null,
+    });
     expect(updateNote(looked, now, "es")?.text).toBe("Al día · comprobado hace 3 horas");
-    expect(updateNote({ ...looked, checked_at: null }, now)?.text).toBe("Looks for updates on start and daily");
+    expect(updateNote({ ...looked, checked_at: null }, now)?.text).toBe(
+      "Looks for updates on start and daily",
+    );
   });
 
   it("offers the install of a version found, with its notes", () => {
     const offered = { ...looked, offered_version: "9.9.9", notes: "Sync protocol 2" };
-    expect(updateNote(offered, now)).toEqual({ text: "Version 9.9.9 available", install: "9.9.9", detail: "Sync protocol 2" });
+    expect(updateNote(offered, now)).toEqual({
+      text: "Version 9.9.9 available",
+      install: "9.9.9",
+      detail: "Sync protocol 2",
+    });
     // found before the checks were turned off: still worth installing
     expect(updateNote({ ...offered, automatic: false }, now)?.install).toBe("9.9.9");
   });
@@ -119,8 +158,12 @@ describe("the status bar's note on the desk's own update checks", () => {
   });
 
   it("says when checks are off, and that a demo desk never looks", () => {
-    expect(updateNote({ ...looked, automatic: false, interval_hours: 0 }, now)?.text).toBe("Update checks off");
-    expect(updateNote({ ...looked, automatic: false, demo: true }, now)?.text).toBe("No update checks in demo mode");
+    expect(updateNote({ ...looked, automatic: false, interval_hours: 0 }, now)?.text).toBe(
+      "Update checks off",
+    );
+    expect(updateNote({ ...looked, automatic: false, demo: true }, now)?.text).toBe(
+      "No update checks in demo mode",
+    );
     expect(updateNote(null, now)).toBeNull();
   });
 

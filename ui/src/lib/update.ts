@@ -33,7 +33,11 @@ export function bannerShown(status: SyncStatus | null): boolean {
 }
 
 function failed(error: unknown): UpdateStep {
-  return { stage: "failed", kind: isAppError(error) ? error.kind : "Unknown", message: messageOf(error) };
+  return {
+    stage: "failed",
+    kind: isAppError(error) ? error.kind : "Unknown",
+    message: messageOf(error),
+  };
 }
 
 export async function checkStep(calls: UpdateCalls): Promise<UpdateStep> {
@@ -77,7 +81,11 @@ export function bannerView(step: UpdateStep): BannerView {
         busy: false,
       };
     case "installing":
-      return { text: `Installing version ${step.version}… the app restarts when it is done.`, button: null, busy: true };
+      return {
+        text: `Installing version ${step.version}… the app restarts when it is done.`,
+        button: null,
+        busy: true,
+      };
     case "failed":
       return {
         text: step.message,
@@ -106,10 +114,18 @@ export function updateNote(
 ): UpdateNote | null {
   if (!status) return null;
   const t = translator(language);
-  const note = (text: string, detail: string | null = null): UpdateNote => ({ text, install: null, detail });
+  const note = (text: string, detail: string | null = null): UpdateNote => ({
+    text,
+    install: null,
+    detail,
+  });
   // an offer found earlier stays worth showing even when checks were turned off since
   if (status.offered_version) {
-    return { text: t("update.available", { version: status.offered_version }), install: status.offered_version, detail: status.notes };
+    return {
+      text: t("update.available", { version: status.offered_version }),
+      install: status.offered_version,
+      detail: status.notes,
+    };
   }
   if (status.demo) return note(t("update.offDemo"));
   if (!status.automatic) return note(t("update.off"));

@@ -30,17 +30,25 @@ describe("booking form", () => {
 
 describe("guest form", () => {
   it("needs a name, a plausible email and a two-letter country", () => {
-    expect(validateGuest({ first_name: "A", last_name: "", email: "", country_code: "" })).toEqual({});
-    expect(validateGuest({ first_name: "", last_name: "", email: "", country_code: "" })).toHaveProperty("last_name");
-    expect(validateGuest({ first_name: "A", last_name: "B", email: "a@", country_code: "" })).toHaveProperty("email");
-    expect(validateGuest({ first_name: "A", last_name: "B", email: "", country_code: "FRA" })).toHaveProperty(
-      "country_code",
+    expect(validateGuest({ first_name: "A", last_name: "", email: "", country_code: "" })).toEqual(
+      {},
     );
+    expect(
+      validateGuest({ first_name: "", last_name: "", email: "", country_code: "" }),
+    ).toHaveProperty("last_name");
+    expect(
+      validateGuest({ first_name: "A", last_name: "B", email: "a@", country_code: "" }),
+    ).toHaveProperty("email");
+    expect(
+      validateGuest({ first_name: "A", last_name: "B", email: "", country_code: "FRA" }),
+    ).toHaveProperty("country_code");
   });
 });
 
 describe("in Spanish", () => {
   it("explains the refusal in the desk's language", () => {
-    expect(validateGuest({ first_name: "", last_name: "", email: "", country_code: "" }, "es")).toEqual({ last_name: "Escriba el nombre del huésped." });
+    expect(
+      validateGuest({ first_name: "", last_name: "", email: "", country_code: "" }, "es"),
+    ).toEqual({ last_name: "Escriba el nombre del huésped." });
   });
 });

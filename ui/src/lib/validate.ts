@@ -33,7 +33,8 @@ export function validateBooking(draft: BookingDraft, language: Language = "en"):
   const adults = Number(draft.adults);
   if (!Number.isInteger(adults) || adults < 1 || adults > 100) errors.adults = t("check.oneAdult");
   const children = Number(draft.children || "0");
-  if (!Number.isInteger(children) || children < 0 || children > 100) errors.children = t("check.zeroOrMore");
+  if (!Number.isInteger(children) || children < 0 || children > 100)
+    errors.children = t("check.zeroOrMore");
   return errors;
 }
 
@@ -52,7 +53,8 @@ export interface GuestDraft {
 export function validateGuest(draft: GuestDraft, language: Language = "en"): FieldErrors {
   const t = translator(language);
   const errors: FieldErrors = {};
-  if (draft.first_name.trim() === "" && draft.last_name.trim() === "") errors.last_name = t("check.guestName");
+  if (draft.first_name.trim() === "" && draft.last_name.trim() === "")
+    errors.last_name = t("check.guestName");
   if (!validEmail(draft.email)) errors.email = t("check.email");
   const country = draft.country_code.trim();
   if (country !== "" && !/^[A-Za-z]{2}$/.test(country)) errors.country_code = t("check.country");
