@@ -108,6 +108,32 @@ pub async fn add_staff(pool: &PgPool, args: &StaffAdd, password: Option<&str>) -
     Ok(user_id)
 }
 
+/// Sets a staff account's password (a permanent one: a temporary password an owner gave is
+/// replaced), e.g. `scripts/run`'s demo accounts, whose password is generated at each run.
+pub async fn set_staff_password(pool: &PgPool, email: &str, password: &str) -> Result<()> {
+    if password.chars().count() < 10 {
+        return Err(Error::Invalid(
+            "PMS_STAFF_PASSWORD must have at least 10 characters".to_owned(),
+        ));
+    }
+    let hash = hash_password(password)
+        .map_err(|e| Error::Invalid(format!("cannot hash the password: {e}")))?;
+    let updated = sqlx::query(
+        "update public.staff set password_hash = $2, password_temporary = false, password_expires_at = null
+          where lower(email) = lower($1)",
+    )
+    .bind(email.trim())
+    .bind(hash)
+    .execute(pool)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(Error::Invalid(format!(
+            "no staff account with email {email:?}"
+        )));
+    }
+    Ok(())
+}
+
 /// Disables a staff account: its devices can no longer refresh or sync.
 pub async fn disable_staff(pool: &PgPool, email: &str) -> Result<()> {
     set_staff_enabled(pool, email, false).await

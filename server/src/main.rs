@@ -74,6 +74,11 @@ enum TenantCommand {
 enum StaffCommand {
     /// Add a staff account; the password comes from PMS_STAFF_PASSWORD (none: cannot sign in).
     Add(admin::StaffAdd),
+    /// Set an account's password from PMS_STAFF_PASSWORD (never a flag, never printed).
+    SetPassword {
+        #[arg(long)]
+        email: String,
+    },
     /// Disable an account: its devices can no longer refresh or sync.
     Disable {
         #[arg(long)]
@@ -269,6 +274,16 @@ async fn run(command: Command) -> pms_server::Result<()> {
                 "{}",
                 admin::add_staff(&pool, &args, password.as_deref()).await?
             );
+        }
+        Command::Staff(StaffCommand::SetPassword { email }) => {
+            let password = std::env::var("PMS_STAFF_PASSWORD").map_err(|_| {
+                pms_server::Error::Invalid(
+                    "PMS_STAFF_PASSWORD is not set: export the new password".to_owned(),
+                )
+            })?;
+            let pool = db::connect_admin(2).await?;
+            admin::set_staff_password(&pool, &email, &password).await?;
+            println!("password set for {email}");
         }
         Command::Staff(StaffCommand::Disable { email }) => {
             let pool = db::connect_admin(2).await?;

@@ -6,6 +6,7 @@
 //! - [`outbox`]: the one way to write locally: the row and its outbox entry in one transaction.
 //! - [`remote`]: the sync server over HTTP.
 //! - [`session_file`]: the headless client's session between runs (never in the SQLite file).
+//! - [`booking`]: booking a room and listing bookings from the command line.
 //! - [`conflicts`]: the inbox of refused changes and how a person resolves them.
 //! - [`engine`]: one round of sync: push the outbox, pull the feed, rebase what is still pending.
 //! - [`folio`]: a stay's folios; charges, taxes, payments, refunds, voids and moves as ledger
@@ -25,6 +26,7 @@
 //!
 //! The `pms-client` binary (`src/main.rs`) drives all of it from the command line.
 
+pub mod booking;
 pub mod business_day;
 pub mod conflicts;
 pub mod engine;

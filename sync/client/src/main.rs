@@ -55,6 +55,26 @@ enum Command {
         #[arg(long, default_value = "Extra")]
         description: String,
     },
+    /// Book a room for a guest (works offline: the server judges it at the next sync); prints
+    /// the room and the booking's id.
+    Book {
+        #[arg(long)]
+        guest: String,
+        /// The room number; without it, the first room free on those nights.
+        #[arg(long)]
+        room: Option<String>,
+        /// Arrival date (YYYY-MM-DD).
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        #[arg(long, default_value_t = 1)]
+        nights: u32,
+    },
+    /// List bookings whose guest name contains the text: number (or "pending"), guest, room,
+    /// dates, status, id; tab-separated.
+    Bookings {
+        #[arg(long, default_value = "")]
+        guest: String,
+    },
     /// The conflicts inbox.
     #[command(subcommand)]
     Conflicts(ConflictsCommand),
@@ -208,6 +228,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 invoice.number_label,
                 pms_sync_protocol::money::format_minor(invoice.total_minor, &invoice.currency)
             );
+        }
+        Command::Book {
+            guest,
+            room,
+            from,
+            nights,
+        } => {
+            let until = from + chrono::Days::new(u64::from(nights.max(1)));
+            let booked =
+                pms_sync_client::booking::book(&mut conn, &guest, room.as_deref(), from, until)?;
+            println!(
+                "booked room {} of {} for {guest} from {from} to {until}, total {}, id {}",
+                booked.room,
+                booked.property,
+                pms_sync_protocol::money::format_minor(booked.total_minor, &booked.currency),
+                booked.id
+            );
+        }
+        Command::Bookings { guest } => {
+            for b in pms_sync_client::booking::bookings(&conn, &guest)? {
+                let number = b
+                    .confirmation_number
+                    .map_or_else(|| "pending".to_owned(), |n| n.to_string());
+                println!(
+                    "{number}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    b.guest_name,
+                    b.room.as_deref().unwrap_or("-"),
+                    b.check_in,
+                    b.check_out,
+                    b.status,
+                    b.id
+                );
+            }
         }
         Command::Conflicts(ConflictsCommand::List) => {
             let mut statement = conn.prepare(
