@@ -677,6 +677,10 @@ async function liveServer() {
       120_000,
     );
     await shot("20-live-connected");
+    // the desk connected to a live server, as scripts/run opens it: the status bar says so
+    const connection = await textOf("sync-connection");
+    if (connection !== "Online") throw new Error(`connected to the server, the status bar says "${connection}"`);
+    await shot("connected-to-server");
 
     // the server stops; a guest and a booking for them wait on the laptop
     await stopServer();
