@@ -457,6 +457,16 @@ pub fn last_number(conn: &Connection, series_id: &str) -> Result<i64> {
     )?)
 }
 
+/// The property's legal name and address lines, as the `properties` row holds them.
+type PropertyAddressColumns = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// The invoice as its PDF shows it: the property's details, whom it bills, the stay, the lines,
 /// taxes per rate and totals as issued (an issued invoice renders the same whenever it is opened).
 pub fn document(
@@ -465,14 +475,7 @@ pub fn document(
 ) -> Result<crate::guest_invoice_pdf::InvoiceDocument> {
     use crate::guest_invoice_pdf as pdf;
     let date = |text: &str| crate::business_day::parse_date(text);
-    let (name, line1, line2, city, postal_code, country): (
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    ) = conn
+    let (name, line1, line2, city, postal_code, country): PropertyAddressColumns = conn
         .query_row(
             "select name, address_line1, address_line2, city, postal_code, country_code
                from properties where id = ?1",
