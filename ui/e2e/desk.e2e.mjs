@@ -679,7 +679,8 @@ async function liveServer() {
     await shot("20-live-connected");
     // the desk connected to a live server, as scripts/run opens it: the status bar says so
     const connection = await textOf("sync-connection");
-    if (connection !== "Online") throw new Error(`connected to the server, the status bar says "${connection}"`);
+    if (connection !== "Online")
+      throw new Error(`connected to the server, the status bar says "${connection}"`);
     await shot("connected-to-server");
 
     // the server stops; a guest and a booking for them wait on the laptop
