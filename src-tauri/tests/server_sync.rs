@@ -372,10 +372,9 @@ async fn a_local_hotel_is_adopted_when_it_first_connects() {
     let local: Vec<(String, Value)> = ["Ana Local", "Bea Local"]
         .iter()
         .map(|name| {
-            let booking = desk.book(name, "101", first_night, 1).map_or_else(
-                |_| desk.book(name, "102", first_night, 1).expect("booked"),
-                |booking| booking,
-            );
+            let booking = desk
+                .book(name, "101", first_night, 1)
+                .unwrap_or_else(|_| desk.book(name, "102", first_night, 1).expect("booked"));
             (
                 booking["id"].as_str().expect("id").to_owned(),
                 booking["confirmation_number"].clone(),

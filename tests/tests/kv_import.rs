@@ -847,7 +847,9 @@ async fn a_legacy_paid_amount_is_kept_when_the_desk_takes_a_payment() {
     assert_eq!(status, "partial");
 
     // the import wrote the amount as the stay's opening payment, on its guest folio
-    let entries: Vec<(Uuid, Uuid, String, i64, Option<String>, Option<String>)> = sqlx::query_as(
+    // id, folio, kind, amount, payment method, description
+    type Entry = (Uuid, Uuid, String, i64, Option<String>, Option<String>);
+    let entries: Vec<Entry> = sqlx::query_as(
         "select id, folio_id, kind, amount_minor, payment_method, description
            from public.folio_entries where reservation_id = $1 order by created_at, id",
     )

@@ -214,12 +214,10 @@ pub fn business_day_now(
 pub fn audit(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<night_audit::DaySummary> {
     let property = db::property(conn)?;
     let id = db::parse_id("property_id", &property.id)?;
-    Ok(
-        night_audit::run(conn, id, now, None).map_err(|error| match error {
-            pms_sync_client::Error::Invalid { message, .. } => AppError::AuditNotDue { message },
-            other => other.into(),
-        })?,
-    )
+    night_audit::run(conn, id, now, None).map_err(|error| match error {
+        pms_sync_client::Error::Invalid { message, .. } => AppError::AuditNotDue { message },
+        other => other.into(),
+    })
 }
 
 /// This laptop's device, for its invoice series (none: a local hotel).
