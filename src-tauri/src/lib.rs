@@ -12,6 +12,7 @@
 //! - [`lock`]: one app per data folder.
 //! - [`credentials`]: offline sign-in against stored password hashes.
 //! - [`demo`]: the demo hotel.
+//! - [`logging`]: the rotating log file; [`diagnostics`]: "Copy diagnostics" for support.
 //! - [`db`]: helpers over the mirror (outbox writes, the current property, dates).
 //!
 //! Every local write goes through `pms_sync_client::outbox::write` (the row and its change to
@@ -21,8 +22,10 @@ pub mod commands;
 pub mod credentials;
 pub mod db;
 pub mod demo;
+pub mod diagnostics;
 pub mod error;
 pub mod lock;
+pub mod logging;
 pub mod state;
 pub mod sync_task;
 pub mod update_checks;
@@ -67,11 +70,13 @@ pub fn prepare_at<R: Runtime>(
 /// Runs the app until its window closes.
 pub fn run() -> Result<(), String> {
     tauri::Builder::default()
+        // first, so that the plugins after it and the setup log into the file
+        .plugin(logging::plugin())
         .plugin(tauri_plugin_updater::Builder::new().build())
         .invoke_handler(commands::handler())
         .setup(|app| {
             prepare(app.handle()).map_err(|message| {
-                eprintln!("error: {message}");
+                log::error!("the desk cannot start: {message}");
                 Box::<dyn std::error::Error>::from(message)
             })
         })

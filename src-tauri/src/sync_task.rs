@@ -55,10 +55,10 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>) {
         .name("pms-sync".to_owned())
         .spawn(move || match single_threaded() {
             Ok(runtime) => runtime.block_on(run(app)),
-            Err(error) => eprintln!("error: the background sync cannot start: {error}"),
+            Err(error) => log::error!("the background sync cannot start: {error}"),
         });
     if let Err(error) = started {
-        eprintln!("error: the background sync cannot start: {error}");
+        log::error!("the background sync cannot start: {error}");
     }
 }
 
@@ -122,7 +122,7 @@ async fn run<R: Runtime>(app: AppHandle<R>) {
         match audit_when_due(&desk) {
             Ok(0) => {}
             Ok(_) => desk.changed(),
-            Err(error) => eprintln!("error: the night audit could not run by itself: {error}"),
+            Err(error) => log::error!("the night audit could not run by itself: {error}"),
         }
         let forced = desk.force.swap(false, Ordering::SeqCst);
         let session = session_file::load(&desk.database_path()).ok().flatten();
@@ -150,6 +150,7 @@ async fn run<R: Runtime>(app: AppHandle<R>) {
                     Err(error) => {
                         connected = None;
                         let message = error.to_string();
+                        log::warn!("sync round failed: {message}");
                         let wait = match &error {
                             AppError::SessionExpired => None,
                             AppError::ClientTooOld => None,

@@ -147,7 +147,7 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>) {
         loop {
             if let Err(error) = check_when_due(&app, &mut looked_since_start).await {
                 // the bookkeeping could not be read or written; the next tick tries again
-                eprintln!("warning: the update check could not run: {error}");
+                log::warn!("the update check could not run: {error}");
             }
             tokio::time::sleep(TICK).await;
         }

@@ -13,6 +13,7 @@ pub mod reports;
 pub mod reservations;
 pub mod setup;
 pub mod staff;
+pub mod support;
 pub mod sync;
 pub mod today;
 pub mod update;
@@ -30,6 +31,8 @@ const OPEN_WHEN_LOCKED: &[&str] = &[
     "sign_in",
     "sign_out",
     "connect_server",
+    // support is most needed when signing in fails; the text holds no guest data
+    "get_diagnostics",
 ];
 
 /// Every command, for `Builder::invoke_handler` (the app and the mock-runtime tests). While the
@@ -135,6 +138,7 @@ fn all<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + S
         sync::sync_now,
         sync::list_conflicts,
         sync::resolve_conflict,
+        support::get_diagnostics,
         update::check_for_update,
         update::install_update,
         update::get_update_status,

@@ -29,10 +29,20 @@ impl TestDesk {
         Self::build(true)
     }
 
+    /// As [`TestDesk::new`], with the app's log plugin writing to the app log folder of
+    /// `identifier` (the process's one `log` logger: once per test binary).
+    pub fn with_log(identifier: &str) -> Self {
+        Self::build_with(false, identifier, true)
+    }
+
     fn build(background_sync: bool) -> Self {
+        Self::build_with(background_sync, "com.frontdesk.pms.test", false)
+    }
+
+    fn build_with(background_sync: bool, identifier: &str, log: bool) -> Self {
         let dir = std::env::temp_dir().join(format!("pms-desk-test-{}", uuid::Uuid::now_v7()));
         let mut context = mock_context(noop_assets());
-        context.config_mut().identifier = "com.frontdesk.pms.test".to_owned();
+        context.config_mut().identifier = identifier.to_owned();
         // the updater as the app is built: its key and default address from tauri.conf.json
         let conf: Value =
             serde_json::from_str(include_str!("../../tauri.conf.json")).expect("tauri.conf.json");
@@ -41,7 +51,11 @@ impl TestDesk {
             .plugins
             .0
             .insert("updater".to_owned(), conf["plugins"]["updater"].clone());
-        let mut builder = mock_builder()
+        let mut builder = mock_builder();
+        if log {
+            builder = builder.plugin(pms_desk::logging::plugin());
+        }
+        let mut builder = builder
             .plugin(tauri_plugin_updater::Builder::new().build())
             .invoke_handler(pms_desk::commands::handler());
         if !background_sync {

@@ -273,6 +273,8 @@ export const api = {
 
   syncStatus: () => invoke<SyncStatus>("get_sync_status"),
   syncNow: () => invoke<void>("sync_now"),
+  /** The desk's diagnostics for support (no guest data, no secrets). */
+  diagnostics: () => invoke<string>("get_diagnostics"),
   conflicts: () => invoke<Conflict[]>("list_conflicts"),
   resolve: (id: number, resolution: Resolution) =>
     invoke<void>("resolve_conflict", { id, resolution }),
