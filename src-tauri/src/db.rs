@@ -79,7 +79,7 @@ pub fn set_desk_state(conn: &Connection, key: &str, value: &str) -> AppResult<()
 }
 
 /// The property the desk works on.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Property {
     pub id: String,
     pub name: String,

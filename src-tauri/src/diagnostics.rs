@@ -80,6 +80,10 @@ pub fn report(desk: &Desk, about: &About<'_>) -> AppResult<String> {
     );
     line("Pull cursor", &cursor.as_deref().unwrap_or("none"));
     line("Session expired", &yes_no(info.session_expired));
+    line(
+        "Session kept in",
+        &crate::session_store::kept_in(&desk.database_path()),
+    );
     line("Update required", &yes_no(info.update_required));
     line(
         "Changes waiting",

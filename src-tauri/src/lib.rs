@@ -10,10 +10,12 @@
 //! - [`state`]: the data folder, the screens' connection, the sync's shared view.
 //! - [`sync_task`]: the background push/pull with backoff, on its own connection.
 //! - [`lock`]: one app per data folder.
-//! - [`credentials`]: offline sign-in against stored password hashes.
+//! - [`credentials`]: offline sign-in against stored password hashes; [`session_store`]: the
+//!   refresh token in the OS keychain (a 0600 file where none answers).
 //! - [`demo`]: the demo hotel.
 //! - [`logging`]: the rotating log file; [`diagnostics`]: "Copy diagnostics" for support.
 //! - [`db`]: helpers over the mirror (outbox writes, the current property, dates).
+//! - [`ui_types`]: the UI's TypeScript types, generated from the types above.
 //!
 //! Every local write goes through `pms_sync_client::outbox::write` (the row and its change to
 //! push in one transaction); reads are SQL on the mirror.
@@ -26,8 +28,10 @@ pub mod diagnostics;
 pub mod error;
 pub mod lock;
 pub mod logging;
+pub mod session_store;
 pub mod state;
 pub mod sync_task;
+pub mod ui_types;
 pub mod update_checks;
 
 use std::path::PathBuf;
@@ -69,8 +73,20 @@ pub fn prepare_at<R: Runtime>(
 
 /// Runs the app until its window closes.
 pub fn run() -> Result<(), String> {
-    tauri::Builder::default()
-        // first, so that the plugins after it and the setup log into the file
+    let mut builder = tauri::Builder::default();
+    // Opening the desk again (a second click on its icon) focuses the window already open
+    // instead of starting a second one. Registered first, as the plugin asks, and only for the
+    // platform's data folder: `PMS_DESK_DATA_DIR` is how two desks run side by side on purpose
+    // (tests, a training desk). The folder lock (`lock`) still refuses a second process on one
+    // folder where the plugin cannot tell (no D-Bus session on Linux).
+    if std::env::var_os("PMS_DESK_DATA_DIR").is_none() {
+        builder = builder.plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            focus_main_window(app)
+        }));
+    }
+    builder
+        // first after the single instance, so that the plugins after it and the setup log into
+        // the file
         .plugin(logging::plugin())
         .plugin(tauri_plugin_updater::Builder::new().build())
         .invoke_handler(commands::handler())
@@ -82,4 +98,14 @@ pub fn run() -> Result<(), String> {
         })
         .run(tauri::generate_context!())
         .map_err(|e| e.to_string())
+}
+
+/// Brings the main window to the front (un-minimised, shown, focused).
+fn focus_main_window<R: Runtime>(app: &tauri::AppHandle<R>) {
+    log::info!("the desk was opened again: focusing the window already open");
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
 }

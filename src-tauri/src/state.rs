@@ -43,7 +43,7 @@ pub struct Desk {
 }
 
 /// The staff member signed in at the desk.
-#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+#[derive(Debug, Clone, serde::Serialize, PartialEq, ts_rs::TS)]
 pub struct User {
     pub email: String,
     pub role: String,
@@ -53,7 +53,7 @@ pub struct User {
 }
 
 /// The background sync's view of the server, shown in the status bar.
-#[derive(Debug, Clone, Default, serde::Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, serde::Serialize, PartialEq, ts_rs::TS)]
 pub struct SyncInfo {
     /// `None` until a server was tried (and always for a local-only desk).
     pub online: Option<bool>,
@@ -80,7 +80,7 @@ impl Desk {
             .collect::<Result<Vec<_>, _>>()?
             .iter()
             .any(|value| value.as_deref() == Some("1"));
-        let has_session = pms_sync_client::session_file::load(&database)?.is_some();
+        let has_session = crate::session_store::load(&database)?.is_some();
         Ok(Self {
             data_dir: data_dir.to_owned(),
             conn: Mutex::new(conn),

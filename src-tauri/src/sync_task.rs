@@ -2,7 +2,9 @@
 //! connection, so the screens never wait for the network.
 //!
 //! It runs a round when woken by a local change (or "sync now"), and every 30 seconds while
-//! online. After a failure it backs off (2 s doubling to 5 minutes); changes made meanwhile only
+//! online. After a failure it backs off (2 s doubling to 5 minutes, with jitter so that the
+//! laptops of a hotel coming back from one outage do not call at the same instant; `backon`);
+//! changes made meanwhile only
 //! refresh the status until the next try. After every round or change it emits `sync://status`
 //! (`commands::sync::SyncStatus`). A local-only or demo desk has no session and never syncs.
 //!
@@ -15,14 +17,17 @@
 //! local one too: it looks at least once a minute.
 //!
 //! The access token lives in memory only and is refreshed every 10 minutes (it is valid for 15)
-//! with the refresh token kept in the session file beside the database, which rotates at every
-//! refresh.
+//! with the refresh token kept by `session_store` (the OS keychain, else a 0600 file), which
+//! rotates at every refresh.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+
+use crate::session_store;
 use pms_sync_client::remote::Remote;
-use pms_sync_client::session_file::{self, StoredSession};
+use pms_sync_client::session_file::StoredSession;
 use pms_sync_client::{engine, mirror};
 use rusqlite::Connection;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -33,6 +38,16 @@ use crate::state::Desk;
 const EVERY: Duration = Duration::from_secs(30);
 const FIRST_BACKOFF: Duration = Duration::from_secs(2);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// The waits between failed rounds, from the first failure on.
+fn retry_waits() -> ExponentialBackoff {
+    ExponentialBuilder::new()
+        .with_min_delay(FIRST_BACKOFF)
+        .with_max_delay(MAX_BACKOFF)
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
 const TOKEN_LIFE: Duration = Duration::from_secs(600);
 /// How often a desk with nothing else to do looks whether the night audit is due.
 const AUDIT_CHECK: Duration = Duration::from_secs(60);
@@ -116,7 +131,7 @@ async fn run<R: Runtime>(app: AppHandle<R>) {
     let desk = app.state::<Desk>();
     let mut connection: Option<Connection> = None;
     let mut connected: Option<Connected> = None;
-    let mut backoff = FIRST_BACKOFF;
+    let mut backoff = retry_waits();
     let mut next_try = Instant::now();
     loop {
         match audit_when_due(&desk) {
@@ -125,7 +140,7 @@ async fn run<R: Runtime>(app: AppHandle<R>) {
             Err(error) => log::error!("the night audit could not run by itself: {error}"),
         }
         let forced = desk.force.swap(false, Ordering::SeqCst);
-        let session = session_file::load(&desk.database_path()).ok().flatten();
+        let session = session_store::load(&desk.database_path()).ok().flatten();
         let wait = match session {
             None => None,
             Some(_) if !forced && Instant::now() < next_try => Some(next_try - Instant::now()),
@@ -137,7 +152,7 @@ async fn run<R: Runtime>(app: AppHandle<R>) {
                 let failed = outcome.is_err();
                 let wait = match outcome {
                     Ok(()) => {
-                        backoff = FIRST_BACKOFF;
+                        backoff = retry_waits();
                         desk.update_sync_info(|info| {
                             info.online = Some(true);
                             info.last_sync = Some(now);
@@ -151,10 +166,12 @@ async fn run<R: Runtime>(app: AppHandle<R>) {
                         connected = None;
                         let message = error.to_string();
                         log::warn!("sync round failed: {message}");
+                        // jitter adds up to the wait again; the cap holds whatever it drew
+                        let delay = backoff.next().unwrap_or(MAX_BACKOFF).min(MAX_BACKOFF);
                         let wait = match &error {
                             AppError::SessionExpired => None,
                             AppError::ClientTooOld => None,
-                            _ => Some(backoff),
+                            _ => Some(delay),
                         };
                         desk.update_sync_info(|info| {
                             info.online = Some(!matches!(error, AppError::ServerUnreachable));
@@ -162,7 +179,6 @@ async fn run<R: Runtime>(app: AppHandle<R>) {
                             info.session_expired = error == AppError::SessionExpired;
                             info.update_required = error == AppError::ClientTooOld;
                         });
-                        backoff = (backoff * 2).min(MAX_BACKOFF);
                         wait
                     }
                 };
@@ -211,7 +227,7 @@ async fn round(
         let session = remote
             .refresh(stored.device_id, &stored.refresh_token)
             .await?;
-        session_file::save(
+        session_store::save(
             &desk.database_path(),
             &StoredSession {
                 refresh_token: session.refresh_token,

@@ -30,7 +30,7 @@ pub const MAX_INTERVAL_HOURS: i64 = 168;
 pub const TICK: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What the status bar says about updates.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct UpdateStatus {
     /// Whether this desk looks by itself (off in demo mode or when the owner set 0 hours).
     pub automatic: bool,

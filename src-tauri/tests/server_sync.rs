@@ -492,7 +492,7 @@ async fn a_refused_double_booking_is_resolved_by_moving_the_room() {
         json!({"input": {"server": server.base_url, "email": owner, "password": PASSWORD}}),
     );
     let database = desk.desk().database_path();
-    let stored = pms_sync_client::session_file::load(&database)
+    let stored = pms_desk::session_store::load(&database)
         .expect("session file")
         .expect("a session");
     let mut remote = Remote::new(stored.server.clone());

@@ -11,12 +11,17 @@ use super::setup::app_status;
 use crate::error::{AppError, AppResult, CmdResult};
 use crate::state::Desk;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Billing {
+    #[ts(type = "Array<Record<string, unknown>>")]
     pub subscriptions: Vec<Map<String, Value>>,
+    #[ts(type = "Array<Record<string, unknown>>")]
     pub plans: Vec<Map<String, Value>>,
+    #[ts(type = "Array<Record<string, unknown>>")]
     pub invoices: Vec<Map<String, Value>>,
+    #[ts(type = "Array<Record<string, unknown>>")]
     pub usage_alerts: Vec<Map<String, Value>>,
+    #[ts(type = "Array<Record<string, unknown>>")]
     pub feature_flags: Vec<Map<String, Value>>,
 }
 

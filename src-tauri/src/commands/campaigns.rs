@@ -14,15 +14,18 @@ use crate::db;
 use crate::error::{AppError, AppResult, CmdResult};
 use crate::state::Desk;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Campaign {
     pub id: String,
     pub name: String,
     pub kind: String,
     pub status: String,
     pub audience: String,
+    #[ts(type = "string[]")]
     pub target_segments: Value,
+    #[ts(type = "string[]")]
     pub target_vip_statuses: Value,
+    #[ts(type = "string[]")]
     pub target_loyalty_tiers: Value,
     pub scheduled_at: Option<String>,
     pub target_count: i64,

@@ -1,9 +1,10 @@
 //! The folio panel, the night audit and guest invoices: thin commands over the domain in
 //! `pms_sync_client::{folio, night_audit, guest_invoice, business_day}`.
 
+use crate::session_store;
 use chrono::{DateTime, Utc};
 use pms_sync_client::folio::{self as ledger, Balance, Charge, Entry, Folio};
-use pms_sync_client::{business_day, guest_invoice, night_audit, session_file};
+use pms_sync_client::{business_day, guest_invoice, night_audit};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use tauri::State;
@@ -14,7 +15,7 @@ use crate::error::{AppError, AppResult, CmdResult};
 use crate::state::Desk;
 
 /// A folio of the stay and its balance.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct FolioWithBalance {
     #[serde(flatten)]
     pub folio: Folio,
@@ -22,7 +23,7 @@ pub struct FolioWithBalance {
 }
 
 /// A stay's folios, their entries and the stay's balance, as the folio panel shows them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct StayFolio {
     pub currency: String,
     pub folios: Vec<FolioWithBalance>,
@@ -172,7 +173,7 @@ pub fn take_money(
 }
 
 /// The property's charge items, for the "post extra" list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ChargeItem {
     pub id: String,
     pub name: String,
@@ -222,7 +223,7 @@ pub fn audit(conn: &mut Connection, now: DateTime<Utc>) -> AppResult<night_audit
 
 /// This laptop's device, for its invoice series (none: a local hotel).
 fn device_id(desk: &Desk) -> AppResult<Option<Uuid>> {
-    Ok(session_file::load(&desk.database_path())?.map(|s| s.device_id))
+    Ok(session_store::load(&desk.database_path())?.map(|s| s.device_id))
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -15,7 +15,7 @@ use crate::db;
 use crate::error::{AppError, AppResult, CmdResult};
 use crate::state::Desk;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct GuestHit {
     pub id: String,
     pub full_name: String,
@@ -51,7 +51,9 @@ pub fn search(conn: &Connection, term: &str, limit: usize) -> AppResult<Vec<Gues
 }
 
 /// The fields the desk edits.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, ts_rs::TS)]
+// what the clerk left empty may be left out: serde reads a missing `Option` as `None`
+#[ts(optional_fields = nullable)]
 pub struct GuestInput {
     pub first_name: String,
     pub last_name: String,
@@ -145,7 +147,7 @@ pub fn update(conn: &mut Connection, id: &str, input: &GuestInput) -> AppResult<
     profile(conn, id)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Communication {
     pub id: String,
     pub kind: Option<String>,
@@ -155,10 +157,12 @@ pub struct Communication {
     pub created_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Profile {
     /// The guest's row (synced columns) as JSON.
+    #[ts(type = "Record<string, unknown>")]
     pub guest: Map<String, Value>,
+    #[ts(type = "Record<string, unknown> | null")]
     pub preferences: Option<Map<String, Value>>,
     pub stays: Vec<Reservation>,
     pub communications: Vec<Communication>,

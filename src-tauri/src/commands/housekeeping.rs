@@ -13,7 +13,7 @@ use crate::state::Desk;
 
 pub const STATUSES: &[&str] = &["clean", "dirty", "inspected", "out_of_order"];
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct RoomStatus {
     pub id: String,
     pub number: String,

@@ -18,14 +18,14 @@ use crate::db;
 use crate::error::{AppError, AppResult, CmdResult};
 use crate::state::Desk;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Tier {
     pub name: String,
     pub required_points: i64,
     pub multiplier: f64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Program {
     pub id: String,
     pub name: String,
@@ -81,7 +81,7 @@ pub fn programs(conn: &Connection) -> AppResult<Vec<Program>> {
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Membership {
     pub id: String,
     pub program_id: String,
@@ -247,7 +247,7 @@ pub fn stay_points(total_cents: i64, per_unit: f64, multiplier: f64) -> i64 {
         .max(0.0) as i64
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct LedgerEntry {
     pub id: String,
     pub kind: String,

@@ -24,7 +24,7 @@ use crate::state::Desk;
 pub const ACTIVE: &str = "('pending', 'confirmed', 'checked_in')";
 
 /// A reservation as the lists and the detail panel show it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Reservation {
     pub id: String,
     /// The sequential number: the server's, or a local hotel's own (`sole_writer`); `None` on a
@@ -178,7 +178,7 @@ pub fn search(conn: &Connection, text: &str) -> AppResult<Vec<Reservation>> {
 }
 
 /// A room as offered for a stay.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct RoomOffer {
     pub id: String,
     pub number: String,
@@ -652,7 +652,7 @@ pub fn act(
 }
 
 /// The tape chart: the property's rooms and the stays that touch `[start, start + days)`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct TapeChart {
     pub start: String,
     pub days: i64,
@@ -660,7 +660,7 @@ pub struct TapeChart {
     pub stays: Vec<TapeStay>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct TapeStay {
     pub id: String,
     pub room_id: String,

@@ -8,9 +8,10 @@
 
 use std::collections::HashSet;
 
+use crate::session_store;
 use pms_sync_client::engine;
 use pms_sync_client::remote::Remote;
-use pms_sync_client::session_file::{self, StoredSession};
+use pms_sync_client::session_file::StoredSession;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -22,7 +23,7 @@ use crate::error::{AppError, AppResult, CmdResult};
 use crate::state::Desk;
 
 /// What the laptop holds.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Nothing yet: the first-run screen.
@@ -35,7 +36,7 @@ pub enum Mode {
     Server,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct AppStatus {
     pub mode: Mode,
     pub property: Option<Property>,
@@ -53,7 +54,7 @@ pub struct AppStatus {
 
 pub fn app_status(desk: &Desk) -> AppResult<AppStatus> {
     let conn = desk.conn();
-    let session = session_file::load(&desk.database_path())?;
+    let session = session_store::load(&desk.database_path())?;
     let mode = if db::desk_state(&conn, "desk_demo")?.as_deref() == Some("1") {
         Mode::Demo
     } else if db::desk_state(&conn, "local_tenant")?.as_deref() == Some("1") {
@@ -292,7 +293,7 @@ pub struct ConnectInput {
 }
 
 /// Progress of the initial sync, sent as `setup://progress`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct SyncProgress {
     pub table: String,
     pub tables_done: usize,
@@ -359,7 +360,7 @@ pub async fn connect_server<R: Runtime>(
         db::set_desk_state(&conn, "desk_staff_role", &session.staff_role)?;
         db::set_desk_state(&conn, "desk_user_email", input.email.trim())?;
     }
-    session_file::save(
+    session_store::save(
         &desk.database_path(),
         &StoredSession {
             server: server.clone(),
@@ -451,7 +452,7 @@ async fn colleague_online(
     new_password: Option<&str>,
 ) -> AppResult<Option<crate::state::User>> {
     let (Some(stored), Some(token)) = (
-        session_file::load(&desk.database_path())?,
+        session_store::load(&desk.database_path())?,
         desk.access_token(),
     ) else {
         return Ok(None);

@@ -4,8 +4,8 @@
 //! a temporary password for a new colleague (or one who forgot theirs) comes from the server
 //! (`/v1/staff/{user_id}/temporary-password`) and is shown once, never kept on the laptop.
 
+use crate::session_store;
 use pms_sync_client::remote::{Remote, TemporaryPassword};
-use pms_sync_client::session_file;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -18,7 +18,7 @@ use crate::state::Desk;
 
 pub const ROLES: &[&str] = &["owner", "manager", "front_desk", "housekeeping"];
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Colleague {
     pub id: String,
     pub user_id: String,
@@ -191,7 +191,7 @@ pub async fn give_temporary_password(
         .into());
     }
     let (Some(stored), Some(token)) = (
-        session_file::load(&desk.database_path())?,
+        session_store::load(&desk.database_path())?,
         desk.access_token(),
     ) else {
         return Err(AppError::ServerUnreachable.into());

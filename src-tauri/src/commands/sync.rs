@@ -17,7 +17,7 @@ use crate::db;
 use crate::error::{AppError, AppResult, CmdResult};
 use crate::state::{Desk, SyncInfo};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct SyncStatus {
     pub mode: Mode,
     #[serde(flatten)]
@@ -37,7 +37,7 @@ pub fn status(desk: &Desk) -> AppResult<SyncStatus> {
     })
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Conflict {
     pub id: i64,
     pub table: String,
@@ -48,7 +48,9 @@ pub struct Conflict {
     pub message: Option<String>,
     /// A sentence for the clerk: what happened.
     pub summary: String,
+    #[ts(type = "Record<string, unknown>")]
     pub mine: Map<String, Value>,
+    #[ts(type = "Record<string, unknown> | null")]
     pub theirs: Option<Map<String, Value>>,
     pub created_at: String,
 }

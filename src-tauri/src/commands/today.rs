@@ -13,7 +13,7 @@ use crate::db;
 use crate::error::{AppResult, CmdResult};
 use crate::state::Desk;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Occupancy {
     /// Rooms with a stay tonight.
     pub occupied: i64,
@@ -22,7 +22,7 @@ pub struct Occupancy {
     pub percent: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct Today {
     pub date: String,
     pub arrivals: Vec<Reservation>,

@@ -28,7 +28,7 @@ pub const ENDPOINT_VARIABLE: &str = "PMS_DESK_UPDATE_URL";
 const CHECK_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What the update server offers.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct UpdateCheck {
     pub current_version: String,
     /// The newer version on offer; `None` when this is the newest.

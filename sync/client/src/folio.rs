@@ -74,7 +74,8 @@ pub struct Charge<'a> {
 }
 
 /// One entry of a stay's folios, as the mirror holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(rename = "FolioEntry")]
 pub struct Entry {
     pub id: String,
     pub folio_id: String,
@@ -93,7 +94,7 @@ pub struct Entry {
 }
 
 /// A folio of a stay, as the mirror holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Folio {
     pub id: String,
     pub kind: String,
@@ -104,7 +105,7 @@ pub struct Folio {
 
 /// Money derived from entries: voided entries and their voids count for nothing, and so do
 /// overrides (a record that a manager let a balance stand, not money).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Balance {
     /// Charges and taxes, plus adjustments (signed).
     pub charged_minor: i64,

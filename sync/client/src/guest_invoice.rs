@@ -28,7 +28,8 @@ use crate::folio::{self, Entry};
 use crate::{business_day, mirror, outbox};
 
 /// An invoice line as issued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(rename = "InvoiceLine")]
 pub struct Line {
     pub entry_id: String,
     pub date: String,
@@ -40,7 +41,8 @@ pub struct Line {
 }
 
 /// Taxes of an invoice, one per rate (VAT) or kind (city tax).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(rename = "InvoiceTaxLine")]
 pub struct TaxLine {
     pub entry_ids: Vec<String>,
     pub name: String,
@@ -52,7 +54,7 @@ pub struct TaxLine {
 }
 
 /// An issued invoice or credit note, as the desk shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct GuestInvoice {
     pub id: String,
     pub kind: String,

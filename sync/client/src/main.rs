@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use clap::{Parser, Subcommand};
 use pms_sync_client::engine::{remember_session, sync_once};
 use pms_sync_client::remote::Remote;
@@ -165,24 +166,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 email, session.staff_role, session.tenant_id
             );
         }
-        Command::Sync { every } => loop {
-            let mut backoff = Duration::from_secs(every.unwrap_or(0).max(1));
-            match sync_round(&cli.db, &mut conn).await {
-                Ok(report) => println!(
-                    "pushed {}, rejected {}, pulled {}",
-                    report.pushed, report.rejected, report.pulled
-                ),
-                Err(error) if every.is_some() && error.is_transient() => {
-                    eprintln!("offline ({error}); retrying");
-                    backoff = (backoff * 2).min(Duration::from_secs(300));
+        Command::Sync { every } => {
+            let period = Duration::from_secs(every.unwrap_or(0).max(1));
+            // While offline, wait longer after each failed round (from twice the period up to
+            // five minutes); a round that works goes back to the period.
+            let offline_waits = || {
+                ExponentialBuilder::new()
+                    .with_min_delay(period * 2)
+                    .with_max_delay(Duration::from_secs(300).max(period))
+                    .without_max_times()
+                    .build()
+            };
+            let mut waits = offline_waits();
+            loop {
+                let wait = match sync_round(&cli.db, &mut conn).await {
+                    Ok(report) => {
+                        println!(
+                            "pushed {}, rejected {}, pulled {}",
+                            report.pushed, report.rejected, report.pulled
+                        );
+                        waits = offline_waits();
+                        period
+                    }
+                    Err(error) if every.is_some() && error.is_transient() => {
+                        eprintln!("offline ({error}); retrying");
+                        waits.next().unwrap_or(period)
+                    }
+                    Err(error) => return Err(error.into()),
+                };
+                match every {
+                    Some(_) => tokio::time::sleep(wait).await,
+                    None => break,
                 }
-                Err(error) => return Err(error.into()),
             }
-            match every {
-                Some(_) => tokio::time::sleep(backoff).await,
-                None => break,
-            }
-        },
+        }
         Command::Status => {
             let waiting = outbox::entries(&conn, false)?.len();
             let conflicts: i64 = conn.query_row(

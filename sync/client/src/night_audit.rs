@@ -26,7 +26,7 @@ use crate::folio::{self, Charge, Tax};
 use crate::{mirror, outbox, pricing};
 
 /// What the day came to, as the audit shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct DaySummary {
     pub business_date: NaiveDate,
     pub next_business_date: NaiveDate,
@@ -43,13 +43,13 @@ pub struct DaySummary {
     pub charges_posted: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Revenue {
     pub charge_type: String,
     pub amount_minor: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Takings {
     pub method: String,
     pub amount_minor: i64,

@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::{business_day, folio};
 
 /// The sheet a desk prints on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum PaperSize {
     /// 210 × 297 mm.

@@ -29,7 +29,7 @@ pub struct Colleague {
 }
 
 /// A temporary password an owner gave a colleague, and until when it works.
-#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, Deserialize, ts_rs::TS)]
 pub struct TemporaryPassword {
     pub temporary_password: String,
     pub expires_at: chrono::DateTime<chrono::Utc>,

@@ -29,7 +29,8 @@ pub const MAX_DAYS: i64 = 366;
 /// The statuses of a stay whose nights are sold.
 const SOLD: &str = "('confirmed', 'checked_in', 'checked_out')";
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ts_rs::TS)]
+#[ts(rename = "ReportFigures")]
 pub struct Figures {
     pub rooms_sellable: i64,
     pub rooms_sold: i64,
@@ -40,14 +41,14 @@ pub struct Figures {
     pub revpar_minor: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct ReportDay {
     pub date: NaiveDate,
     #[serde(flatten)]
     pub figures: Figures,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Report {
     pub property_id: String,
     pub property_name: String,

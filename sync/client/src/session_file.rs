@@ -1,6 +1,7 @@
 //! Where the headless client keeps its session between runs: a small JSON file beside the
 //! mirror, readable by its owner only. Tokens never go into the SQLite file. (The desktop app
-//! keeps them in the operating system's keychain instead.)
+//! keeps them in the operating system's keychain where one answers, and falls back to this file:
+//! `pms-desk`'s `session_store`.)
 
 use std::path::{Path, PathBuf};
 

@@ -85,6 +85,7 @@ describe("occupancy and the business day", () => {
       business_date: "2026-12-03",
       local_time: "2026-12-04 02:10",
       audit_due: true,
+      can_close: true,
     };
     expect(businessDayState(day)).toEqual({
       line: "Business date 2026-12-03 · 2026-12-04 02:10 in Europe/Lisbon",

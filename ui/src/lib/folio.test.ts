@@ -30,6 +30,8 @@ function entry(
     external_reference: null,
     voids_entry_id: null,
     charge_type: null,
+    quantity: 1,
+    applies_to_entry_id: null,
     tax_rate_bp: null,
     ...fields,
   };
