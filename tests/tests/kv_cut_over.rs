@@ -4,7 +4,7 @@
 //! - tenants imported one at a time (`--tenant`, by legacy id or subdomain): the others stay
 //!   `legacy`, with nothing of theirs in the tables; the tables end as one full import leaves
 //!   them; a laptop of an imported tenant signs in, one of a tenant rolled back to `legacy` gets
-//!   `tenant_not_migrated` (sign-in and refresh);
+//!   `tenant_not_migrated` (sign-in, refresh, and a colleague signing in at a desk connected);
 //! - importing a tenant already cut over is refused unless forced; a name that is no tenant of
 //!   the store is refused naming what the store has;
 //! - `retire`: each unmet condition refuses with its reason (a tenant not cut over, dual-write
@@ -124,6 +124,19 @@ async fn login(server: &TestServer, email: &str) -> (StatusCode, Value) {
     .await
 }
 
+/// A colleague signs in at the desk holding `session` (`/v1/auth/colleague`).
+async fn colleague(server: &TestServer, session: &Value, email: &str) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .post(server.url("/v1/auth/colleague"))
+        .bearer_auth(session["access_token"].as_str().expect("an access token"))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 /// Rows per table of the schema (what one full import leaves; the sign-ins of the test aside).
 async fn table_counts(pool: &PgPool) -> BTreeMap<String, i64> {
     let tables: Vec<String> = sqlx::query_scalar(
@@ -228,7 +241,17 @@ async fn tenants_are_imported_one_at_a_time_and_a_legacy_tenant_is_not_served() 
         (StatusCode::FORBIDDEN, Some("tenant_not_migrated")),
         "{refused}"
     );
+    // a colleague signing in at a desk of T-102 already connected is refused the same way
+    let (status, refused) = colleague(&server, &session_102, &desk_102).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("tenant_not_migrated")),
+        "{refused}"
+    );
     assert_eq!(login(&server, &desk_101).await.0, StatusCode::OK);
+    let (_, session_101) = login(&server, &desk_101).await;
+    let (status, signed) = colleague(&server, &session_101, &desk_101).await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
 
     // cut over, T-101 is not imported again unless forced
     move_to(&db.pool, "T-101", State::DualWrite).await;
@@ -464,3 +487,4 @@ async fn source_elsewhere(db: &TestDb) -> Source {
         .await
         .expect("open")
 }
+

@@ -13,7 +13,8 @@
 //! reuse detection, as the OAuth 2.0 Security BCP recommends).
 //!
 //! A tenant whose data is still in the legacy store (`kv-import` state `legacy`: not imported
-//! yet, or rolled back) is refused at sign-in and refresh with `tenant_not_migrated`.
+//! yet, or rolled back) is refused at sign-in, refresh and a colleague's sign-in with
+//! `tenant_not_migrated`.
 
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use argon2::Argon2;
@@ -272,6 +273,7 @@ pub async fn colleague(
     if !verify_password(&state, request.password, hash).await? || !enabled {
         return Err(ApiError::InvalidCredentials);
     }
+    refuse_unmigrated(&state, caller.claims.app_metadata.tenant_id).await?;
     settle_temporary_password(&state, user_id, request.new_password).await?;
     let email = member.map(|(_, email)| email).unwrap_or_default();
     tracing::info!(tenant_id = %caller.claims.app_metadata.tenant_id, %user_id,
