@@ -57,6 +57,25 @@ fn the_committed_document_is_the_one_the_code_derives() {
     );
 }
 
+/// The operations that refuse a tenant still in the legacy store (kv-import state `legacy`) say
+/// so in their 403, as committed: sign-in, refresh and a colleague's sign-in at a desk.
+#[test]
+fn the_committed_document_names_tenant_not_migrated_where_it_is_answered() {
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(committed_path()).expect("docs/openapi.json"),
+    )
+    .expect("JSON");
+    for path in ["/v1/auth/login", "/v1/auth/refresh", "/v1/auth/colleague"] {
+        let forbidden = committed["paths"][path]["post"]["responses"]["403"]["description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            forbidden.contains("`tenant_not_migrated`"),
+            "{path}: the 403 says {forbidden:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_server_serves_its_document_and_routes_every_documented_operation() {
     let db = TestDb::migrated().await;

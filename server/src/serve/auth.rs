@@ -96,7 +96,7 @@ fn refresh_ttl() -> sqlx::postgres::types::PgInterval {
         (status = 200, description = "Signed in: a new device and its tokens", body = Session),
         (status = 400, description = "`bad_request`", body = super::error::ErrorResponse),
         (status = 401, description = "`invalid_credentials`", body = super::error::ErrorResponse),
-        (status = 403, description = "`password_change_required`, `tenant_inactive`", body = super::error::ErrorResponse),
+        (status = 403, description = "`password_change_required`, `tenant_inactive`, `tenant_not_migrated` (the tenant's data is still in the legacy store)", body = super::error::ErrorResponse),
         (status = 422, description = "`weak_password` (the new password)", body = super::error::ErrorResponse),
         (status = 429, description = "`too_many_requests`, with `Retry-After`", body = super::error::ErrorResponse),
         (status = 503, description = "`server_busy`, with `Retry-After`", body = super::error::ErrorResponse),
@@ -169,7 +169,7 @@ async fn refuse_unmigrated(state: &AppState, tenant_id: Uuid) -> Result<(), ApiE
         (status = 200, description = "New tokens; the refresh token is rotated", body = Session),
         (status = 400, description = "`bad_request`", body = super::error::ErrorResponse),
         (status = 401, description = "`invalid_refresh_token`, `session_revoked`, `refresh_token_reused`", body = super::error::ErrorResponse),
-        (status = 403, description = "`tenant_inactive`", body = super::error::ErrorResponse),
+        (status = 403, description = "`tenant_inactive`, `tenant_not_migrated` (the tenant's data is still in the legacy store)", body = super::error::ErrorResponse),
     )
 )]
 pub async fn refresh(
@@ -237,7 +237,7 @@ pub async fn refresh(
     responses(
         (status = 200, description = "A colleague of the laptop's tenant, password checked", body = Colleague),
         (status = 401, description = "`invalid_credentials`, `missing_token`, `invalid_token`, `session_revoked`", body = super::error::ErrorResponse),
-        (status = 403, description = "`password_change_required`, `tenant_inactive`", body = super::error::ErrorResponse),
+        (status = 403, description = "`password_change_required`, `tenant_inactive`, `tenant_not_migrated` (the tenant's data is still in the legacy store)", body = super::error::ErrorResponse),
         (status = 429, description = "`too_many_requests`, with `Retry-After`", body = super::error::ErrorResponse),
     )
 )]
