@@ -488,3 +488,168 @@ async fn source_elsewhere(db: &TestDb) -> Source {
         .expect("open")
 }
 
+/// Pushes one change from the laptop holding `session`; it must apply.
+async fn push(server: &TestServer, session: &Value, table: &str, id: uuid::Uuid, values: Value) {
+    use pms_sync_protocol::wire::{PushChange, PushOp, PushRequest, PushResponse, PushStatus};
+    let Value::Object(values) = values else {
+        panic!("values")
+    };
+    let response: PushResponse = reqwest::Client::new()
+        .post(server.url("/v1/sync/push"))
+        .bearer_auth(session["access_token"].as_str().expect("an access token"))
+        .json(&PushRequest {
+            protocol_version: pms_sync_protocol::PROTOCOL_VERSION,
+            changes: vec![PushChange {
+                change_id: uuid::Uuid::now_v7(),
+                device_seq: 1,
+                table: table.to_owned(),
+                op: PushOp::Update,
+                id,
+                values,
+                base: Default::default(),
+                stamp: None,
+            }],
+        })
+        .send()
+        .await
+        .expect("push")
+        .json()
+        .await
+        .expect("push body");
+    let result = &response.results[0];
+    assert!(
+        matches!(result.status, PushStatus::Applied | PushStatus::Merged),
+        "{table} {id}: {:?} {:?}",
+        result.reason,
+        result.message
+    );
+}
+
+#[tokio::test]
+async fn rows_the_desk_changed_since_the_cut_over_are_counted_as_such_not_as_differences() {
+    let db = TestDb::migrated().await;
+    load_sample(&db.pool).await;
+    let imported = import_tenants(&db, &[], false).await.expect("import");
+    assert!(imported.accounted, "{imported}");
+    for tenant in ["T-101", "T-102", OTHER] {
+        move_to(&db.pool, tenant, State::DualWrite).await;
+    }
+    let counters = retire::settled_counters(source(&db).await)
+        .await
+        .expect("counters");
+    for tenant in ["T-101", "T-102", OTHER] {
+        states::set(
+            &db.pool,
+            tenant,
+            State::CutOver,
+            "test",
+            false,
+            Some(counters),
+        )
+        .await
+        .expect("cut over");
+    }
+    assert_eq!(failing(&db, "0s").await, vec![]);
+
+    // after the cut-over a laptop of T-101 edits a guest, and the retention job deletes a
+    // message of the communication log (T-102)
+    let server = TestServer::start(&db).await;
+    let desk = staff(&db.pool, "T-101").await;
+    let (status, session) = login(&server, &desk).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let guest: uuid::Uuid = sqlx::query_scalar(
+        "select g.id from public.guests g join public.tenants t on t.id = g.tenant_id
+          where t.external_id = 'T-101' and g.legacy_id is not null order by g.legacy_id limit 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("a guest");
+    push(
+        &server,
+        &session,
+        "guests",
+        guest,
+        json!({"notes": "Prefers the quiet side"}),
+    )
+    .await;
+    let deleted = sqlx::query(
+        "delete from public.communication_logs where id = (
+           select c.id from public.communication_logs c join public.tenants t on t.id = c.tenant_id
+            where t.external_id = 'T-102' order by c.legacy_id limit 1)",
+    )
+    .execute(&db.pool)
+    .await
+    .expect("delete a message");
+    assert_eq!(deleted.rows_affected(), 1);
+
+    // the retirement's verification still passes, naming the desk's changes
+    let store = source(&db).await;
+    let checks = retire::checks(&db.pool, &store, &options(true, "0s", None))
+        .await
+        .expect("checks run");
+    retire::record_own_reads(&db.pool, store, "test checks")
+        .await
+        .expect("own reads");
+    let verification = checks
+        .iter()
+        .find(|c| c.name == "verification")
+        .expect("the verification check");
+    assert!(verification.ok, "{checks:?}");
+    assert!(
+        verification.detail.contains("changed since cut-over")
+            && verification.detail.contains("guests 1")
+            && verification.detail.contains("communication_logs 1"),
+        "{verification:?}"
+    );
+    assert!(checks.iter().all(|c| c.ok), "{checks:?}");
+
+    // and the verification itself counts them per table, the rest equal
+    let mut ledger = Default::default();
+    let store = source(&db).await;
+    let verified = pms_server::kv_import::verify::verify(
+        &db.pool,
+        &store,
+        1000,
+        Default::default(),
+        &mut ledger,
+    )
+    .await
+    .expect("verify");
+    retire::record_own_reads(&db.pool, store, "test verify")
+        .await
+        .expect("own reads");
+    assert!(verified.ok, "{verified:?}");
+    let by_table: BTreeMap<&str, (u64, u64, u64)> = verified
+        .tables
+        .iter()
+        .map(|c| {
+            (
+                c.table.as_str(),
+                (c.store, c.equal, c.changed_since_cut_over),
+            )
+        })
+        .collect();
+    let (store, equal, changed) = by_table["guests"];
+    assert_eq!((equal, changed), (store - 1, 1), "{by_table:?}");
+    let (store, equal, changed) = by_table["communication_logs"];
+    assert_eq!((equal, changed), (store - 1, 1), "{by_table:?}");
+    assert!(
+        by_table
+            .iter()
+            .filter(|(t, _)| !["guests", "communication_logs"].contains(t))
+            .all(|(_, (store, equal, changed))| equal == store && *changed == 0),
+        "{by_table:?}"
+    );
+
+    // a change the feed does not show (a plan, edited by hand) is still a difference
+    sqlx::query("update public.plans set display_name = 'Changed' where name = 'Pro'")
+        .execute(&db.pool)
+        .await
+        .expect("change a plan");
+    let fails = failing(&db, "0s").await;
+    assert_eq!(fails.len(), 1, "{fails:?}");
+    assert!(
+        fails[0].0 == "verification" && fails[0].1.contains("plans: 1 of"),
+        "{fails:?}"
+    );
+}

@@ -157,6 +157,25 @@ pub async fn all(pool: &PgPool) -> Result<BTreeMap<String, TenantState>> {
         .collect()
 }
 
+/// Since when the desk's writes of each tenant no longer have to be in the store, for the
+/// tenants in dual_write or cut_over: the last time the tenant entered dual_write (the store
+/// follows the desk from then, up to the import's normalizations, and stops at the cut-over),
+/// else when it reached its state. A row written since is the desk's work, not a difference
+/// the verification holds against the import.
+pub async fn desk_writes_since(pool: &PgPool) -> Result<BTreeMap<String, DateTime<Utc>>> {
+    let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+        "select s.tenant,
+                coalesce((select max(c.changed_at) from kv_import.tenant_state_changes c
+                           where c.tenant = s.tenant and c.to_state = 'dual_write'),
+                         s.changed_at)
+           from kv_import.tenant_states s
+          where s.state in ('dual_write', 'cut_over')",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Gives every tenant of the store without a row the state legacy.
 pub async fn register(pool: &PgPool, tenants: &[String], by: &str) -> Result<()> {
     let mut tx = pool.begin().await?;

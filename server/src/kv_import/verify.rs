@@ -10,10 +10,17 @@
 //! the room the import may have left unassigned) are not imported columns and not compared;
 //! members' legacy balances are compared with the ledger's separately and reported as
 //! recomputed.
+//!
+//! Once a tenant is in dual_write or cut over, the desk's writes are its truth: a row that
+//! differs from its record (or is gone) because a laptop or a job wrote it since (a change of
+//! the row in the change feed after the tenant entered dual_write) is counted as "changed since
+//! cut-over", not as a difference. The feed is what tells, so pruning it
+//! (`prune-sync-state`) past the cut-over makes such rows differences again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row as _};
 
@@ -22,6 +29,7 @@ use super::map::{map_record, Extra, MapOptions, Mapped};
 use super::report::{LedgerReport, TableCheck, Verification};
 use super::resolve::Resolver;
 use super::source::Source;
+use super::states;
 use super::write::match_key;
 use super::write::rows::{ColumnTypes, RowSet};
 use crate::error::Result;
@@ -48,6 +56,7 @@ pub async fn verify(
     let started = Instant::now();
     let mut resolver = Resolver::default();
     let types = ColumnTypes::load(&mut *target.acquire().await?).await?;
+    let since = states::desk_writes_since(target).await?;
     let mut tables = Vec::new();
     for entity in Entity::ALL {
         let mut check = TableCheck {
@@ -95,6 +104,7 @@ pub async fn verify(
                 entity,
                 &keys,
                 &rows,
+                &since,
                 &mut check,
                 &mut store_hash,
                 &mut table_hash,
@@ -110,7 +120,7 @@ pub async fn verify(
     }
     let ok = tables
         .iter()
-        .all(|c| c.found == c.store && c.equal == c.store && c.store_checksum == c.table_checksum);
+        .all(|c| c.holds() && c.store_checksum == c.table_checksum);
     Ok(Verification {
         seconds: started.elapsed().as_secs_f64(),
         tables,
@@ -127,6 +137,7 @@ async fn compare(
     entity: Entity,
     keys: &[String],
     rows: &[Mapped],
+    since: &BTreeMap<String, DateTime<Utc>>,
     check: &mut TableCheck,
     store_hash: &mut Sha256,
     table_hash: &mut Sha256,
@@ -184,18 +195,37 @@ async fn compare(
         pairing = pairing(entity),
     );
     let found = mapped.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
+    let mut compared = Vec::with_capacity(found.len());
     for row in found {
         let ordinality: i64 = row.try_get(0)?;
         let want: String = row.try_get(1)?;
         let got: Option<String> = row.try_get(2)?;
         let differing: Vec<String> = row.try_get(3)?;
-        let Some(key) = usize::try_from(ordinality - 1)
+        let Some(index) = usize::try_from(ordinality - 1)
             .ok()
-            .and_then(|i| keys.get(i))
+            .filter(|i| *i < keys.len() && *i < rows.len())
         else {
             continue;
         };
+        compared.push((index, want, got, differing));
+    }
+    let differs: Vec<usize> = compared
+        .iter()
+        .filter(|(_, want, got, _)| got.as_ref() != Some(want))
+        .map(|(index, ..)| *index)
+        .collect();
+    let changed = changed_since(conn, entity, rows, &differs, since).await?;
+    for (index, want, got, differing) in compared {
+        let key = &keys[index];
         check.store += 1;
+        if got.as_ref() != Some(&want) && changed.contains(&index) {
+            // the desk's work since the cut-over: the same line on both sides
+            check.changed_since_cut_over += 1;
+            check.found += u64::from(got.is_some());
+            store_hash.update(format!("{key}\nchanged since cut-over\n"));
+            table_hash.update(format!("{key}\nchanged since cut-over\n"));
+            continue;
+        }
         store_hash.update(format!("{key}\n{want}\n"));
         table_hash.update(format!("{key}\n{}\n", got.as_deref().unwrap_or("missing")));
         match got {
@@ -217,6 +247,50 @@ async fn compare(
         }
     }
     Ok(())
+}
+
+/// Of the rows at `differs` (indexes into `rows`), those the desk wrote after their tenant
+/// entered dual_write or was cut over (`since`, per legacy tenant): a change of the row in the
+/// change feed since then, an update or a delete. Only tables in the feed can tell; platform
+/// rows (plans, flags, tenants) and tables no laptop mirrors never count as changed.
+async fn changed_since(
+    conn: &mut sqlx::PgConnection,
+    entity: Entity,
+    rows: &[Mapped],
+    differs: &[usize],
+    since: &BTreeMap<String, DateTime<Utc>>,
+) -> Result<HashSet<usize>> {
+    let mut asked = Vec::new();
+    for &index in differs {
+        let Some(at) = rows[index].tenant.as_ref().and_then(|t| since.get(t)) else {
+            continue;
+        };
+        let (tenants, ids) = super::write::tenant_and_ids(std::iter::once(&rows[index].row));
+        if tenants[0].is_nil() || ids[0].is_nil() {
+            continue;
+        }
+        asked.push((index, tenants[0], ids[0], *at));
+    }
+    if asked.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let changed: Vec<i32> = sqlx::query_scalar(
+        "select distinct w.n from unnest($1::int[], $2::uuid[], $3::uuid[], $4::timestamptz[]) as w(n, tenant_id, id, since)
+          where exists (select 1 from app.changes c
+                         where c.tenant_id = w.tenant_id and c.row_id = w.id
+                           and c.table_name = $5 and c.changed_at > w.since)",
+    )
+    .bind(asked.iter().map(|a| a.0 as i32).collect::<Vec<_>>())
+    .bind(asked.iter().map(|a| a.1).collect::<Vec<_>>())
+    .bind(asked.iter().map(|a| a.2).collect::<Vec<_>>())
+    .bind(asked.iter().map(|a| a.3).collect::<Vec<_>>())
+    .bind(entity.table())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(changed
+        .into_iter()
+        .filter_map(|n| usize::try_from(n).ok())
+        .collect())
 }
 
 /// Members whose legacy available points differ from the balance their ledger gives.
