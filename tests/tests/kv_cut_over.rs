@@ -551,8 +551,8 @@ async fn rows_the_desk_changed_since_the_cut_over_are_counted_as_such_not_as_dif
     }
     assert_eq!(failing(&db, "0s").await, vec![]);
 
-    // after the cut-over a laptop of T-101 edits a guest, and the retention job deletes a
-    // message of the communication log (T-102)
+    // after the cut-over a laptop of T-101 edits a guest, the retention job deletes a message
+    // of the communication log (T-102)
     let server = TestServer::start(&db).await;
     let desk = staff(&db.pool, "T-101").await;
     let (status, session) = login(&server, &desk).await;
@@ -581,6 +581,16 @@ async fn rows_the_desk_changed_since_the_cut_over_are_counted_as_such_not_as_dif
     .await
     .expect("delete a message");
     assert_eq!(deleted.rows_affected(), 1);
+    // and the webhook deliveries' job counts a failure of a webhook of T-101 (no feed there)
+    let failed = sqlx::query(
+        "update public.webhooks set failure_count = failure_count + 1, status = 'failing'
+          where id = (select w.id from public.webhooks w join public.tenants t on t.id = w.tenant_id
+                       where t.external_id = 'T-101' order by w.legacy_id limit 1)",
+    )
+    .execute(&db.pool)
+    .await
+    .expect("a failing webhook");
+    assert_eq!(failed.rows_affected(), 1);
 
     // the retirement's verification still passes, naming the desk's changes
     let store = source(&db).await;
@@ -598,7 +608,8 @@ async fn rows_the_desk_changed_since_the_cut_over_are_counted_as_such_not_as_dif
     assert!(
         verification.detail.contains("changed since cut-over")
             && verification.detail.contains("guests 1")
-            && verification.detail.contains("communication_logs 1"),
+            && verification.detail.contains("communication_logs 1")
+            && verification.detail.contains("webhooks 1"),
         "{verification:?}"
     );
     assert!(checks.iter().all(|c| c.ok), "{checks:?}");
@@ -633,10 +644,12 @@ async fn rows_the_desk_changed_since_the_cut_over_are_counted_as_such_not_as_dif
     assert_eq!((equal, changed), (store - 1, 1), "{by_table:?}");
     let (store, equal, changed) = by_table["communication_logs"];
     assert_eq!((equal, changed), (store - 1, 1), "{by_table:?}");
+    let (store, equal, changed) = by_table["webhooks"];
+    assert_eq!((equal, changed), (store - 1, 1), "{by_table:?}");
     assert!(
         by_table
             .iter()
-            .filter(|(t, _)| !["guests", "communication_logs"].contains(t))
+            .filter(|(t, _)| !["guests", "communication_logs", "webhooks"].contains(t))
             .all(|(_, (store, equal, changed))| equal == store && *changed == 0),
         "{by_table:?}"
     );

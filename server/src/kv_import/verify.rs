@@ -13,9 +13,10 @@
 //!
 //! Once a tenant is in dual_write or cut over, the desk's writes are its truth: a row that
 //! differs from its record (or is gone) because a laptop or a job wrote it since (a change of
-//! the row in the change feed after the tenant entered dual_write) is counted as "changed since
-//! cut-over", not as a difference. The feed is what tells, so pruning it
-//! (`prune-sync-state`) past the cut-over makes such rows differences again.
+//! the row in the change feed after the tenant entered dual_write, or, in a table the feed does
+//! not cover, its `updated_at`) is counted as "changed since cut-over", not as a difference. The
+//! feed is what tells for the synced tables, so pruning it (`prune-sync-state`) past the
+//! cut-over makes such rows differences again.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
@@ -214,7 +215,7 @@ async fn compare(
         .filter(|(_, want, got, _)| got.as_ref() != Some(want))
         .map(|(index, ..)| *index)
         .collect();
-    let changed = changed_since(conn, entity, rows, &differs, since).await?;
+    let changed = changed_since(conn, types, entity, rows, &differs, since).await?;
     for (index, want, got, differing) in compared {
         let key = &keys[index];
         check.store += 1;
@@ -251,40 +252,80 @@ async fn compare(
 
 /// Of the rows at `differs` (indexes into `rows`), those the desk wrote after their tenant
 /// entered dual_write or was cut over (`since`, per legacy tenant): a change of the row in the
-/// change feed since then, an update or a delete. Only tables in the feed can tell; platform
-/// rows (plans, flags, tenants) and tables no laptop mirrors never count as changed.
+/// change feed since then (an update or a delete), or, in a table the feed does not cover
+/// (webhooks and their deliveries, retention policies: the jobs write them), an `updated_at`
+/// since then (the import does not set `updated_at`; the tables' trigger does). Rows of no
+/// tenant (plans, platform flags and policies) never count as changed.
 async fn changed_since(
     conn: &mut sqlx::PgConnection,
+    types: &ColumnTypes,
     entity: Entity,
     rows: &[Mapped],
     differs: &[usize],
     since: &BTreeMap<String, DateTime<Utc>>,
 ) -> Result<HashSet<usize>> {
+    let by_legacy_id = matches!(
+        entity,
+        Entity::Tenant | Entity::Plan | Entity::FeatureFlag | Entity::RetentionPolicy
+    );
     let mut asked = Vec::new();
     for &index in differs {
-        let Some(at) = rows[index].tenant.as_ref().and_then(|t| since.get(t)) else {
+        let mapped = &rows[index];
+        let Some(at) = mapped.tenant.as_ref().and_then(|t| since.get(t)) else {
             continue;
         };
-        let (tenants, ids) = super::write::tenant_and_ids(std::iter::once(&rows[index].row));
-        if tenants[0].is_nil() || ids[0].is_nil() {
+        let (tenants, ids) = super::write::tenant_and_ids(std::iter::once(&mapped.row));
+        let legacy = mapped
+            .row
+            .get(if entity == Entity::Tenant {
+                "external_id"
+            } else {
+                "legacy_id"
+            })
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        if (by_legacy_id && legacy.is_none())
+            || (!by_legacy_id && (tenants[0].is_nil() || ids[0].is_nil()))
+        {
             continue;
         }
-        asked.push((index, tenants[0], ids[0], *at));
+        asked.push((index, tenants[0], ids[0], legacy, *at));
     }
     if asked.is_empty() {
         return Ok(HashSet::new());
     }
-    let changed: Vec<i32> = sqlx::query_scalar(
-        "select distinct w.n from unnest($1::int[], $2::uuid[], $3::uuid[], $4::timestamptz[]) as w(n, tenant_id, id, since)
+    let table = entity.table();
+    let touched = if types.of(table, "updated_at").is_none() {
+        String::new()
+    } else if by_legacy_id {
+        let column = if entity == Entity::Tenant {
+            "external_id"
+        } else {
+            "legacy_id"
+        };
+        format!(
+            "or exists (select 1 from public.{table} t where t.{column} = w.legacy_id and t.updated_at > w.since)"
+        )
+    } else {
+        format!(
+            "or exists (select 1 from public.{table} t
+                         where t.tenant_id = w.tenant_id and t.id = w.id and t.updated_at > w.since)"
+        )
+    };
+    let changed: Vec<i32> = sqlx::query_scalar(&format!(
+        "select w.n from unnest($1::int[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[])
+                           as w(n, tenant_id, id, legacy_id, since)
           where exists (select 1 from app.changes c
                          where c.tenant_id = w.tenant_id and c.row_id = w.id
-                           and c.table_name = $5 and c.changed_at > w.since)",
-    )
+                           and c.table_name = $6 and c.changed_at > w.since)
+                {touched}"
+    ))
     .bind(asked.iter().map(|a| a.0 as i32).collect::<Vec<_>>())
     .bind(asked.iter().map(|a| a.1).collect::<Vec<_>>())
     .bind(asked.iter().map(|a| a.2).collect::<Vec<_>>())
-    .bind(asked.iter().map(|a| a.3).collect::<Vec<_>>())
-    .bind(entity.table())
+    .bind(asked.iter().map(|a| a.3.clone()).collect::<Vec<_>>())
+    .bind(asked.iter().map(|a| a.4).collect::<Vec<_>>())
+    .bind(table)
     .fetch_all(&mut *conn)
     .await?;
     Ok(changed

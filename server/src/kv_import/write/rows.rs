@@ -42,7 +42,7 @@ impl ColumnTypes {
         ))
     }
 
-    fn of(&self, table: &str, column: &str) -> Option<&str> {
+    pub(crate) fn of(&self, table: &str, column: &str) -> Option<&str> {
         self.0
             .get(&(table.to_owned(), column.to_owned()))
             .map(String::as_str)
