@@ -403,3 +403,116 @@ async fn tenants_move_one_at_a_time_from_the_command_line() {
         "clap refuses a retirement without --archive"
     );
 }
+
+/// The progress lines of a run (`PMS_LOG_FORMAT=json`), in the order printed.
+fn progress_lines(stderr: &str) -> Vec<serde_json::Value> {
+    stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["message"] == "progress")
+        .collect()
+}
+
+#[tokio::test]
+async fn progress_is_logged_per_prefix_when_standard_error_is_not_a_terminal() {
+    let db = Db::with_sample().await;
+    let dir =
+        std::env::temp_dir().join(format!("pms-kv-progress-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let json = dir.join("report.json");
+    // output piped: no terminal, so log lines (every batch here), not bars
+    let output = command(
+        &[
+            "kv-import",
+            "--batch-size",
+            "50",
+            "--progress-every",
+            "0s",
+            "--report-json",
+            json.to_str().expect("a path"),
+        ],
+        &db.url,
+    )
+    .env("RUST_LOG", "warn,pms_server::kv_import::progress=info")
+    .env("PMS_LOG_FORMAT", "json")
+    .stdin(Stdio::null())
+    .output()
+    .expect("run pms-server kv-import");
+    assert_success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    let lines = progress_lines(&stderr);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("the JSON report")).expect("JSON");
+    std::fs::remove_dir_all(&dir).ok();
+
+    let mapped: Vec<&serde_json::Value> = report["prefixes"]
+        .as_array()
+        .expect("prefixes")
+        .iter()
+        .filter(|p| p["disposition"] == "mapped" && p["seen"].as_u64() > Some(0))
+        .collect();
+    assert!(mapped.len() >= 15, "{report}");
+    for prefix in mapped {
+        let name = prefix["prefix"].as_str().expect("a prefix");
+        let seen = prefix["seen"].as_u64().expect("seen");
+        let own: Vec<&serde_json::Value> = lines.iter().filter(|l| l["prefix"] == name).collect();
+        // the last line says the prefix is done, every record of it, of the census's total
+        let last = own
+            .last()
+            .unwrap_or_else(|| panic!("no progress line for {name}:\n{stderr}"));
+        assert_eq!(last["finished"], true, "{name}: {last}");
+        assert_eq!(
+            (last["done"].as_u64(), last["total"].as_u64()),
+            (Some(seen), Some(seen)),
+            "{name}: {last} (report: {prefix})"
+        );
+        // lines on the way count up to it, with a rate and the time left
+        let done: Vec<u64> = own.iter().filter_map(|l| l["done"].as_u64()).collect();
+        assert!(done.windows(2).all(|w| w[0] <= w[1]), "{name}: {done:?}");
+        for line in &own {
+            assert_eq!(line["total"].as_u64(), Some(seen), "{name}: {line}");
+            assert!(
+                line["records_per_second"].as_f64().is_some()
+                    && line["eta_seconds"].as_f64().is_some(),
+                "{name}: {line}"
+            );
+        }
+        if seen > 100 {
+            assert!(
+                own.iter()
+                    .any(|l| l["finished"] == false && l["done"].as_u64() < Some(seen)),
+                "{name}: no line while it was under way: {own:?}"
+            );
+        }
+    }
+    // the JSON report is what it was: no progress in it
+    let fields: Vec<&str> = report
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "accounted",
+            "bookings_without_guest",
+            "bookings_without_guest_count",
+            "confirmation_numbers",
+            "finished_at",
+            "import_seconds",
+            "ledger",
+            "peak_memory_kib",
+            "prefixes",
+            "quarantined",
+            "records_per_second",
+            "rooms_to_reassign",
+            "rooms_to_reassign_count",
+            "source",
+            "started_at",
+            "target",
+            "totals",
+            "verification",
+        ]
+    );
+}

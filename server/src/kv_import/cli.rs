@@ -110,6 +110,10 @@ pub struct RunArgs {
     /// Skip the verification pass.
     #[arg(long)]
     pub no_verify: bool,
+    /// When standard error is not a terminal, how often each prefix under way logs its
+    /// progress (records done of total, rate, time left) (s, m, h, d).
+    #[arg(long, default_value = "10s", value_parser = retire::parse_duration)]
+    pub progress_every: std::time::Duration,
     /// on: write the rows of tenants in dual_write (`kv-import state dual_write`) back to the
     /// store from now on (switched on before the import); off: stop writing back. Needs the
     /// store in the database of the tables.
@@ -226,6 +230,7 @@ async fn import(args: RunArgs) -> Result<()> {
         },
         verify: !args.no_verify,
         progress: super::progress::Display::detect(),
+        progress_every: args.progress_every,
     };
     let tenants = Tenants {
         named: args.tenants.clone(),

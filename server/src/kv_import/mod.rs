@@ -84,6 +84,8 @@ pub struct ImportOptions {
     pub verify: bool,
     /// Where the progress goes.
     pub progress: progress::Display,
+    /// How often a prefix under way is logged (when the progress goes to the log).
+    pub progress_every: std::time::Duration,
 }
 
 impl Default for ImportOptions {
@@ -93,6 +95,7 @@ impl Default for ImportOptions {
             map: MapOptions::default(),
             verify: true,
             progress: progress::Display::Log,
+            progress_every: progress::LOG_EVERY,
         }
     }
 }
@@ -156,7 +159,7 @@ pub async fn run(
             _ => None,
         })
         .collect();
-    let progress = progress::Progress::new(options.progress, totals);
+    let progress = progress::Progress::new(options.progress, options.progress_every, totals);
     let mut run = Run {
         progress: &progress,
         target,

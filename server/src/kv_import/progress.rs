@@ -1,6 +1,6 @@
 //! How far a run is, per prefix: records done of the prefix's total, rate and time left. On a
 //! terminal, a bar per prefix (`indicatif`, on standard error); otherwise a log line per prefix
-//! every [`LOG_EVERY`] and when it ends. The report is not touched.
+//! every [`LOG_EVERY`] (`--progress-every`) and when it ends. The report is not touched.
 
 use std::collections::HashMap;
 use std::io::IsTerminal as _;
@@ -11,7 +11,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::keys::Entity;
 
-/// How often a prefix under way is logged when standard error is not a terminal.
+/// How often a prefix under way is logged when standard error is not a terminal (by default).
 pub const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// Where the progress goes.
@@ -37,6 +37,7 @@ impl Display {
 /// The progress of one run, shared by its writers.
 pub struct Progress {
     display: Display,
+    log_every: Duration,
     bars: MultiProgress,
     totals: HashMap<Entity, u64>,
     prefixes: Mutex<HashMap<Entity, Prefix>>,
@@ -50,14 +51,16 @@ struct Prefix {
 }
 
 impl Progress {
-    /// `totals`: records of each prefix in the run (the census).
-    pub fn new(display: Display, totals: HashMap<Entity, u64>) -> Self {
+    /// `totals`: records of each prefix in the run (the census); `log_every`: how often a
+    /// prefix under way is logged (log lines only).
+    pub fn new(display: Display, log_every: Duration, totals: HashMap<Entity, u64>) -> Self {
         let bars = MultiProgress::with_draw_target(match display {
             Display::Bars => ProgressDrawTarget::stderr(),
             Display::Log => ProgressDrawTarget::hidden(),
         });
         Self {
             display,
+            log_every,
             bars,
             totals,
             prefixes: Mutex::new(HashMap::new()),
@@ -80,7 +83,7 @@ impl Progress {
         prefix.done += records;
         if let Some(bar) = &prefix.bar {
             bar.inc(records);
-        } else if now.duration_since(prefix.logged) >= LOG_EVERY {
+        } else if now.duration_since(prefix.logged) >= self.log_every {
             prefix.logged = now;
             log(entity, prefix, total, false);
         }
