@@ -17,6 +17,10 @@
 //! - bad input: a missing store table, values of the wrong type (quarantined, the key and field
 //!   named, the rest imported).
 //!
+//! - dumps of other seeds and sizes, made by `gen_kv.py` at test time (dirt on, and one clean):
+//!   every record accounted for per prefix, the quarantine holding each quarantined one with its
+//!   reason, the verification passing.
+//!
 //! Killing the binary mid-run and running it again is in `server/tests/kv_import_cli.rs`.
 
 use std::collections::{BTreeMap, HashMap};
@@ -207,6 +211,117 @@ async fn every_record_of_the_sample_is_accounted_for_and_verified() {
             "{}",
             check.table
         );
+    }
+}
+
+/// A dump from the generator the sample came from (`gen_kv.py`, edge cases on unless `clean`).
+fn generated(tenants: u32, guests: u32, seed: u32, clean: bool) -> Vec<u8> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/legacy-kv/gen_kv.py");
+    let mut command = std::process::Command::new("python3");
+    command.arg(script).args([
+        "--tenants",
+        &tenants.to_string(),
+        "--guests",
+        &guests.to_string(),
+        "--seed",
+        &seed.to_string(),
+    ]);
+    if clean {
+        command.arg("--no-edge-cases");
+    }
+    let output = command.output().expect("python3 runs gen_kv.py");
+    assert!(
+        output.status.success(),
+        "gen_kv.py: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+#[tokio::test]
+async fn generated_dumps_of_other_seeds_and_sizes_are_accounted_for_per_prefix_and_verified() {
+    for (tenants, guests, seed, clean) in
+        [(2, 60, 11, false), (4, 150, 23, false), (1, 250, 99, true)]
+    {
+        let case = format!(
+            "--tenants {tenants} --guests {guests} --seed {seed}{}",
+            if clean { " --no-edge-cases" } else { "" }
+        );
+        let dump = generated(tenants, guests, seed, clean);
+        // the records of the store: one per distinct key (a repeated key keeps its last value)
+        let mut per_prefix: BTreeMap<String, u64> = BTreeMap::new();
+        let mut keys = std::collections::BTreeSet::new();
+        for line in String::from_utf8_lossy(&dump).lines() {
+            let record: Value = serde_json::from_str(line).expect("a JSON line");
+            let key = record["key"].as_str().expect("a key").to_owned();
+            if keys.insert(key.clone()) {
+                let prefix = key.split(':').next().unwrap_or_default().to_owned();
+                *per_prefix.entry(prefix).or_default() += 1;
+            }
+        }
+        let db = TestDb::migrated().await;
+        let loaded = load_jsonl(&db.pool, DEFAULT_TABLE, std::io::BufReader::new(&dump[..]))
+            .await
+            .expect("load the dump");
+        assert_eq!(loaded, keys.len() as u64, "{case}");
+        let report = import(&db).await;
+
+        let t = &report.totals;
+        assert_eq!(t.total, keys.len() as u64, "{case}: {report}");
+        assert!(report.accounted, "{case}: {report}");
+        let reported: BTreeMap<String, u64> = report
+            .prefixes
+            .iter()
+            .filter(|p| p.seen > 0)
+            .map(|p| (p.prefix.clone(), p.seen))
+            .collect();
+        assert_eq!(reported, per_prefix, "{case}: records per prefix");
+        for p in &report.prefixes {
+            assert_eq!(
+                p.imported + p.quarantined + p.left + p.unknown,
+                p.seen,
+                "{case}: {} is not accounted for: {report}",
+                p.prefix
+            );
+            assert_eq!(
+                p.imported,
+                p.inserted + p.updated + p.unchanged,
+                "{case}: {}",
+                p.prefix
+            );
+        }
+        // every quarantined record is in the quarantine with its reason
+        let reasons: Vec<(String, String)> =
+            sqlx::query_as("select key, reason from kv_import.import_quarantine order by key")
+                .fetch_all(&db.pool)
+                .await
+                .expect("quarantine");
+        assert_eq!(reasons.len() as u64, t.quarantined, "{case}: {reasons:?}");
+        assert!(
+            reasons
+                .iter()
+                .all(|(key, reason)| keys.contains(key) && !reason.trim().is_empty()),
+            "{case}: {reasons:?}"
+        );
+        if clean {
+            assert_eq!(t.quarantined, 0, "{case}: {reasons:?}");
+        }
+        // and the imported ones are rows, each equal to its record
+        let verification = report.verification.as_ref().expect("verified");
+        assert!(verification.ok, "{case}: {report}");
+        for check in &verification.tables {
+            assert_eq!(
+                (check.found, check.equal),
+                (check.store, check.store),
+                "{case}: {}",
+                check.table
+            );
+            assert_eq!(
+                check.store_checksum, check.table_checksum,
+                "{case}: {}",
+                check.table
+            );
+        }
     }
 }
 
