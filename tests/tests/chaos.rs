@@ -11,9 +11,10 @@
 //!   then a push result deleted on the server (a lost write) and a mirror row edited behind the
 //!   outbox (a divergence), each reported by the checker from the databases.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
+use pms_sync_protocol::merge::{Conflict, ConflictReason};
 use pms_tests::chaos::checker::{
     self, Anomaly, ChangeResult, FinalState, FolioEntry, LaptopState, LedgerEntry, Member, Stay,
 };
@@ -176,6 +177,7 @@ fn clean() -> (History, FinalState) {
             id: id(row),
         }],
         change_ids: vec![id(row + CHANGE)],
+        seen: Default::default(),
     };
     let operation = |kind, intent, outcome| Event::Operation {
         kind,
@@ -271,8 +273,9 @@ fn clean() -> (History, FinalState) {
         device_id: id(device),
         change_id: id(row + CHANGE),
         status: status.into(),
+        ..ChangeResult::default()
     };
-    let state = FinalState {
+    let mut state = FinalState {
         laptops: vec![
             LaptopState {
                 laptop: 0,
@@ -323,7 +326,166 @@ fn clean() -> (History, FinalState) {
         ],
         guests: vec![id(GUEST)],
     };
+    with_edits_and_moves(&mut history, &mut state);
     (history, state)
+}
+
+const NAME_EDIT: u128 = 5;
+const LATER_NAME_EDIT: u128 = 6;
+const CHECK_IN: u128 = 7;
+const LATE_CANCEL: u128 = 8;
+const EDIT_STEP: usize = 11;
+const LATER_EDIT_STEP: usize = 12;
+const BOOKING_STEP: usize = 13;
+const CHECK_IN_STEP: usize = 14;
+const CANCEL_STEP: usize = 15;
+
+/// The guest's name group as laptop 0 edits it, then laptop 1 after pulling that edit.
+fn name(last: Option<&str>) -> serde_json::Map<String, serde_json::Value> {
+    let object = json!({"first_name": "Ada", "last_name": last});
+    object.as_object().expect("an object").clone()
+}
+
+/// Adds to the clean history: laptop 0 sets the guest's last name; laptop 1, having pulled it,
+/// sets it again (applied: it saw the first edit); laptop 0 books `OTHER_STAY` and checks it in;
+/// laptop 1, offline, cancels it (refused by the state machine: a checked-in stay only checks
+/// out).
+fn with_edits_and_moves(history: &mut History, state: &mut FinalState) {
+    let update = |table: &str, row: u128, change: u128, values: serde_json::Value, seen| {
+        (
+            json!({"table": table, "id": id(row), "values": values}),
+            Outcome::Accepted {
+                rows: vec![RowRef {
+                    table: table.into(),
+                    id: id(row),
+                }],
+                change_ids: vec![id(change + CHANGE)],
+                seen,
+            },
+        )
+    };
+    let seen_name = |last: Option<&str>| {
+        [("name".to_owned(), serde_json::Value::Object(name(last)))]
+            .into_iter()
+            .collect()
+    };
+    let no_seen = BTreeMap::<String, serde_json::Value>::new;
+    let records = [
+        (
+            EDIT_STEP,
+            0,
+            OpKind::GuestEdit,
+            update(
+                "guests",
+                GUEST,
+                NAME_EDIT,
+                json!({"last_name": "Lovelace"}),
+                seen_name(None),
+            ),
+        ),
+        (
+            LATER_EDIT_STEP,
+            1,
+            OpKind::GuestEdit,
+            update(
+                "guests",
+                GUEST,
+                LATER_NAME_EDIT,
+                json!({"last_name": "Byron"}),
+                seen_name(Some("Lovelace")),
+            ),
+        ),
+        (
+            BOOKING_STEP,
+            0,
+            OpKind::Booking,
+            update(
+                "reservations",
+                OTHER_STAY,
+                OTHER_STAY,
+                json!({"room_id": id(ROOM), "status": "confirmed"}),
+                no_seen(),
+            ),
+        ),
+        (
+            CHECK_IN_STEP,
+            0,
+            OpKind::StayStatus,
+            update(
+                "reservations",
+                OTHER_STAY,
+                CHECK_IN,
+                json!({"status": "checked_in"}),
+                no_seen(),
+            ),
+        ),
+        (
+            CANCEL_STEP,
+            1,
+            OpKind::StayStatus,
+            update(
+                "reservations",
+                OTHER_STAY,
+                LATE_CANCEL,
+                json!({"status": "cancelled"}),
+                no_seen(),
+            ),
+        ),
+    ];
+    for (step, laptop, kind, (intent, outcome)) in records {
+        history.record(
+            step,
+            Some(laptop),
+            Event::Operation {
+                kind,
+                intent,
+                outcome,
+            },
+        );
+    }
+    let result = |device, change: u128, feed_seq, conflicts: Vec<Conflict>| ChangeResult {
+        device_id: id(device),
+        change_id: id(change + CHANGE),
+        status: if conflicts.is_empty() {
+            "applied"
+        } else {
+            "merged"
+        }
+        .into(),
+        device_seq: 1,
+        feed_seq,
+        conflicts,
+    };
+    state.change_results.extend([
+        result(DEVICE_A, NAME_EDIT, Some(1), Vec::new()),
+        result(DEVICE_B, LATER_NAME_EDIT, Some(2), Vec::new()),
+        result(DEVICE_A, OTHER_STAY, Some(3), Vec::new()),
+        result(DEVICE_A, CHECK_IN, Some(4), Vec::new()),
+        result(
+            DEVICE_B,
+            LATE_CANCEL,
+            None,
+            vec![status_conflict(ConflictReason::InvalidTransition)],
+        ),
+    ]);
+    state.laptops[1]
+        .conflicts
+        .insert(format!("{}:status", id(LATE_CANCEL + CHANGE)));
+    state.stays[1].status = "checked_in".into();
+}
+
+/// The status conflict of laptop 1's late cancellation.
+fn status_conflict(reason: ConflictReason) -> Conflict {
+    Conflict {
+        group: "status".into(),
+        mine: [("status".to_owned(), json!("cancelled"))]
+            .into_iter()
+            .collect(),
+        theirs: [("status".to_owned(), json!("checked_in"))]
+            .into_iter()
+            .collect(),
+        reason,
+    }
 }
 
 fn stay(
@@ -419,6 +581,7 @@ fn the_checker_reports_a_change_applied_twice() {
             device_id: id(DEVICE_B),
             change_id: id(PAYMENT + CHANGE),
             status: "applied".into(),
+            ..ChangeResult::default()
         });
     });
     assert_eq!(found, [checker::NO_DOUBLE_APPLY]);
@@ -484,15 +647,18 @@ fn the_checker_reports_confirmation_numbers_with_a_gap_or_twice() {
 }
 
 #[test]
-fn the_checker_reports_a_membership_number_held_twice() {
-    let (found, _) = reported(|_, state| {
-        state.members.push(Member {
-            id: id(MEMBER + 1),
-            points_balance: 0,
-            membership_number: 1,
-        });
-    });
+fn the_checker_reports_membership_numbers_with_a_gap_or_twice() {
+    let member = |n: u128, number| Member {
+        id: id(MEMBER + n),
+        points_balance: 0,
+        membership_number: number,
+    };
+    let (found, _) = reported(|_, state| state.members.push(member(1, 1)));
     assert_eq!(found, [checker::MEMBERSHIP_NUMBERS]);
+    let (found, _) = reported(|_, state| state.members.push(member(1, 3)));
+    assert_eq!(found, [checker::MEMBERSHIP_NUMBERS]);
+    let (found, _) = reported(|_, state| state.members.push(member(1, 2)));
+    assert_eq!(found, Vec::<&str>::new());
 }
 
 #[test]
@@ -533,4 +699,68 @@ fn a_history_reads_back_as_written() {
     );
     assert_eq!(History::read_from(&path).expect("read back"), history);
     std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn the_checker_reports_a_write_that_lost_to_one_its_laptop_had_seen() {
+    // Laptop 1 had pulled "Lovelace" before writing "Byron", yet the server kept "Lovelace".
+    let lost_to = |last: &'static str| {
+        move |_: &mut History, state: &mut FinalState| {
+            let result = state
+                .change_results
+                .iter_mut()
+                .find(|r| r.change_id == id(LATER_NAME_EDIT + CHANGE))
+                .expect("the later edit's result");
+            result.status = "merged".into();
+            result.conflicts = vec![Conflict {
+                group: "name".into(),
+                mine: name(Some("Byron")).into_iter().collect(),
+                theirs: name(Some(last)).into_iter().collect(),
+                reason: ConflictReason::Superseded,
+            }];
+            state.laptops[1]
+                .conflicts
+                .insert(format!("{}:name", id(LATER_NAME_EDIT + CHANGE)));
+        }
+    };
+    let (found, anomalies) = reported(lost_to("Lovelace"));
+    assert_eq!(found, [checker::NO_STALE_WIN], "{anomalies:#?}");
+    assert_eq!(anomalies[0].operations, vec![EDIT_STEP, LATER_EDIT_STEP]);
+    assert!(anomalies[0].detail.contains("laptop 1"), "{anomalies:?}");
+    // Losing to an edit it had not seen (a concurrent one with a newer stamp) is the merge rule.
+    let (found, _) = reported(lost_to("Lamb"));
+    assert_eq!(found, Vec::<&str>::new());
+}
+
+#[test]
+fn the_checker_reports_a_status_move_the_state_machine_forbids() {
+    // The server took the late cancellation of a checked-in stay.
+    let (found, anomalies) = reported(|_, state| {
+        let result = state
+            .change_results
+            .iter_mut()
+            .find(|r| r.change_id == id(LATE_CANCEL + CHANGE))
+            .expect("the cancellation's result");
+        result.status = "applied".into();
+        result.conflicts.clear();
+        result.feed_seq = Some(5);
+        state.stays[1].status = "cancelled".into();
+    });
+    assert_eq!(found, [checker::STATUS_TRANSITIONS], "{anomalies:#?}");
+    assert_eq!(anomalies.len(), 1, "{anomalies:#?}");
+    assert_eq!(anomalies[0].operations, vec![CHECK_IN_STEP, CANCEL_STEP]);
+    // A status no applied change leads to.
+    let (found, anomalies) = reported(|_, state| state.stays[1].status = "checked_out".into());
+    assert_eq!(found, [checker::STATUS_TRANSITIONS]);
+    assert_eq!(anomalies[0].operations, vec![CHECK_IN_STEP]);
+    // The check-in lost its group: the stay stays confirmed, and the records must say so.
+    let (found, _) = reported(|_, state| {
+        let result = state
+            .change_results
+            .iter_mut()
+            .find(|r| r.change_id == id(CHECK_IN + CHANGE))
+            .expect("the check-in's result");
+        result.conflicts = vec![status_conflict(ConflictReason::Superseded)];
+    });
+    assert_eq!(found, [checker::STATUS_TRANSITIONS]);
 }

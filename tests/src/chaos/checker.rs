@@ -9,7 +9,10 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::history::{Event, History, OpKind};
+use pms_sync_protocol::merge::{status_transition_allowed, Conflict, ConflictReason, STATUS_GROUP};
+use serde_json::Value;
+
+use super::history::{Event, History, OpKind, Outcome};
 
 /// A property that did not hold, with the seed and the steps of the operations involved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,6 +32,8 @@ pub const PAID_AMOUNT: &str = "invariant_paid_amount";
 pub const CONFIRMATION_NUMBERS: &str = "invariant_confirmation_numbers";
 pub const MEMBERSHIP_NUMBERS: &str = "invariant_membership_numbers";
 pub const LIVENESS: &str = "liveness";
+pub const NO_STALE_WIN: &str = "no_stale_win";
+pub const STATUS_TRANSITIONS: &str = "invariant_status_transitions";
 
 /// What one laptop holds at the end.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -46,11 +51,18 @@ pub struct LaptopState {
 }
 
 /// One row of `app.change_results` (the server's push ledger).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChangeResult {
     pub device_id: Uuid,
     pub change_id: Uuid,
     pub status: String,
+    /// The change's number on its device (the order a push applies its changes in).
+    pub device_seq: i64,
+    /// The tenant's feed transaction the push that applied the change wrote in (commit order);
+    /// none when that push wrote nothing.
+    pub feed_seq: Option<i64>,
+    /// The field groups on which the merge met another edit, as the server decided them.
+    pub conflicts: Vec<Conflict>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -113,6 +125,8 @@ pub fn check(history: &History, state: &FinalState) -> Vec<Anomaly> {
     anomalies.extend(confirmation_numbers(history, state));
     anomalies.extend(membership_numbers(history, state));
     anomalies.extend(liveness(history, state));
+    anomalies.extend(no_stale_win(history, state));
+    anomalies.extend(status_transitions(history, state));
     anomalies
 }
 
@@ -175,6 +189,7 @@ pub fn no_lost_write(history: &History, state: &FinalState) -> Vec<Anomaly> {
     let ledger: BTreeSet<Uuid> = state.ledger.iter().map(|e| e.id).collect();
     let entries: BTreeSet<Uuid> = state.folio_entries.iter().map(|e| e.id).collect();
     let stays: BTreeSet<Uuid> = state.stays.iter().map(|s| s.id).collect();
+    let members: BTreeSet<Uuid> = state.members.iter().map(|m| m.id).collect();
     let mut found = Vec::new();
     for (step, laptop, kind, rows, change_ids) in history.accepted() {
         let inbox = state
@@ -210,6 +225,7 @@ pub fn no_lost_write(history: &History, state: &FinalState) -> Vec<Anomaly> {
                     "loyalty_transactions" => ledger.contains(&row.id),
                     "folio_entries" => entries.contains(&row.id),
                     "reservations" => stays.contains(&row.id),
+                    "loyalty_members" => members.contains(&row.id),
                     _ => true,
                 };
                 if !present {
@@ -402,23 +418,13 @@ pub fn confirmation_numbers(history: &History, state: &FinalState) -> Vec<Anomal
     gapless(history, CONFIRMATION_NUMBERS, "confirmation", &numbers)
 }
 
-/// Membership numbers are unique within the tenant.
+/// The tenant's membership numbers are 1..n, each once: the database numbers a membership as it
+/// numbers a stay (`app.next_tenant_number`, the tenant's highest plus one under a lock, in the
+/// inserting transaction), and members are only ever soft-deleted, so a gap means a number was
+/// lost (or a membership removed) and a repeat that one was given twice.
 pub fn membership_numbers(history: &History, state: &FinalState) -> Vec<Anomaly> {
-    let mut seen: BTreeMap<i64, usize> = BTreeMap::new();
-    for member in &state.members {
-        *seen.entry(member.membership_number).or_default() += 1;
-    }
-    seen.into_iter()
-        .filter(|(_, count)| *count > 1)
-        .map(|(number, count)| {
-            anomaly(
-                history,
-                MEMBERSHIP_NUMBERS,
-                format!("membership number {number} is held {count} times"),
-                Vec::new(),
-            )
-        })
-        .collect()
+    let numbers: Vec<i64> = state.members.iter().map(|m| m.membership_number).collect();
+    gapless(history, MEMBERSHIP_NUMBERS, "membership", &numbers)
 }
 
 fn gapless(history: &History, property: &'static str, what: &str, numbers: &[i64]) -> Vec<Anomaly> {
@@ -481,6 +487,223 @@ pub fn liveness(history: &History, state: &FinalState) -> Vec<Anomaly> {
                 format!("laptop {}'s last sync failed: {error}", laptop.laptop),
                 vec![step],
             ));
+        }
+    }
+    found
+}
+
+/// JSON equality, numbers by value (Postgres and SQLite may render one amount as `5` and `5.0`).
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+/// An accepted operation as the checker reads it.
+#[derive(Clone, Copy)]
+struct Write<'h> {
+    step: usize,
+    laptop: usize,
+    kind: OpKind,
+    intent: &'h Value,
+    change_ids: &'h [Uuid],
+    seen: &'h BTreeMap<String, Value>,
+}
+
+fn writes(history: &History) -> impl Iterator<Item = Write<'_>> {
+    history
+        .records
+        .iter()
+        .filter_map(|r| match (&r.event, r.laptop) {
+            (
+                Event::Operation {
+                    kind,
+                    intent,
+                    outcome:
+                        Outcome::Accepted {
+                            change_ids, seen, ..
+                        },
+                },
+                Some(laptop),
+            ) => Some(Write {
+                step: r.step,
+                laptop,
+                kind: *kind,
+                intent,
+                change_ids,
+                seen,
+            }),
+            _ => None,
+        })
+}
+
+/// A write made after its laptop had seen another write of the same field group never loses to
+/// that older write. The merge decides a group by what the laptop saw (the change's base): if
+/// the server still holds exactly that, nobody else edited the group and the laptop's values
+/// apply, whatever the stamps; only a concurrent edit the laptop had not seen may win over it by
+/// its newer stamp. So a change the server recorded as `superseded` on a group whose values
+/// then (`theirs`) are what its laptop's mirror showed of the group before the write (the
+/// history's `seen`) lost to a write its laptop had already seen: a stale win. Values that
+/// differ prove nothing either way (another edit had come in), so they are never reported.
+pub fn no_stale_win(history: &History, state: &FinalState) -> Vec<Anomaly> {
+    let by_change: BTreeMap<Uuid, Write> = writes(history)
+        .flat_map(|w| w.change_ids.iter().map(move |c| (*c, w)))
+        .collect();
+    let mut found = Vec::new();
+    for result in &state.change_results {
+        let Some(write) = by_change.get(&result.change_id) else {
+            continue;
+        };
+        for conflict in &result.conflicts {
+            if conflict.reason != ConflictReason::Superseded {
+                continue;
+            }
+            let Some(Value::Object(seen)) = write.seen.get(conflict.group.as_str()) else {
+                continue;
+            };
+            let lost_to_seen = !conflict.theirs.is_empty()
+                && conflict.theirs.iter().all(|(column, value)| {
+                    seen.get(column)
+                        .is_some_and(|shown| same_value(shown, value))
+                });
+            if lost_to_seen {
+                found.push(anomaly(
+                    history,
+                    NO_STALE_WIN,
+                    format!(
+                        "laptop {}'s {:?} change {} lost field group {} to {} (what its mirror showed before the write)",
+                        write.laptop,
+                        write.kind,
+                        result.change_id,
+                        conflict.group,
+                        Value::Object(conflict.theirs.clone().into_iter().collect())
+                    ),
+                    older_writes(&by_change, write, conflict),
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// The steps of the writes of `write`'s row whose values of the conflict's group are the ones it
+/// lost to (the older writes), then its own.
+fn older_writes(
+    by_change: &BTreeMap<Uuid, Write>,
+    write: &Write,
+    conflict: &Conflict,
+) -> Vec<usize> {
+    let row = write.intent.get("id");
+    let mut steps: BTreeSet<usize> = by_change
+        .values()
+        .filter(|w| w.step != write.step && w.intent.get("id") == row)
+        .filter(|w| {
+            let values = w.intent.get("values").and_then(Value::as_object);
+            let mut in_group = values
+                .into_iter()
+                .flatten()
+                .filter(|(column, _)| conflict.theirs.contains_key(*column))
+                .peekable();
+            in_group.peek().is_some()
+                && in_group.all(|(column, value)| same_value(&conflict.theirs[column], value))
+        })
+        .map(|w| w.step)
+        .collect();
+    steps.insert(write.step);
+    steps.into_iter().collect()
+}
+
+/// A status a stay was moved to: (feed_seq, device_seq, the status, its step, an insert).
+type Move = (i64, i64, String, usize, bool);
+
+/// Every stay's status moved only as the domain's state machine allows
+/// ([`status_transition_allowed`], the rule the server's merge applies), and ends where those
+/// moves lead. The server keeps no status history (only a time per status reached), so the
+/// moves are rebuilt from its push ledger: the booking and status changes the history accepted
+/// that the server applied without losing the status group, in the order it committed them
+/// (`feed_seq`, then the device's order within one push).
+pub fn status_transitions(history: &History, state: &FinalState) -> Vec<Anomaly> {
+    let results: BTreeMap<Uuid, &ChangeResult> = state
+        .change_results
+        .iter()
+        .map(|r| (r.change_id, r))
+        .collect();
+    let mut moves: BTreeMap<Uuid, Vec<Move>> = BTreeMap::new();
+    for write in writes(history) {
+        let insert = match write.kind {
+            OpKind::Booking => true,
+            OpKind::StayStatus => false,
+            _ => continue,
+        };
+        let (Some(change), Some(stay), Some(to)) = (
+            write.change_ids.first(),
+            write
+                .intent
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(|id| id.parse::<Uuid>().ok()),
+            write
+                .intent
+                .pointer("/values/status")
+                .and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let Some(result) = results.get(change) else {
+            continue;
+        };
+        let taken = (result.status == "applied" || result.status == "merged")
+            && !result.conflicts.iter().any(|c| {
+                c.group.as_str() == STATUS_GROUP && c.reason != ConflictReason::Overwritten
+            });
+        if let (true, Some(feed_seq)) = (taken, result.feed_seq) {
+            moves.entry(stay).or_default().push((
+                feed_seq,
+                result.device_seq,
+                to.to_owned(),
+                write.step,
+                insert,
+            ));
+        }
+    }
+    let mut found = Vec::new();
+    for stay in &state.stays {
+        let Some(moves) = moves.get_mut(&stay.id) else {
+            continue;
+        };
+        moves.sort();
+        // Status changes of a stay this history did not book start from what the server had.
+        let mut at: Option<(String, usize)> = None;
+        for (_, _, to, step, insert) in moves.iter() {
+            if let Some((from, from_step)) = &at {
+                let allowed = match (from.parse(), to.parse()) {
+                    (Ok(from), Ok(to)) => status_transition_allowed(from, to),
+                    _ => false,
+                };
+                if *insert || !allowed {
+                    found.push(anomaly(
+                        history,
+                        STATUS_TRANSITIONS,
+                        format!("stay {}: moved from {from} to {to}", stay.id),
+                        vec![*from_step, *step],
+                    ));
+                }
+            }
+            at = Some((to.clone(), *step));
+        }
+        if let Some((last, step)) = at {
+            if last != stay.status {
+                found.push(anomaly(
+                    history,
+                    STATUS_TRANSITIONS,
+                    format!(
+                        "stay {}: the server shows {} but its applied changes lead to {last}",
+                        stay.id, stay.status
+                    ),
+                    vec![step],
+                ));
+            }
         }
     }
     found

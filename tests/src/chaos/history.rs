@@ -4,6 +4,7 @@
 //! Kept in memory for the checker and written as JSON lines (one record a line, each carrying the
 //! seed) when the campaign is given a history directory.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
@@ -58,6 +59,7 @@ pub enum OpKind {
     StayStatus,
     LoyaltyEarn,
     LoyaltyRedeem,
+    LoyaltyEnroll,
     Payment,
     Refund,
     Charge,
@@ -93,6 +95,11 @@ pub enum Outcome {
     Accepted {
         rows: Vec<RowRef>,
         change_ids: Vec<Uuid>,
+        /// For an update: what the laptop's mirror showed of each field group the update
+        /// touches, just before the write (group name to its columns' values). The checker's
+        /// *no stale win* compares it with what the change lost to on the server.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        seen: BTreeMap<String, Value>,
     },
     /// Refused on the desk, with the message shown; nothing was written.
     Refused { message: String },
@@ -138,7 +145,10 @@ impl History {
                 (
                     Event::Operation {
                         kind,
-                        outcome: Outcome::Accepted { rows, change_ids },
+                        outcome:
+                            Outcome::Accepted {
+                                rows, change_ids, ..
+                            },
                         ..
                     },
                     Some(laptop),

@@ -7,6 +7,7 @@ use chrono::{Duration, NaiveDate};
 use pms_sync_client::folio::{self, Charge, Payment};
 use pms_sync_client::{loyalty, mirror, outbox};
 use pms_sync_protocol::hlc::{Clock, SystemClock};
+use pms_sync_protocol::merge;
 use pms_sync_protocol::wire::PushOp;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -77,7 +78,7 @@ pub fn perform(
     rng: &mut ChaCha8Rng,
 ) -> Performed {
     let before = next_seq(conn);
-    let (intent, result) = match act(conn, clock, kind, rng) {
+    let (mut intent, result) = match act(conn, clock, kind, rng) {
         Ok(Some(intent)) => (intent, Ok(())),
         Ok(None) => {
             return Performed {
@@ -96,7 +97,14 @@ pub fn perform(
                 .into_iter()
                 .filter(|e| e.device_seq >= before)
                 .collect();
+            // What the mirror showed of the groups an update touches travels in the intent from
+            // `act` (read before the write); it is the history's `seen`, not part of the intent.
+            let seen = match intent.as_object_mut().and_then(|i| i.remove("seen")) {
+                Some(Value::Object(groups)) => groups.into_iter().collect(),
+                _ => Default::default(),
+            };
             Outcome::Accepted {
+                seen,
                 rows: written
                     .iter()
                     .map(|e| RowRef {
@@ -120,8 +128,9 @@ fn act(
     rng: &mut ChaCha8Rng,
 ) -> Result<Option<Value>, (Value, String)> {
     let write = |conn: &mut Connection, table: &str, op: PushOp, id: Uuid, intent: Value| {
+        let seen = seen_groups(conn, table, op, id, &intent);
         outbox::write_with_clock(conn, clock, table, op, id, object(intent.clone()))
-            .map(|_| Some(json!({"table": table, "id": id, "values": intent})))
+            .map(|_| Some(json!({"table": table, "id": id, "values": intent, "seen": seen})))
             .map_err(|e| {
                 (
                     json!({"table": table, "id": id, "values": intent}),
@@ -252,6 +261,47 @@ fn act(
                 .map(|_| Some(intent.clone()))
                 .map_err(|e| (intent, e.to_string()))
         }
+        OpKind::LoyaltyEnroll => {
+            // As the desk enrols (`commands::loyalty::enroll`): a guest of this mirror not yet a
+            // member of the program, one insert; the server numbers the membership. Few guests,
+            // so desks offline together enrol the same guest (the server refuses the second).
+            let Some(program) = pick(
+                conn,
+                "select id from loyalty_programs where deleted_at is null order by id limit 1",
+                rng,
+            ) else {
+                return Ok(None);
+            };
+            let Some(guest) = pick(
+                conn,
+                "select id from guests where deleted_at is null order by id limit 30",
+                rng,
+            ) else {
+                return Ok(None);
+            };
+            let intent = json!({"program_id": program, "guest_id": guest, "status": "active",
+                                "enrolled_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)});
+            let member: bool = conn
+                .query_row(
+                    "select count(*) > 0 from loyalty_members where program_id = ?1 and guest_id = ?2 and deleted_at is null",
+                    [&program, &guest],
+                    |r| r.get(0),
+                )
+                .unwrap_or(true);
+            if member {
+                return Err((
+                    intent,
+                    "The guest is already a member of this program.".to_owned(),
+                ));
+            }
+            write(
+                conn,
+                "loyalty_members",
+                PushOp::Insert,
+                Uuid::now_v7(),
+                intent,
+            )
+        }
         OpKind::LoyaltyRedeem => {
             // Near the balance the desk shows: sometimes just within, sometimes just beyond.
             let Some(member) = pick(
@@ -343,6 +393,35 @@ fn act(
             .map_err(|e| (intent, e.to_string()))
         }
     }
+}
+
+/// What the mirror shows of each field group an update of `values` touches (every synced
+/// column of the group: what the outbox sends as the change's base), by group name; empty for
+/// an insert.
+fn seen_groups(conn: &Connection, table: &str, op: PushOp, id: Uuid, values: &Value) -> Value {
+    let mut seen = serde_json::Map::new();
+    if op != PushOp::Update {
+        return Value::Object(seen);
+    }
+    let Ok(Some(row)) = mirror::read(conn, table, &id.to_string()) else {
+        return Value::Object(seen);
+    };
+    let changed: Vec<&str> = values
+        .as_object()
+        .map(|v| v.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    for column in merge::base_columns(table, changed) {
+        let group = seen
+            .entry(merge::group_of(table, column).as_str().to_owned())
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if let Value::Object(group) = group {
+            group.insert(
+                column.to_owned(),
+                row.get(column).cloned().unwrap_or(Value::Null),
+            );
+        }
+    }
+    Value::Object(seen)
 }
 
 /// A stay to pay on or charge: mostly one the campaign booked, sometimes a seeded one.

@@ -448,20 +448,28 @@ pub async fn fetch_final_state(
         });
     }
     let pool = &db.pool;
-    state.change_results = sqlx::query_as::<_, (Uuid, Uuid, String)>(
-        "select device_id, change_id, status from app.change_results where tenant_id = $1",
-    )
-    .bind(tenant)
-    .fetch_all(pool)
-    .await
-    .expect("change results")
-    .into_iter()
-    .map(|(device_id, change_id, status)| ChangeResult {
-        device_id,
-        change_id,
-        status,
-    })
-    .collect();
+    state.change_results =
+        sqlx::query_as::<_, (Uuid, Uuid, String, i64, Option<i64>, serde_json::Value)>(
+            "select device_id, change_id, status, device_seq, feed_seq, conflicts
+           from app.change_results where tenant_id = $1",
+        )
+        .bind(tenant)
+        .fetch_all(pool)
+        .await
+        .expect("change results")
+        .into_iter()
+        .map(
+            |(device_id, change_id, status, device_seq, feed_seq, conflicts)| ChangeResult {
+                device_id,
+                change_id,
+                status,
+                device_seq,
+                feed_seq,
+                conflicts: serde_json::from_value(conflicts)
+                    .expect("the server's conflict records"),
+            },
+        )
+        .collect();
     state.stays = sqlx::query_as::<
         _,
         (

@@ -40,7 +40,7 @@ pub enum Action {
     },
 }
 
-/// How much each operation weighs in the mix (of 100).
+/// How much each operation weighs in the mix (of their sum).
 const OPERATIONS: &[(OpKind, u32)] = &[
     (OpKind::GuestCreate, 8),
     (OpKind::GuestEdit, 14),
@@ -49,6 +49,7 @@ const OPERATIONS: &[(OpKind, u32)] = &[
     (OpKind::StayStatus, 10),
     (OpKind::LoyaltyEarn, 8),
     (OpKind::LoyaltyRedeem, 10),
+    (OpKind::LoyaltyEnroll, 4),
     (OpKind::Payment, 10),
     (OpKind::Refund, 3),
     (OpKind::Charge, 6),
