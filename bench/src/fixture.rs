@@ -89,15 +89,27 @@ impl World {
     /// finished its initial sync (the rows themselves are not copied: the measures that use it
     /// only need what arrives from now on).
     pub async fn laptop_at_head(&self, email: &str, conn: Connection) -> Result<Laptop> {
-        let laptop =
-            Laptop::sign_in_with(&self.db, &self.server, email, "bench laptop", conn).await;
-        let head = laptop.remote.head().await?;
-        mirror::set_state(&laptop.conn, "cursor_seq", &head.seq.to_string())?;
-        mirror::set_state(
-            &laptop.conn,
-            "cursor_change_no",
-            &head.change_no.to_string(),
-        )?;
+        self.laptop_at_head_on(&self.server, email, conn).await
+    }
+
+    /// [`laptop_at_head`](Self::laptop_at_head) signed in to `server` (another instance).
+    pub async fn laptop_at_head_on(
+        &self,
+        server: &TestServer,
+        email: &str,
+        conn: Connection,
+    ) -> Result<Laptop> {
+        let laptop = Laptop::sign_in_with(&self.db, server, email, "bench laptop", conn).await;
+        let head = laptop.remote.head_with_role().await?;
+        let global = head.global_cursor.unwrap_or_default();
+        for (key, value) in [
+            ("cursor_seq", head.cursor.seq),
+            ("cursor_change_no", head.cursor.change_no),
+            ("global_cursor_seq", global.seq),
+            ("global_cursor_change_no", global.change_no),
+        ] {
+            mirror::set_state(&laptop.conn, key, &value.to_string())?;
+        }
         mirror::set_state(&laptop.conn, "initial_sync_done", "1")?;
         Ok(laptop)
     }

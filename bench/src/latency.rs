@@ -27,13 +27,55 @@ type Expected = Arc<Mutex<Option<(Uuid, Instant)>>>;
 pub async fn measure(world: &World, run: &mut Run) -> Result<()> {
     let a_email = world.staff(world.tenant, "front_desk", 0).await?;
     let b_email = world.staff(world.tenant, "manager", 0).await?;
-    let mut a = world
+    let a = world
         .laptop_at_head(&a_email, mirror::open_in_memory()?)
         .await?;
     let b = world
         .laptop_at_head(&b_email, mirror::open_in_memory()?)
         .await?;
+    let mut samples = a_to_b(a, b).await?;
+    add_figures(run, "", &mut samples);
 
+    // The same through two `serve` instances on the one Postgres: A pushes to the first, B
+    // long-polls on the second (its wake-up comes through its own LISTEN connection).
+    let second = pms_tests::TestServer::start_beside(&world.db, &world.server).await;
+    let a = world
+        .laptop_at_head(&a_email, mirror::open_in_memory()?)
+        .await?;
+    let b = world
+        .laptop_at_head_on(&second, &b_email, mirror::open_in_memory()?)
+        .await?;
+    let mut samples = a_to_b(a, b).await?;
+    add_figures(run, ", B on another serve instance", &mut samples);
+    Ok(())
+}
+
+fn add_figures(run: &mut Run, which: &str, samples: &mut [f64]) {
+    let p = Percentiles::of(samples);
+    let how = format!(
+        "{ROUNDS} new guests one after another, B long-polling{which}; max {:.1} ms",
+        p.max
+    );
+    run.add(Figure {
+        section: SECTION.to_owned(),
+        name: format!("change on A visible on B{which}, p50"),
+        value: p.p50,
+        unit: "ms".to_owned(),
+        target: Target::below(25.0),
+        how: how.clone(),
+    });
+    run.add(Figure {
+        section: SECTION.to_owned(),
+        name: format!("change on A visible on B{which}, p99"),
+        value: p.p99,
+        unit: "ms".to_owned(),
+        target: Target::below(100.0),
+        how,
+    });
+}
+
+/// `ROUNDS` changes made on A, each timed until B (long-polling on its own thread) has it.
+async fn a_to_b(mut a: Laptop, b: Laptop) -> Result<Vec<f64>> {
     let expected: Expected = Arc::new(Mutex::new(None));
     let stop = Arc::new(AtomicBool::new(false));
     let (seen_tx, seen) = mpsc::channel::<Duration>();
@@ -76,29 +118,7 @@ pub async fn measure(world: &World, run: &mut Run) -> Result<()> {
     watcher
         .join()
         .map_err(|_| anyhow::anyhow!("laptop B's thread panicked"))??;
-
-    let p = Percentiles::of(&mut samples);
-    let how = format!(
-        "{ROUNDS} new guests one after another, B long-polling; max {:.1} ms",
-        p.max
-    );
-    run.add(Figure {
-        section: SECTION.to_owned(),
-        name: "change on A visible on B, p50".to_owned(),
-        value: p.p50,
-        unit: "ms".to_owned(),
-        target: Target::below(25.0),
-        how: how.clone(),
-    });
-    run.add(Figure {
-        section: SECTION.to_owned(),
-        name: "change on A visible on B, p99".to_owned(),
-        value: p.p99,
-        unit: "ms".to_owned(),
-        target: Target::below(100.0),
-        how,
-    });
-    Ok(())
+    Ok(samples)
 }
 
 /// Laptop B: pulls whenever the server says something changed, and reports when the expected

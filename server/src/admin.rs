@@ -100,7 +100,7 @@ pub async fn add_staff(pool: &PgPool, args: &StaffAdd, password: Option<&str>) -
             }
             _ => constraint_message(
                 e,
-                "staff_email_key",
+                "login_identities_email_key",
                 "a staff account with that email exists already",
             ),
         },

@@ -265,11 +265,24 @@ impl TestServer {
         db: &TestDb,
         configure: impl FnOnce(pms_server::serve::AppState) -> pms_server::serve::AppState,
     ) -> Self {
+        let jwt_secret = format!("test-secret-{}", Uuid::new_v4().simple());
+        Self::start_instance(db, jwt_secret, configure).await
+    }
+
+    /// A second instance of `first`'s server on the same database (its tokens are good here).
+    pub async fn start_beside(db: &TestDb, first: &TestServer) -> Self {
+        Self::start_instance(db, first.jwt_secret.clone(), |state| state).await
+    }
+
+    async fn start_instance(
+        db: &TestDb,
+        jwt_secret: String,
+        configure: impl FnOnce(pms_server::serve::AppState) -> pms_server::serve::AppState,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a free port");
         let address = listener.local_addr().expect("local address");
-        let jwt_secret = format!("test-secret-{}", Uuid::new_v4().simple());
         let pool = db.pool_as(APP_ROLE, 8).await;
         let state = configure(pms_server::serve::AppState::new(
             pool,

@@ -797,3 +797,52 @@ async fn behind_a_proxy_with_a_lower_body_limit_the_push_shrinks_its_batches() {
         .await
         .unwrap_or_else(|e| panic!("after the push:\n{e}"));
 }
+
+/// A platform plan (a global row, no tenant) changed on the server reaches the laptops of every
+/// tenant through the global feed, by the same sync that brings their own tenant's changes.
+#[tokio::test]
+async fn a_platform_plan_change_reaches_the_laptops_of_every_tenant() {
+    let db = TestDb::migrated().await;
+    db.seed(2, 10).await;
+    let server = TestServer::start(&db).await;
+    let tenants: Vec<Uuid> = sqlx::query_scalar("select id from public.tenants order by id")
+        .fetch_all(&db.pool)
+        .await
+        .expect("tenants");
+    let mut laptops = Vec::new();
+    for (n, tenant) in tenants.iter().enumerate() {
+        let email = pms_tests::laptops::tenant_staff_emails(&db, *tenant, "front_desk").await;
+        let mut laptop = Laptop::sign_in(&db, &server, &email[0], &format!("desk {n}")).await;
+        laptop.sync().await;
+        laptops.push(laptop);
+    }
+    let plan: Uuid = sqlx::query_scalar(
+        "update public.plans set display_name = 'Pro (renamed)'
+          where id = (select id from public.plans where tenant_id is null order by id limit 1)
+          returning id",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("rename a platform plan");
+    for (n, laptop) in laptops.iter_mut().enumerate() {
+        let report = sync_once(&mut laptop.conn, &laptop.remote)
+            .await
+            .expect("sync");
+        let name: String = laptop
+            .conn
+            .query_row(
+                "select display_name from plans where id = ?1",
+                [plan.to_string()],
+                |r| r.get(0),
+            )
+            .expect("the plan in the mirror");
+        assert_eq!(name, "Pro (renamed)", "laptop of tenant {n} ({report:?})");
+    }
+    // A second round brings nothing again: the global cursor moved past the change.
+    for laptop in &mut laptops {
+        let report = sync_once(&mut laptop.conn, &laptop.remote)
+            .await
+            .expect("sync");
+        assert_eq!(report.pulled, 0, "{report:?}");
+    }
+}

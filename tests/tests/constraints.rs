@@ -252,24 +252,21 @@ fn cases() -> Vec<Case> {
             "staff_temporary_password_expires_check",
             update_one("staff", "password_temporary = true, password_expires_at = null"),
         ),
+        // an email or a user id unique across tenants: the global login identities
         unique(
-            "staff_email_key",
+            "login_identities_email_key",
             "insert into public.staff (tenant_id, email, display_name, role)
              select tenant_id, upper(email), display_name, role from public.staff order by id limit 1",
         ),
-        unique(
-            "staff_user_id_key",
-            "insert into public.staff (tenant_id, user_id, email, display_name, role)
-             select t.id, s.user_id, 'someone.else@example.com', s.display_name, s.role
-               from public.staff s, public.tenants t where t.id <> s.tenant_id order by s.id limit 1",
-        ),
-        // implied by staff_user_id_key, kept as the target of the devices' composite foreign key
+        // triggers off: the login identity the insert trigger adds would repeat the user id
         unique(
             "staff_tenant_user_key",
-            "drop index public.staff_user_id_key;
-             insert into public.staff (tenant_id, user_id, email, display_name, role)
-             select tenant_id, user_id, 'someone.else@example.com', display_name, role
-               from public.staff order by id limit 1",
+            format!(
+                "{NO_TRIGGERS}
+                 insert into public.staff (tenant_id, user_id, email, display_name, role)
+                 select tenant_id, user_id, 'someone.else@example.com', display_name, role
+                   from public.staff order by id limit 1"
+            ),
         ),
         // the change feed ---------------------------------------------------------------------------
         check(
@@ -280,6 +277,20 @@ fn cases() -> Vec<Case> {
             "changes_op_check",
             "update app.changes set op = 'truncate'
               where (tenant_id, seq, change_no) = (select tenant_id, seq, change_no from app.changes order by 1, 2, 3 limit 1)",
+        ),
+        // the global feed (global rows: plans and platform flags) ----------------------------------
+        check(
+            "global_feed_head_singleton_check",
+            "insert into app.global_feed_head (singleton) values (false)",
+        ),
+        check(
+            "global_feed_head_head_check",
+            "update app.global_feed_head set head = -1",
+        ),
+        check(
+            "global_changes_op_check",
+            "insert into app.global_changes (seq, table_name, row_id, op)
+             values (1, 'plans', gen_random_uuid(), 'truncate')",
         ),
         // API calls counted for the usage alerts ----------------------------------------------------
         check(
@@ -331,17 +342,6 @@ fn cases() -> Vec<Case> {
         // devices (sync sessions) -----------------------------------------------------------------
         check("devices_name_check", update_one("devices", "name = ' '")),
         check("devices_refresh_token_hash_check", update_one("devices", "refresh_token_hash = 'not-a-sha256'")),
-        // the insert trigger would open a second invoice series for the same device id, which
-        // its own unique index refuses: triggers off
-        unique(
-            "devices_id_key",
-            format!(
-                "{NO_TRIGGERS}
-                 insert into public.devices (tenant_id, id, user_id, name, refresh_token_hash, refresh_expires_at)
-                 select s.tenant_id, d.id, s.user_id, d.name, d.refresh_token_hash, d.refresh_expires_at
-                   from public.devices d join public.staff s on s.tenant_id <> d.tenant_id order by d.id, s.id limit 1"
-            ),
-        ),
         // properties -----------------------------------------------------------------------------
         check("properties_name_check", update_one("properties", "name = ''")),
         check("properties_currency_check", update_one("properties", "currency = 'eur'")),

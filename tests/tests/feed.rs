@@ -411,6 +411,355 @@ async fn a_waiting_pull_wakes_when_the_tenant_changes() {
     assert!(page.changes.is_empty() && !page.has_more);
 }
 
+/// Starts a pull that waits up to `wait_seconds` after `cursor`; returns its page and how long it took.
+fn waiting_pull(
+    client: &Client,
+    server: &TestServer,
+    desk: &Desk,
+    cursor: Cursor,
+    wait_seconds: u64,
+) -> tokio::task::JoinHandle<(PullResponse, Duration)> {
+    let (client, url, token) = (
+        client.clone(),
+        server.url("/v1/sync/pull"),
+        desk.token.clone(),
+    );
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let page: PullResponse = client
+            .get(url)
+            .bearer_auth(token)
+            .query(&[
+                ("after_seq", cursor.seq),
+                ("after_change_no", cursor.change_no),
+                ("wait", wait_seconds as i64),
+            ])
+            .send()
+            .await
+            .expect("pull")
+            .json()
+            .await
+            .expect("body");
+        (page, started.elapsed())
+    })
+}
+
+/// Postgres keeps no notification for a listener that is gone: a change committed while the
+/// server's feed listener reconnects is never announced. The waiting pull must still get it when
+/// the listener is back, not at the end of its wait.
+#[tokio::test]
+async fn a_waiting_pull_wakes_after_the_feed_listener_reconnects() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let server = TestServer::start(&db).await;
+    let client = Client::new();
+    let desk = sign_in(&server, &db, "front_desk").await;
+    let mut cursor = Cursor::default();
+    drain(&client, &server, &desk, &mut cursor, &mut BTreeSet::new()).await;
+    let waiting = waiting_pull(&client, &server, &desk, cursor, 20);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Cut the listener off and keep it off (no new connection to this database) while the
+    // change commits, so its notification goes to nobody.
+    // (a database refuses connections only by an order given from another database)
+    let mut admin = db.pool.acquire().await.expect("a connection");
+    let elsewhere = sqlx::postgres::PgPool::connect(&pms_tests::server_url())
+        .await
+        .expect("a connection to the server's own database");
+    let alter = |allow: bool| format!("alter database \"{}\" allow_connections = {allow}", db.name);
+    sqlx::query(&alter(false))
+        .execute(&elsewhere)
+        .await
+        .expect("refuse new connections");
+    let listener_pids: Vec<i32> = sqlx::query_scalar(
+        "select pid from pg_stat_activity
+          where datname = current_database() and query ilike 'listen%pms_feed%'",
+    )
+    .fetch_all(&mut *admin)
+    .await
+    .expect("listener");
+    assert_eq!(
+        listener_pids.len(),
+        1,
+        "one feed listener: {listener_pids:?}"
+    );
+    sqlx::query("select pg_terminate_backend($1)")
+        .bind(listener_pids[0])
+        .execute(&mut *admin)
+        .await
+        .expect("terminate the listener");
+    for _ in 0..200 {
+        let alive: bool =
+            sqlx::query_scalar("select exists (select from pg_stat_activity where pid = $1)")
+                .bind(listener_pids[0])
+                .fetch_one(&mut *admin)
+                .await
+                .expect("listener gone?");
+        if !alive {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let id: Uuid = sqlx::query_scalar(
+        "insert into public.guests (tenant_id, first_name) values ($1, 'Unheard') returning id",
+    )
+    .bind(desk.tenant_id)
+    .fetch_one(&mut *admin)
+    .await
+    .expect("insert while the listener is away");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    sqlx::query(&alter(true))
+        .execute(&elsewhere)
+        .await
+        .expect("allow connections again");
+    elsewhere.close().await;
+
+    let (page, waited) = waiting.await.expect("waiting pull");
+    assert_eq!(
+        page.changes.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![id],
+        "the pull came back without the change committed during the reconnect (after {waited:?})"
+    );
+    assert!(
+        waited < Duration::from_secs(10),
+        "the pull heard of the change only at the end of its wait ({waited:?})"
+    );
+}
+
+/// Two `serve` instances on one Postgres: a change pushed through instance 1 wakes a laptop
+/// long-polling on instance 2 (the notification reaches every instance's listener).
+#[tokio::test]
+async fn a_change_pushed_to_one_instance_wakes_a_pull_waiting_on_another() {
+    use pms_sync_protocol::wire::{PushChange, PushOp, PushRequest, PushResponse, PushStatus};
+
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let first = TestServer::start(&db).await;
+    let second = TestServer::start_beside(&db, &first).await;
+    let client = Client::new();
+    let laptop_a = sign_in(&first, &db, "front_desk").await;
+    let laptop_b = sign_in(&second, &db, "front_desk").await;
+    let mut cursor = Cursor::default();
+    drain(
+        &client,
+        &second,
+        &laptop_b,
+        &mut cursor,
+        &mut BTreeSet::new(),
+    )
+    .await;
+
+    let mut latencies = Vec::new();
+    for round in 0..5 {
+        let waiting = waiting_pull(&client, &second, &laptop_b, cursor, 20);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let id = Uuid::now_v7();
+        let serde_json::Value::Object(values) =
+            json!({"first_name": format!("Instance {round}"), "last_name": "Two"})
+        else {
+            unreachable!()
+        };
+        let pushed = std::time::Instant::now();
+        let answer = client
+            .post(first.url("/v1/sync/push"))
+            .bearer_auth(&laptop_a.token)
+            .json(&PushRequest {
+                protocol_version: pms_sync_protocol::PROTOCOL_VERSION,
+                changes: vec![PushChange {
+                    change_id: Uuid::now_v7(),
+                    device_seq: round + 1,
+                    table: "guests".to_owned(),
+                    op: PushOp::Insert,
+                    id,
+                    values,
+                    base: Default::default(),
+                    stamp: None,
+                }],
+            })
+            .send()
+            .await
+            .expect("push")
+            .text()
+            .await
+            .expect("push answer");
+        let answer: PushResponse = serde_json::from_str(&answer)
+            .unwrap_or_else(|e| panic!("round {round}: {e}: {answer}"));
+        assert_eq!(answer.results[0].status, PushStatus::Applied, "{answer:?}");
+        let (page, waited) = waiting.await.expect("waiting pull");
+        latencies.push(pushed.elapsed());
+        assert!(
+            page.changes.iter().any(|c| c.id == id),
+            "round {round}: instance 2's pull did not get the guest pushed to instance 1 ({page:?})"
+        );
+        assert!(
+            waited < Duration::from_secs(10),
+            "round {round}: the pull on instance 2 waited out its wait ({waited:?})"
+        );
+        cursor = page.cursor;
+    }
+    println!("A (instance 1) -> B (instance 2) latencies: {latencies:?}");
+}
+
+/// A change to a global row (a platform plan) goes to the global feed once: it takes no
+/// tenant's feed head (a desk holding its tenant's head does not hold up platform work, nor the
+/// other way round), writes no row in any tenant's feed, and wakes a pull waiting on the global
+/// cursor, which brings the plan.
+#[tokio::test]
+async fn a_global_change_goes_to_the_global_feed_and_takes_no_tenant_lock() {
+    let db = TestDb::migrated().await;
+    db.seed(3, 10).await;
+    let server = TestServer::start(&db).await;
+    let client = Client::new();
+    let desk = sign_in(&server, &db, "front_desk").await;
+    let tenant_feed_rows = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from app.changes")
+            .fetch_one(&db.pool)
+            .await
+            .expect("count the tenant feeds")
+    };
+    let before = tenant_feed_rows().await;
+    let global_head: (i64, i64) = sqlx::query_as(
+        "select coalesce(max(seq), 0), coalesce(max(change_no), 0) from app.global_changes",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("global head");
+
+    // A tenant's writer holds its feed head to its commit.
+    let mut desk_writer = db.pool.begin().await.expect("begin");
+    sqlx::query("select 1 from app.feed_heads where tenant_id = $1 for update")
+        .bind(desk.tenant_id)
+        .execute(&mut *desk_writer)
+        .await
+        .expect("hold the tenant's feed head");
+    let waiting = {
+        let (client, url, token) = (
+            client.clone(),
+            server.url("/v1/sync/pull"),
+            desk.token.clone(),
+        );
+        let tenant_head: (i64, i64) = sqlx::query_as(
+            "select coalesce(max(seq), 0), coalesce(max(change_no), 0) from app.changes where tenant_id = $1",
+        )
+        .bind(desk.tenant_id)
+        .fetch_one(&db.pool)
+        .await
+        .expect("tenant head");
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let page: PullResponse = client
+                .get(url)
+                .bearer_auth(token)
+                .query(&[
+                    ("after_seq", tenant_head.0),
+                    ("after_change_no", tenant_head.1),
+                    ("after_global_seq", global_head.0),
+                    ("after_global_change_no", global_head.1),
+                    ("wait", 20),
+                ])
+                .send()
+                .await
+                .expect("pull")
+                .json()
+                .await
+                .expect("body");
+            (page, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut platform = db.pool.begin().await.expect("begin");
+    sqlx::query("set local lock_timeout = '3s'")
+        .execute(&mut *platform)
+        .await
+        .expect("lock timeout");
+    let plan: Uuid = sqlx::query_scalar(
+        "update public.plans set display_name = display_name || ' (new)'
+          where id = (select id from public.plans where tenant_id is null order by id limit 1)
+          returning id",
+    )
+    .fetch_one(&mut *platform)
+    .await
+    .expect("a platform plan changes while a tenant's writer holds its feed head");
+    platform.commit().await.expect("commit the plan");
+
+    let (page, waited) = waiting.await.expect("waiting pull");
+    assert!(
+        page.changes
+            .iter()
+            .any(|c| c.id == plan && c.table == "plans"),
+        "the waiting pull did not bring the plan: {page:?}"
+    );
+    assert!(waited < Duration::from_secs(10), "woken late: {waited:?}");
+    let global_cursor = page.global_cursor.expect("a global cursor in the answer");
+    assert!(
+        (global_cursor.seq, global_cursor.change_no) > global_head,
+        "{global_cursor:?}"
+    );
+    desk_writer.commit().await.expect("release");
+    assert_eq!(
+        tenant_feed_rows().await,
+        before,
+        "the plan change was written into tenant feeds"
+    );
+    let recorded: i64 = sqlx::query_scalar(
+        "select count(*) from app.global_changes where row_id = $1 and (seq, change_no) > ($2, $3)",
+    )
+    .bind(plan)
+    .bind(global_head.0)
+    .bind(global_head.1)
+    .fetch_one(&db.pool)
+    .await
+    .expect("global feed");
+    assert_eq!(recorded, 1, "one row in the global feed");
+
+    // A pull without a global cursor (an older laptop) gets no global changes.
+    let page = pull(&client, &server, &desk, Cursor::default(), 5000).await;
+    assert!(page.global_cursor.is_none());
+}
+
+/// A waiting pull holds no database connection: with a pool of two, twenty laptops waiting
+/// do not stop a twenty-first from pulling (it would answer `503 server_busy`).
+#[tokio::test]
+async fn waiting_pulls_hold_no_database_connection() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let two_connections = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(2))
+        .connect(&db.url_as(pms_tests::APP_ROLE))
+        .await
+        .expect("a pool of two");
+    let server = TestServer::start_with(&db, move |mut state| {
+        state.pool = two_connections;
+        state
+    })
+    .await;
+    let client = Client::new();
+    let desk = sign_in(&server, &db, "front_desk").await;
+    let mut cursor = Cursor::default();
+    drain(&client, &server, &desk, &mut cursor, &mut BTreeSet::new()).await;
+    let waiting: Vec<_> = (0..20)
+        .map(|_| waiting_pull(&client, &server, &desk, cursor, 10))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = std::time::Instant::now();
+    let page = pull(&client, &server, &desk, cursor, 10).await;
+    assert!(page.changes.is_empty());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the pull waited for a connection ({:?})",
+        started.elapsed()
+    );
+    assert!(
+        waiting.iter().all(|w| !w.is_finished()),
+        "the waits are still on"
+    );
+    for w in waiting {
+        w.abort();
+    }
+}
+
 /// The feed is recorded per statement: a statement's rows reach the feed once each, under one
 /// transaction number of their tenant's; and no statement moves a row to another tenant.
 #[tokio::test]

@@ -704,3 +704,198 @@ async fn a_retry_answered_from_records_keeps_its_feed_position_and_its_body() {
         Some(json!("Walk"))
     );
 }
+
+/// Two pushes of one tenant touching the same two rows in opposite orders. Each push locks a
+/// row before it writes it, and its first write takes the tenant's feed head until commit: with
+/// the row lock first, push A (holding row X and the feed head) waits for row Y, which push B
+/// holds while it waits for the feed head, and Postgres kills one of them (a `503` to a laptop
+/// that did nothing wrong). The test lines the two up deterministically by holding the feed head
+/// itself until both pushes are inside. Pushes take the feed head before any row, so they queue.
+#[tokio::test]
+async fn two_pushes_of_a_tenant_crossing_the_same_rows_do_not_deadlock() {
+    let s = setup().await;
+    let mut desk_a = laptop(&s.server, &s.desk_emails[0], "desk A").await;
+    let mut desk_b = laptop(&s.server, &s.desk_emails[1], "desk B").await;
+    let tenant = desk_a.tenant_id;
+    let guests: Vec<Uuid> = sqlx::query_scalar(
+        "select id from public.guests where tenant_id = $1 and anonymized_at is null order by id limit 2",
+    )
+    .bind(tenant)
+    .fetch_all(&s.db.pool)
+    .await
+    .expect("two guests");
+    let (x, y) = (guests[0], guests[1]);
+    let a = vec![
+        desk_a.change(
+            "guests",
+            PushOp::Update,
+            x,
+            json!({"phone": "+34 600 000 001"}),
+        ),
+        desk_a.change(
+            "guests",
+            PushOp::Update,
+            y,
+            json!({"phone": "+34 600 000 002"}),
+        ),
+    ];
+    let b = vec![
+        desk_b.change(
+            "guests",
+            PushOp::Update,
+            y,
+            json!({"notes": "late arrival"}),
+        ),
+        desk_b.change("guests", PushOp::Update, x, json!({"notes": "quiet room"})),
+    ];
+
+    let mut holder = s.db.pool.begin().await.expect("begin");
+    sqlx::query("select 1 from app.feed_heads where tenant_id = $1 for update")
+        .bind(tenant)
+        .execute(&mut *holder)
+        .await
+        .expect("hold the feed head");
+    let send = |laptop: &Laptop, changes: Vec<PushChange>| {
+        let request = Client::new()
+            .post(s.server.url("/v1/sync/push"))
+            .bearer_auth(&laptop.token)
+            .json(&PushRequest {
+                protocol_version: PROTOCOL_VERSION,
+                changes,
+            });
+        tokio::spawn(async move { request.send().await.expect("push") })
+    };
+    let pushed_a = send(&desk_a, a);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let pushed_b = send(&desk_b, b);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    holder.commit().await.expect("let them go");
+
+    for (name, pushed) in [("A", pushed_a), ("B", pushed_b)] {
+        let response = pushed.await.expect("push task");
+        let status = response.status();
+        let body: Value = response.json().await.expect("body");
+        assert_eq!(status, StatusCode::OK, "push {name}: {body}");
+        let statuses: Vec<&str> = body["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| r["status"].as_str().expect("status"))
+            .collect();
+        assert!(
+            statuses.iter().all(|s| *s != "rejected"),
+            "push {name}: {body}"
+        );
+    }
+    let (phone, notes): (Option<String>, Option<String>) =
+        sqlx::query_as("select phone, notes from public.guests where id = $1")
+            .bind(x)
+            .fetch_one(&s.db.pool)
+            .await
+            .expect("guest x");
+    assert_eq!(phone.as_deref(), Some("+34 600 000 001"));
+    assert_eq!(notes.as_deref(), Some("quiet room"));
+}
+
+/// A push chosen as a deadlock's victim (here against another transaction of the server's,
+/// e.g. a job) learned nothing about its changes: it is answered `503 server_busy` and nothing
+/// of it stays, and the same push sent again applies, instead of a clerk's edit being refused for
+/// good as `invalid_value`. The push waits first, so its backend runs the deadlock check first
+/// and is the victim.
+#[tokio::test]
+async fn a_push_that_loses_a_deadlock_is_answered_busy_and_its_retry_applies() {
+    let s = setup().await;
+    let mut desk = laptop(&s.server, &s.desk_emails[0], "desk").await;
+    let guests: Vec<Uuid> = sqlx::query_scalar(
+        "select id from public.guests where tenant_id = $1 and anonymized_at is null order by id limit 2",
+    )
+    .bind(desk.tenant_id)
+    .fetch_all(&s.db.pool)
+    .await
+    .expect("two guests");
+    let (x, y) = (guests[0], guests[1]);
+    let changes = vec![
+        desk.change(
+            "guests",
+            PushOp::Update,
+            x,
+            json!({"phone": "+34 600 000 011"}),
+        ),
+        desk.change(
+            "guests",
+            PushOp::Update,
+            y,
+            json!({"phone": "+34 600 000 012"}),
+        ),
+    ];
+    let request = PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        changes,
+    };
+
+    let mut job = s.db.pool.begin().await.expect("begin");
+    sqlx::query("select 1 from public.guests where id = $1 for update")
+        .bind(y)
+        .execute(&mut *job)
+        .await
+        .expect("the job holds guest y");
+    let pushed = {
+        let send = Client::new()
+            .post(s.server.url("/v1/sync/push"))
+            .bearer_auth(&desk.token)
+            .json(&request);
+        tokio::spawn(async move { send.send().await.expect("push") })
+    };
+    // the push writes x, then waits for y; the job then wants x: a cycle
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    sqlx::query("select 1 from public.guests where id = $1 for update")
+        .bind(x)
+        .execute(&mut *job)
+        .await
+        .expect("the job gets x once the push is gone");
+    job.commit().await.expect("the job commits");
+
+    let response = pushed.await.expect("push task");
+    let status = response.status();
+    let body: Value = response.json().await.expect("body");
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the deadlock's victim was answered as if its changes were judged: {body}"
+    );
+    assert_eq!(body["error"]["code"], "server_busy");
+    let phone_x: Option<String> =
+        sqlx::query_scalar("select phone from public.guests where id = $1")
+            .bind(x)
+            .fetch_one(&s.db.pool)
+            .await
+            .expect("guest x");
+    assert_ne!(
+        phone_x.as_deref(),
+        Some("+34 600 000 011"),
+        "half of the push stayed"
+    );
+
+    // (without base values the edits merge over the seeded phones: merged, not refused)
+    let retried = push(&s.server, &desk, &request.changes).await;
+    assert!(
+        retried
+            .results
+            .iter()
+            .all(|r| r.status != PushStatus::Rejected),
+        "{retried:?}"
+    );
+    let phones: Vec<Option<String>> =
+        sqlx::query_scalar("select phone from public.guests where id = any($1) order by id")
+            .bind(vec![x, y])
+            .fetch_all(&s.db.pool)
+            .await
+            .expect("phones");
+    assert_eq!(
+        phones,
+        vec![
+            Some("+34 600 000 011".to_owned()),
+            Some("+34 600 000 012".to_owned())
+        ]
+    );
+}

@@ -1147,3 +1147,140 @@ async fn ensure_app_role_stores_the_password_as_a_scram_verifier() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The tables `docs/DISTRIBUTION.md` lists under `heading` (each `schema.table` in backticks at
+/// the start of a list item, up to the next heading).
+fn tables_listed_under(document: &str, heading: &str) -> BTreeSet<String> {
+    let mut listed = BTreeSet::new();
+    let mut inside = false;
+    for line in document.lines() {
+        if line.starts_with("## ") {
+            inside = line.trim_start_matches("## ").trim() == heading;
+            continue;
+        }
+        if let Some(item) = line.strip_prefix("- `").filter(|_| inside) {
+            if let Some((table, _)) = item.split_once('`') {
+                listed.insert(table.to_owned());
+            }
+        }
+    }
+    listed
+}
+
+/// Ready to distribute by tenant (Citus): every primary key, unique index and foreign key of a
+/// table whose `tenant_id` is not null includes `tenant_id`, foreign keys to reference tables
+/// aside; every table is placed in `docs/DISTRIBUTION.md` (distributed, reference, or
+/// coordinator only), and the document names no table the schema does not have.
+#[tokio::test]
+async fn every_key_of_a_tenant_table_includes_the_tenant() {
+    let db = TestDb::migrated().await;
+    let document = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/DISTRIBUTION.md"
+    ))
+    .expect("docs/DISTRIBUTION.md");
+    let distributed = tables_listed_under(&document, "Distributed by `tenant_id`");
+    let reference = tables_listed_under(&document, "Reference tables");
+    let coordinator = tables_listed_under(&document, "Coordinator only");
+    assert!(
+        distributed.len() > 10 && reference.len() > 2 && !coordinator.is_empty(),
+        "the document's lists were not read: {distributed:?} {reference:?} {coordinator:?}"
+    );
+    let mut failures = Vec::new();
+
+    // Each table is placed once, and tenant tables are the distributed ones.
+    let tables: Vec<(String, bool)> = sqlx::query_as(
+        "select n.nspname || '.' || c.relname,
+                exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id'
+                           and a.attnotnull and not a.attisdropped)
+           from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          where c.relkind in ('r', 'p') and n.nspname in ('public', 'app', 'kv_import')
+            and c.relname <> '_sqlx_migrations'
+          order by 1",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("tables");
+    let in_schema: BTreeSet<String> = tables.iter().map(|(t, _)| t.clone()).collect();
+    for (table, tenant_not_null) in &tables {
+        let places = [&distributed, &reference, &coordinator]
+            .iter()
+            .filter(|list| list.contains(table))
+            .count();
+        if places != 1 {
+            failures.push(format!(
+                "{table}: listed {places} times in docs/DISTRIBUTION.md (once: distributed, reference or coordinator only)"
+            ));
+        }
+        if distributed.contains(table) && !tenant_not_null {
+            failures.push(format!(
+                "{table}: listed as distributed by tenant_id but has no not-null tenant_id"
+            ));
+        }
+        if *tenant_not_null && coordinator.contains(table) {
+            failures.push(format!(
+                "{table}: holds a tenant's rows but is listed as coordinator only"
+            ));
+        }
+    }
+    for listed in distributed.iter().chain(&reference).chain(&coordinator) {
+        if !in_schema.contains(listed) {
+            failures.push(format!(
+                "docs/DISTRIBUTION.md names {listed}, which the schema does not have"
+            ));
+        }
+    }
+
+    // Keys of the distributed tables.
+    let keys: Vec<(String, String, String, Vec<String>, Option<String>)> = sqlx::query_as(
+        "select n.nspname || '.' || t.relname, i.relname::text,
+                case when x.indisprimary then 'primary key' else 'unique index' end,
+                array(select coalesce(a.attname::text, '(expression)') from unnest(x.indkey) k(n)
+                        left join pg_attribute a on a.attrelid = t.oid and a.attnum = k.n),
+                null::text
+           from pg_index x
+           join pg_class t on t.oid = x.indrelid
+           join pg_class i on i.oid = x.indexrelid
+           join pg_namespace n on n.oid = t.relnamespace
+          where x.indisunique and n.nspname in ('public', 'app', 'kv_import')
+         union all
+         select n.nspname || '.' || t.relname, c.conname::text, 'foreign key',
+                array(select a.attname::text from unnest(c.conkey) k(n)
+                        join pg_attribute a on a.attrelid = t.oid and a.attnum = k.n),
+                fn.nspname || '.' || f.relname
+           from pg_constraint c
+           join pg_class t on t.oid = c.conrelid
+           join pg_namespace n on n.oid = t.relnamespace
+           join pg_class f on f.oid = c.confrelid
+           join pg_namespace fn on fn.oid = f.relnamespace
+          where c.contype = 'f' and n.nspname in ('public', 'app', 'kv_import')
+          order by 1, 2",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("keys");
+    let mut checked = 0;
+    for (table, name, kind, columns, references) in keys {
+        if !distributed.contains(&table) {
+            continue;
+        }
+        if references.as_ref().is_some_and(|to| reference.contains(to)) {
+            continue;
+        }
+        checked += 1;
+        if !columns.iter().any(|c| c == "tenant_id") {
+            failures.push(format!(
+                "{table}: {kind} {name} ({}) does not include tenant_id{}",
+                columns.join(", "),
+                references
+                    .map(|to| format!(" (references {to}, not a reference table)"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    assert!(
+        checked > 30,
+        "only {checked} keys checked: the catalog query is broken"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -121,12 +121,23 @@ pub const TENANT_INACTIVE: &str = "tenant_inactive";
 /// The code of [`ApiError::TenantNotMigrated`].
 pub const TENANT_NOT_MIGRATED: &str = "tenant_not_migrated";
 
+/// A database failure that says nothing about the request (this transaction was a deadlock's
+/// victim or lost a serialization race, a lock or statement waited too long, the server had no
+/// connection slot): answered `503 server_busy` so the caller sends the same request again.
+pub fn is_retry_later(sqlstate: Option<&str>) -> bool {
+    // deadlock_detected, serialization_failure, lock_not_available, query_canceled (a
+    // statement timeout), too_many_connections
+    matches!(
+        sqlstate,
+        Some("40P01" | "40001" | "55P03" | "57014" | "53300")
+    )
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         let retry_later = match &error {
             sqlx::Error::PoolTimedOut => true,
-            // deadlock_detected, serialization_failure
-            sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("40P01" | "40001")),
+            sqlx::Error::Database(db) => is_retry_later(db.code().as_deref()),
             _ => false,
         };
         if retry_later {

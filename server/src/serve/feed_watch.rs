@@ -2,33 +2,108 @@
 //! laptop B at once rather than at B's next timer.
 //!
 //! The feed trigger sends `NOTIFY pms_feed, '<tenant id>'` once per writing transaction (delivered
-//! at commit). Each server instance listens on one connection and fans the tenant ids out to the
-//! pulls waiting in it; any instance can serve any laptop.
+//! at commit). Each server instance listens on one connection and wakes only the pulls waiting for
+//! that tenant (a map of tenant to watch channel: the cost of a notification does not grow with the
+//! number of laptops waiting for other tenants); any instance can serve any laptop.
+//!
+//! A change to a global row (the global feed) sends `global`, which wakes every waiting pull.
+//!
+//! Notifications sent while the listener is not connected are lost (Postgres keeps none for a
+//! listener that is gone), so each time it (re)connects every waiting pull looks once: without
+//! that, a change committed during a reconnect would reach its laptops only at the end of their
+//! wait, up to 30 s late.
 //!
 //! Each instance also measures how late it hears of a notification (`pms_feed_lag_seconds`): every
 //! [`PROBE_EVERY`] it sends a probe (`probe:<instance>:<sent ms>`, no tenant in it) on the same
 //! channel and times its return through its own listener. Other instances ignore probes that
 //! are not theirs, as they ignore any payload that is not a tenant id.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
-use tokio::sync::broadcast;
+use tokio::sync::watch;
 use uuid::Uuid;
 
 /// The channel the change-feed trigger notifies.
 pub const CHANNEL: &str = "pms_feed";
+
+/// The payload of a change to a global row (a plan, a platform flag): every tenant reads those.
+pub const GLOBAL: &str = "global";
 
 /// How often an instance probes its own listener.
 pub const PROBE_EVERY: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct FeedWatch {
-    sender: broadcast::Sender<Uuid>,
+    waiters: Arc<Waiters>,
     health: Arc<ListenerHealth>,
+}
+
+/// The pulls waiting in this instance, by tenant.
+struct Waiters {
+    by_tenant: Mutex<HashMap<Uuid, watch::Sender<()>>>,
+    /// Signalled after each (re)connect of the listener and for a global change: every waiter
+    /// looks once.
+    everyone: watch::Sender<()>,
+}
+
+impl Waiters {
+    fn wake(&self, tenant: Uuid) {
+        let mut by_tenant = self.by_tenant.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sender) = by_tenant.get(&tenant) {
+            if sender.receiver_count() == 0 {
+                by_tenant.remove(&tenant);
+            } else {
+                sender.send_replace(());
+            }
+        }
+    }
+
+    fn wake_everyone(&self) {
+        self.everyone.send_replace(());
+    }
+}
+
+/// One pull's wait for its tenant's feed to move; subscribed before the pull looks at the feed,
+/// so a commit between the look and the wait is not missed.
+pub struct FeedWaiter {
+    tenant: Uuid,
+    moved: watch::Receiver<()>,
+    reconnected: watch::Receiver<()>,
+    waiters: Arc<Waiters>,
+}
+
+impl FeedWaiter {
+    /// Waits until the tenant's feed moves (or the listener reconnected, when a move may have
+    /// gone unheard) or `timeout` passes; true when the pull should look again.
+    pub async fn wait(&mut self, timeout: Duration) -> bool {
+        tokio::select! {
+            moved = self.moved.changed() => moved.is_ok(),
+            reconnected = self.reconnected.changed() => reconnected.is_ok(),
+            () = tokio::time::sleep(timeout) => false,
+        }
+    }
+}
+
+impl Drop for FeedWaiter {
+    fn drop(&mut self) {
+        let mut by_tenant = self
+            .waiters
+            .by_tenant
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        // this waiter's receiver is still alive here: 1 means it was the tenant's last
+        if by_tenant
+            .get(&self.tenant)
+            .is_some_and(|sender| sender.receiver_count() <= 1)
+        {
+            by_tenant.remove(&self.tenant);
+        }
+    }
 }
 
 /// What the probes found, for the metrics and the readiness check.
@@ -58,19 +133,22 @@ fn now_ms() -> i64 {
 impl FeedWatch {
     /// Starts listening in the background (reconnecting after a lost connection), and probing.
     pub fn start(pool: PgPool) -> Self {
-        let (sender, _) = broadcast::channel(1024);
+        let waiters = Arc::new(Waiters {
+            by_tenant: Mutex::default(),
+            everyone: watch::Sender::new(()),
+        });
         let health = Arc::new(ListenerHealth {
             instance: Uuid::new_v4(),
             ..Default::default()
         });
-        let forward = sender.clone();
+        let waking = waiters.clone();
         let listening = health.clone();
         let listen_pool = pool.clone();
         tokio::spawn(async move {
             loop {
-                let error = listen(&listen_pool, &forward, &listening).await;
+                let lost = listen(&listen_pool, &waking, &listening).await;
                 listening.connected.store(false, Ordering::Relaxed);
-                tracing::warn!(%error, "feed listener lost its connection; reconnecting");
+                tracing::warn!(reason = %lost, "feed listener lost its connection; reconnecting");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         });
@@ -98,12 +176,35 @@ impl FeedWatch {
                 }
             }
         });
-        Self { sender, health }
+        Self { waiters, health }
     }
 
-    /// A receiver of the tenant ids whose feed moved from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Uuid> {
-        self.sender.subscribe()
+    /// A wait for `tenant`'s feed to move from now on.
+    pub fn subscribe(&self, tenant: Uuid) -> FeedWaiter {
+        let reconnected = self.waiters.everyone.subscribe();
+        let moved = self
+            .waiters
+            .by_tenant
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(tenant)
+            .or_insert_with(|| watch::Sender::new(()))
+            .subscribe();
+        FeedWaiter {
+            tenant,
+            moved,
+            reconnected,
+            waiters: self.waiters.clone(),
+        }
+    }
+
+    /// How many tenants have a pull waiting in this instance.
+    pub fn tenants_waiting(&self) -> usize {
+        self.waiters
+            .by_tenant
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
     }
 
     /// Whether the listener is connected, and how late it hears.
@@ -150,49 +251,33 @@ impl ListenerHealth {
     }
 }
 
-/// Forwards notifications until the connection fails; returns why.
-async fn listen(
-    pool: &PgPool,
-    forward: &broadcast::Sender<Uuid>,
-    health: &ListenerHealth,
-) -> sqlx::Error {
+/// Connects, listens, wakes every waiter once (what was sent before is unheard), then wakes each
+/// notified tenant's waiters until the connection is lost; returns why.
+async fn listen(pool: &PgPool, waiters: &Waiters, health: &ListenerHealth) -> String {
     let mut listener = match PgListener::connect_with(pool).await {
         Ok(listener) => listener,
-        Err(error) => return error,
+        Err(error) => return error.to_string(),
     };
     if let Err(error) = listener.listen(CHANNEL).await {
-        return error;
+        return error.to_string();
     }
     health.connected.store(true, Ordering::Relaxed);
+    waiters.wake_everyone();
     loop {
-        match listener.recv().await {
-            Ok(notification) => {
+        // `try_recv` (unlike `recv`) tells a lost connection apart: `recv` would reconnect
+        // silently and the waiters would never hear that notifications were lost meanwhile.
+        match listener.try_recv().await {
+            Ok(Some(notification)) => {
                 if let Ok(tenant) = notification.payload().parse::<Uuid>() {
-                    // no receivers is fine: nobody is waiting
-                    let _ = forward.send(tenant);
+                    waiters.wake(tenant);
+                } else if notification.payload() == GLOBAL {
+                    waiters.wake_everyone();
                 } else {
                     health.answered(notification.payload());
                 }
             }
-            Err(error) => return error,
-        }
-    }
-}
-
-/// Waits until `tenant`'s feed moves or `timeout` passes; true when it moved.
-pub async fn wait_for(
-    receiver: &mut broadcast::Receiver<Uuid>,
-    tenant: Uuid,
-    timeout: Duration,
-) -> bool {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        match tokio::time::timeout_at(deadline, receiver.recv()).await {
-            Ok(Ok(moved)) if moved == tenant => return true,
-            Ok(Ok(_)) => continue,
-            // lagged behind: something may have been for us, so look
-            Ok(Err(broadcast::error::RecvError::Lagged(_))) => return true,
-            Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => return false,
+            Ok(None) => return "the connection was closed".to_owned(),
+            Err(error) => return error.to_string(),
         }
     }
 }

@@ -29,6 +29,13 @@ pub struct PullQuery {
     /// The cursor's change within its transaction (`Cursor::change_no`).
     #[serde(default)]
     pub after_change_no: i64,
+    /// The global feed cursor's transaction (`PullResponse::global_cursor`), 0 at the start:
+    /// changes to global rows (plans, platform flags) after it come too. Without it, none do.
+    #[serde(default)]
+    pub after_global_seq: Option<i64>,
+    /// The global feed cursor's change within its transaction.
+    #[serde(default)]
+    pub after_global_change_no: Option<i64>,
     /// The most changes to return: 1 to 5,000, default 1,000.
     #[serde(default)]
     pub limit: Option<i64>,
@@ -62,8 +69,9 @@ pub async fn pull(
     Query(query): Query<PullQuery>,
 ) -> Result<Json<PullResponse>, ApiError> {
     let wait = std::time::Duration::from_secs(query.wait.unwrap_or(0).min(MAX_WAIT_SECONDS));
+    let tenant = caller.claims.app_metadata.tenant_id;
     // Subscribe before looking, so a commit between the look and the wait is not missed.
-    let mut moved = state.feed.subscribe();
+    let mut moved = state.feed.subscribe(tenant);
     let first = read_page(&state, &caller, &query).await?;
     if !first.changes.is_empty() || first.has_more || wait.is_zero() {
         state
@@ -72,11 +80,11 @@ pub async fn pull(
             .inc_by(first.changes.len() as u64);
         return Ok(Json(first));
     }
-    let tenant = caller.claims.app_metadata.tenant_id;
+    // The first page's transaction is over: a waiting pull holds no database connection.
     let waiting = state.metrics.waiting();
     let mut stopping = state.stopping.subscribe();
     let moved = tokio::select! {
-        moved = super::feed_watch::wait_for(&mut moved, tenant, wait) => moved,
+        moved = moved.wait(wait) => moved,
         // shutting down: answer now, the laptop pulls again from another instance
         _ = stopping.wait_for(|stopping| *stopping) => false,
     };
@@ -127,8 +135,9 @@ async fn read_page(
     .bind(limit + 1)
     .fetch_all(&mut *tx)
     .await?;
-    let has_more = feed.len() as i64 > limit;
-    let feed = &feed[..feed.len().min(limit as usize)];
+    let mut has_more = feed.len() as i64 > limit;
+    let mut feed = feed;
+    feed.truncate(limit as usize);
     let cursor = feed
         .last()
         .map(|(seq, change_no, ..)| Cursor {
@@ -139,6 +148,36 @@ async fn read_page(
             seq: query.after_seq,
             change_no: query.after_change_no,
         });
+    // The global feed (plans, platform flags), after its own cursor, in the same snapshot.
+    let global_after = query.after_global_seq.map(|seq| Cursor {
+        seq,
+        change_no: query.after_global_change_no.unwrap_or(0),
+    });
+    let mut global_cursor = global_after;
+    if let Some(after) = global_after {
+        let mut global: Vec<(i64, i64, String, Uuid, String)> = sqlx::query_as(
+            "select seq, change_no, table_name, row_id, op from app.global_changes
+              where (seq, change_no) > ($1, $2)
+              order by seq, change_no
+              limit $3",
+        )
+        .bind(after.seq)
+        .bind(after.change_no)
+        .bind(limit + 1)
+        .fetch_all(&mut *tx)
+        .await?;
+        has_more |= global.len() as i64 > limit;
+        global.truncate(limit as usize);
+        if let Some((seq, change_no, ..)) = global.last() {
+            global_cursor = Some(Cursor {
+                seq: *seq,
+                change_no: *change_no,
+            });
+        }
+        // after the tenant's changes: a row's latest entry wins, and both are read as of now
+        feed.extend(global);
+    }
+    let feed = &feed[..];
 
     // The latest entry per row wins; rows are then read table by table.
     let mut latest: BTreeMap<(String, Uuid), usize> = BTreeMap::new();
@@ -190,6 +229,7 @@ async fn read_page(
     Ok(PullResponse {
         changes: ordered.into_iter().map(|(_, change)| change).collect(),
         cursor,
+        global_cursor,
         has_more,
         staff_role,
         clock,

@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::caller::Caller;
-use super::error::{ApiError, ApiJson};
+use super::error::{is_retry_later, ApiError, ApiJson};
 use super::AppState;
 
 /// The most changes one push may carry.
@@ -86,7 +86,7 @@ pub async fn push(
     let mut tx = caller.begin(&state.pool).await?;
     // The device's progress row, locked: two attempts of the same push (a retry racing the
     // original) take turns instead of both applying.
-    sqlx::query("insert into app.device_progress (device_id, tenant_id) values ($1, $2) on conflict (device_id) do nothing")
+    sqlx::query("insert into app.device_progress (device_id, tenant_id) values ($1, $2) on conflict (device_id, tenant_id) do nothing")
         .bind(device_id)
         .bind(tenant_id)
         .execute(&mut *tx)
@@ -97,6 +97,12 @@ pub async fn push(
     .bind(device_id)
     .fetch_one(&mut *tx)
     .await?;
+    // Then the tenant's feed head, before any row: every write takes it to the commit anyway, and
+    // taken after a row lock two pushes of the tenant could each hold what the other waits for
+    // (migration 20261206000100).
+    sqlx::query("select app.lock_tenant_feed()")
+        .execute(&mut *tx)
+        .await?;
 
     let mut results = Vec::with_capacity(request.changes.len());
     // Where the changes answered from recorded results landed in the feed (None: not known).
@@ -429,6 +435,9 @@ async fn apply_one(
                 ..applied(change)
             })
         }
+        Err(sqlx::Error::Database(error)) if is_retry_later(error.code().as_deref()) => {
+            Err(sqlx::Error::Database(error).into())
+        }
         Err(sqlx::Error::Database(error)) => {
             sqlx::query("rollback to savepoint change")
                 .execute(&mut **tx)
@@ -655,6 +664,9 @@ async fn merge_and_write(
     sqlx::query("savepoint change").execute(&mut **tx).await?;
     let locked = match current_row(tx, table, change.id, true).await {
         Ok(row) => row,
+        Err(sqlx::Error::Database(error)) if is_retry_later(error.code().as_deref()) => {
+            return Err(sqlx::Error::Database(error).into())
+        }
         Err(sqlx::Error::Database(error)) => {
             // e.g. no right to update this table at all
             sqlx::query("rollback to savepoint change")
@@ -723,6 +735,9 @@ async fn merge_and_write(
                     let sqlx::Error::Database(error) = error else {
                         return Err(error.into());
                     };
+                    if is_retry_later(error.code().as_deref()) {
+                        return Err(sqlx::Error::Database(error).into());
+                    }
                     let (reason, message) = refusal(error.code().as_deref(), error.constraint());
                     result.status = PushStatus::Rejected;
                     result.reason = Some(reason.to_owned());

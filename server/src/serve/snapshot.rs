@@ -45,6 +45,11 @@ pub async fn head(
         sqlx::query_as("select seq, change_no from app.feed_pruned_through()")
             .fetch_optional(&mut *tx)
             .await?;
+    let global: Option<(i64, i64)> = sqlx::query_as(
+        "select seq, change_no from app.global_changes order by seq desc, change_no desc limit 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
     // The role the laptop will fill its mirror under (see `HeadResponse::staff_role`).
     let staff_role: Option<String> = sqlx::query_scalar("select app.current_staff_role()")
         .fetch_one(&mut *tx)
@@ -53,6 +58,12 @@ pub async fn head(
     let (seq, change_no) = last.or(pruned).unwrap_or((0, 0));
     Ok(Json(HeadResponse {
         cursor: Cursor { seq, change_no },
+        global_cursor: Some(
+            global.map_or_else(Cursor::default, |(seq, change_no)| Cursor {
+                seq,
+                change_no,
+            }),
+        ),
         staff_role,
     }))
 }

@@ -114,7 +114,9 @@ pub fn reset_for_snapshot(conn: &mut Connection) -> Result<()> {
     }
     tx.execute(
         "delete from sync_state where key in ('initial_sync_done', 'snapshot_seq', 'snapshot_change_no',
-                 'snapshot_table', 'snapshot_after_id', 'cursor_seq', 'cursor_change_no', 'staff_role')",
+                 'snapshot_table', 'snapshot_after_id', 'cursor_seq', 'cursor_change_no', 'staff_role',
+                 'snapshot_global_seq', 'snapshot_global_change_no', 'global_cursor_seq',
+                 'global_cursor_change_no')",
         [],
     )?;
     // Acknowledged changes are on the server before the new snapshot's head is taken, so the
@@ -209,6 +211,15 @@ async fn snapshot(
                 "snapshot_change_no",
                 &head.cursor.change_no.to_string(),
             )?;
+            // The global feed's head too (plans, platform flags), replayed from it likewise.
+            if let Some(global) = head.global_cursor {
+                mirror::set_state(&tx, "snapshot_global_seq", &global.seq.to_string())?;
+                mirror::set_state(
+                    &tx,
+                    "snapshot_global_change_no",
+                    &global.change_no.to_string(),
+                )?;
+            }
             // The role the pages are read under (a resumed snapshot keeps it).
             if let Some(role) = &head.staff_role {
                 mirror::set_state(&tx, "staff_role", role)?;
@@ -279,6 +290,13 @@ async fn snapshot(
     let tx = mirror::write_transaction(conn)?;
     mirror::set_state(&tx, "cursor_seq", &head.seq.to_string())?;
     mirror::set_state(&tx, "cursor_change_no", &head.change_no.to_string())?;
+    let global_head = stored_cursor(&tx, "snapshot_global_seq", "snapshot_global_change_no")?;
+    mirror::set_state(&tx, "global_cursor_seq", &global_head.seq.to_string())?;
+    mirror::set_state(
+        &tx,
+        "global_cursor_change_no",
+        &global_head.change_no.to_string(),
+    )?;
     mirror::set_state(&tx, "initial_sync_done", "1")?;
     rebase(&tx)?;
     tx.commit()?;
@@ -563,10 +581,20 @@ fn too_large(entry: &outbox::OutboxEntry, size: usize, budget: usize) -> PushRes
 }
 
 fn cursor(conn: &Connection) -> Result<Cursor> {
-    let seq = mirror::state(conn, "cursor_seq")?
+    stored_cursor(conn, "cursor_seq", "cursor_change_no")
+}
+
+/// Where the mirror stands in the global feed (plans, platform flags). A mirror filled before
+/// the server had a global feed has none stored: the start, which is where that feed began.
+fn global_cursor(conn: &Connection) -> Result<Cursor> {
+    stored_cursor(conn, "global_cursor_seq", "global_cursor_change_no")
+}
+
+fn stored_cursor(conn: &Connection, seq_key: &str, change_no_key: &str) -> Result<Cursor> {
+    let seq = mirror::state(conn, seq_key)?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let change_no = mirror::state(conn, "cursor_change_no")?
+    let change_no = mirror::state(conn, change_no_key)?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     Ok(Cursor { seq, change_no })
@@ -598,7 +626,7 @@ async fn pull(
     let mut wait_secs = first_wait_secs;
     loop {
         let page = remote
-            .pull_waiting(cursor(conn)?, PULL_PAGE, wait_secs)
+            .pull_feeds(cursor(conn)?, global_cursor(conn)?, PULL_PAGE, wait_secs)
             .await;
         wait_secs = 0;
         let page = match page {
@@ -649,6 +677,14 @@ async fn pull(
             if index + 1 == parts.len() {
                 mirror::set_state(&tx, "cursor_seq", &page.cursor.seq.to_string())?;
                 mirror::set_state(&tx, "cursor_change_no", &page.cursor.change_no.to_string())?;
+                if let Some(global) = page.global_cursor {
+                    mirror::set_state(&tx, "global_cursor_seq", &global.seq.to_string())?;
+                    mirror::set_state(
+                        &tx,
+                        "global_cursor_change_no",
+                        &global.change_no.to_string(),
+                    )?;
+                }
             }
             tx.commit()?;
         }

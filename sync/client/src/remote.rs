@@ -222,6 +222,31 @@ impl Remote {
             ]);
         send(http).await
     }
+
+    /// [`pull_waiting`](Self::pull_waiting) of the tenant's feed after `after` and of the global
+    /// feed (plans, platform flags) after `global_after`; the answer's `global_cursor` is where
+    /// the next pull starts in the latter.
+    pub async fn pull_feeds(
+        &self,
+        after: Cursor,
+        global_after: Cursor,
+        limit: i64,
+        wait_secs: u64,
+    ) -> Result<PullResponse> {
+        let http = self
+            .http
+            .get(format!("{}/v1/sync/pull", self.base_url))
+            .bearer_auth(self.token()?)
+            .query(&[
+                ("after_seq", after.seq),
+                ("after_change_no", after.change_no),
+                ("after_global_seq", global_after.seq),
+                ("after_global_change_no", global_after.change_no),
+                ("limit", limit),
+                ("wait", wait_secs as i64),
+            ]);
+        send(http).await
+    }
 }
 
 async fn send<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T> {

@@ -41,6 +41,10 @@ pub struct PullResponse {
     pub changes: Vec<PulledChange>,
     /// Where the next pull starts.
     pub cursor: Cursor,
+    /// Where the next pull starts in the global feed (changes to plans and platform flags, which
+    /// every tenant reads); present when the pull named a global cursor (`after_global_seq`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_cursor: Option<Cursor>,
     /// More changes are waiting: pull again at once.
     pub has_more: bool,
     /// The caller's staff role as the server sees it now. When it differs from the role the
@@ -177,6 +181,10 @@ pub struct PushResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeadResponse {
     pub cursor: Cursor,
+    /// Where the global feed (plans, platform flags) stands now. Absent from servers older than
+    /// the global feed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_cursor: Option<Cursor>,
     /// The caller's staff role as the server sees it now, read with the head. The laptop fills
     /// its mirror under this role and checks it again before it records the cursor, so a role
     /// changed while the snapshot was paged is noticed (and the snapshot taken again). Absent
