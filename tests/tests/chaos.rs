@@ -58,6 +58,9 @@ async fn twenty_seeds_of_the_campaign_report_no_anomaly() {
         "clock_jump",
         "proxy Duplicate",
         "proxy ResetMidRequest",
+        "revoke_device",
+        "sign_in_again",
+        "role_change",
     ] {
         assert!(fault(kind) > 0, "no {kind} in 20 seeds:\n{report}");
     }
@@ -763,4 +766,21 @@ fn the_checker_reports_a_status_move_the_state_machine_forbids() {
         result.conflicts = vec![status_conflict(ConflictReason::Superseded)];
     });
     assert_eq!(found, [checker::STATUS_TRANSITIONS]);
+}
+
+#[test]
+fn the_checker_reports_a_laptop_going_by_a_role_its_account_no_longer_has() {
+    let (found, anomalies) = reported(|_, state| {
+        state.laptops[1].role_shown = Some("front_desk".into());
+        state.laptops[1].role = Some("manager".into());
+    });
+    assert_eq!(found, [checker::CONVERGENCE]);
+    assert!(anomalies[0].detail.contains("laptop 1"), "{anomalies:?}");
+    let (found, _) = reported(|_, state| {
+        for laptop in &mut state.laptops {
+            laptop.role_shown = Some("manager".into());
+            laptop.role = Some("manager".into());
+        }
+    });
+    assert_eq!(found, Vec::<&str>::new());
 }

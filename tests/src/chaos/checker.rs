@@ -48,6 +48,10 @@ pub struct LaptopState {
     pub conflicts: BTreeSet<String>,
     /// The change ids still in the outbox (pending or acknowledged).
     pub outbox: Vec<Uuid>,
+    /// The staff role the mirror was filled under (what the desk goes by), and the account's
+    /// role on the server.
+    pub role_shown: Option<String>,
+    pub role: Option<String>,
 }
 
 /// One row of `app.change_results` (the server's push ledger).
@@ -155,7 +159,24 @@ fn steps_writing(history: &History, id: Uuid) -> Vec<usize> {
 
 /// Every mirror equals what its staff member may read on the server.
 pub fn convergence(history: &History, state: &FinalState) -> Vec<Anomaly> {
-    state
+    // A laptop whose account's role changed follows on its next pull (it takes a new snapshot
+    // under the new role): at the end it must go by the role the server has.
+    let roles = state
+        .laptops
+        .iter()
+        .filter(|l| l.role_shown != l.role)
+        .map(|l| {
+            anomaly(
+                history,
+                CONVERGENCE,
+                format!(
+                    "laptop {} goes by the role {:?}, the server has {:?}",
+                    l.laptop, l.role_shown, l.role
+                ),
+                Vec::new(),
+            )
+        });
+    let rows = state
         .laptops
         .iter()
         .filter(|l| !l.mirror_differences.is_empty())
@@ -171,8 +192,8 @@ pub fn convergence(history: &History, state: &FinalState) -> Vec<Anomaly> {
                 ),
                 Vec::new(),
             )
-        })
-        .collect()
+        });
+    roles.chain(rows).collect()
 }
 
 /// Each change an accepted operation made was applied or merged on the server, or is in its

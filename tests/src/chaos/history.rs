@@ -85,6 +85,13 @@ pub enum FaultKind {
     SnapshotReset,
     /// The laptop's process dies during that snapshot and restarts from its mirror file.
     KillMidSnapshot,
+    /// An administrator revoked the laptop's device.
+    RevokeDevice,
+    /// The clerk of a revoked laptop, shown that the session ended, signed in again on the same
+    /// mirror (a new device; the outbox kept, as the desk's sign-in keeps it).
+    SignInAgain,
+    /// An administrator changed the role of the laptop's staff account.
+    RoleChange,
 }
 
 /// What the desk answered the clerk.

@@ -58,6 +58,10 @@ pub struct ChaosLaptop {
     pub proxy: FaultyProxy,
     pub partitioned: bool,
     pub clock: SkewedClock,
+    /// The staff account signed in on it.
+    pub email: String,
+    /// Its device was revoked and the clerk has not signed in again yet.
+    pub revoked: bool,
 }
 
 impl Drop for ChaosLaptop {
@@ -141,6 +145,8 @@ pub async fn run_seed(
             proxy,
             partitioned: false,
             clock: SkewedClock::default(),
+            email: email.clone(),
+            revoked: false,
         });
     }
 
@@ -149,6 +155,21 @@ pub async fn run_seed(
     for (step, planned) in steps.iter().enumerate() {
         let desk = &mut laptops[planned.laptop];
         let at = Some(planned.laptop);
+        let syncs = matches!(
+            planned.action,
+            Action::Sync | Action::KillMidSync { .. } | Action::KillMidSnapshot { .. }
+        );
+        if syncs && desk.revoked && !desk.partitioned {
+            // The revoked laptop's sync is refused; the clerk is shown the session ended and
+            // signs in again on the same mirror, and the round goes on under the new device.
+            let refused = sync_once(&mut desk.laptop.conn, &desk.laptop.remote).await;
+            history.record(
+                step,
+                at,
+                sync_event(refused.map_err(|e| e.to_string()), false),
+            );
+            sign_in_again(db, desk, seed, step, &mut history).await;
+        }
         match planned.action {
             Action::Operate(kind) => {
                 let done = perform(&mut desk.laptop.conn, &desk.clock, kind, &mut details);
@@ -238,6 +259,46 @@ pub async fn run_seed(
                 }
             }
             Action::Sync | Action::KillMidSync { .. } | Action::KillMidSnapshot { .. } => {}
+            Action::RevokeDevice if !desk.revoked => {
+                pms_server::admin::revoke_device(&db.pool, desk.laptop.device_id)
+                    .await
+                    .expect("revoke the device");
+                desk.revoked = true;
+                history.record(
+                    step,
+                    at,
+                    Event::Fault {
+                        fault: FaultKind::RevokeDevice,
+                        detail: format!("device {}", desk.laptop.device_id),
+                    },
+                );
+            }
+            Action::RevokeDevice => {}
+            Action::RoleChange => {
+                let role: String = sqlx::query_scalar(
+                    "select role from public.staff where lower(email) = lower($1)",
+                )
+                .bind(&desk.email)
+                .fetch_one(&db.pool)
+                .await
+                .expect("the staff member's role");
+                let new = if role == "manager" {
+                    "front_desk"
+                } else {
+                    "manager"
+                };
+                pms_server::admin::set_staff_role(&db.pool, &desk.email, new)
+                    .await
+                    .expect("change the role");
+                history.record(
+                    step,
+                    at,
+                    Event::Fault {
+                        fault: FaultKind::RoleChange,
+                        detail: format!("{} from {role} to {new}", desk.email),
+                    },
+                );
+            }
             Action::TogglePartition => {
                 desk.partitioned = !desk.partitioned;
                 let fault = if desk.partitioned {
@@ -317,6 +378,9 @@ pub async fn run_seed(
                 },
             );
         }
+        if desk.revoked {
+            sign_in_again(db, desk, seed, step, &mut history).await;
+        }
     }
     for round in 0..8 {
         let mut moved = false;
@@ -359,6 +423,44 @@ pub async fn run_seed(
         laptops,
         summary,
     }
+}
+
+/// The clerk of a revoked laptop signs in again on the same mirror, as the desk's sign-in does
+/// (`commands::setup::connect`: a new device, the mirror and its outbox kept). Done with the
+/// proxy's faults paused: a sign-in that fails is tried again by the clerk, not a fault here.
+async fn sign_in_again(
+    db: &TestDb,
+    desk: &mut ChaosLaptop,
+    seed: u64,
+    step: usize,
+    history: &mut History,
+) {
+    let faults = faults_on(history, desk.index);
+    desk.proxy.set_faults(false);
+    let placeholder = mirror::open_in_memory().expect("placeholder");
+    let conn = std::mem::replace(&mut desk.laptop.conn, placeholder);
+    let old = desk.laptop.device_id;
+    desk.laptop = Laptop::sign_in_at(
+        db,
+        &desk.proxy.url,
+        &desk.email,
+        &format!("chaos {seed} laptop {} again", desk.index),
+        conn,
+    )
+    .await;
+    desk.proxy.set_faults(faults);
+    desk.revoked = false;
+    history.record(
+        step,
+        Some(desk.index),
+        Event::Fault {
+            fault: FaultKind::SignInAgain,
+            detail: format!(
+                "shown: the session ended, sign in again; device {old} replaced by {}",
+                desk.laptop.device_id
+            ),
+        },
+    );
 }
 
 /// The laptop's process restarts: its mirror is closed and opened again from its file.
@@ -420,9 +522,9 @@ pub async fn fetch_final_state(
     laptops: &mut [&mut Laptop],
 ) -> FinalState {
     let mut state = FinalState::default();
-    let claims: Vec<crate::Claims> = laptops.iter().map(|l| l.claims).collect();
+    let claims_of: Vec<crate::Claims> = laptops.iter().map(|l| l.claims).collect();
     let mut readable = Vec::new();
-    for claims in claims {
+    for claims in claims_of.clone() {
         readable.push(ServerRows::read(db, claims).await);
     }
     for (index, (laptop, server)) in laptops.iter().zip(readable).enumerate() {
@@ -431,9 +533,12 @@ pub async fn fetch_final_state(
             .prepare("select change_id from conflicts")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .expect("conflicts");
+        let role_shown = mirror::state(conn, "staff_role").expect("the mirror's role");
         state.laptops.push(LaptopState {
             laptop: index,
             device_id: laptop.device_id,
+            role_shown,
+            role: None,
             mirror_differences: server
                 .compare(conn)
                 .err()
@@ -448,6 +553,13 @@ pub async fn fetch_final_state(
         });
     }
     let pool = &db.pool;
+    for (laptop, claims) in state.laptops.iter_mut().zip(&claims_of) {
+        laptop.role = sqlx::query_scalar("select role from public.staff where user_id = $1")
+            .bind(claims.user_id)
+            .fetch_optional(pool)
+            .await
+            .expect("the staff member's role");
+    }
     state.change_results =
         sqlx::query_as::<_, (Uuid, Uuid, String, i64, Option<i64>, serde_json::Value)>(
             "select device_id, change_id, status, device_seq, feed_seq, conflicts

@@ -38,6 +38,13 @@ pub enum Action {
     KillMidSnapshot {
         after_ms: u64,
     },
+    /// An administrator revokes the laptop's device (`pms_server::admin::revoke_device`): its
+    /// next sync is refused and the clerk, shown that the session ended, signs in again.
+    RevokeDevice,
+    /// An administrator switches the laptop's staff account between front desk and manager
+    /// (`pms_server::admin::set_staff_role`); every laptop of the account follows on its next
+    /// pull.
+    RoleChange,
 }
 
 /// How much each operation weighs in the mix (of their sum).
@@ -91,8 +98,12 @@ pub fn schedule(seed: u64, operations: usize, laptops: usize) -> Vec<Step> {
             97..99 => Action::ClockJump {
                 offset_minutes: rng.random_range(-24 * 60..=24 * 60),
             },
-            _ => Action::KillMidSnapshot {
-                after_ms: rng.random_range(20..3_000),
+            _ => match rng.random_range(0..4) {
+                0 | 1 => Action::KillMidSnapshot {
+                    after_ms: rng.random_range(20..3_000),
+                },
+                2 => Action::RevokeDevice,
+                _ => Action::RoleChange,
             },
         };
         steps.push(Step { laptop, action });
