@@ -483,18 +483,29 @@ async fn a_waiting_pull_wakes_after_the_feed_listener_reconnects() {
         1,
         "one feed listener: {listener_pids:?}"
     );
-    sqlx::query("select pg_terminate_backend($1)")
-        .bind(listener_pids[0])
+    // Every connection of the server's, the listener's and the idle ones of its pool (a
+    // listener reconnects through its pool), so no listener can be back before the insert.
+    let server_pids: Vec<i32> = sqlx::query_scalar(
+        "select pid from pg_stat_activity where datname = current_database() and usename = $1",
+    )
+    .bind(pms_tests::APP_ROLE)
+    .fetch_all(&mut *admin)
+    .await
+    .expect("the server's connections");
+    assert!(server_pids.contains(&listener_pids[0]), "{server_pids:?}");
+    sqlx::query("select pg_terminate_backend(pid) from unnest($1::int[]) pid")
+        .bind(&server_pids)
         .execute(&mut *admin)
         .await
-        .expect("terminate the listener");
+        .expect("terminate the server's connections");
     for _ in 0..200 {
-        let alive: bool =
-            sqlx::query_scalar("select exists (select from pg_stat_activity where pid = $1)")
-                .bind(listener_pids[0])
-                .fetch_one(&mut *admin)
-                .await
-                .expect("listener gone?");
+        let alive: bool = sqlx::query_scalar(
+            "select exists (select from pg_stat_activity where pid = any($1))",
+        )
+        .bind(&server_pids)
+        .fetch_one(&mut *admin)
+        .await
+        .expect("connections gone?");
         if !alive {
             break;
         }
