@@ -499,13 +499,12 @@ async fn a_waiting_pull_wakes_after_the_feed_listener_reconnects() {
         .await
         .expect("terminate the server's connections");
     for _ in 0..200 {
-        let alive: bool = sqlx::query_scalar(
-            "select exists (select from pg_stat_activity where pid = any($1))",
-        )
-        .bind(&server_pids)
-        .fetch_one(&mut *admin)
-        .await
-        .expect("connections gone?");
+        let alive: bool =
+            sqlx::query_scalar("select exists (select from pg_stat_activity where pid = any($1))")
+                .bind(&server_pids)
+                .fetch_one(&mut *admin)
+                .await
+                .expect("connections gone?");
         if !alive {
             break;
         }
