@@ -1232,7 +1232,9 @@ async fn every_key_of_a_tenant_table_includes_the_tenant() {
     }
 
     // Keys of the distributed tables.
-    let keys: Vec<(String, String, String, Vec<String>, Option<String>)> = sqlx::query_as(
+    // table, key name, kind, columns, referenced table (foreign keys)
+    type Key = (String, String, String, Vec<String>, Option<String>);
+    let keys: Vec<Key> = sqlx::query_as(
         "select n.nspname || '.' || t.relname, i.relname::text,
                 case when x.indisprimary then 'primary key' else 'unique index' end,
                 array(select coalesce(a.attname::text, '(expression)') from unnest(x.indkey) k(n)
