@@ -295,3 +295,66 @@ async fn a_resnapshot_shows_the_server_plus_pending_changes_and_nothing_else() {
         .await
         .unwrap_or_else(|e| panic!("after the sync:\n{e}"));
 }
+
+/// A laptop told to re-snapshot pushes first (the round's push comes before the snapshot), so
+/// its change is acknowledged before the snapshot's head is taken and the snapshot's pages hold
+/// it. Another desk then edits the same field, also before the head. Applying the acknowledged
+/// change again when the snapshot completes would put the laptop's older value back over the
+/// newer one, and no later feed entry would ever correct it (the chaos campaign's seed 19: a
+/// stay's dates, after a re-snapshot cut short and resumed).
+#[tokio::test]
+async fn a_change_acknowledged_before_a_snapshot_is_not_applied_again_over_newer_work() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let server = TestServer::start(&db).await;
+    let emails = staff_emails(&db, "front_desk").await;
+    let mut a = Laptop::sign_in(&db, &server, &emails[0], "laptop A").await;
+    let mut b = Laptop::sign_in(&db, &server, &emails[1], "laptop B").await;
+    a.sync().await;
+    b.sync().await;
+    let guest: Uuid = a
+        .conn
+        .query_row("select id from guests order by id limit 1", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .expect("a guest")
+        .parse()
+        .expect("uuid");
+
+    outbox::write(
+        &mut a.conn,
+        "guests",
+        PushOp::Update,
+        guest,
+        object(json!({"phone": "+34 600 111 111"})),
+    )
+    .expect("A's edit");
+    reset_for_snapshot(&mut a.conn).expect("told to re-snapshot");
+    push_pending(&mut a.conn, &a.remote)
+        .await
+        .expect("the round's push");
+
+    b.sync().await; // B sees A's phone, then changes it
+    outbox::write(
+        &mut b.conn,
+        "guests",
+        PushOp::Update,
+        guest,
+        object(json!({"phone": "+34 600 222 222"})),
+    )
+    .expect("B's edit");
+    b.sync().await;
+
+    initial_sync(&mut a.conn, &a.remote, |_| true)
+        .await
+        .expect("A's snapshot");
+    a.sync().await;
+    let shown = local_row(&a, "guests", guest).expect("the guest on A");
+    assert_eq!(
+        shown["phone"], "+34 600 222 222",
+        "A shows its own older edit over B's newer one"
+    );
+    mirror_matches_server(&db, &a)
+        .await
+        .unwrap_or_else(|e| panic!("A after its snapshot:\n{e}"));
+}

@@ -298,6 +298,14 @@ async fn snapshot(
         &global_head.change_no.to_string(),
     )?;
     mirror::set_state(&tx, "initial_sync_done", "1")?;
+    // Changes acknowledged at or before the head are in the pages (read after it). Applied again
+    // they would put this laptop's value back over what another desk wrote after them and before
+    // the page was read, and no later feed entry would correct it: the round's push comes before
+    // a re-snapshot, so this is every change that push sent.
+    tx.execute(
+        "delete from outbox where status = 'acked' and acked_seq <= ?1",
+        [head.seq],
+    )?;
     rebase(&tx)?;
     tx.commit()?;
     report.pulled += rows as usize;
