@@ -268,7 +268,7 @@ fn clean() -> (History, FinalState) {
                 rejected: 0,
                 pulled: 3,
                 error: None,
-                after_heal: true,
+                after_heal_ms: Some(1_200),
             },
         );
     }
@@ -682,11 +682,30 @@ fn the_checker_reports_an_outbox_left_full_or_a_laptop_stuck() {
                 rejected: 0,
                 pulled: 0,
                 error: Some("connection reset".into()),
-                after_heal: true,
+                after_heal_ms: Some(1_200),
             },
         );
     });
     assert_eq!(found, [checker::LIVENESS]);
+    // A laptop that got there, but only after the deadline.
+    let (found, anomalies) = reported(|history, _| {
+        history.record(
+            10,
+            Some(1),
+            Event::Sync {
+                pushed: 0,
+                rejected: 0,
+                pulled: 1,
+                error: None,
+                after_heal_ms: Some(checker::LIVENESS_DEADLINE_MS + 1),
+            },
+        );
+    });
+    assert_eq!(found, [checker::LIVENESS]);
+    assert!(
+        anomalies[0].detail.contains("after the last heal"),
+        "{anomalies:?}"
+    );
 }
 
 #[test]

@@ -339,31 +339,7 @@ async fn a_waiting_pull_wakes_when_the_tenant_changes() {
     let mut seen = BTreeSet::new();
     drain(&client, &server, &desk, &mut cursor, &mut seen).await;
 
-    let waiting = {
-        let (client, url, token) = (
-            client.clone(),
-            server.url("/v1/sync/pull"),
-            desk.token.clone(),
-        );
-        tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            let page: PullResponse = client
-                .get(url)
-                .bearer_auth(token)
-                .query(&[
-                    ("after_seq", cursor.seq),
-                    ("after_change_no", cursor.change_no),
-                    ("wait", 20),
-                ])
-                .send()
-                .await
-                .expect("pull")
-                .json()
-                .await
-                .expect("body");
-            (page, started.elapsed())
-        })
-    };
+    let waiting = waiting_pull(&client, &server, &desk, cursor, None, 20);
     tokio::time::sleep(Duration::from_millis(300)).await;
     // another tenant's change does not wake it with nothing; this tenant's does
     let other_tenant: Uuid = sqlx::query_scalar("select id from public.tenants where id <> $1")
@@ -411,12 +387,14 @@ async fn a_waiting_pull_wakes_when_the_tenant_changes() {
     assert!(page.changes.is_empty() && !page.has_more);
 }
 
-/// Starts a pull that waits up to `wait_seconds` after `cursor`; returns its page and how long it took.
+/// Starts a pull that waits up to `wait_seconds` after `cursor` (and, given one, after a global
+/// feed cursor); returns its page and how long it took.
 fn waiting_pull(
     client: &Client,
     server: &TestServer,
     desk: &Desk,
     cursor: Cursor,
+    global: Option<Cursor>,
     wait_seconds: u64,
 ) -> tokio::task::JoinHandle<(PullResponse, Duration)> {
     let (client, url, token) = (
@@ -424,16 +402,21 @@ fn waiting_pull(
         server.url("/v1/sync/pull"),
         desk.token.clone(),
     );
+    let mut query = vec![
+        ("after_seq", cursor.seq),
+        ("after_change_no", cursor.change_no),
+        ("wait", wait_seconds as i64),
+    ];
+    if let Some(global) = global {
+        query.push(("after_global_seq", global.seq));
+        query.push(("after_global_change_no", global.change_no));
+    }
     tokio::spawn(async move {
         let started = std::time::Instant::now();
         let page: PullResponse = client
             .get(url)
             .bearer_auth(token)
-            .query(&[
-                ("after_seq", cursor.seq),
-                ("after_change_no", cursor.change_no),
-                ("wait", wait_seconds as i64),
-            ])
+            .query(&query)
             .send()
             .await
             .expect("pull")
@@ -456,7 +439,7 @@ async fn a_waiting_pull_wakes_after_the_feed_listener_reconnects() {
     let desk = sign_in(&server, &db, "front_desk").await;
     let mut cursor = Cursor::default();
     drain(&client, &server, &desk, &mut cursor, &mut BTreeSet::new()).await;
-    let waiting = waiting_pull(&client, &server, &desk, cursor, 20);
+    let waiting = waiting_pull(&client, &server, &desk, cursor, None, 20);
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Cut the listener off and keep it off (no new connection to this database) while the
@@ -561,7 +544,7 @@ async fn a_change_pushed_to_one_instance_wakes_a_pull_waiting_on_another() {
 
     let mut latencies = Vec::new();
     for round in 0..5 {
-        let waiting = waiting_pull(&client, &second, &laptop_b, cursor, 20);
+        let waiting = waiting_pull(&client, &second, &laptop_b, cursor, None, 20);
         tokio::time::sleep(Duration::from_millis(200)).await;
         let id = Uuid::now_v7();
         let serde_json::Value::Object(values) =
@@ -642,40 +625,27 @@ async fn a_global_change_goes_to_the_global_feed_and_takes_no_tenant_lock() {
         .execute(&mut *desk_writer)
         .await
         .expect("hold the tenant's feed head");
-    let waiting = {
-        let (client, url, token) = (
-            client.clone(),
-            server.url("/v1/sync/pull"),
-            desk.token.clone(),
-        );
-        let tenant_head: (i64, i64) = sqlx::query_as(
-            "select coalesce(max(seq), 0), coalesce(max(change_no), 0) from app.changes where tenant_id = $1",
-        )
-        .bind(desk.tenant_id)
-        .fetch_one(&db.pool)
-        .await
-        .expect("tenant head");
-        tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            let page: PullResponse = client
-                .get(url)
-                .bearer_auth(token)
-                .query(&[
-                    ("after_seq", tenant_head.0),
-                    ("after_change_no", tenant_head.1),
-                    ("after_global_seq", global_head.0),
-                    ("after_global_change_no", global_head.1),
-                    ("wait", 20),
-                ])
-                .send()
-                .await
-                .expect("pull")
-                .json()
-                .await
-                .expect("body");
-            (page, started.elapsed())
-        })
-    };
+    let tenant_head: (i64, i64) = sqlx::query_as(
+        "select coalesce(max(seq), 0), coalesce(max(change_no), 0) from app.changes where tenant_id = $1",
+    )
+    .bind(desk.tenant_id)
+    .fetch_one(&db.pool)
+    .await
+    .expect("tenant head");
+    let waiting = waiting_pull(
+        &client,
+        &server,
+        &desk,
+        Cursor {
+            seq: tenant_head.0,
+            change_no: tenant_head.1,
+        },
+        Some(Cursor {
+            seq: global_head.0,
+            change_no: global_head.1,
+        }),
+        20,
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let mut platform = db.pool.begin().await.expect("begin");
@@ -750,7 +720,7 @@ async fn waiting_pulls_hold_no_database_connection() {
     let mut cursor = Cursor::default();
     drain(&client, &server, &desk, &mut cursor, &mut BTreeSet::new()).await;
     let waiting: Vec<_> = (0..20)
-        .map(|_| waiting_pull(&client, &server, &desk, cursor, 10))
+        .map(|_| waiting_pull(&client, &server, &desk, cursor, None, 10))
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let started = std::time::Instant::now();

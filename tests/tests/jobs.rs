@@ -628,3 +628,88 @@ async fn stay_and_invoice_changes_become_their_events() {
         "a notes edit is no event"
     );
 }
+
+/// A job's batch and a desk's push that cross the same guest: the push holds its tenant's feed
+/// head and wants the guest; the job's batch must not hold the guest while it waits for the head
+/// (a deadlock Postgres ends by failing one of them: the clerk's push answered busy, or the job's
+/// pass failed). Every writer takes the tenant's feed head before its rows.
+#[tokio::test]
+async fn a_retention_batch_and_a_desk_edit_of_the_same_guest_do_not_deadlock() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let tenant = first_tenant(&db).await;
+    let server = TestServer::start(&db).await;
+    for statement in [
+        "delete from public.data_retention_policies",
+        "update public.guests set created_at = now(), last_stay_at = now()",
+        "insert into public.data_retention_policies (policy_type, retention_days, action, schedule)
+         values ('guests', 30, 'anonymize', 'daily')",
+    ] {
+        sqlx::query(statement)
+            .execute(&db.pool)
+            .await
+            .expect(statement);
+    }
+    let guest: Uuid = sqlx::query_scalar(
+        "insert into public.guests (tenant_id, first_name, last_name, created_at)
+         values ($1, 'Long', 'Gone', now() - interval '400 days') returning id",
+    )
+    .bind(tenant)
+    .fetch_one(&db.pool)
+    .await
+    .expect("old guest");
+    let desk = staff_emails(&db, "front_desk").await.remove(0);
+    let mut laptop = Laptop::sign_in(&db, &server, &desk, "desk").await;
+    laptop.sync().await;
+    outbox::write(
+        &mut laptop.conn,
+        "guests",
+        PushOp::Update,
+        guest,
+        object(json!({"phone": "+1 555 0123"})),
+    )
+    .expect("offline edit");
+
+    // Another writer of the tenant holds the feed head: the push queues for it first, then the
+    // job's batch.
+    let mut other_writer = db.pool.begin().await.expect("begin");
+    sqlx::query("select 1 from app.feed_heads where tenant_id = $1 for update")
+        .bind(tenant)
+        .execute(&mut *other_writer)
+        .await
+        .expect("hold the feed head");
+    let push = tokio::spawn(async move {
+        let report = sync_once_report(&mut laptop).await;
+        (report, laptop)
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pool = db.pool.clone();
+    let job = tokio::spawn(async move { retention::run_due(&pool, chrono::Utc::now()).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    other_writer.commit().await.expect("release the head");
+
+    let (report, laptop) = push.await.expect("push task");
+    let report = report.expect("the clerk's push went through (not answered busy)");
+    assert_eq!((report.pushed, report.rejected), (1, 0), "{report:?}");
+    let runs = job
+        .await
+        .expect("job task")
+        .expect("the retention pass went through (not a deadlock victim)");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].rows, 1, "{runs:?}");
+    let anonymized: bool =
+        sqlx::query_scalar("select anonymized_at is not null from public.guests where id = $1")
+            .bind(guest)
+            .fetch_one(&db.pool)
+            .await
+            .expect("guest");
+    assert!(anonymized);
+    drop(laptop);
+}
+
+/// One sync round, its error kept (the helper on `Laptop` panics on one).
+async fn sync_once_report(
+    laptop: &mut Laptop,
+) -> Result<pms_sync_client::engine::SyncReport, pms_sync_client::Error> {
+    pms_sync_client::engine::sync_once(&mut laptop.conn, &laptop.remote).await
+}

@@ -164,7 +164,8 @@ async fn metrics_count_routes_pushes_pulls_refusals_and_waiters_without_tenant_d
     let head = laptop.remote.head().await.expect("head");
     let waiting = laptop.remote.pull_waiting(head, 100, 20);
     let watch = async {
-        scrape_until(&client, &server, waiters, |n| n == 1.0).await;
+        let text = scrape_until(&client, &server, waiters, |n| n == 1.0).await;
+        assert_eq!(value(&text, "pms_long_poll_tenants"), 1.0, "{text}");
         sqlx::query(
             "insert into public.guests (tenant_id, first_name, last_name) values ($1, 'Wakes', 'Poll')",
         )
@@ -176,6 +177,8 @@ async fn metrics_count_routes_pushes_pulls_refusals_and_waiters_without_tenant_d
     let (answer, ()) = tokio::join!(waiting, watch);
     assert_eq!(answer.expect("the long poll").changes.len(), 1);
     let text = scrape_until(&client, &server, waiters, |n| n == 0.0).await;
+    // the tenant's wake-up channel went with its last waiter
+    assert_eq!(value(&text, "pms_long_poll_tenants"), 0.0, "{text}");
 
     // The feed listener is up and its probe came back.
     assert_eq!(value(&text, "pms_feed_listener_up"), 1.0, "{text}");

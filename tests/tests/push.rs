@@ -899,3 +899,57 @@ async fn a_push_that_loses_a_deadlock_is_answered_busy_and_its_retry_applies() {
         ]
     );
 }
+
+/// A laptop whose push went through but whose answer was lost, and whose clerk then signed in
+/// again (a new device), sends the same changes under its new device: the server knows them by
+/// their change ids and answers from the record, so nothing is applied twice and nothing the
+/// server took is answered as refused.
+#[tokio::test]
+async fn a_change_sent_again_after_a_new_sign_in_is_answered_from_the_record() {
+    let s = setup().await;
+    let mut desk = laptop(&s.server, &s.desk_emails[0], "laptop A").await;
+    let (member, program, guest, balance) = first_member(&s.db, desk.tenant_id).await;
+    let batch = vec![
+        desk.change("guests", PushOp::Insert, Uuid::now_v7(), json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"})),
+        desk.change(
+            "loyalty_transactions",
+            PushOp::Insert,
+            Uuid::now_v7(),
+            json!({"member_id": member, "program_id": program, "guest_id": guest, "type": "earn", "points": 250}),
+        ),
+    ];
+    let first = push(&s.server, &desk, &batch).await;
+    assert!(
+        first
+            .results
+            .iter()
+            .all(|r| r.status == PushStatus::Applied),
+        "{first:?}"
+    );
+    // The answer was lost; the clerk signs in again on the same laptop, which keeps its outbox
+    // and its numbering but is a new device to the server.
+    let again_as = laptop(&s.server, &s.desk_emails[0], "laptop A").await;
+    for _ in 0..2 {
+        let again = push(&s.server, &again_as, &batch).await;
+        assert!(
+            again
+                .results
+                .iter()
+                .all(|r| r.status == PushStatus::Applied && r.replayed),
+            "{again:?}"
+        );
+    }
+    assert_eq!(balance_of(&s.db, member).await, balance + 250);
+    let results_per_change: Vec<i64> = sqlx::query_scalar(
+        "select count(*) from app.change_results where change_id = any($1) group by change_id",
+    )
+    .bind(batch.iter().map(|c| c.change_id).collect::<Vec<_>>())
+    .fetch_all(&s.db.pool)
+    .await
+    .expect("results");
+    assert_eq!(
+        results_per_change,
+        vec![1, 1],
+        "one recorded result per change"
+    );
+}

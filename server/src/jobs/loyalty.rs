@@ -40,6 +40,8 @@ pub async fn run(pool: &PgPool, now: DateTime<Utc>) -> Result<LoyaltyPass> {
     .fetch_all(pool)
     .await?;
     for (tenant, entry) in due {
+        let mut tx = pool.begin().await?;
+        super::lock_tenant_feed(&mut tx, tenant).await?;
         pass.expired_entries += sqlx::query(
             "insert into public.loyalty_transactions (tenant_id, member_id, program_id, guest_id, type, points,
                                                       description, reference_type, reference_id)
@@ -54,14 +56,38 @@ pub async fn run(pool: &PgPool, now: DateTime<Utc>) -> Result<LoyaltyPass> {
         )
         .bind(tenant)
         .bind(entry)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected() as usize;
+        tx.commit().await?;
     }
 
     let today = now.date_naive();
     let leap = chrono::NaiveDate::from_ymd_opt(today.year(), 2, 29).is_some();
-    pass.birthday_bonuses = sqlx::query(
+    // Tenant by tenant, each under its feed head taken first (see `lock_tenant_feed`).
+    let tenants: Vec<Uuid> = sqlx::query_scalar(
+        "select distinct tenant_id from public.loyalty_programs
+          where enabled and birthday_bonus_points > 0 order by tenant_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    for tenant in tenants {
+        let mut tx = pool.begin().await?;
+        super::lock_tenant_feed(&mut tx, tenant).await?;
+        pass.birthday_bonuses += birthday_bonuses(&mut tx, tenant, today, leap).await?;
+        tx.commit().await?;
+    }
+    Ok(pass)
+}
+
+/// Grants today's birthday bonuses of one tenant; how many.
+async fn birthday_bonuses(
+    tx: &mut sqlx::PgConnection,
+    tenant: Uuid,
+    today: chrono::NaiveDate,
+    leap: bool,
+) -> Result<usize> {
+    Ok(sqlx::query(
         "insert into public.loyalty_transactions (tenant_id, member_id, program_id, guest_id, type, points,
                                                   description, reference_type, reference_id)
          select m.tenant_id, m.id, m.program_id, m.guest_id, 'bonus', p.birthday_bonus_points,
@@ -69,7 +95,8 @@ pub async fn run(pool: &PgPool, now: DateTime<Utc>) -> Result<LoyaltyPass> {
            from public.loyalty_members m
            join public.loyalty_programs p on p.tenant_id = m.tenant_id and p.id = m.program_id
            join public.guests g on g.tenant_id = m.tenant_id and g.id = m.guest_id
-          where p.enabled and p.birthday_bonus_points > 0 and m.status = 'active' and m.deleted_at is null
+          where m.tenant_id = $5
+            and p.enabled and p.birthday_bonus_points > 0 and m.status = 'active' and m.deleted_at is null
             and g.anonymized_at is null and g.date_of_birth is not null
             and ((extract(month from g.date_of_birth) = $1 and extract(day from g.date_of_birth) = $2)
                  -- born on 29 February: 28 February outside leap years
@@ -83,8 +110,8 @@ pub async fn run(pool: &PgPool, now: DateTime<Utc>) -> Result<LoyaltyPass> {
     .bind(i32::try_from(today.day()).unwrap_or(1))
     .bind(today.year().to_string())
     .bind(leap)
-    .execute(pool)
+    .bind(tenant)
+    .execute(&mut *tx)
     .await?
-    .rows_affected() as usize;
-    Ok(pass)
+    .rows_affected() as usize)
 }

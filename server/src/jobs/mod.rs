@@ -30,9 +30,30 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
 
 use crate::error::Result;
+
+/// Takes `tenant`'s feed head for the rest of the transaction, before the job locks any row of
+/// the tenant: the order every writer of a tenant follows (a push does the same, migration
+/// 20261206000100). A batch that locked its rows first and then waited for the head (its feed
+/// trigger runs at the statement's end) could wait on a push that holds the head and wants one
+/// of those rows; Postgres would end the circle by failing one of them.
+pub(crate) async fn lock_tenant_feed(tx: &mut PgConnection, tenant: Uuid) -> sqlx::Result<()> {
+    // head 0: the tenant's first write still gets transaction number 1
+    sqlx::query(
+        "insert into app.feed_heads (tenant_id, head) values ($1, 0) on conflict (tenant_id) do nothing",
+    )
+    .bind(tenant)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("select 1 from app.feed_heads where tenant_id = $1 for update")
+        .bind(tenant)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
 
 /// How the worker paces itself.
 #[derive(Debug, Clone)]

@@ -168,12 +168,17 @@ async fn in_batches(
 ) -> Result<u64> {
     let mut total = 0;
     loop {
+        // One short transaction a batch, the tenant's feed head first: the desk's pushes wait
+        // for one batch at most, and never for a batch that waits for them.
+        let mut tx = pool.begin().await?;
+        super::lock_tenant_feed(&mut tx, tenant).await?;
         let done = sqlx::query(statement)
             .bind(tenant)
             .bind(cutoff)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
+        tx.commit().await?;
         total += done;
         if done == 0 {
             return Ok(total);

@@ -83,6 +83,7 @@ pub struct ServeMetrics {
     pub push_changes: Family<PushLabels, Counter>,
     pub pull_changes: Counter,
     pub long_poll_waiters: Gauge,
+    pub long_poll_tenants: Gauge,
     pub login_refusals: Family<CodeLabels, Counter>,
     pub feed_lag_seconds: Gauge<f64, AtomicU64>,
     pub feed_listener_up: Gauge,
@@ -123,6 +124,12 @@ impl Default for ServeMetrics {
             "Pulls waiting now for their tenant's feed to move",
             long_poll_waiters.clone(),
         );
+        let long_poll_tenants = Gauge::default();
+        registry.register(
+            "long_poll_tenants",
+            "Tenants with a pull waiting now in this instance (each has one wake-up channel)",
+            long_poll_tenants.clone(),
+        );
         let login_refusals = Family::<CodeLabels, Counter>::default();
         registry.register(
             "login_refusals",
@@ -154,6 +161,7 @@ impl Default for ServeMetrics {
             push_changes,
             pull_changes,
             long_poll_waiters,
+            long_poll_tenants,
             login_refusals,
             feed_lag_seconds,
             feed_listener_up,
@@ -283,6 +291,8 @@ pub async fn metrics(
     let feed = state.feed.status();
     metrics.feed_listener_up.set(i64::from(feed.connected));
     metrics.feed_lag_seconds.set(feed.lag.as_secs_f64());
+    let tenants_waiting = i64::try_from(state.feed.tenants_waiting()).unwrap_or(i64::MAX);
+    metrics.long_poll_tenants.set(tenants_waiting);
     let size = i64::from(state.pool.size());
     let idle = i64::try_from(state.pool.num_idle()).unwrap_or(i64::MAX);
     metrics

@@ -11,6 +11,7 @@ use axum::Json;
 use pms_sync_protocol::tables::synced_table;
 use pms_sync_protocol::wire::{Cursor, Op, PullResponse, PulledChange};
 use serde::Deserialize;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::caller::Caller;
@@ -123,31 +124,8 @@ async fn read_page(
     let staff_role: Option<String> = sqlx::query_scalar("select app.current_staff_role()")
         .fetch_one(&mut *tx)
         .await?;
-    // One more than asked, to tell whether more are waiting.
-    let feed: Vec<(i64, i64, String, Uuid, String)> = sqlx::query_as(
-        "select seq, change_no, table_name, row_id, op from app.changes
-          where (seq, change_no) > ($1, $2)
-          order by seq, change_no
-          limit $3",
-    )
-    .bind(query.after_seq)
-    .bind(query.after_change_no)
-    .bind(limit + 1)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut has_more = feed.len() as i64 > limit;
-    let mut feed = feed;
-    feed.truncate(limit as usize);
-    let cursor = feed
-        .last()
-        .map(|(seq, change_no, ..)| Cursor {
-            seq: *seq,
-            change_no: *change_no,
-        })
-        .unwrap_or(Cursor {
-            seq: query.after_seq,
-            change_no: query.after_change_no,
-        });
+    let (mut feed, mut has_more) = read_feed(&mut tx, "app.changes", after, limit).await?;
+    let cursor = last_cursor(&feed).unwrap_or(after);
     // The global feed (plans, platform flags), after its own cursor, in the same snapshot.
     let global_after = query.after_global_seq.map(|seq| Cursor {
         seq,
@@ -155,29 +133,12 @@ async fn read_page(
     });
     let mut global_cursor = global_after;
     if let Some(after) = global_after {
-        let mut global: Vec<(i64, i64, String, Uuid, String)> = sqlx::query_as(
-            "select seq, change_no, table_name, row_id, op from app.global_changes
-              where (seq, change_no) > ($1, $2)
-              order by seq, change_no
-              limit $3",
-        )
-        .bind(after.seq)
-        .bind(after.change_no)
-        .bind(limit + 1)
-        .fetch_all(&mut *tx)
-        .await?;
-        has_more |= global.len() as i64 > limit;
-        global.truncate(limit as usize);
-        if let Some((seq, change_no, ..)) = global.last() {
-            global_cursor = Some(Cursor {
-                seq: *seq,
-                change_no: *change_no,
-            });
-        }
+        let (global, more) = read_feed(&mut tx, "app.global_changes", after, limit).await?;
+        has_more |= more;
+        global_cursor = last_cursor(&global).or(global_cursor);
         // after the tenant's changes: a row's latest entry wins, and both are read as of now
         feed.extend(global);
     }
-    let feed = &feed[..];
 
     // The latest entry per row wins; rows are then read table by table.
     let mut latest: BTreeMap<(String, Uuid), usize> = BTreeMap::new();
@@ -234,5 +195,41 @@ async fn read_page(
         staff_role,
         clock,
         server_time_ms: Some(chrono::Utc::now().timestamp_millis()),
+    })
+}
+
+/// A feed entry: transaction, change within it, table, row id, operation.
+type FeedEntry = (i64, i64, String, Uuid, String);
+
+/// Up to `limit` entries of a feed (`app.changes` or `app.global_changes`) after a cursor, and
+/// whether more are waiting.
+async fn read_feed(
+    tx: &mut PgConnection,
+    feed_table: &'static str,
+    after: Cursor,
+    limit: i64,
+) -> Result<(Vec<FeedEntry>, bool), sqlx::Error> {
+    // One more than asked, to tell whether more are waiting.
+    let mut feed: Vec<FeedEntry> = sqlx::query_as(&format!(
+        "select seq, change_no, table_name, row_id, op from {feed_table}
+          where (seq, change_no) > ($1, $2)
+          order by seq, change_no
+          limit $3"
+    ))
+    .bind(after.seq)
+    .bind(after.change_no)
+    .bind(limit + 1)
+    .fetch_all(&mut *tx)
+    .await?;
+    let has_more = feed.len() as i64 > limit;
+    feed.truncate(limit as usize);
+    Ok((feed, has_more))
+}
+
+/// The position of a page's last entry.
+fn last_cursor(feed: &[FeedEntry]) -> Option<Cursor> {
+    feed.last().map(|(seq, change_no, ..)| Cursor {
+        seq: *seq,
+        change_no: *change_no,
     })
 }

@@ -104,17 +104,30 @@ pub async fn push(
         .execute(&mut *tx)
         .await?;
 
+    // Changes this tenant's server has already dealt with, whichever device sent them: a laptop
+    // signed in again is a new device that sends its unanswered changes once more.
+    let known = recorded_by_change_id(&mut tx, tenant_id, &request.changes).await?;
+
     let mut results = Vec::with_capacity(request.changes.len());
     // Where the changes answered from recorded results landed in the feed (None: not known).
     let mut replayed_feed_seqs = Vec::new();
     for change in &request.changes {
         let hash = body_hash(change);
-        if change.device_seq <= last_seq {
-            let (result, feed_seq) =
-                recorded_result(&mut tx, device_id, change, &hash, results_pruned_through).await?;
+        let known = known.get(&change.change_id);
+        if change.device_seq <= last_seq || known.is_some() {
+            let (result, feed_seq) = recorded_result(
+                &mut tx,
+                device_id,
+                change,
+                &hash,
+                results_pruned_through,
+                known,
+            )
+            .await?;
             if result.status != PushStatus::Rejected {
                 replayed_feed_seqs.push(feed_seq);
             }
+            last_seq = last_seq.max(change.device_seq);
             results.push(result);
             continue;
         }
@@ -227,22 +240,47 @@ fn body_hash(change: &PushChange) -> String {
     hex::encode(Sha256::digest(body.to_string().as_bytes()))
 }
 
-/// The answer given the first time this change was pushed, and where it landed in the feed.
+const SELECT_RECORDED: &str =
+    "select change_id, status, reason, message, conflicts, body_hash, feed_seq from app.change_results";
+
+/// The recorded results of a push's changes, by change id, from any device of the tenant (one
+/// query for the batch).
+async fn recorded_by_change_id(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    changes: &[PushChange],
+) -> Result<BTreeMap<Uuid, RecordedResult>, sqlx::Error> {
+    let ids: Vec<Uuid> = changes.iter().map(|c| c.change_id).collect();
+    let recorded: Vec<RecordedResult> = sqlx::query_as(&format!(
+        "{SELECT_RECORDED} where tenant_id = $1 and change_id = any($2) order by created_at desc"
+    ))
+    .bind(tenant_id)
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    // The oldest record wins: it is the answer given the first time.
+    Ok(recorded.into_iter().map(|r| (r.0, r)).collect())
+}
+
+/// The answer given the first time this change was pushed, and where it landed in the feed:
+/// found by this device's sequence number, else by the change's id (`known`, sent before by
+/// another device of the tenant).
 async fn recorded_result(
     tx: &mut Transaction<'static, Postgres>,
     device_id: Uuid,
     change: &PushChange,
     hash: &str,
     results_pruned_through: i64,
+    known: Option<&RecordedResult>,
 ) -> Result<(PushResult, Option<i64>), ApiError> {
-    let recorded: Option<RecordedResult> = sqlx::query_as(
-        "select change_id, status, reason, message, conflicts, body_hash, feed_seq from app.change_results
-          where device_id = $1 and device_seq = $2",
-    )
+    let by_sequence: Option<RecordedResult> = sqlx::query_as(&format!(
+        "{SELECT_RECORDED} where device_id = $1 and device_seq = $2"
+    ))
     .bind(device_id)
     .bind(change.device_seq)
     .fetch_optional(&mut **tx)
     .await?;
+    let recorded = by_sequence.or_else(|| known.cloned());
     let refused = |reason: &str, message: &str, server_row| PushResult {
         change_id: change.change_id,
         device_seq: change.device_seq,

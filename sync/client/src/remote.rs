@@ -210,17 +210,7 @@ impl Remote {
         limit: i64,
         wait_secs: u64,
     ) -> Result<PullResponse> {
-        let http = self
-            .http
-            .get(format!("{}/v1/sync/pull", self.base_url))
-            .bearer_auth(self.token()?)
-            .query(&[
-                ("after_seq", after.seq),
-                ("after_change_no", after.change_no),
-                ("limit", limit),
-                ("wait", wait_secs as i64),
-            ]);
-        send(http).await
+        self.pull_request(after, None, limit, wait_secs).await
     }
 
     /// [`pull_waiting`](Self::pull_waiting) of the tenant's feed after `after` and of the global
@@ -233,18 +223,33 @@ impl Remote {
         limit: i64,
         wait_secs: u64,
     ) -> Result<PullResponse> {
+        self.pull_request(after, Some(global_after), limit, wait_secs)
+            .await
+    }
+
+    /// `GET /v1/sync/pull`; without a global cursor the server sends no global changes.
+    async fn pull_request(
+        &self,
+        after: Cursor,
+        global_after: Option<Cursor>,
+        limit: i64,
+        wait_secs: u64,
+    ) -> Result<PullResponse> {
+        let mut query = vec![
+            ("after_seq", after.seq),
+            ("after_change_no", after.change_no),
+            ("limit", limit),
+            ("wait", wait_secs as i64),
+        ];
+        if let Some(global) = global_after {
+            query.push(("after_global_seq", global.seq));
+            query.push(("after_global_change_no", global.change_no));
+        }
         let http = self
             .http
             .get(format!("{}/v1/sync/pull", self.base_url))
             .bearer_auth(self.token()?)
-            .query(&[
-                ("after_seq", after.seq),
-                ("after_change_no", after.change_no),
-                ("after_global_seq", global_after.seq),
-                ("after_global_change_no", global_after.change_no),
-                ("limit", limit),
-                ("wait", wait_secs as i64),
-            ]);
+            .query(&query);
         send(http).await
     }
 }

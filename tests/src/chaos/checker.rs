@@ -32,6 +32,8 @@ pub const PAID_AMOUNT: &str = "invariant_paid_amount";
 pub const CONFIRMATION_NUMBERS: &str = "invariant_confirmation_numbers";
 pub const MEMBERSHIP_NUMBERS: &str = "invariant_membership_numbers";
 pub const LIVENESS: &str = "liveness";
+/// How soon after the last heal every laptop's final sync must have ended.
+pub const LIVENESS_DEADLINE_MS: u64 = 30_000;
 pub const NO_STALE_WIN: &str = "no_stale_win";
 pub const STATUS_TRANSITIONS: &str = "invariant_status_transitions";
 
@@ -498,16 +500,35 @@ pub fn liveness(history: &History, state: &FinalState) -> Vec<Anomaly> {
             ));
         }
         let last_sync = history.records.iter().rev().find_map(|r| match &r.event {
-            Event::Sync { error, .. } if r.laptop == Some(laptop.laptop) => Some((r.step, error)),
+            Event::Sync {
+                error,
+                after_heal_ms,
+                ..
+            } if r.laptop == Some(laptop.laptop) => Some((r.step, error, *after_heal_ms)),
             _ => None,
         });
-        if let Some((step, Some(error))) = last_sync {
+        if let Some((step, Some(error), _)) = last_sync {
             found.push(anomaly(
                 history,
                 LIVENESS,
                 format!("laptop {}'s last sync failed: {error}", laptop.laptop),
                 vec![step],
             ));
+        }
+        if let Some((step, _, Some(after_heal_ms))) = last_sync {
+            if after_heal_ms > LIVENESS_DEADLINE_MS {
+                found.push(anomaly(
+                    history,
+                    LIVENESS,
+                    format!(
+                        "laptop {} was quiet only {:.1} s after the last heal (deadline {} s)",
+                        laptop.laptop,
+                        after_heal_ms as f64 / 1000.0,
+                        LIVENESS_DEADLINE_MS / 1000
+                    ),
+                    vec![step],
+                ));
+            }
         }
     }
     found

@@ -39,8 +39,9 @@ pub enum Event {
         pulled: usize,
         /// The error the round ended with (a dropped link, a reset); none when it completed.
         error: Option<String>,
-        /// Whether the round ran after every fault had healed (the campaign's final syncs).
-        after_heal: bool,
+        /// For the campaign's final syncs, how long after every fault had healed the round
+        /// ended (milliseconds); none for a round during the schedule.
+        after_heal_ms: Option<u64>,
     },
     Fault {
         fault: FaultKind,

@@ -166,7 +166,7 @@ pub async fn run_seed(
             history.record(
                 step,
                 at,
-                sync_event(refused.map_err(|e| e.to_string()), false),
+                sync_event(refused.map_err(|e| e.to_string()), None),
             );
             sign_in_again(db, desk, seed, step, &mut history).await;
         }
@@ -188,7 +188,7 @@ pub async fn run_seed(
                 history.record(
                     step,
                     at,
-                    sync_event(result.map_err(|e| e.to_string()), false),
+                    sync_event(result.map_err(|e| e.to_string()), None),
                 );
             }
             Action::KillMidSync { after_ms } if !desk.partitioned => {
@@ -202,7 +202,7 @@ pub async fn run_seed(
                     Ok(result) => history.record(
                         step,
                         at,
-                        sync_event(result.map_err(|e| e.to_string()), false),
+                        sync_event(result.map_err(|e| e.to_string()), None),
                     ),
                     Err(_) => {
                         // The sync's future is dropped wherever it was (a push on the wire, a pull
@@ -241,7 +241,7 @@ pub async fn run_seed(
                     Ok(result) => history.record(
                         step,
                         at,
-                        sync_event(result.map_err(|e| e.to_string()), false),
+                        sync_event(result.map_err(|e| e.to_string()), None),
                     ),
                     Err(_) => {
                         // As for a kill mid-sync: the snapshot's pages committed so far stay,
@@ -382,6 +382,7 @@ pub async fn run_seed(
             sign_in_again(db, desk, seed, step, &mut history).await;
         }
     }
+    let healed = Instant::now();
     for round in 0..8 {
         let mut moved = false;
         for desk in &mut laptops {
@@ -393,7 +394,10 @@ pub async fn run_seed(
             history.record(
                 step,
                 Some(desk.index),
-                sync_event(result.map_err(|e| e.to_string()), true),
+                sync_event(
+                    result.map_err(|e| e.to_string()),
+                    Some(healed.elapsed().as_millis() as u64),
+                ),
             );
         }
         if !moved && round > 0 {
@@ -472,7 +476,7 @@ fn restart(desk: &mut ChaosLaptop) {
 
 fn sync_event(
     result: Result<pms_sync_client::engine::SyncReport, String>,
-    after_heal: bool,
+    after_heal_ms: Option<u64>,
 ) -> Event {
     match result {
         Ok(report) => Event::Sync {
@@ -480,14 +484,14 @@ fn sync_event(
             rejected: report.rejected,
             pulled: report.pulled,
             error: None,
-            after_heal,
+            after_heal_ms,
         },
         Err(error) => Event::Sync {
             pushed: 0,
             rejected: 0,
             pulled: 0,
             error: Some(error),
-            after_heal,
+            after_heal_ms,
         },
     }
 }
