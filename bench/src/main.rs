@@ -11,6 +11,7 @@
 
 mod fixture;
 mod initial_sync;
+mod job_vs_desk;
 mod latency;
 mod legacy;
 mod local_ops;
@@ -40,8 +41,8 @@ struct Cli {
     /// Small tenants beside it, for the push of many tenants at once.
     #[arg(long, default_value_t = 49)]
     other_tenants: usize,
-    /// Only these measures (comma-separated): initial, apply, local, latency, push, rls, legacy.
-    /// `apply` and `local` need `initial`.
+    /// Only these measures (comma-separated): initial, apply, local, latency, push, rls, legacy,
+    /// jobs. `apply` and `local` need `initial`; `jobs` changes the tenant's stays, so runs last.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// The `pms-client` binary (default: next to this one).
@@ -161,6 +162,10 @@ async fn measure_all(
     if wanted("legacy") {
         println!("legacy search…");
         legacy::measure(world, run).await?;
+    }
+    if wanted("jobs") {
+        println!("a job and the desk…");
+        job_vs_desk::measure(world, run).await?;
     }
     Ok(())
 }

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
+use pms_server::jobs::mail::Mailer;
 use pms_server::jobs::webhooks::{deliver_due, sign, WebhookPolicy};
-use pms_server::jobs::{retention, WorkerConfig};
+use pms_server::jobs::{campaigns, retention, WorkerConfig};
 use pms_sync_client::outbox;
 use pms_sync_protocol::wire::PushOp;
 use pms_tests::laptops::{first_tenant, mirror_matches_server, object, staff_emails, Laptop};
@@ -704,6 +705,82 @@ async fn a_retention_batch_and_a_desk_edit_of_the_same_guest_do_not_deadlock() {
             .await
             .expect("guest");
     assert!(anonymized);
+    drop(laptop);
+}
+
+#[tokio::test]
+async fn a_campaign_launch_and_a_desk_edit_of_the_campaign_do_not_deadlock() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let tenant = first_tenant(&db).await;
+    let server = TestServer::start(&db).await;
+    // the seeded campaigns wait as drafts: the job's one launch is of this campaign
+    sqlx::query("update public.marketing_campaigns set status = 'draft'")
+        .execute(&db.pool)
+        .await
+        .expect("drafts");
+    let campaign: Uuid = sqlx::query_scalar(
+        "insert into public.marketing_campaigns (tenant_id, name, status, type, audience)
+         values ($1, 'Spring', 'active', 'email', 'all_guests') returning id",
+    )
+    .bind(tenant)
+    .fetch_one(&db.pool)
+    .await
+    .expect("campaign");
+    let manager = staff_emails(&db, "manager").await.remove(0);
+    let mut laptop = Laptop::sign_in(&db, &server, &manager, "desk").await;
+    laptop.sync().await;
+    outbox::write(
+        &mut laptop.conn,
+        "marketing_campaigns",
+        PushOp::Update,
+        campaign,
+        object(json!({"name": "Spring offer"})),
+    )
+    .expect("offline edit");
+
+    // Another writer of the tenant holds the feed head: the push queues for it first, then the
+    // campaign job's launch of the same campaign.
+    let mut other_writer = db.pool.begin().await.expect("begin");
+    sqlx::query("select 1 from app.feed_heads where tenant_id = $1 for update")
+        .bind(tenant)
+        .execute(&mut *other_writer)
+        .await
+        .expect("hold the feed head");
+    let push = tokio::spawn(async move {
+        let report = sync_once_report(&mut laptop).await;
+        (report, laptop)
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pool = db.pool.clone();
+    let outbox_file = std::env::temp_dir().join(format!("pms-campaign-{}.jsonl", Uuid::now_v7()));
+    let mailer = Mailer::File {
+        path: outbox_file.clone(),
+    };
+    let job = tokio::spawn(async move { campaigns::run(&pool, &mailer, chrono::Utc::now()).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    other_writer.commit().await.expect("release the head");
+
+    let (report, laptop) = push.await.expect("push task");
+    let report = report.expect("the manager's push went through (not answered busy)");
+    assert_eq!((report.pushed, report.rejected), (1, 0), "{report:?}");
+    let pass = job
+        .await
+        .expect("job task")
+        .expect("the campaign pass went through (not a deadlock victim)");
+    assert_eq!(pass.launched, 1, "{pass:?}");
+    let (name, status): (String, String) =
+        sqlx::query_as("select name, status from public.marketing_campaigns where id = $1")
+            .bind(campaign)
+            .fetch_one(&db.pool)
+            .await
+            .expect("campaign");
+    assert_eq!(name, "Spring offer");
+    assert_eq!(
+        status, "completed",
+        "launched and sent to everyone it reaches"
+    );
+    let _ = std::fs::remove_file(outbox_file);
     drop(laptop);
 }
 

@@ -91,38 +91,83 @@ pub async fn run(pool: &PgPool, mailer: &Mailer, now: DateTime<Utc>) -> Result<C
             break;
         }
     }
-    pass.completed = sqlx::query(
-        "update public.marketing_campaigns c set status = 'completed'
-          where c.status = 'active' and c.target_count > 0
-            and not exists (select 1 from public.campaign_recipients r
-                             where r.tenant_id = c.tenant_id and r.campaign_id = c.id and r.status = 'pending')",
-    )
-    .execute(pool)
-    .await?
-    .rows_affected() as usize;
+    pass.completed = complete_finished(pool).await?;
     Ok(pass)
 }
 
+/// A launched campaign with nobody left to send to ($1 tenant).
+const FINISHED: &str = "
+    c.tenant_id = $1 and c.status = 'active' and c.target_count > 0
+    and not exists (select 1 from public.campaign_recipients r
+                     where r.tenant_id = c.tenant_id and r.campaign_id = c.id and r.status = 'pending')";
+
+/// Marks finished campaigns `completed`, one tenant per transaction with its feed head first.
+async fn complete_finished(pool: &PgPool) -> Result<usize> {
+    let tenants: Vec<Uuid> = sqlx::query_scalar(&format!(
+        "select distinct t.id from public.tenants t
+          where exists (select 1 from public.marketing_campaigns c where {})",
+        FINISHED.replace("$1", "t.id")
+    ))
+    .fetch_all(pool)
+    .await?;
+    let mut completed = 0;
+    for tenant in tenants {
+        let mut tx = pool.begin().await?;
+        super::lock_tenant_feed(&mut tx, tenant).await?;
+        completed += sqlx::query(&format!(
+            "update public.marketing_campaigns c set status = 'completed' where {FINISHED}"
+        ))
+        .bind(tenant)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected() as usize;
+        tx.commit().await?;
+    }
+    Ok(completed)
+}
+
+/// A campaign launched or whose schedule has come, not resolved yet ($1 now).
+const DUE: &str = "
+    c.deleted_at is null and c.target_count = 0
+    and (c.status = 'active' or (c.status = 'scheduled' and c.scheduled_at <= $1))
+    and not exists (select 1 from public.campaign_recipients r
+                     where r.tenant_id = c.tenant_id and r.campaign_id = c.id)";
+
 /// Resolves the recipients of campaigns launched or due, once each.
+///
+/// A due campaign is found without a lock, then claimed under its tenant's feed head: the order
+/// every writer of a tenant follows. A desk pushing an edit of the campaign holds the head and
+/// then wants the row; a job that locked the row first and then waited for the head would close
+/// a circle Postgres ends by failing one of them. Two workers on one tenant queue on the head,
+/// and the second finds the campaign no longer due.
 async fn launch_due(pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
     let mut launched = 0;
     loop {
-        let mut tx = pool.begin().await?;
-        let due: Option<(Uuid, Uuid)> = sqlx::query_as(
-            "select tenant_id, id from public.marketing_campaigns
-              where deleted_at is null and target_count = 0
-                and (status = 'active' or (status = 'scheduled' and scheduled_at <= $1))
-                and not exists (select 1 from public.campaign_recipients r
-                                 where r.tenant_id = marketing_campaigns.tenant_id and r.campaign_id = marketing_campaigns.id)
-              limit 1
-                for update skip locked",
-        )
+        let due: Option<(Uuid, Uuid)> = sqlx::query_as(&format!(
+            "select c.tenant_id, c.id from public.marketing_campaigns c where {DUE} limit 1"
+        ))
         .bind(now)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(pool)
         .await?;
         let Some((tenant, campaign)) = due else {
             return Ok(launched);
         };
+        let mut tx = pool.begin().await?;
+        super::lock_tenant_feed(&mut tx, tenant).await?;
+        let still_due: Option<Uuid> = sqlx::query_scalar(&format!(
+            "select c.id from public.marketing_campaigns c
+              where c.tenant_id = $2 and c.id = $3 and {DUE}
+                for update"
+        ))
+        .bind(now)
+        .bind(tenant)
+        .bind(campaign)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if still_due.is_none() {
+            tx.commit().await?;
+            continue;
+        }
         let resolved = sqlx::query(&format!(
             "insert into public.campaign_recipients (tenant_id, campaign_id, guest_id, email, phone)
              select $1, $2, a.id, a.email, a.phone from ({AUDIENCE}) a
@@ -148,81 +193,75 @@ async fn launch_due(pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
     }
 }
 
-/// Sends one batch of pending recipients; returns (sent, failed).
+/// A claimed recipient and what its message needs.
+#[derive(sqlx::FromRow)]
+struct Pending {
+    id: Uuid,
+    campaign_id: Uuid,
+    guest_id: Uuid,
+    email: Option<String>,
+    phone: Option<String>,
+    channel: String,
+    first_name: String,
+    last_name: String,
+    subject: Option<String>,
+    message: Option<String>,
+}
+
+/// Sends one batch of one tenant's pending recipients; returns (sent, failed).
+///
+/// The recipients are claimed (`FOR UPDATE SKIP LOCKED`: no other worker, and no retention
+/// purge, touches them), the messages sent, and only then the outcomes written under the
+/// tenant's feed head, so the desk's pushes never wait for a mail server. No desk writes a
+/// recipient (they are the server's), so holding them before the head cannot close a circle.
 async fn send_batch(pool: &PgPool, mailer: &Mailer) -> Result<(usize, usize)> {
     let mut tx = pool.begin().await?;
-    type Pending = (
-        Uuid,
-        Uuid,
-        Uuid,
-        Uuid,
-        Option<String>,
-        Option<String>,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-    );
+    let tenant: Option<Uuid> = sqlx::query_scalar(
+        "select r.tenant_id
+           from public.campaign_recipients r
+           join public.marketing_campaigns c on c.tenant_id = r.tenant_id and c.id = r.campaign_id
+          where r.status = 'pending' and c.status = 'active'
+          limit 1
+            for update of r skip locked",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(tenant) = tenant else {
+        return Ok((0, 0));
+    };
     let batch: Vec<Pending> = sqlx::query_as(
-        "select r.tenant_id, r.id, r.campaign_id, r.guest_id, r.email, r.phone, c.type,
+        "select r.id, r.campaign_id, r.guest_id, r.email, r.phone, c.type as channel,
                 g.first_name, g.last_name, c.subject, c.message
            from public.campaign_recipients r
            join public.marketing_campaigns c on c.tenant_id = r.tenant_id and c.id = r.campaign_id
            join public.guests g on g.tenant_id = r.tenant_id and g.id = r.guest_id
-          where r.status = 'pending' and c.status = 'active'
-          limit $1
+          where r.tenant_id = $1 and r.status = 'pending' and c.status = 'active'
+          limit $2
             for update of r skip locked",
     )
+    .bind(tenant)
     .bind(BATCH)
     .fetch_all(&mut *tx)
     .await?;
+
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for pending in batch {
+        let outcome = deliver(mailer, &pending).await;
+        outcomes.push((pending, outcome));
+    }
+
+    super::lock_tenant_feed(&mut tx, tenant).await?;
     let (mut sent, mut failed) = (0, 0);
     let mut campaigns = Vec::new();
-    for (
-        tenant,
-        recipient,
-        campaign,
-        guest,
-        email,
-        phone,
-        channel,
-        first,
-        last,
-        subject,
-        message,
-    ) in batch
-    {
-        let to = if channel == "sms" { phone } else { email };
-        let rendered =
-            render(subject.as_deref().unwrap_or_default(), &first, &last).and_then(|subject| {
-                Ok((
-                    subject,
-                    render(message.as_deref().unwrap_or_default(), &first, &last)?,
-                ))
-            });
-        let outcome = match (&to, rendered) {
-            (None, _) => Err(format!("the guest has no {channel} address")),
-            (_, Err(bad_template)) => Err(bad_template),
-            (Some(to), Ok((subject, body))) => mailer
-                .send(&Outgoing {
-                    channel: channel.clone(),
-                    to: to.clone(),
-                    subject: subject.clone(),
-                    body: body.clone(),
-                })
-                .await
-                .map(|()| (subject, body))
-                .map_err(|e| e.0),
-        };
+    for (pending, outcome) in outcomes {
         match outcome {
-            Ok((subject, body)) => {
+            Ok(Delivered { to, subject, body }) => {
                 sqlx::query(
                     "update public.campaign_recipients set status = 'sent', sent_at = now(), error = null
                       where tenant_id = $1 and id = $2",
                 )
                 .bind(tenant)
-                .bind(recipient)
+                .bind(pending.id)
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query(
@@ -234,12 +273,12 @@ async fn send_batch(pool: &PgPool, mailer: &Mailer) -> Result<(usize, usize)> {
                              'sent', 'campaign', $7::text, $7, now())",
                 )
                 .bind(tenant)
-                .bind(guest)
-                .bind(&channel)
+                .bind(pending.guest_id)
+                .bind(&pending.channel)
                 .bind(subject)
                 .bind(body)
                 .bind(to)
-                .bind(campaign)
+                .bind(pending.campaign_id)
                 .execute(&mut *tx)
                 .await?;
                 sent += 1;
@@ -250,22 +289,53 @@ async fn send_batch(pool: &PgPool, mailer: &Mailer) -> Result<(usize, usize)> {
                       where tenant_id = $1 and id = $2",
                 )
                 .bind(tenant)
-                .bind(recipient)
+                .bind(pending.id)
                 .bind(&reason)
                 .execute(&mut *tx)
                 .await?;
                 failed += 1;
             }
         }
-        if !campaigns.contains(&(tenant, campaign)) {
-            campaigns.push((tenant, campaign));
+        if !campaigns.contains(&pending.campaign_id) {
+            campaigns.push(pending.campaign_id);
         }
     }
-    for (tenant, campaign) in campaigns {
+    for campaign in campaigns {
         refresh_counters(&mut tx, tenant, campaign).await?;
     }
     tx.commit().await?;
     Ok((sent, failed))
+}
+
+/// A message sent: to whom, and its rendered subject and body (for the communication log).
+struct Delivered {
+    to: String,
+    subject: String,
+    body: String,
+}
+
+/// Renders and sends one recipient's message; the reason when it cannot be sent.
+async fn deliver(mailer: &Mailer, pending: &Pending) -> Result<Delivered, String> {
+    let channel = &pending.channel;
+    let to = if channel == "sms" {
+        pending.phone.clone()
+    } else {
+        pending.email.clone()
+    }
+    .ok_or_else(|| format!("the guest has no {channel} address"))?;
+    let (first, last) = (&pending.first_name, &pending.last_name);
+    let subject = render(pending.subject.as_deref().unwrap_or_default(), first, last)?;
+    let body = render(pending.message.as_deref().unwrap_or_default(), first, last)?;
+    mailer
+        .send(&Outgoing {
+            channel: channel.clone(),
+            to: to.clone(),
+            subject: subject.clone(),
+            body: body.clone(),
+        })
+        .await
+        .map_err(|e| e.0)?;
+    Ok(Delivered { to, subject, body })
 }
 
 /// The counters follow the recipients (the rates are generated from them).

@@ -15,8 +15,13 @@
 //!   records that it skipped them.
 //!
 //! Rows go in batches, each in its own transaction: a tenant's feed takes one writer at a time,
-//! and the desk's pushes must not wait behind a long purge. The deletions and anonymizations
+//! and the desk's pushes must not wait behind a long purge. A batch's size follows how long the
+//! last one took, so each holds the tenant's feed head about [`BATCH_TIME`] whatever the table's
+//! width, its triggers or the machine. The deletions and anonymizations
 //! reach the laptops through the feed like any other change.
+
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -24,8 +29,13 @@ use uuid::Uuid;
 
 use crate::error::Result;
 
-/// Rows changed per transaction.
-pub const BATCH: i64 = 2_000;
+/// How long one batch may hold the tenant's feed head: a desk's push of one change waits for one
+/// batch at most, and its target is 100 ms at p99.
+pub const BATCH_TIME: Duration = Duration::from_millis(25);
+/// The bounds of a batch's rows; the first batch takes [`FIRST_BATCH`].
+pub const MIN_BATCH: i64 = 20;
+pub const MAX_BATCH: i64 = 5_000;
+const FIRST_BATCH: i64 = 200;
 
 /// One policy's run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,27 +104,34 @@ async fn run_policy(pool: &PgPool, policy: &DuePolicy, now: DateTime<Utc>) -> Re
     match policy.policy_type.as_str() {
         "guests" => {
             for tenant in &tenants {
-                rows += in_batches(pool, ANONYMIZE_GUESTS, *tenant, cutoff).await?;
+                rows += in_batches(pool, &ANONYMIZE_GUESTS, *tenant, cutoff).await?;
             }
         }
         "communication_logs" | "campaign_recipients" => {
-            let statement = format!(
-                "delete from public.{table} where tenant_id = $1 and id in (
-                     select id from public.{table} where tenant_id = $1 and created_at < $2 limit {BATCH})",
-                table = policy.policy_type
-            );
+            let table = &policy.policy_type;
+            let old = "tenant_id = $1 and created_at < $2";
+            let purge = Batch {
+                pick: format!("select id from public.{table} where {old} limit $3"),
+                // skip what a campaign worker has claimed: it holds those rows while it sends,
+                // then waits for the feed head this batch holds
+                apply: format!(
+                    "delete from public.{table} where tenant_id = $1 and id in (
+                         select id from public.{table} where {old} and id = any ($3)
+                            for update skip locked)"
+                ),
+            };
             for tenant in &tenants {
-                rows += in_batches(pool, &statement, *tenant, cutoff).await?;
+                rows += in_batches(pool, &purge, *tenant, cutoff).await?;
             }
         }
         "webhook_deliveries" => {
             for tenant in &tenants {
-                rows += in_batches(pool, DELETE_DELIVERIES, *tenant, cutoff).await?;
+                rows += in_batches(pool, &DELETE_DELIVERIES, *tenant, cutoff).await?;
             }
         }
         "reservations" if policy.action == "anonymize" => {
             for tenant in &tenants {
-                rows += in_batches(pool, ANONYMIZE_STAYS, *tenant, cutoff).await?;
+                rows += in_batches(pool, &ANONYMIZE_STAYS, *tenant, cutoff).await?;
             }
         }
         "reservations" => skipped = Some("stays are financial records: only `anonymize` applies"),
@@ -159,22 +176,43 @@ async fn tenants_of(pool: &PgPool, policy: &DuePolicy) -> Result<Vec<Uuid>> {
     .await?)
 }
 
-/// Runs `statement` ($1 tenant, $2 cutoff; touches at most [`BATCH`] rows) until it touches none.
+/// One batch of a policy: `pick` finds up to $3 rows' ids ($1 tenant, $2 cutoff), without locks
+/// and before the feed head is taken, so the scan past rows already done costs the desk nothing;
+/// `apply` changes the rows of those ids ($3) that still qualify, under the head.
+struct Batch {
+    pick: String,
+    apply: String,
+}
+
+/// Runs `batch` until nothing is left (or nothing picked can be changed now: claimed rows wait
+/// for the next run).
 async fn in_batches(
     pool: &PgPool,
-    statement: &str,
+    batch: &Batch,
     tenant: Uuid,
     cutoff: DateTime<Utc>,
 ) -> Result<u64> {
     let mut total = 0;
+    let mut size = FIRST_BATCH;
     loop {
-        // One short transaction a batch, the tenant's feed head first: the desk's pushes wait
-        // for one batch at most, and never for a batch that waits for them.
-        let mut tx = pool.begin().await?;
-        super::lock_tenant_feed(&mut tx, tenant).await?;
-        let done = sqlx::query(statement)
+        let ids: Vec<Uuid> = sqlx::query_scalar(&batch.pick)
             .bind(tenant)
             .bind(cutoff)
+            .bind(size)
+            .fetch_all(pool)
+            .await?;
+        if ids.is_empty() {
+            return Ok(total);
+        }
+        // One short transaction a batch, the tenant's feed head first: the desk's pushes wait
+        // for one batch at most, and never for a batch that waits for them.
+        let started = Instant::now();
+        let mut tx = pool.begin().await?;
+        super::lock_tenant_feed(&mut tx, tenant).await?;
+        let done = sqlx::query(&batch.apply)
+            .bind(tenant)
+            .bind(cutoff)
+            .bind(&ids)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -183,39 +221,85 @@ async fn in_batches(
         if done == 0 {
             return Ok(total);
         }
+        size = next_batch_size(size, started.elapsed());
     }
 }
 
-const ANONYMIZE_GUESTS: &str = "
-    with old as (
-        select g.id from public.guests g
-         where g.tenant_id = $1 and g.anonymized_at is null
-           and coalesce(g.last_stay_at, g.created_at) < $2
-           and not exists (select 1 from public.reservations r
-                            where r.tenant_id = g.tenant_id and r.guest_id = g.id
-                              and r.check_out_date >= $2::date)
-         limit 2000),
-    forgotten as (
-        delete from public.guest_preferences p using old
-         where p.tenant_id = $1 and p.guest_id = old.id)
-    update public.guests g
-       set first_name = 'Anonymized', last_name = 'Guest', email = null, phone = null,
-           address_line1 = null, address_line2 = null, city = null, region = null,
-           postal_code = null, country_code = null, date_of_birth = null, nationality = null,
-           tags = '{}', notes = null, metadata = '{}', marketing_consent = false,
-           contact_by_email = false, contact_by_sms = false, contact_by_phone = false,
-           anonymized_at = now()
-      from old
-     where g.tenant_id = $1 and g.id = old.id";
+/// Halves a batch that held the head longer than [`BATCH_TIME`], doubles one that took under
+/// half of it.
+fn next_batch_size(size: i64, took: Duration) -> i64 {
+    if took > BATCH_TIME {
+        (size / 2).max(MIN_BATCH)
+    } else if took < BATCH_TIME / 2 {
+        (size * 2).min(MAX_BATCH)
+    } else {
+        size
+    }
+}
 
-const DELETE_DELIVERIES: &str = "
-    delete from public.webhook_deliveries where tenant_id = $1 and id in (
-        select id from public.webhook_deliveries
-         where tenant_id = $1 and created_at < $2 and status <> 'pending' limit 2000)";
+/// Guests not seen nor booked since the cutoff, not yet anonymized.
+const OLD_GUESTS: &str = "
+    g.tenant_id = $1 and g.anonymized_at is null
+    and coalesce(g.last_stay_at, g.created_at) < $2
+    and not exists (select 1 from public.reservations r
+                     where r.tenant_id = g.tenant_id and r.guest_id = g.id
+                       and r.check_out_date >= $2::date)";
 
-const ANONYMIZE_STAYS: &str = "
-    update public.reservations set guest_name = 'Anonymized Guest', guest_email = null, guest_phone = null,
-           special_requests = null, notes = null
-     where tenant_id = $1 and id in (
-        select id from public.reservations
-         where tenant_id = $1 and check_out_date < $2::date and guest_name <> 'Anonymized Guest' limit 2000)";
+static ANONYMIZE_GUESTS: LazyLock<Batch> = LazyLock::new(|| Batch {
+    pick: format!("select g.id from public.guests g where {OLD_GUESTS} limit $3"),
+    apply: format!(
+        "with old as (
+             select g.id from public.guests g where {OLD_GUESTS} and g.id = any ($3)),
+         forgotten as (
+             delete from public.guest_preferences p using old
+              where p.tenant_id = $1 and p.guest_id = old.id)
+         update public.guests g
+            set first_name = 'Anonymized', last_name = 'Guest', email = null, phone = null,
+                address_line1 = null, address_line2 = null, city = null, region = null,
+                postal_code = null, country_code = null, date_of_birth = null, nationality = null,
+                tags = '{{}}', notes = null, metadata = '{{}}', marketing_consent = false,
+                contact_by_email = false, contact_by_sms = false, contact_by_phone = false,
+                anonymized_at = now()
+           from old
+          where g.tenant_id = $1 and g.id = old.id"
+    ),
+});
+
+/// Deliveries older than the cutoff and no longer pending.
+const OLD_DELIVERIES: &str = "tenant_id = $1 and created_at < $2 and status <> 'pending'";
+
+static DELETE_DELIVERIES: LazyLock<Batch> = LazyLock::new(|| Batch {
+    pick: format!("select id from public.webhook_deliveries where {OLD_DELIVERIES} limit $3"),
+    apply: format!(
+        "delete from public.webhook_deliveries where {OLD_DELIVERIES} and id = any ($3)"
+    ),
+});
+
+/// Stays checked out before the cutoff whose guest details are still there.
+const OLD_STAYS: &str =
+    "tenant_id = $1 and check_out_date < $2::date and guest_name <> 'Anonymized Guest'";
+
+static ANONYMIZE_STAYS: LazyLock<Batch> = LazyLock::new(|| Batch {
+    pick: format!("select id from public.reservations where {OLD_STAYS} limit $3"),
+    apply: format!(
+        "update public.reservations set guest_name = 'Anonymized Guest', guest_email = null,
+                guest_phone = null, special_requests = null, notes = null
+          where {OLD_STAYS} and id = any ($3)"
+    ),
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_over_its_time_halves_and_one_well_under_doubles_within_bounds() {
+        let slow = BATCH_TIME + Duration::from_millis(1);
+        let quick = BATCH_TIME / 4;
+        assert_eq!(next_batch_size(200, slow), 100);
+        assert_eq!(next_batch_size(200, quick), 400);
+        assert_eq!(next_batch_size(200, BATCH_TIME * 3 / 4), 200);
+        assert_eq!(next_batch_size(MIN_BATCH, slow), MIN_BATCH);
+        assert_eq!(next_batch_size(MAX_BATCH, quick), MAX_BATCH);
+    }
+}
