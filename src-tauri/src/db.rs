@@ -87,11 +87,14 @@ pub struct Property {
     pub timezone: String,
     /// The paper it prints on (from its country, else its currency): `a4` or `letter`.
     pub paper_size: pms_sync_client::paperwork::PaperSize,
+    /// Days after a stay's check-out that identity documents captured for it are kept.
+    pub document_retention_days: i64,
 }
 
 /// The columns [`property_from_row`] reads, in order.
 pub const PROPERTY_COLUMNS: &str =
-    "id, name, coalesce(currency, 'USD'), coalesce(timezone, 'UTC'), country_code";
+    "id, name, coalesce(currency, 'USD'), coalesce(timezone, 'UTC'), country_code,
+     coalesce(document_retention_days, 365)";
 
 /// A property from a row of [`PROPERTY_COLUMNS`].
 pub fn property_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Property> {
@@ -103,6 +106,7 @@ pub fn property_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Property> {
         paper_size: pms_sync_client::paperwork::paper_size(country.as_deref(), Some(&currency)),
         currency,
         timezone: r.get(3)?,
+        document_retention_days: r.get(5)?,
     })
 }
 

@@ -64,6 +64,16 @@ pub fn audit_when_due(desk: &Desk) -> Result<usize, AppError> {
     Ok(closed.len())
 }
 
+/// Removes the identity documents the property no longer keeps (its retention setting), as the
+/// server does: a desk that stays offline, or has no server, keeps them no longer either.
+pub fn purge_expired_documents(desk: &Desk) -> Result<usize, AppError> {
+    let now = desk.now();
+    Ok(pms_sync_client::registration::purge_expired(
+        &mut desk.conn(),
+        now,
+    )?)
+}
+
 /// Starts the task for the app's `Desk`.
 pub fn spawn<R: Runtime>(app: AppHandle<R>) {
     let started = std::thread::Builder::new()
@@ -138,6 +148,9 @@ async fn run<R: Runtime>(app: AppHandle<R>) {
             Ok(0) => {}
             Ok(_) => desk.changed(),
             Err(error) => log::error!("the night audit could not run by itself: {error}"),
+        }
+        if let Err(error) = purge_expired_documents(&desk) {
+            log::error!("expired identity documents could not be removed: {error}");
         }
         let forced = desk.force.swap(false, Ordering::SeqCst);
         let session = session_store::load(&desk.database_path()).ok().flatten();

@@ -15,7 +15,8 @@ use crate::commands::{
     today, update,
 };
 use pms_sync_client::{
-    business_day, folio as folio_domain, guest_invoice, night_audit, paperwork, remote, reports,
+    business_day, folio as folio_domain, guest_invoice, history, night_audit, paperwork,
+    registration, remote, reports,
 };
 
 /// The committed file, relative to the workspace root.
@@ -44,6 +45,11 @@ fn declarations(cfg: &Config) -> Vec<String> {
         reservations::RoomOffer,
         reservations::TapeStay,
         reservations::TapeChart,
+        history::HistoryLine,
+        registration::DocumentInput,
+        registration::RegistrationInput,
+        registration::Document,
+        registration::Registration,
         housekeeping::RoomStatus,
         today::Occupancy,
         today::Today,

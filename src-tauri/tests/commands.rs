@@ -1144,3 +1144,139 @@ fn a_local_hotel_numbers_its_bookings_and_counts_its_guests_stays() {
         .as_i64()
         .is_some_and(|t| t > 0));
 }
+
+#[test]
+fn check_in_captures_the_registration_which_prints_and_goes_when_the_property_s_retention_ends() {
+    std::env::set_var("PMS_NO_VIEWER", "1");
+    let desk = TestDesk::new();
+    desk.set_up();
+    let at = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .expect("an instant")
+            .with_timezone(&chrono::Utc)
+    };
+    desk.desk().pin_clock(Some(at("2026-12-05T10:00:00Z")));
+    let guest = desk.ok(
+        "create_guest",
+        json!({"input": {"first_name": "Ines", "last_name": "Prata"}}),
+    );
+    let stay = desk.ok(
+        "create_reservation",
+        json!({"input": {"guest_id": guest["guest"]["id"], "room_id": desk.room("101"),
+                         "check_in": "2026-12-05", "check_out": "2026-12-07", "adults": 2}}),
+    );
+    let id = stay["id"].as_str().expect("id");
+    let capture = |input: Value| {
+        desk.call(
+            "capture_registration",
+            json!({"reservation_id": id, "input": input}),
+        )
+    };
+    let passport = |number: &str, expires_on: &str| json!({"kind": "passport", "number": number, "issuing_country": "pt", "expires_on": expires_on});
+
+    // What the rules refuse names the field, in the clerk's words, and writes nothing.
+    let before = desk.waiting();
+    let expired =
+        capture(json!({"document": passport("P1234567", "2026-12-04")})).expect_err("expired");
+    assert_eq!(expired["field"], "document_expires_on", "{expired}");
+    assert!(expired["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("expired on 2026-12-04")));
+    let card = capture(json!({"document": passport("4111 1111 1111 1111", "2030-01-01")}))
+        .expect_err("card");
+    assert_eq!(card["field"], "document number", "{card}");
+    let unborn = capture(json!({"date_of_birth": "2027-01-01"})).expect_err("future");
+    assert_eq!(unborn["field"], "date_of_birth");
+    assert_eq!(desk.waiting(), before, "a refused capture writes nothing");
+
+    // Captured at check-in; a corrected number replaces the stay's document, never adds one.
+    let registration = capture(json!({"date_of_birth": "1980-02-29", "nationality": "pt",
+                                      "document": passport("P1234567", "2030-01-01")}))
+    .expect("captured");
+    assert_eq!(registration["nationality"], "PT");
+    assert_eq!(registration["document"]["number"], "P1234567");
+    // kept 365 days (the default) after the check-out on the 7th
+    assert_eq!(registration["document"]["kept_until"], "2027-12-06");
+    let registration =
+        capture(json!({"document": passport("P7654321", "2030-01-01")})).expect("corrected");
+    assert_eq!(registration["document"]["number"], "P7654321");
+    assert_eq!(
+        registration["date_of_birth"], "1980-02-29",
+        "kept from the first capture"
+    );
+    let documents = |desk: &TestDesk| -> i64 {
+        desk.desk()
+            .conn()
+            .query_row("select count(*) from guest_documents", [], |r| r.get(0))
+            .expect("count")
+    };
+    assert_eq!(documents(&desk), 1);
+    desk.ok(
+        "reservation_action",
+        json!({"id": id, "action": "check_in"}),
+    );
+
+    let printed = desk.ok("print_registration_card", json!({"reservation_id": id}));
+    let (text, _) = pdf_text_and_info(&printed);
+    for expected in [
+        "Ines Prata",
+        "passport",
+        "P7654321",
+        "2030-01-01",
+        "1980-02-29",
+        "PT",
+    ] {
+        assert!(text.contains(expected), "{expected} on the card:\n{text}");
+    }
+
+    // The booking's history says what happened, in order.
+    let history = desk.ok("booking_history", json!({"id": id}));
+    let actions: Vec<&str> = history
+        .as_array()
+        .expect("lines")
+        .iter()
+        .filter_map(|line| line["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        ["booked", "registered", "registered", "checked_in"]
+    );
+
+    // The owner keeps documents 30 days after check-out: still there on the 30th day after the
+    // 7th (5 January in Lisbon), gone on the next, offline, and no longer printed.
+    assert_eq!(desk.ok("set_document_retention", json!({"days": 30})), 30);
+    let refused = desk.err("set_document_retention", json!({"days": 0}));
+    assert_eq!(refused["field"], "days");
+    desk.desk().pin_clock(Some(at("2027-01-05T23:30:00Z")));
+    assert_eq!(
+        pms_desk::sync_task::purge_expired_documents(desk.desk()).expect("purge"),
+        0
+    );
+    assert_eq!(documents(&desk), 1);
+    desk.desk().pin_clock(Some(at("2027-01-06T00:30:00Z")));
+    assert_eq!(
+        pms_desk::sync_task::purge_expired_documents(desk.desk()).expect("purge"),
+        1
+    );
+    assert_eq!(documents(&desk), 0);
+    let waiting_documents: i64 = desk
+        .desk()
+        .conn()
+        .query_row(
+            "select count(*) from outbox where table_name = 'guest_documents' and status = 'pending'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(
+        waiting_documents, 0,
+        "nothing left to send of a purged document"
+    );
+    assert!(desk.ok("get_registration", json!({"reservation_id": id}))["document"].is_null());
+    let printed = desk.ok("print_registration_card", json!({"reservation_id": id}));
+    let (text, _) = pdf_text_and_info(&printed);
+    assert!(
+        text.contains("Ines Prata") && !text.contains("P7654321"),
+        "{text}"
+    );
+}

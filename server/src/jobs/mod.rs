@@ -92,6 +92,8 @@ impl Default for WorkerConfig {
 pub struct Pass {
     pub deliveries: webhooks::DeliveryPass,
     pub retention_runs: usize,
+    /// Identity documents past their property's retention period, deleted.
+    pub expired_documents: u64,
     pub usage: usage::UsagePass,
     pub loyalty: loyalty::LoyaltyPass,
     pub billing: billing::BillingPass,
@@ -142,6 +144,13 @@ async fn run_periodic(pool: &PgPool, pass: &mut Pass) {
         Ok(runs) => pass.retention_runs = runs.len(),
         Err(error) => {
             tracing::error!(%error, "data retention failed; retrying next pass");
+            pass.failed_jobs += 1;
+        }
+    }
+    match retention::purge_expired_documents(pool, chrono::Utc::now()).await {
+        Ok(removed) => pass.expired_documents = removed,
+        Err(error) => {
+            tracing::error!(%error, "identity document retention failed; retrying next pass");
             pass.failed_jobs += 1;
         }
     }

@@ -14,6 +14,10 @@
 //! - `invoices`, `audit_logs`, `usage_records`: kept (accounting, or no such table here); the run
 //!   records that it skipped them.
 //!
+//! Identity documents (`guest_documents`) follow their property's own setting instead
+//! (`properties.document_retention_days` after the stay's check-out, on the property's date):
+//! [`purge_expired_documents`] deletes them every pass, whatever the policies say.
+//!
 //! Rows go in batches, each in its own transaction: a tenant's feed takes one writer at a time,
 //! and the desk's pushes must not wait behind a long purge. A batch's size follows how long the
 //! last one took, so each holds the tenant's feed head about [`BATCH_TIME`] whatever the table's
@@ -159,6 +163,30 @@ async fn run_policy(pool: &PgPool, policy: &DuePolicy, now: DateTime<Utc>) -> Re
         skipped,
     })
 }
+
+/// Deletes every identity document its property's policy no longer keeps at `now`
+/// (`app.expired_guest_documents`), tenant by tenant in batches; returns how many went.
+pub async fn purge_expired_documents(pool: &PgPool, now: DateTime<Utc>) -> Result<u64> {
+    let tenants: Vec<Uuid> = sqlx::query_scalar("select id from public.tenants order by id")
+        .fetch_all(pool)
+        .await?;
+    let mut removed = 0;
+    for tenant in tenants {
+        removed += in_batches(pool, &DELETE_EXPIRED_DOCUMENTS, tenant, now).await?;
+    }
+    if removed > 0 {
+        tracing::info!(documents = removed, "expired identity documents deleted");
+    }
+    Ok(removed)
+}
+
+/// A document batch: `$2` is the time now, which the function reads in each property's zone.
+static DELETE_EXPIRED_DOCUMENTS: LazyLock<Batch> = LazyLock::new(|| Batch {
+    pick: "select id from app.expired_guest_documents($1, $2) as e(id) limit $3".to_owned(),
+    apply: "delete from public.guest_documents where tenant_id = $1 and id = any ($3)
+               and id in (select id from app.expired_guest_documents($1, $2) as e(id))"
+        .to_owned(),
+});
 
 /// The tenants a policy applies to: its own, or (a platform row) every tenant without an override.
 async fn tenants_of(pool: &PgPool, policy: &DuePolicy) -> Result<Vec<Uuid>> {

@@ -9,6 +9,7 @@ pub mod guests;
 pub mod housekeeping;
 pub mod loyalty;
 pub mod paperwork;
+pub mod registration;
 pub mod reports;
 pub mod reservations;
 pub mod setup;
@@ -98,6 +99,10 @@ fn all<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + S
         reservations::create_reservation,
         reservations::change_reservation,
         reservations::reservation_action,
+        reservations::booking_history,
+        registration::get_registration,
+        registration::capture_registration,
+        registration::set_document_retention,
         folio::get_folio,
         folio::post_charge,
         folio::record_payment,

@@ -46,7 +46,7 @@ pub fn card(
     now: DateTime<Utc>,
 ) -> AppResult<Paperwork> {
     let stay = db::parse_id("reservation_id", reservation_id)?;
-    let card = paperwork::registration_card(conn, stay)?;
+    let card = paperwork::registration_card(conn, stay, now)?;
     let mut doc = gather(
         conn,
         Kind::RegistrationCards,

@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult, CmdResult};
 use crate::state::Desk;
 
 /// The owner's and the managers' figures (revenue is not the front desk's business).
-fn managers_only(desk: &Desk) -> AppResult<()> {
+pub(crate) fn managers_only(desk: &Desk) -> AppResult<()> {
     let role = match desk.user() {
         Some(user) => user.role,
         None => db::desk_state(&desk.conn(), "desk_staff_role")?.unwrap_or_else(|| "owner".into()),

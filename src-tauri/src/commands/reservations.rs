@@ -8,6 +8,7 @@
 //! can still book the same room; the server then refuses the later one into the conflicts inbox.
 
 use chrono::NaiveDate;
+use pms_sync_client::history::{self, HistoryLine};
 use pms_sync_client::pricing;
 use pms_sync_protocol::merge::{status_transition_allowed, ReservationStatus};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -300,7 +301,14 @@ pub struct NewReservation {
 
 const SOURCES: &[&str] = &["direct", "phone", "email", "ota", "walk_in", "agent"];
 
-pub fn create(conn: &mut Connection, input: &NewReservation) -> AppResult<Reservation> {
+/// Books a stay at `at` for `by` (the signed-in colleague's account; none on a local desk),
+/// noted in the booking's history.
+pub fn create(
+    conn: &mut Connection,
+    input: &NewReservation,
+    by: Option<Uuid>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Reservation> {
     let property = db::property(conn)?;
     let (arrival, departure) = stay_dates(&input.check_in, &input.check_out)?;
     // the guest: a profile, or a name typed for this booking
@@ -406,7 +414,11 @@ pub fn create(conn: &mut Connection, input: &NewReservation) -> AppResult<Reserv
     if let Some(number) = number {
         values["confirmation_number"] = number.into();
     }
+    if let Some(by) = by {
+        values["created_by"] = json!(by);
+    }
     db::insert(conn, "reservations", id, values)?;
+    history::record(conn, id, history::Action::Booked, None, by, at)?;
     let room_type_id = room_type_id.clone();
     pricing::price_stay(
         conn,
@@ -432,7 +444,12 @@ pub struct ChangeReservation {
 
 /// Changes the dates or the room of a booking still to come or in the house, checking the new
 /// nights and room like a new booking (its own nights do not count). The total follows the nights.
-pub fn change(conn: &mut Connection, input: &ChangeReservation) -> AppResult<Reservation> {
+pub fn change(
+    conn: &mut Connection,
+    input: &ChangeReservation,
+    by: Option<Uuid>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Reservation> {
     let current = get(conn, &input.id)?;
     if !matches!(
         current.status.as_str(),
@@ -494,7 +511,15 @@ pub fn change(conn: &mut Connection, input: &ChangeReservation) -> AppResult<Res
         )?;
         values.insert("total_amount_cents".into(), json!(total));
     }
-    db::update(conn, "reservations", id, serde_json::Value::Object(values))?;
+    let before =
+        pms_sync_client::mirror::read(conn, "reservations", &current.id)?.unwrap_or_default();
+    if let Some(moved) = history::changes(&before, &values) {
+        if let Some(by) = by {
+            values.insert("modified_by".into(), json!(by));
+        }
+        db::update(conn, "reservations", id, serde_json::Value::Object(values))?;
+        history::record(conn, id, history::Action::Changed, Some(moved), by, at)?;
+    }
     get(conn, &current.id)
 }
 
@@ -645,6 +670,29 @@ pub fn act(
             )?;
         }
     }
+    let done = match action {
+        Action::CheckIn => history::Action::CheckedIn,
+        Action::CheckOut => history::Action::CheckedOut,
+        Action::Cancel => history::Action::Cancelled,
+        Action::NoShow => history::Action::NoShow,
+    };
+    let detail = reason
+        .or(override_reason)
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            let mut detail = serde_json::Map::new();
+            detail.insert("reason".into(), json!(r));
+            detail
+        });
+    history::record(
+        conn,
+        row_id,
+        done,
+        detail,
+        staff.and_then(|user| user.user_id),
+        at,
+    )?;
     Ok(ActionOutcome {
         reservation: get(conn, id)?,
         points_earned,
@@ -761,7 +809,7 @@ pub async fn create_reservation(
     desk: State<'_, Desk>,
     input: NewReservation,
 ) -> CmdResult<Reservation> {
-    let reservation = create(&mut desk.conn(), &input)?;
+    let reservation = create(&mut desk.conn(), &input, desk.staff_id(), desk.now())?;
     desk.changed();
     Ok(reservation)
 }
@@ -771,7 +819,7 @@ pub async fn change_reservation(
     desk: State<'_, Desk>,
     input: ChangeReservation,
 ) -> CmdResult<Reservation> {
-    let reservation = change(&mut desk.conn(), &input)?;
+    let reservation = change(&mut desk.conn(), &input, desk.staff_id(), desk.now())?;
     desk.changed();
     Ok(reservation)
 }
@@ -795,6 +843,14 @@ pub async fn reservation_action(
     )?;
     desk.changed();
     Ok(outcome)
+}
+
+/// The booking's history, oldest first, each line with the colleague who did it.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn booking_history(desk: State<'_, Desk>, id: String) -> CmdResult<Vec<HistoryLine>> {
+    let conn = desk.conn();
+    get(&conn, &id)?;
+    Ok(history::of_booking(&conn, &id)?)
 }
 
 #[tauri::command(rename_all = "snake_case")]

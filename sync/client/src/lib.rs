@@ -21,6 +21,9 @@
 //! - [`paperwork`]: what a desk prints (arrivals, departures, in house with balances,
 //!   housekeeping, registration cards, the outage pack) read from the mirror.
 //! - [`paperwork_pdf`]: that paperwork laid out as a PDF on A4 or Letter.
+//! - [`registration`]: what check-in captures for the registration card (date of birth,
+//!   nationality, identity document) and how long documents are kept.
+//! - [`history`]: a booking's history, each line with the colleague who did it.
 //! - [`loyalty`]: the balance the desk sees (server plus pending) and redemptions within it.
 //! - [`error`]: the crate's error type.
 //!
@@ -34,6 +37,7 @@ pub mod error;
 pub mod folio;
 pub mod guest_invoice;
 pub mod guest_invoice_pdf;
+pub mod history;
 pub mod loyalty;
 pub mod mirror;
 pub mod night_audit;
@@ -41,6 +45,7 @@ pub mod outbox;
 pub mod paperwork;
 pub mod paperwork_pdf;
 pub mod pricing;
+pub mod registration;
 pub mod remote;
 pub mod reports;
 pub mod session_file;

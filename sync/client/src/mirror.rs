@@ -25,6 +25,9 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/0005_rates_audit_invoices.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0006_registration_and_history.sql"
+        )),
     ])
 }
 

@@ -421,8 +421,13 @@ pub fn housekeeping(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// The registration card of one stay.
-pub fn registration_card(conn: &Connection, reservation_id: Uuid) -> Result<RegistrationCard> {
+/// The registration card of one stay at `now`: with the identity document shown for it (else the
+/// guest's newest one the property still keeps).
+pub fn registration_card(
+    conn: &Connection,
+    reservation_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<RegistrationCard> {
     let id = reservation_id.to_string();
     let stay = stays(conn, "where r.id = ?1 and r.deleted_at is null", [&id])?
         .into_iter()
@@ -496,7 +501,14 @@ pub fn registration_card(conn: &Connection, reservation_id: Uuid) -> Result<Regi
         address_lines,
         date_of_birth: birth.filter(|b| !b.trim().is_empty()),
         nationality: nationality.filter(|n| !n.trim().is_empty()),
-        document: IdentityDocument::default(),
+        document: crate::registration::registration(conn, reservation_id, now)?
+            .document
+            .map(|d| IdentityDocument {
+                kind: Some(d.kind.replace('_', " ")),
+                number: Some(d.number),
+                expires_on: d.expires_on,
+            })
+            .unwrap_or_default(),
         rate_per_night_minor: rate,
     })
 }
@@ -535,7 +547,7 @@ pub fn gather(
             .map(|s| {
                 let uuid = Uuid::parse_str(&s.reservation_id)
                     .map_err(|e| Error::Data(format!("stay {}: {e}", s.reservation_id)))?;
-                Ok(Section::Card(Box::new(registration_card(conn, uuid)?)))
+                Ok(Section::Card(Box::new(registration_card(conn, uuid, now)?)))
             })
             .collect()
     };

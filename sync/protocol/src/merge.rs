@@ -125,6 +125,12 @@ pub const FIELD_GROUPS: &[FieldGroup] = &[
         name: "address",
         columns: ADDRESS,
     },
+    // A document is read off one card: two desks correcting it offline keep one reading whole.
+    FieldGroup {
+        table: "guest_documents",
+        name: "document",
+        columns: &["kind", "number", "issuing_country", "expires_on"],
+    },
 ];
 
 /// The name of a field group; also its key in a row's per-group stamps. Serialized as the bare
@@ -227,6 +233,7 @@ pub const APPEND_ONLY_TABLES: &[&str] = &[
     "folio_entries",
     "night_audits",
     "guest_invoices",
+    "reservation_events",
 ];
 
 /// Tables whose rows may carry an id derived from what they are (a stay's guest folio): an

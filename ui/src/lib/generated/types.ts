@@ -9,7 +9,11 @@ export type Property = { id: string, name: string, currency: string, timezone: s
 /**
  * The paper it prints on (from its country, else its currency): `a4` or `letter`.
  */
-paper_size: PaperSize, };
+paper_size: PaperSize, 
+/**
+ * Days after a stay's check-out that identity documents captured for it are kept.
+ */
+document_retention_days: number, };
 
 export type User = { email: string, role: string, 
 /**
@@ -104,6 +108,56 @@ export type RoomOffer = { id: string, number: string, room_type_id: string, room
 export type TapeStay = { id: string, room_id: string, guest_name: string, status: string, check_in: string, check_out: string, };
 
 export type TapeChart = { start: string, days: number, rooms: Array<RoomOffer>, stays: Array<TapeStay>, };
+
+export type HistoryLine = { 
+/**
+ * RFC 3339.
+ */
+at: string, 
+/**
+ * An event's action, or `payment`, `refund`, `charge`, `adjustment`, `void`, `invoice`.
+ */
+action: string, 
+/**
+ * What changed or was taken: the event's detail, or the entry's amount and description.
+ */
+detail: Record<string, unknown> | null, 
+/**
+ * The colleague's name as the staff list has it; none for a local desk or a server job.
+ */
+by: string | null, };
+
+export type DocumentInput = { 
+/**
+ * One of [`DOCUMENT_KINDS`].
+ */
+kind: string, number: string, issuing_country: string | null, 
+/**
+ * `YYYY-MM-DD`.
+ */
+expires_on: string | null, };
+
+export type RegistrationInput = { 
+/**
+ * `YYYY-MM-DD`.
+ */
+date_of_birth: string | null, 
+/**
+ * ISO 3166 alpha-2 ("PT").
+ */
+nationality: string | null, document: DocumentInput | null, };
+
+export type Document = { id: string, kind: string, number: string, issuing_country: string | null, expires_on: string | null, reservation_id: string | null, 
+/**
+ * The property's date after which it is no longer kept.
+ */
+kept_until: string, };
+
+export type Registration = { reservation_id: string, guest_id: string | null, date_of_birth: string | null, nationality: string | null, 
+/**
+ * The document shown for this stay, else the guest's newest one still kept.
+ */
+document: Document | null, };
 
 export type RoomStatus = { id: string, number: string, floor: number | null, room_type_name: string, housekeeping_status: string, notes: string | null, 
 /**
