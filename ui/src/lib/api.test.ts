@@ -49,6 +49,14 @@ describe("a command refused because the desk is locked", () => {
     await api.giveTemporaryPassword("u1");
     await api.signIn("ana@hotel.test", "temp");
     await api.signIn("ana@hotel.test", "temp", "my own password");
+    await api.registration("r1");
+    await api.captureRegistration("r1", {
+      date_of_birth: null,
+      nationality: "PT",
+      document: null,
+    });
+    await api.bookingHistory("r1");
+    await api.setDocumentRetention(90);
     expect(answer.mock.calls).toEqual([
       ["set_idle_lock", { minutes: 30 }],
       ["get_report", { from: "2026-11-06", to: "2026-12-05" }],
@@ -64,6 +72,13 @@ describe("a command refused because the desk is locked", () => {
       ["give_temporary_password", { user_id: "u1" }],
       ["sign_in", { email: "ana@hotel.test", password: "temp" }],
       ["sign_in", { email: "ana@hotel.test", password: "temp", new_password: "my own password" }],
+      ["get_registration", { reservation_id: "r1" }],
+      [
+        "capture_registration",
+        { reservation_id: "r1", input: { date_of_birth: null, nationality: "PT", document: null } },
+      ],
+      ["booking_history", { id: "r1" }],
+      ["set_document_retention", { days: 90 }],
     ]);
   });
 });

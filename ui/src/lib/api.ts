@@ -15,6 +15,7 @@ import type {
   GuestHit,
   GuestInvoice,
   GuestInput,
+  HistoryLine,
   LedgerEntry,
   Membership,
   PaymentMethod,
@@ -22,6 +23,8 @@ import type {
   Report,
   Program,
   Property,
+  Registration,
+  RegistrationInput,
   Reservation,
   RoomOffer,
   RoomStatus,
@@ -180,6 +183,17 @@ export const api = {
       reason: reason ?? null,
       override_reason: override_reason ?? null,
     }),
+
+  /** What is on file for the stay's registration card (date of birth, nationality, document). */
+  registration: (reservation_id: string) =>
+    invoke<Registration>("get_registration", { reservation_id }),
+  /** Records what the clerk captured at check-in; empty fields are left as they are. */
+  captureRegistration: (reservation_id: string, input: RegistrationInput) =>
+    invoke<Registration>("capture_registration", { reservation_id, input }),
+  /** The booking's history, oldest first, each line with the colleague who did it. */
+  bookingHistory: (id: string) => invoke<HistoryLine[]>("booking_history", { id }),
+  /** Owners and managers: days after check-out that identity documents are kept (1–3650). */
+  setDocumentRetention: (days: number) => invoke<number>("set_document_retention", { days }),
 
   folio: (reservation_id: string) => invoke<StayFolio>("get_folio", { reservation_id }),
   postCharge: (charge: NewCharge) => invoke<StayFolio>("post_charge", { charge }),
