@@ -130,6 +130,13 @@ async function folioToInvoice() {
   await script(
     `[...document.querySelectorAll('[data-testid="reservation-detail"] button')].find((b) => b.textContent.trim() === "Check in").click(); return true;`,
   );
+  // the registration step comes first: check in without details
+  await until("the registration step", () =>
+    script(
+      `const b = document.querySelector('[data-testid="reg-skip"]'); return b !== null && !b.disabled`,
+    ),
+  );
+  await click('[data-testid="reg-skip"]');
   await until("checked in", () =>
     script(`return document.querySelector('[data-testid="check-out"]') !== null`),
   );
