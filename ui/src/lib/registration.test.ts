@@ -4,7 +4,9 @@ import {
   formField,
   formFrom,
   maskNumber,
+  parseRetentionDays,
   registrationInput,
+  setsRetention,
   validateRegistration,
   type RegistrationForm,
 } from "./registration";
@@ -175,5 +177,24 @@ describe("a document number on screen", () => {
     expect(maskNumber("12345678 9ZZ1")).not.toContain("5678");
     expect(maskNumber("AB12")).toBe("••••");
     expect(maskNumber("")).toBe("");
+  });
+});
+
+describe("how long documents are kept", () => {
+  it("takes a whole number of days from 1 to 3650", () => {
+    expect(parseRetentionDays(" 90 ")).toBe(90);
+    expect(parseRetentionDays("1")).toBe(1);
+    expect(parseRetentionDays("3650")).toBe(3650);
+    expect(parseRetentionDays("0")).toBeNull();
+    expect(parseRetentionDays("3651")).toBeNull();
+    expect(parseRetentionDays("-5")).toBeNull();
+    expect(parseRetentionDays("7.5")).toBeNull();
+    expect(parseRetentionDays("")).toBeNull();
+  });
+  it("is set by owners and managers only", () => {
+    expect(setsRetention("owner")).toBe(true);
+    expect(setsRetention("manager")).toBe(true);
+    expect(setsRetention("front_desk")).toBe(false);
+    expect(setsRetention("housekeeping")).toBe(false);
   });
 });

@@ -150,3 +150,16 @@ export function maskNumber(text: string): string {
   if (chars.length <= 4) return "•".repeat(chars.length);
   return "•".repeat(chars.length - 4) + chars.slice(-4).join("");
 }
+
+/** Who may set how long documents are kept (the Rust side's `managers_only`). */
+export function setsRetention(role: string): boolean {
+  return role === "owner" || role === "manager";
+}
+
+/** The retention setting as typed: a whole number of days 1–3650, else null. */
+export function parseRetentionDays(text: string): number | null {
+  const trimmed = text.trim();
+  if (!/^\d{1,4}$/.test(trimmed)) return null;
+  const days = Number(trimmed);
+  return days >= 1 && days <= 3650 ? days : null;
+}
