@@ -54,8 +54,10 @@ create table public.reservation_events (
     staff_user_id uuid,
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now(),
-    primary key (tenant_id, id),
-    foreign key (tenant_id, reservation_id) references public.reservations (tenant_id, id) on delete cascade
+    primary key (tenant_id, id)
+    -- No foreign key to the booking, on purpose: a desk's booking the server refuses (a double
+    -- booking) comes back as one conflict for the clerk to resolve, and its `booked` event waits
+    -- here for it rather than being a second conflict of its own. Bookings are never deleted.
 );
 create index reservation_events_reservation_idx on public.reservation_events (tenant_id, reservation_id, created_at);
 
@@ -69,11 +71,6 @@ create function app.reject_reservation_event_change() returns trigger
 language plpgsql
 as $$
 begin
-    if tg_op = 'DELETE' and not exists (
-        select 1 from public.reservations r where r.tenant_id = old.tenant_id and r.id = old.reservation_id) then
-        -- the booking itself is being deleted (retention): its history goes with it
-        return old;
-    end if;
     raise exception 'reservation_events is append-only: a booking''s history is never rewritten'
         using errcode = 'insufficient_privilege';
 end

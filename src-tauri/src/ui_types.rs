@@ -15,8 +15,8 @@ use crate::commands::{
     today, update,
 };
 use pms_sync_client::{
-    business_day, folio as folio_domain, guest_invoice, history, night_audit, paperwork,
-    registration, remote, reports,
+    business_day, communications, folio as folio_domain, guest_invoice, history, loyalty_programs,
+    night_audit, paperwork, registration, remote, reports,
 };
 
 /// The committed file, relative to the workspace root.
@@ -58,9 +58,13 @@ fn declarations(cfg: &Config) -> Vec<String> {
         guests::Communication,
         guests::Profile,
         guests::GuestInput,
+        communications::Kind,
+        communications::NewCommunication,
         loyalty::Membership,
         loyalty::Tier,
         loyalty::Program,
+        loyalty_programs::TierInput,
+        loyalty_programs::ProgramInput,
         loyalty::LedgerEntry,
         campaigns::Campaign,
         admin::Billing,

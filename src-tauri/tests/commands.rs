@@ -1280,3 +1280,166 @@ fn check_in_captures_the_registration_which_prints_and_goes_when_the_property_s_
         "{text}"
     );
 }
+
+#[test]
+fn a_guest_s_preferences_are_edited_by_the_server_s_rules_and_calls_and_notes_are_logged() {
+    let desk = TestDesk::new();
+    desk.set_up();
+    let profile = desk.ok(
+        "create_guest",
+        json!({"input": {"first_name": "Marta", "last_name": "Sousa"}}),
+    );
+    let guest = profile["guest"]["id"].as_str().expect("id").to_owned();
+    assert!(profile["preferences"].is_null());
+    let save = |changes: Value| {
+        desk.call(
+            "save_guest_preferences",
+            json!({"guest_id": guest, "changes": changes}),
+        )
+    };
+
+    let floor =
+        save(json!({"bed_type": "king", "floor_preference": "specific"})).expect_err("no floor");
+    assert_eq!(floor["field"], "specific_floor", "{floor}");
+    let bed = save(json!({"bed_type": "waterbed"})).expect_err("not a bed type");
+    assert_eq!(bed["field"], "bed_type");
+    let saved = save(json!({"bed_type": "king", "floor_preference": "specific", "specific_floor": "3",
+                            "allergies": "nuts, shellfish", "wake_up_call": true, "wake_up_time": "6:45"}))
+    .expect("saved");
+    let preferences = &saved["preferences"];
+    assert_eq!(preferences["bed_type"], "king");
+    assert_eq!(preferences["specific_floor"], 3);
+    assert_eq!(preferences["allergies"], json!(["nuts", "shellfish"]));
+    assert_eq!(preferences["wake_up_time"], "06:45:00");
+    // one record per guest, under the id every desk derives for it
+    let guest_uuid = uuid::Uuid::parse_str(&guest).expect("uuid");
+    assert_eq!(
+        preferences["id"],
+        pms_sync_protocol::derived::guest_preferences_id(guest_uuid).to_string()
+    );
+    let saved = save(json!({"bed_type": "twin"})).expect("changed");
+    assert_eq!(saved["preferences"]["bed_type"], "twin");
+    assert_eq!(
+        saved["preferences"]["allergies"],
+        json!(["nuts", "shellfish"]),
+        "left as it was"
+    );
+    let records: i64 = desk
+        .desk()
+        .conn()
+        .query_row(
+            "select count(*) from guest_preferences where guest_id = ?1",
+            [&guest],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(records, 1);
+
+    let log = |entry: Value| {
+        desk.call(
+            "log_communication",
+            json!({"guest_id": guest, "entry": entry}),
+        )
+    };
+    let empty = log(json!({"kind": "note", "message": "  "})).expect_err("empty");
+    assert_eq!(empty["field"], "message");
+    let card =
+        log(json!({"kind": "call", "message": "paid with 4111 1111 1111 1111"})).expect_err("card");
+    assert!(
+        card["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("card number")),
+        "{card}"
+    );
+    log(json!({"kind": "call", "inbound": true, "subject": "Late arrival", "message": "Arrives after 23:00"}))
+        .expect("logged");
+    let logged = log(json!({"kind": "note", "message": "Prefers the quiet side"})).expect("logged");
+    let kinds: Vec<(&str, &str)> = logged["communications"]
+        .as_array()
+        .expect("communications")
+        .iter()
+        .map(|c| {
+            (
+                c["kind"].as_str().unwrap_or(""),
+                c["direction"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(kinds.len(), 2, "{logged}");
+    assert!(
+        kinds.contains(&("phone", "inbound")) && kinds.contains(&("in_person", "inbound")),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn owners_set_up_loyalty_programs_with_climbing_tiers_and_the_front_desk_cannot() {
+    let desk = TestDesk::new();
+    desk.set_up();
+    let program = |name: &str, tiers: Value| {
+        json!({"name": name, "enabled": true, "points_per_currency_unit": 2.0,
+               "first_stay_bonus_points": 100, "point_value_cents": 0.5,
+               "minimum_redemption_points": 500, "points_expiry_days": 730, "tiers": tiers})
+    };
+    let tiers = json!([
+        {"name": "Silver", "required_points": 1000, "multiplier": 1.25, "benefits": ["Late check-out"]},
+        {"name": "Gold", "required_points": 5000, "multiplier": 1.5}
+    ]);
+    let listed = desk.ok(
+        "create_loyalty_program",
+        json!({"input": program("Azul Club", tiers)}),
+    );
+    let created = listed
+        .as_array()
+        .expect("programs")
+        .iter()
+        .find(|p| p["name"] == "Azul Club")
+        .expect("created")
+        .clone();
+    assert_eq!(created["currency"], "EUR", "the property's currency");
+    assert_eq!(created["points_per_currency_unit"], 2.0);
+    assert_eq!(created["tiers"][0]["benefits"], json!(["Late check-out"]));
+    assert_eq!(created["points_expiry_days"], 730);
+
+    let falling = json!([
+        {"name": "Gold", "required_points": 5000, "multiplier": 1.5},
+        {"name": "Silver", "required_points": 1000, "multiplier": 1.25}
+    ]);
+    let refused = desk.err(
+        "create_loyalty_program",
+        json!({"input": program("Other", falling)}),
+    );
+    assert_eq!(refused["field"], "tiers", "{refused}");
+
+    let id = created["id"].as_str().expect("id");
+    let renamed = json!([
+        {"name": "Silver", "required_points": 800, "multiplier": 1.25},
+        {"name": "Platinum", "required_points": 8000, "multiplier": 2.0}
+    ]);
+    let listed = desk.ok(
+        "update_loyalty_program",
+        json!({"id": id, "input": program("Azul Club", renamed)}),
+    );
+    let updated = listed
+        .as_array()
+        .expect("programs")
+        .iter()
+        .find(|p| p["id"] == id)
+        .expect("kept");
+    let names: Vec<&str> = updated["tiers"]
+        .as_array()
+        .expect("tiers")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Silver", "Platinum"]);
+    assert_eq!(updated["tiers"][0]["required_points"], 800);
+
+    pms_sync_client::mirror::set_state(&desk.desk().conn(), "desk_staff_role", "front_desk")
+        .expect("front desk");
+    let front_desk = desk.err(
+        "create_loyalty_program",
+        json!({"input": program("Mine", json!([]))}),
+    );
+    assert_eq!(front_desk["kind"], "ManagersOnly");
+}

@@ -205,8 +205,8 @@ async fn offline_work_is_pushed_when_the_server_is_back_and_a_double_booking_is_
     assert!(booking["confirmation_number"].is_null());
     let offline = status_until(&desk, "offline", |s| s["online"] == false).await;
     assert_eq!(
-        offline["changes_waiting"], 2,
-        "the guest and the booking wait"
+        offline["changes_waiting"], 3,
+        "the guest, the booking and its history's first line wait"
     );
     assert_eq!(
         offline["last_error"],
@@ -387,8 +387,8 @@ async fn a_local_hotel_is_adopted_when_it_first_connects() {
     );
     assert_eq!(
         desk.waiting(),
-        11,
-        "property, 2 room types, 5 rooms, the guest and 2 bookings wait"
+        13,
+        "property, 2 room types, 5 rooms, the guest, 2 bookings and their history wait"
     );
 
     let status = ok(
@@ -706,6 +706,36 @@ async fn a_second_colleague_signs_in_online_then_both_offline_and_writes_are_the
             (2_000, Some(second.1.to_string()))
         ]
     );
+    // The booking's history names the colleague who took each payment.
+    let history = ok(&desk, "booking_history", json!({"id": stay}));
+    let takers: Vec<(i64, Option<String>)> = history
+        .as_array()
+        .expect("lines")
+        .iter()
+        .filter(|line| line["action"] == "payment")
+        .filter_map(|line| {
+            Some((
+                line["detail"]["amount_minor"].as_i64()?,
+                line["by"].as_str().map(str::to_owned),
+            ))
+        })
+        .filter(|(amount, _)| [1_000, 2_000].contains(amount))
+        .collect();
+    let mut names = Vec::new();
+    for user in [second.1, first.1] {
+        let name: String =
+            sqlx::query_scalar("select display_name from public.staff where user_id = $1")
+                .bind(user)
+                .fetch_one(&db.pool)
+                .await
+                .expect("a colleague's name");
+        names.push(Some(name));
+    }
+    assert_eq!(
+        takers,
+        vec![(2_000, names[0].clone()), (1_000, names[1].clone())]
+    );
+    assert_ne!(names[0], names[1]);
     ok(&desk, "sync_now", json!({}));
     status_until(&desk, "the payments pushed", |s| s["changes_waiting"] == 0).await;
     let on_server: Vec<(i64, Option<Uuid>)> = sqlx::query_as(
@@ -1012,8 +1042,8 @@ async fn a_local_hotel_s_fifty_bookings_arrive_once_and_keep_their_numbers() {
     );
     let waiting = desk.waiting();
     assert_eq!(
-        waiting, 58,
-        "property, 2 room types, 5 rooms and 50 bookings"
+        waiting, 108,
+        "property, 2 room types, 5 rooms, 50 bookings and their 50 `booked` events"
     );
 
     ok(
@@ -1046,7 +1076,8 @@ async fn a_local_hotel_s_fifty_bookings_arrive_once_and_keep_their_numbers() {
         "select (select count(*) from public.properties where tenant_id = $1)
               + (select count(*) from public.room_types where tenant_id = $1)
               + (select count(*) from public.rooms where tenant_id = $1)
-              + (select count(*) from public.reservations where tenant_id = $1)",
+              + (select count(*) from public.reservations where tenant_id = $1)
+              + (select count(*) from public.reservation_events where tenant_id = $1)",
     )
     .bind(tenant)
     .fetch_one(&db.pool)

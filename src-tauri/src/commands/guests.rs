@@ -9,6 +9,8 @@ use serde_json::{json, Map, Value};
 use tauri::State;
 use uuid::Uuid;
 
+use pms_sync_client::communications::NewCommunication;
+
 use super::loyalty::{memberships, Membership};
 use super::reservations::{query, Reservation};
 use crate::db;
@@ -362,4 +364,36 @@ pub async fn update_guest(
     let profile = update(&mut desk.conn(), &id, &input)?;
     desk.changed();
     Ok(profile)
+}
+
+/// Saves the guest's preferences (column → value; those left out stay as they are).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn save_guest_preferences(
+    desk: State<'_, Desk>,
+    guest_id: String,
+    changes: Map<String, Value>,
+) -> CmdResult<Profile> {
+    let id = db::parse_id("guest_id", &guest_id)?;
+    let mut conn = desk.conn();
+    pms_sync_client::preferences::save(&mut conn, id, &changes)?;
+    let saved = profile(&conn, &guest_id)?;
+    drop(conn);
+    desk.changed();
+    Ok(saved)
+}
+
+/// Logs a call, an e-mail or a note with the guest, as the signed-in colleague.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn log_communication(
+    desk: State<'_, Desk>,
+    guest_id: String,
+    entry: NewCommunication,
+) -> CmdResult<Profile> {
+    let id = db::parse_id("guest_id", &guest_id)?;
+    let mut conn = desk.conn();
+    pms_sync_client::communications::log(&mut conn, id, &entry, desk.staff_id(), desk.now())?;
+    let logged = profile(&conn, &guest_id)?;
+    drop(conn);
+    desk.changed();
+    Ok(logged)
 }

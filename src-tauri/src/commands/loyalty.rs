@@ -6,6 +6,7 @@
 //! plus the program's first-stay bonus when the member has never earned before.
 
 use pms_sync_client::loyalty as ledger;
+use pms_sync_client::loyalty_programs::{self, ProgramInput};
 use pms_sync_protocol::derived;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -23,17 +24,23 @@ pub struct Tier {
     pub name: String,
     pub required_points: i64,
     pub multiplier: f64,
+    pub benefits: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, ts_rs::TS)]
 pub struct Program {
     pub id: String,
     pub name: String,
+    pub description: Option<String>,
     pub enabled: bool,
     pub tiers: Vec<Tier>,
     pub points_per_currency_unit: f64,
     pub first_stay_bonus_points: i64,
+    pub birthday_bonus_points: i64,
+    pub point_value_cents: f64,
     pub minimum_redemption_points: i64,
+    pub points_expiry_days: Option<i64>,
+    pub currency: String,
     pub members: i64,
 }
 
@@ -53,6 +60,14 @@ fn tiers_of(json: Option<String>) -> Vec<Tier> {
                         .as_f64()
                         .or_else(|| tier["multiplier"].as_str().and_then(|m| m.parse().ok()))
                         .unwrap_or(1.0),
+                    benefits: tier["benefits"]
+                        .as_array()
+                        .map(|b| {
+                            b.iter()
+                                .filter_map(|x| x.as_str().map(str::to_owned))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 })
                 .collect()
         })
@@ -63,7 +78,9 @@ pub fn programs(conn: &Connection) -> AppResult<Vec<Program>> {
     let mut statement = conn.prepare_cached(
         "select p.id, p.name, coalesce(p.enabled, 1), p.tiers, coalesce(p.points_per_currency_unit, '1'),
                 coalesce(p.first_stay_bonus_points, 0), coalesce(p.minimum_redemption_points, 0),
-                (select count(*) from loyalty_members m where m.program_id = p.id and m.deleted_at is null)
+                (select count(*) from loyalty_members m where m.program_id = p.id and m.deleted_at is null),
+                p.description, coalesce(p.birthday_bonus_points, 0), coalesce(p.point_value_cents, '1'),
+                p.points_expiry_days, coalesce(p.currency, 'USD')
            from loyalty_programs p where p.deleted_at is null order by p.name",
     )?;
     let rows = statement.query_map([], |r| {
@@ -76,6 +93,11 @@ pub fn programs(conn: &Connection) -> AppResult<Vec<Program>> {
             first_stay_bonus_points: r.get(5)?,
             minimum_redemption_points: r.get(6)?,
             members: r.get(7)?,
+            description: r.get(8)?,
+            birthday_bonus_points: r.get(9)?,
+            point_value_cents: r.get::<_, String>(10)?.parse().unwrap_or(1.0),
+            points_expiry_days: r.get(11)?,
+            currency: r.get(12)?,
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -283,6 +305,38 @@ pub struct PointsInput {
     pub member_id: String,
     pub points: i64,
     pub description: Option<String>,
+}
+
+/// Creates a loyalty program counting in the property's currency (owners and managers).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn create_loyalty_program(
+    desk: State<'_, Desk>,
+    input: ProgramInput,
+) -> CmdResult<Vec<Program>> {
+    super::reports::managers_only(&desk)?;
+    let mut conn = desk.conn();
+    let currency = db::property(&conn)?.currency;
+    loyalty_programs::create(&mut conn, &input, &currency)?;
+    let listed = programs(&conn)?;
+    drop(conn);
+    desk.changed();
+    Ok(listed)
+}
+
+/// Changes a loyalty program's rules and tiers (owners and managers).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn update_loyalty_program(
+    desk: State<'_, Desk>,
+    id: String,
+    input: ProgramInput,
+) -> CmdResult<Vec<Program>> {
+    super::reports::managers_only(&desk)?;
+    let mut conn = desk.conn();
+    loyalty_programs::update(&mut conn, db::parse_id("id", &id)?, &input)?;
+    let listed = programs(&conn)?;
+    drop(conn);
+    desk.changed();
+    Ok(listed)
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -104,8 +104,8 @@ pub fn changes(
 /// One line of a booking's history.
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct HistoryLine {
-    /// RFC 3339.
-    pub at: String,
+    /// RFC 3339; none only for a line whose time this laptop never knew.
+    pub at: Option<String>,
     /// An event's action, or `payment`, `refund`, `charge`, `adjustment`, `void`, `invoice`.
     pub action: String,
     /// What changed or was taken: the event's detail, or the entry's amount and description.
@@ -124,14 +124,17 @@ pub fn of_booking(conn: &Connection, reservation_id: &str) -> Result<Vec<History
              select e.created_at as at, e.action, e.detail, e.staff_user_id as who
                from reservation_events e where e.reservation_id = ?1
              union all
-             select f.created_at,
+             select coalesce(f.created_at, (select min(o.created_at) from outbox o
+                                             where o.table_name = 'folio_entries' and o.row_id = f.id)),
                     case when f.voids_entry_id is not null then 'void' else f.kind end,
                     json_object('amount_minor', f.amount_minor, 'currency', f.currency,
                                 'description', f.description, 'method', f.payment_method),
                     f.created_by
                from folio_entries f where f.reservation_id = ?1 and f.kind <> 'tax'
              union all
-             select i.created_at, 'invoice',
+             select coalesce(i.created_at, (select min(o.created_at) from outbox o
+                                             where o.table_name = 'guest_invoices' and o.row_id = i.id)),
+                    'invoice',
                     json_object('number', i.number, 'total_minor', i.total_minor, 'currency', i.currency),
                     i.issued_by
                from guest_invoices i where i.reservation_id = ?1

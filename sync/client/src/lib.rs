@@ -23,14 +23,18 @@
 //! - [`paperwork_pdf`]: that paperwork laid out as a PDF on A4 or Letter.
 //! - [`registration`]: what check-in captures for the registration card (date of birth,
 //!   nationality, identity document) and how long documents are kept.
+//! - [`preferences`]: a guest's preferences, checked by the server's rules before they are written.
+//! - [`communications`]: a call, an e-mail or a note logged by hand on a guest.
 //! - [`history`]: a booking's history, each line with the colleague who did it.
 //! - [`loyalty`]: the balance the desk sees (server plus pending) and redemptions within it.
+//! - [`loyalty_programs`]: programs, their rules and tiers, as owners and managers set them.
 //! - [`error`]: the crate's error type.
 //!
 //! The `pms-client` binary (`src/main.rs`) drives all of it from the command line.
 
 pub mod booking;
 pub mod business_day;
+pub mod communications;
 pub mod conflicts;
 pub mod engine;
 pub mod error;
@@ -39,11 +43,13 @@ pub mod guest_invoice;
 pub mod guest_invoice_pdf;
 pub mod history;
 pub mod loyalty;
+pub mod loyalty_programs;
 pub mod mirror;
 pub mod night_audit;
 pub mod outbox;
 pub mod paperwork;
 pub mod paperwork_pdf;
+pub mod preferences;
 pub mod pricing;
 pub mod registration;
 pub mod remote;

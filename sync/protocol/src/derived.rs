@@ -25,6 +25,12 @@ pub fn first_stay_bonus_id(member: Uuid) -> Uuid {
     )
 }
 
+/// A guest's preference record when a desk makes it: one per guest, so two laptops making it
+/// offline make one (what each typed is sent as an update of it, merged field by field).
+pub fn guest_preferences_id(guest: Uuid) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, format!("guest_preferences/{guest}").as_bytes())
+}
+
 /// A stay's guest folio: one per stay, so two laptops opening it offline make one folio.
 pub fn guest_folio_id(reservation: Uuid) -> Uuid {
     Uuid::new_v5(&NAMESPACE, format!("folios/guest/{reservation}").as_bytes())

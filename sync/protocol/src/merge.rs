@@ -239,7 +239,7 @@ pub const APPEND_ONLY_TABLES: &[&str] = &[
 /// Tables whose rows may carry an id derived from what they are (a stay's guest folio): an
 /// insert whose id is taken is that same row, made by another laptop; like an append-only
 /// ledger's entry, it is answered as already recorded, not as a conflict.
-pub const DERIVED_ROW_TABLES: &[&str] = &["folios", "reservation_nights"];
+pub const DERIVED_ROW_TABLES: &[&str] = &["folios", "reservation_nights", "guest_preferences"];
 
 /// Whether an insert into `table` whose id exists already is the same row, already recorded.
 pub fn same_id_is_same_row(table: &str) -> bool {

@@ -111,9 +111,9 @@ export type TapeChart = { start: string, days: number, rooms: Array<RoomOffer>, 
 
 export type HistoryLine = { 
 /**
- * RFC 3339.
+ * RFC 3339; none only for a line whose time this laptop never knew.
  */
-at: string, 
+at: string | null, 
 /**
  * An event's action, or `payment`, `refund`, `charge`, `adjustment`, `void`, `invoice`.
  */
@@ -189,15 +189,43 @@ guest: Record<string, unknown>, preferences: Record<string, unknown> | null, sta
 
 export type GuestInput = { first_name: string, last_name: string, email?: string | null, phone?: string | null, address_line1?: string | null, city?: string | null, postal_code?: string | null, country_code?: string | null, segment?: string | null, vip_status?: string | null, marketing_consent?: boolean | null, notes?: string | null, };
 
+export type Kind = "call" | "email" | "note";
+
+export type NewCommunication = { kind: Kind, 
+/**
+ * The guest called or wrote (`true`), or the hotel did; a note is always the guest's.
+ */
+inbound: boolean, subject: string | null, message: string, };
+
 export type Membership = { id: string, program_id: string, program_name: string, membership_number: number | null, tier: string | null, status: string, 
 /**
  * The server's balance plus entries not yet synced.
  */
 available_points: number, };
 
-export type Tier = { name: string, required_points: number, multiplier: number, };
+export type Tier = { name: string, required_points: number, multiplier: number, benefits: Array<string>, };
 
-export type Program = { id: string, name: string, enabled: boolean, tiers: Array<Tier>, points_per_currency_unit: number, first_stay_bonus_points: number, minimum_redemption_points: number, members: number, };
+export type Program = { id: string, name: string, description: string | null, enabled: boolean, tiers: Array<Tier>, points_per_currency_unit: number, first_stay_bonus_points: number, birthday_bonus_points: number, point_value_cents: number, minimum_redemption_points: number, points_expiry_days: number | null, currency: string, members: number, };
+
+export type TierInput = { name: string, required_points: number, 
+/**
+ * Points earned are multiplied by this at the tier (1 = none).
+ */
+multiplier: number, benefits: Array<string>, };
+
+export type ProgramInput = { name: string, description: string | null, enabled: boolean, 
+/**
+ * Points per unit of the currency spent on a stay.
+ */
+points_per_currency_unit: number, first_stay_bonus_points: number, birthday_bonus_points: number, 
+/**
+ * What a point is worth when redeemed, in cents of the currency.
+ */
+point_value_cents: number, minimum_redemption_points: number, 
+/**
+ * None: points never expire.
+ */
+points_expiry_days: number | null, tiers: Array<TierInput>, };
 
 export type LedgerEntry = { id: string, kind: string, points: number, description: string | null, balance_after: number | null, created_at: string | null, pending_sync: boolean, };
 
