@@ -57,6 +57,7 @@ describe("a command refused because the desk is locked", () => {
     });
     await api.bookingHistory("r1");
     await api.setDocumentRetention(90);
+    await api.savePreferences("g1", { bed_type: "king", allergies: ["nuts"], notes: null });
     expect(answer.mock.calls).toEqual([
       ["set_idle_lock", { minutes: 30 }],
       ["get_report", { from: "2026-11-06", to: "2026-12-05" }],
@@ -79,6 +80,10 @@ describe("a command refused because the desk is locked", () => {
       ],
       ["booking_history", { id: "r1" }],
       ["set_document_retention", { days: 90 }],
+      [
+        "save_guest_preferences",
+        { guest_id: "g1", changes: { bed_type: "king", allergies: ["nuts"], notes: null } },
+      ],
     ]);
   });
 });

@@ -242,6 +242,9 @@ export const api = {
   updateGuest: (id: string, input: GuestInput) => invoke<Profile>("update_guest", { id, input }),
   mergeGuests: (keep_id: string, duplicate_id: string) =>
     invoke<Profile>("merge_guests", { keep_id, duplicate_id }),
+  /** Saves the columns in `changes` (column → value; left out: as is; null or "": cleared). */
+  savePreferences: (guest_id: string, changes: Record<string, unknown>) =>
+    invoke<Profile>("save_guest_preferences", { guest_id, changes }),
 
   rooms: () => invoke<RoomStatus[]>("list_rooms"),
   setRoomStatus: (room_id: string, status: string) =>

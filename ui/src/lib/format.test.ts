@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   addDays,
   ago,
+  blankNumber,
   confirmation,
   dateTime,
   dayHead,
@@ -10,6 +11,7 @@ import {
   formatNumber,
   longDay,
   nightsBetween,
+  numberIn,
   parseDay,
   shortDay,
   statusLabel,
@@ -98,5 +100,26 @@ describe("labels", () => {
     expect(confirmation(null, "T-101-18C2F")).toBe("T-101-18C2F");
     expect(confirmation(null, null)).toBe("number on sync");
     expect(confirmation(null, null, "es")).toBe("número al sincronizar");
+  });
+});
+
+describe("a number typed in a form", () => {
+  it("is read from a number input or from text, a decimal comma too", () => {
+    expect(numberIn(21.5)).toBe(21.5);
+    expect(numberIn(" 21,5 ")).toBe(21.5);
+    expect(numberIn("-3")).toBe(-3);
+    expect(numberIn("12")).toBe(12);
+    expect(numberIn(null)).toBeNull();
+    expect(numberIn("")).toBeNull();
+    expect(numberIn("12abc")).toBeNull();
+    expect(numberIn("1e3")).toBeNull();
+    expect(numberIn(Number.NaN)).toBeNull();
+  });
+  it("is blank only when nothing was typed", () => {
+    expect(blankNumber(null)).toBe(true);
+    expect(blankNumber(undefined)).toBe(true);
+    expect(blankNumber("  ")).toBe(true);
+    expect(blankNumber(0)).toBe(false);
+    expect(blankNumber("abc")).toBe(false);
   });
 });

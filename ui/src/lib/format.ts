@@ -179,3 +179,22 @@ export function confirmation(
   if (legacy) return legacy;
   return translate(language, "booking.numberOnSync");
 }
+
+/**
+ * A number typed in a form (a number input gives a number, or null when empty; a text field a
+ * string, "21,5" read as 21.5): the number, or null when empty or not a number.
+ */
+export function numberIn(value: unknown): number | null {
+  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (typeof value !== "string") return null;
+  const text = value.trim().replace(",", ".");
+  if (text === "" || !/^[+-]?(\d+\.?\d*|\.\d+)$/.test(text)) return null;
+  return Number(text);
+}
+
+/** Whether a typed number field is empty (nothing typed, as opposed to something unreadable). */
+export function blankNumber(value: unknown): boolean {
+  return (
+    value === null || value === undefined || (typeof value === "string" && value.trim() === "")
+  );
+}
