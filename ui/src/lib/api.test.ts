@@ -58,6 +58,12 @@ describe("a command refused because the desk is locked", () => {
     await api.bookingHistory("r1");
     await api.setDocumentRetention(90);
     await api.savePreferences("g1", { bed_type: "king", allergies: ["nuts"], notes: null });
+    await api.logCommunication("g1", {
+      kind: "call",
+      inbound: true,
+      subject: null,
+      message: "Arrives late",
+    });
     expect(answer.mock.calls).toEqual([
       ["set_idle_lock", { minutes: 30 }],
       ["get_report", { from: "2026-11-06", to: "2026-12-05" }],
@@ -83,6 +89,13 @@ describe("a command refused because the desk is locked", () => {
       [
         "save_guest_preferences",
         { guest_id: "g1", changes: { bed_type: "king", allergies: ["nuts"], notes: null } },
+      ],
+      [
+        "log_communication",
+        {
+          guest_id: "g1",
+          entry: { kind: "call", inbound: true, subject: null, message: "Arrives late" },
+        },
       ],
     ]);
   });

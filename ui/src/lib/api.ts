@@ -18,6 +18,7 @@ import type {
   HistoryLine,
   LedgerEntry,
   Membership,
+  NewCommunication,
   PaymentMethod,
   Profile,
   Report,
@@ -245,6 +246,9 @@ export const api = {
   /** Saves the columns in `changes` (column → value; left out: as is; null or "": cleared). */
   savePreferences: (guest_id: string, changes: Record<string, unknown>) =>
     invoke<Profile>("save_guest_preferences", { guest_id, changes }),
+  /** Logs a call, an e-mail or a note with the guest, as the signed-in colleague. */
+  logCommunication: (guest_id: string, entry: NewCommunication) =>
+    invoke<Profile>("log_communication", { guest_id, entry }),
 
   rooms: () => invoke<RoomStatus[]>("list_rooms"),
   setRoomStatus: (room_id: string, status: string) =>
