@@ -5,7 +5,8 @@
 //
 // Two runs, each on a fresh data folder:
 // 1. a hotel set up on this laptop through the first-run form; a booking typed in; the status
-//    bar goes from "N changes waiting" to "N+1 changes waiting";
+//    bar goes from "N changes waiting" to "N+2 changes waiting" (the booking and its history's
+//    first line);
 // 2. the demo hotel: a booking, a screenshot of every main screen, the arrivals list printed
 //    to PDF (read back with pdftotext), a stay dragged to another room on the tape chart (read
 //    back from the desk), the Reports screen opened with Alt+R (its figures against the desk's
@@ -14,7 +15,8 @@
 //    to its lists shown (on the demo's data);
 // 3. the demo with 100,000 guests: the same two timings (PMS_E2E_GUESTS=small skips it);
 // 4. against a live sync server (when scripts/e2e-desk passes one, PMS_E2E_SERVER_BIN): connect
-//    through the form; with the server stopped, a guest and a booking wait ("2 changes waiting");
+//    through the form; with the server stopped, a guest, a booking and its history's first line
+//    wait ("3 changes waiting");
 //    the server back, they sync and the booking shows its sequential confirmation number; a
 //    second laptop books the same room while this one is offline, and the desk's own booking
 //    of it comes back as a conflict, resolved by moving the room; then "Switch user" hands the
@@ -210,9 +212,9 @@ async function localHotel() {
   await click('[data-testid="book"]');
   const notice = await text('[data-testid="notice"]');
   if (!notice.startsWith("Booked: Walk-in Guest")) throw new Error(`booking: ${notice}`);
-  const after = await until("one more change waiting", async () => {
+  const after = await until("the booking and its history line waiting", async () => {
     const line = await text('[data-testid="sync-waiting"]');
-    return count(line) === count(before) + 1 ? line : null;
+    return count(line) === count(before) + 2 ? line : null;
   });
   await shot("02-local-booking");
   console.log(`local hotel: status bar "${before}" → "${after}"`);
@@ -690,7 +692,7 @@ async function liveServer() {
       throw new Error(`connected to the server, the status bar says "${connection}"`);
     await shot("connected-to-server");
 
-    // the server stops; a guest and a booking for them wait on the laptop
+    // the server stops; a guest, a booking for them and its history line wait on the laptop
     await stopServer();
     await click('[data-testid="nav-guests"]');
     await click('[data-testid="new-guest"]');
@@ -707,7 +709,7 @@ async function liveServer() {
     await find(".picker .badge.confirmed"); // the profile was picked, not a new name
     await click('[data-testid="book"]');
     await find('[data-testid="reservation-detail"]');
-    const offline = await statusIs("2 changes waiting offline", "Offline", "2 changes waiting");
+    const offline = await statusIs("3 changes waiting offline", "Offline", "3 changes waiting");
     const before = await textOf("confirmation");
     await shot("21-live-offline-waiting");
 
