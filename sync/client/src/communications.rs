@@ -61,17 +61,7 @@ pub fn log(
     {
         return Err(Error::CardNumber { field: "message" });
     }
-    let exists: bool = conn.query_row(
-        "select exists (select 1 from guests where id = ?1 and deleted_at is null)",
-        [guest_id.to_string()],
-        |r| r.get(0),
-    )?;
-    if !exists {
-        return Err(Error::Invalid {
-            field: "guest_id",
-            message: "The guest is not on this laptop.".to_owned(),
-        });
-    }
+    crate::mirror::require_guest(conn, guest_id)?;
     let (kind, inbound) = match entry.kind {
         Kind::Call => ("phone", entry.inbound),
         Kind::Email => ("email", entry.inbound),

@@ -186,6 +186,23 @@ pub fn read(conn: &Connection, table: &str, id: &str) -> Result<Option<Map<Strin
     Ok(row)
 }
 
+/// Refuses, in the clerk's words, a guest this laptop does not hold (or holds deleted).
+pub fn require_guest(conn: &Connection, guest_id: uuid::Uuid) -> Result<()> {
+    let exists: bool = conn.query_row(
+        "select exists (select 1 from guests where id = ?1 and deleted_at is null)",
+        [guest_id.to_string()],
+        |r| r.get(0),
+    )?;
+    if exists {
+        Ok(())
+    } else {
+        Err(Error::Invalid {
+            field: "guest_id",
+            message: "The guest is not on this laptop.".to_owned(),
+        })
+    }
+}
+
 /// A value of the sync bookkeeping (`sync_state`).
 pub fn state(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn

@@ -177,17 +177,7 @@ pub fn record_of(conn: &Connection, guest_id: Uuid) -> Result<Option<Uuid>> {
 /// Writes the preferences in `changes` (column → value; a column left out stays as it is) for
 /// the guest, after the rules; returns the record's id.
 pub fn save(conn: &mut Connection, guest_id: Uuid, changes: &Map<String, Value>) -> Result<Uuid> {
-    let exists: bool = conn.query_row(
-        "select exists (select 1 from guests where id = ?1 and deleted_at is null)",
-        [guest_id.to_string()],
-        |r| r.get(0),
-    )?;
-    if !exists {
-        return Err(Error::Invalid {
-            field: "guest_id",
-            message: "The guest is not on this laptop.".to_owned(),
-        });
-    }
+    crate::mirror::require_guest(conn, guest_id)?;
     let current = match record_of(conn, guest_id)? {
         Some(id) => crate::mirror::read(conn, "guest_preferences", &id.to_string())?,
         None => None,
