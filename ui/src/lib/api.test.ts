@@ -64,6 +64,20 @@ describe("a command refused because the desk is locked", () => {
       subject: null,
       message: "Arrives late",
     });
+    const program = {
+      name: "Club",
+      description: null,
+      enabled: true,
+      points_per_currency_unit: 1,
+      first_stay_bonus_points: 0,
+      birthday_bonus_points: 0,
+      point_value_cents: 1,
+      minimum_redemption_points: 0,
+      points_expiry_days: null,
+      tiers: [{ name: "Gold", required_points: 0, multiplier: 2, benefits: ["Late check-out"] }],
+    };
+    await api.createProgram(program);
+    await api.updateProgram("p1", program);
     expect(answer.mock.calls).toEqual([
       ["set_idle_lock", { minutes: 30 }],
       ["get_report", { from: "2026-11-06", to: "2026-12-05" }],
@@ -97,6 +111,8 @@ describe("a command refused because the desk is locked", () => {
           entry: { kind: "call", inbound: true, subject: null, message: "Arrives late" },
         },
       ],
+      ["create_loyalty_program", { input: program }],
+      ["update_loyalty_program", { id: "p1", input: program }],
     ]);
   });
 });

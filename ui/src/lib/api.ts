@@ -23,6 +23,7 @@ import type {
   Profile,
   Report,
   Program,
+  ProgramInput,
   Property,
   Registration,
   RegistrationInput,
@@ -255,6 +256,11 @@ export const api = {
     invoke<RoomStatus>("set_room_status", { room_id, status }),
 
   programs: () => invoke<Program[]>("list_programs"),
+  /** Owners and managers: a new program; resolves with every program. */
+  createProgram: (input: ProgramInput) => invoke<Program[]>("create_loyalty_program", { input }),
+  /** Owners and managers: a program's rules and tiers; resolves with every program. */
+  updateProgram: (id: string, input: ProgramInput) =>
+    invoke<Program[]>("update_loyalty_program", { id, input }),
   enroll: (guest_id: string, program_id: string) =>
     invoke<Membership>("enroll_guest", { guest_id, program_id }),
   redeem: (member_id: string, points: number, description?: string) =>
