@@ -809,6 +809,23 @@ fn cases() -> Vec<Case> {
         check("folio_entries_tax_rate_bp_check", folio_charge("tax_rate_bp", "10001")),
         // properties: when the night audit runs by itself --------------------------------------
         check("properties_night_audit_hour_check", update_one("properties", "night_audit_hour = 24")),
+        // identity documents and a booking's history ------------------------------------------
+        check("properties_document_retention_days_check", update_one("properties", "document_retention_days = 0")),
+        check("guest_documents_kind_check", update_one("guest_documents", "kind = 'library_card'")),
+        check("guest_documents_number_check", update_one("guest_documents", "number = '  '")),
+        check("guest_documents_issuing_country_check", update_one("guest_documents", "issuing_country = 'pt'")),
+        check(
+            "guest_documents_no_card_number_check",
+            update_one("guest_documents", "number = '4111 1111 1111 1111'"),
+        ),
+        check(
+            "reservation_events_action_check",
+            format!("{NO_TRIGGERS} {}", update_one("reservation_events", "action = 'teleported'")),
+        ),
+        check(
+            "reservation_events_detail_check",
+            format!("{NO_TRIGGERS} {}", update_one("reservation_events", "detail = '[1]'")),
+        ),
         // rate plans and their seasons ---------------------------------------------------------
         check("rate_plans_name_check", update_one("rate_plans", "name = ' '")),
         check("rate_plans_currency_check", update_one("rate_plans", "currency = 'eur'")),

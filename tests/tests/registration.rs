@@ -76,6 +76,11 @@ async fn documents_reach_the_front_office_only_and_go_when_their_property_stops_
     db.seed(1, 40).await;
     let (old_stay, old_guest) = stay_with_guest(&db, true).await;
     let (new_stay, _) = stay_with_guest(&db, false).await;
+    // only this test's documents, not the demo's
+    sqlx::query("delete from public.guest_documents")
+        .execute(&db.pool)
+        .await
+        .expect("no demo documents");
     let server = TestServer::start(&db).await;
     let desks = staff_emails(&db, "front_desk").await;
     let keepers = staff_emails(&db, "housekeeping").await;

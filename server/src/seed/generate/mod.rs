@@ -14,6 +14,7 @@ mod inventory;
 mod loyalty;
 mod marketing;
 mod rates;
+mod registration;
 mod stays;
 
 use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
@@ -251,6 +252,13 @@ pub fn generate_tenant(plan: &TenantPlan, plans: &[Plan]) -> GeneratedTenant {
     tables.push(usage_alerts(&mut g, plan_row, rooms.len()));
     tables.extend(webhooks(&mut g, &subdomain, &stays.stays, tenant_created));
     tables.extend(tenant_overrides(&mut g));
+    // last, so that adding them drew nothing the tables above were made from
+    tables.extend(registration::registration(
+        &mut g,
+        &guests,
+        &stays.stays,
+        &staff.front_desk,
+    ));
 
     GeneratedTenant {
         tenant_id,
