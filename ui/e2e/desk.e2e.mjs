@@ -125,8 +125,9 @@ async function shot(name) {
 }
 
 // The folio on the booking just made: check in, post an extra from the hotel's list, take the
-// balance as a payment, check out, then issue the invoice and open its PDF (read back with
-// pdftotext: its number and the extra are on it).
+// balance as a payment, check out (the booking's history then reads booked, checked in, the
+// extra, checked out, in that order, with no id or null), then issue the invoice and open its
+// PDF (read back with pdftotext: its number and the extra are on it).
 async function folioToInvoice() {
   await find('[data-testid="folio-panel"]');
   await script(
@@ -178,11 +179,26 @@ async function folioToInvoice() {
   await until("checked out", () =>
     script(`return document.querySelector('[data-testid="check-out"]') === null`),
   );
+  // the booking's history: booked, checked in, the extra, the payment, checked out, in order
+  const lines = await until("the booking's history", async () => {
+    const rows = await script(
+      `return [...document.querySelectorAll('[data-testid="history-line"]')].map((r) => r.textContent)`,
+    );
+    return rows.some((r) => r.includes("Checked out")) ? rows : null;
+  });
+  const order = ["Booked", "Checked in", "Breakfast", "Checked out"].map((w) =>
+    lines.findIndex((l) => l.includes(w)),
+  );
+  if (order.some((i) => i < 0) || order.some((i, k) => k > 0 && i < order[k - 1]))
+    throw new Error(`the booking's history is not what happened:\n${lines.join("\n")}`);
+  if (lines.some((l) => /[0-9a-f]{8}-[0-9a-f]{4}-|null|undefined/.test(l)))
+    throw new Error(`the booking's history shows an id or a null:\n${lines.join("\n")}`);
+  await shot("06c-booking-history");
   await click('[data-testid="issue-invoice"]');
   await find('[data-testid="invoice-row"]');
   await click('[data-testid="open-invoice"]');
   const path = (await text('[data-testid="invoice-path"]')).trim();
-  await shot("06c-invoice");
+  await shot("06d-invoice");
   if (!existsSync(path)) throw new Error(`the invoice PDF is not at ${path}`);
   const pdf = execFileSync("pdftotext", ["-layout", path, "-"]).toString();
   const label = /([A-Z0-9]+-\d{6})\.pdf$/.exec(path)?.[1];

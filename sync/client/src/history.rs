@@ -139,7 +139,8 @@ pub fn of_booking(conn: &Connection, reservation_id: &str) -> Result<Vec<History
                     i.issued_by
                from guest_invoices i where i.reservation_id = ?1
            )
-          order by at",
+          -- by instant: the server writes `+00:00`, the desk `Z`, and text would misorder them
+          order by julianday(at), at",
     )?;
     let lines = statement
         .query_map([reservation_id], |r| {
@@ -153,4 +154,29 @@ pub fn of_booking(conn: &Connection, reservation_id: &str) -> Result<Vec<History
         })?
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_ordered_by_instant_whatever_the_offset_s_spelling() {
+        let conn = crate::mirror::open_in_memory().expect("mirror");
+        // 10:00:00 UTC on the desk, 10:00:00.5 UTC from the server, 10:30 UTC written at +01:00
+        conn.execute_batch(
+            "insert into reservation_events (id, reservation_id, action, created_at)
+                  values ('e1', 'r', 'booked', '2026-12-06T10:00:00Z'),
+                         ('e2', 'r', 'checked_in', '2026-12-06T11:30:00+01:00');
+             insert into folio_entries (id, reservation_id, kind, amount_minor, currency, created_at)
+                  values ('f1', 'r', 'payment', 500, 'EUR', '2026-12-06T10:00:00.5+00:00');",
+        )
+        .expect("rows");
+        let actions: Vec<String> = of_booking(&conn, "r")
+            .expect("history")
+            .into_iter()
+            .map(|line| line.action)
+            .collect();
+        assert_eq!(actions, ["booked", "payment", "checked_in"]);
+    }
 }
