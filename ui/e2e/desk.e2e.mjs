@@ -794,7 +794,8 @@ async function liveServer() {
       throw new Error(`laptop B: ${JSON.stringify(pushed.results[0])}`);
     await click('[data-testid="book"]');
     await find('[data-testid="reservation-detail"]');
-    await statusIs("the clash waiting offline", "Offline", "1 change waiting");
+    // the booking and its history's first line
+    await statusIs("the clash waiting offline", "Offline", "2 changes waiting");
     await shot("23-live-clash-offline");
 
     // back online: the server refuses the double booking, and the inbox offers another room
