@@ -193,6 +193,9 @@ async function folioToInvoice() {
     throw new Error(`the booking's history is not what happened:\n${lines.join("\n")}`);
   if (lines.some((l) => /[0-9a-f]{8}-[0-9a-f]{4}-|null|undefined/.test(l)))
     throw new Error(`the booking's history shows an id or a null:\n${lines.join("\n")}`);
+  await script(
+    `document.querySelector('[data-testid="booking-history"]').scrollIntoView(); return true;`,
+  );
   await shot("06c-booking-history");
   await click('[data-testid="issue-invoice"]');
   await find('[data-testid="invoice-row"]');
