@@ -51,6 +51,8 @@ fn retry_waits() -> ExponentialBackoff {
 const TOKEN_LIFE: Duration = Duration::from_secs(600);
 /// How often a desk with nothing else to do looks whether the night audit is due.
 const AUDIT_CHECK: Duration = Duration::from_secs(60);
+/// How often a running desk removes the identity documents its property no longer keeps.
+const PURGE_CHECK: Duration = Duration::from_secs(15 * 60);
 
 /// Runs the desk's property's night audits that are due. Returns how many days it closed.
 pub fn audit_when_due(desk: &Desk) -> Result<usize, AppError> {
@@ -143,14 +145,20 @@ async fn run<R: Runtime>(app: AppHandle<R>) {
     let mut connected: Option<Connected> = None;
     let mut backoff = retry_waits();
     let mut next_try = Instant::now();
+    let mut next_purge = Instant::now();
     loop {
         match audit_when_due(&desk) {
             Ok(0) => {}
             Ok(_) => desk.changed(),
             Err(error) => log::error!("the night audit could not run by itself: {error}"),
         }
-        if let Err(error) = purge_expired_documents(&desk) {
-            log::error!("expired identity documents could not be removed: {error}");
+        // documents expire by the day: the loop wakes after every local change, the purge needs
+        // to look far less often
+        if Instant::now() >= next_purge {
+            next_purge = Instant::now() + PURGE_CHECK;
+            if let Err(error) = purge_expired_documents(&desk) {
+                log::error!("expired identity documents could not be removed: {error}");
+            }
         }
         let forced = desk.force.swap(false, Ordering::SeqCst);
         let session = session_store::load(&desk.database_path()).ok().flatten();

@@ -313,7 +313,7 @@ pub async fn create_loyalty_program(
     desk: State<'_, Desk>,
     input: ProgramInput,
 ) -> CmdResult<Vec<Program>> {
-    super::reports::managers_only(&desk)?;
+    super::managers_only(&desk)?;
     let mut conn = desk.conn();
     let currency = db::property(&conn)?.currency;
     loyalty_programs::create(&mut conn, &input, &currency)?;
@@ -330,7 +330,7 @@ pub async fn update_loyalty_program(
     id: String,
     input: ProgramInput,
 ) -> CmdResult<Vec<Program>> {
-    super::reports::managers_only(&desk)?;
+    super::managers_only(&desk)?;
     let mut conn = desk.conn();
     loyalty_programs::update(&mut conn, db::parse_id("id", &id)?, &input)?;
     let listed = programs(&conn)?;

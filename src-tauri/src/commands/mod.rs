@@ -21,8 +21,23 @@ pub mod update;
 
 use tauri::Manager;
 
-use crate::error::{AppError, CommandError};
+use crate::error::{AppError, AppResult, CommandError};
 use crate::state::Desk;
+
+/// Refuses what only the owner and managers do (revenue figures, loyalty programs, how long
+/// documents are kept) to other roles; a local desk acts as its owner.
+pub(crate) fn managers_only(desk: &Desk) -> AppResult<()> {
+    let role = match desk.user() {
+        Some(user) => user.role,
+        None => crate::db::desk_state(&desk.conn(), "desk_staff_role")?
+            .unwrap_or_else(|| "owner".into()),
+    };
+    if matches!(role.as_str(), "owner" | "manager") {
+        Ok(())
+    } else {
+        Err(AppError::ManagersOnly)
+    }
+}
 
 /// What a locked desk (connected to a server, nobody signed in) still answers.
 const OPEN_WHEN_LOCKED: &[&str] = &[

@@ -36,7 +36,7 @@ pub async fn capture_registration(
 /// captured for it (owners and managers).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn set_document_retention(desk: State<'_, Desk>, days: i64) -> CmdResult<i64> {
-    super::reports::managers_only(&desk)?;
+    super::managers_only(&desk)?;
     if !(1..=3650).contains(&days) {
         return Err(AppError::validation(
             "days",

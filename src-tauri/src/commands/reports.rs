@@ -12,19 +12,6 @@ use crate::db;
 use crate::error::{AppError, AppResult, CmdResult};
 use crate::state::Desk;
 
-/// The owner's and the managers' figures (revenue is not the front desk's business).
-pub(crate) fn managers_only(desk: &Desk) -> AppResult<()> {
-    let role = match desk.user() {
-        Some(user) => user.role,
-        None => db::desk_state(&desk.conn(), "desk_staff_role")?.unwrap_or_else(|| "owner".into()),
-    };
-    if matches!(role.as_str(), "owner" | "manager") {
-        Ok(())
-    } else {
-        Err(AppError::ManagersOnly)
-    }
-}
-
 pub fn report(conn: &Connection, from: &str, to: &str) -> AppResult<Report> {
     let property = db::property(conn)?;
     let id = db::parse_id("property_id", &property.id)?;
@@ -51,7 +38,7 @@ fn save_and_open(desk: &Desk, name: &str, text: &str) -> AppResult<String> {
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn get_report(desk: State<'_, Desk>, from: String, to: String) -> CmdResult<Report> {
-    managers_only(&desk)?;
+    super::managers_only(&desk)?;
     Ok(report(&desk.conn(), &from, &to)?)
 }
 
@@ -61,7 +48,7 @@ pub async fn export_report_csv(
     from: String,
     to: String,
 ) -> CmdResult<String> {
-    managers_only(&desk)?;
+    super::managers_only(&desk)?;
     let report = report(&desk.conn(), &from, &to)?;
     let text = reports::report_csv(&report)?;
     Ok(save_and_open(
@@ -73,7 +60,7 @@ pub async fn export_report_csv(
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn export_guests_csv(desk: State<'_, Desk>) -> CmdResult<String> {
-    managers_only(&desk)?;
+    super::managers_only(&desk)?;
     let text = reports::guests_csv(&desk.conn())?;
     let today = db::today(&desk.conn(), desk.now())?;
     Ok(save_and_open(&desk, &format!("guests-{today}.csv"), &text)?)

@@ -42,10 +42,13 @@ pub fn zone(conn: &Connection, property_id: Uuid) -> Result<Tz> {
         )
         .optional()?
         .flatten();
-    Ok(name
-        .as_deref()
-        .and_then(|name| name.parse::<Tz>().ok())
-        .unwrap_or(Tz::UTC))
+    Ok(zone_named(name.as_deref()))
+}
+
+/// The zone a property's `timezone` column names, by the rule of [`zone`].
+pub fn zone_named(name: Option<&str>) -> Tz {
+    name.and_then(|name| name.parse::<Tz>().ok())
+        .unwrap_or(Tz::UTC)
 }
 
 /// Now at the property.

@@ -292,7 +292,7 @@ fn checked_document(input: &DocumentInput, today: NaiveDate) -> Result<Map<Strin
 /// property whose setting this laptop does not hold yet keeps them the server's default, 365 days.
 const DOCUMENTS: &str = "
     select d.id, d.kind, d.number, d.issuing_country, d.expires_on, d.reservation_id,
-           d.property_id, r.check_out_date, d.created_at,
+           p.timezone, r.check_out_date, d.created_at,
            coalesce(p.document_retention_days, 365) as days
       from guest_documents d
       left join properties p on p.id = d.property_id
@@ -301,7 +301,8 @@ const DOCUMENTS: &str = "
 /// A document as the mirror holds it, with what decides how long it is kept.
 struct Stored {
     document: Document,
-    property_id: Option<String>,
+    /// The property's `timezone`: its dates are the property's.
+    timezone: Option<String>,
     check_out: Option<String>,
     created_at: Option<String>,
     days: i64,
@@ -311,15 +312,8 @@ impl Stored {
     /// The property date until which the document is kept (the stay's check-out, else its
     /// capture date at the property, plus the property's days, minus one: gone on the day after),
     /// and whether it still is at `now`, on the property's date.
-    fn keeping(&self, conn: &Connection, now: DateTime<Utc>) -> Result<(NaiveDate, bool)> {
-        let zone = match self
-            .property_id
-            .as_deref()
-            .and_then(|p| Uuid::parse_str(p).ok())
-        {
-            Some(property) => business_day::zone(conn, property)?,
-            None => chrono_tz::Tz::UTC,
-        };
+    fn keeping(&self, now: DateTime<Utc>) -> (NaiveDate, bool) {
+        let zone = business_day::zone_named(self.timezone.as_deref());
         let start = self
             .check_out
             .as_deref()
@@ -332,7 +326,7 @@ impl Stored {
             })
             .unwrap_or(NaiveDate::MIN);
         let until = start + chrono::Days::new(u64::try_from(self.days - 1).unwrap_or(0));
-        Ok((until, business_day::local_now(zone, now).date() <= until))
+        (until, business_day::local_now(zone, now).date() <= until)
     }
 }
 
@@ -353,7 +347,7 @@ fn stored(conn: &Connection, condition: &str, key: &str) -> Result<Vec<Stored>> 
                     reservation_id: r.get(5)?,
                     kept_until: NaiveDate::MIN,
                 },
-                property_id: r.get(6)?,
+                timezone: r.get(6)?,
                 check_out: r.get(7)?,
                 created_at: r.get(8)?,
                 days: r.get(9)?,
@@ -372,7 +366,7 @@ fn documents_where(
 ) -> Result<Vec<Document>> {
     let mut documents = Vec::new();
     for row in stored(conn, condition, key)? {
-        let (until, kept) = row.keeping(conn, now)?;
+        let (until, kept) = row.keeping(now);
         if kept {
             documents.push(Document {
                 kept_until: until,
@@ -436,7 +430,7 @@ pub fn registration(
 pub fn purge_expired(conn: &mut Connection, now: DateTime<Utc>) -> Result<usize> {
     let mut expired = Vec::new();
     for row in stored(conn, "?1 = ?1", "")? {
-        if !row.keeping(conn, now)?.1 {
+        if !row.keeping(now).1 {
             expired.push(row.document.id);
         }
     }
