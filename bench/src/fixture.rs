@@ -111,6 +111,11 @@ impl World {
             mirror::set_state(&laptop.conn, key, &value.to_string())?;
         }
         mirror::set_state(&laptop.conn, "initial_sync_done", "1")?;
+        mirror::set_state(
+            &laptop.conn,
+            pms_sync_client::engine::SNAPSHOT_SHAPE_KEY,
+            &pms_sync_protocol::tables::shape_id().to_string(),
+        )?;
         Ok(laptop)
     }
 }

@@ -5,6 +5,7 @@
 pub mod chaos;
 pub mod faulty_proxy;
 pub mod laptops;
+pub mod older_mirror;
 pub mod own_cluster;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -3,7 +3,7 @@
 //! plus that change. Through the client library against the real server: a role changed while
 //! the initial snapshot is paged; an update the server refuses without sending its row; a pending
 //! update of a row that a pull or a re-snapshot removes; an acknowledged insert the server no
-//! longer has when the laptop re-snapshots.
+//! longer has when the laptop re-snapshots; a mirror left by an older build, upgraded.
 
 use pms_server::admin;
 use pms_sync_client::engine::{initial_sync, pull_when_changed, push_pending, reset_for_snapshot};
@@ -357,4 +357,64 @@ async fn a_change_acknowledged_before_a_snapshot_is_not_applied_again_over_newer
     mirror_matches_server(&db, &a)
         .await
         .unwrap_or_else(|e| panic!("A after its snapshot:\n{e}"));
+}
+
+/// An upgrade that mirrors more (mirror migration 0006 added `guest_documents`,
+/// `reservation_events` and `properties.document_retention_days`): the new build opens the older
+/// build's file, a guest's edit waiting in its outbox, and migrates it. The rows and values the
+/// server already had of what is new are in no later feed entry, so the next sync takes a new
+/// snapshot, keeping the edit, which is pushed. (Found by the fault campaign's app upgrade: the
+/// properties' retention stayed empty on the laptop, 365 days on the server.)
+#[tokio::test]
+async fn a_desk_upgraded_to_mirror_more_fills_what_is_new_and_keeps_its_pending_edit() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let server = TestServer::start(&db).await;
+    let email = staff_emails(&db, "front_desk").await.remove(0);
+    let guest = server_guest(&db, "Upgraded").await;
+    let path = std::env::temp_dir().join(format!("pms-upgrade-{}.sqlite", Uuid::now_v7()));
+    let conn = mirror::open(&path).expect("mirror file");
+    let mut laptop = Laptop::sign_in_with(&db, &server, &email, "desk", conn).await;
+    laptop.sync().await;
+    outbox::write(
+        &mut laptop.conn,
+        "guests",
+        PushOp::Update,
+        guest,
+        object(json!({"notes": "Arrives late"})),
+    )
+    .expect("edit");
+
+    // The older build's file, opened by this one.
+    drop(std::mem::replace(
+        &mut laptop.conn,
+        mirror::open_in_memory().expect("placeholder"),
+    ));
+    pms_tests::older_mirror::make_it_older(&path);
+    laptop.conn = mirror::open(&path).expect("the new build migrates the older file");
+    let kept: Option<i64> = laptop
+        .conn
+        .query_row(
+            "select document_retention_days from properties limit 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("a property");
+    assert_eq!(kept, None, "the older file has no retention yet");
+    assert_eq!(pending_of(&laptop, guest), 1);
+
+    laptop.sync().await;
+    mirror_matches_server(&db, &laptop)
+        .await
+        .unwrap_or_else(|e| panic!("after the upgrade's first sync:\n{e}"));
+    let notes: Option<String> = sqlx::query_scalar("select notes from public.guests where id = $1")
+        .bind(guest)
+        .fetch_one(&db.pool)
+        .await
+        .expect("the guest");
+    assert_eq!(notes.as_deref(), Some("Arrives late"));
+    drop(laptop);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
 }

@@ -19,6 +19,7 @@
 
 use pms_sync_protocol::hlc::{Clock, SystemClock};
 use pms_sync_protocol::merge::ConflictReason;
+use pms_sync_protocol::tables::shape_id;
 use pms_sync_protocol::wire::{
     Cursor, Op, PulledChange, PushChange, PushOp, PushRequest, PushResponse, PushResult,
     PushStatus, CURSOR_EXPIRED,
@@ -116,7 +117,7 @@ pub fn reset_for_snapshot(conn: &mut Connection) -> Result<()> {
         "delete from sync_state where key in ('initial_sync_done', 'snapshot_seq', 'snapshot_change_no',
                  'snapshot_table', 'snapshot_after_id', 'cursor_seq', 'cursor_change_no', 'staff_role',
                  'snapshot_global_seq', 'snapshot_global_change_no', 'global_cursor_seq',
-                 'global_cursor_change_no')",
+                 'global_cursor_change_no', 'snapshot_shape')",
         [],
     )?;
     // Acknowledged changes are on the server before the new snapshot's head is taken, so the
@@ -161,6 +162,9 @@ async fn catch_up(
     on_progress: &mut impl FnMut(&Progress) -> bool,
     report: &mut SyncReport,
 ) -> Result<()> {
+    if shape_changed(conn)? {
+        reset_for_snapshot(conn)?;
+    }
     loop {
         if snapshot(conn, remote, on_progress, report).await? == SnapshotEnd::RoleChanged {
             reset_for_snapshot(conn)?;
@@ -171,6 +175,21 @@ async fn catch_up(
             PullEnd::SnapshotNeeded => reset_for_snapshot(conn)?,
         }
     }
+}
+
+/// The state key of the [`shape_id`] the mirror's snapshot was (or is being) taken under.
+pub const SNAPSHOT_SHAPE_KEY: &str = "snapshot_shape";
+
+/// Whether the mirror holds a snapshot (whole or in part) taken under another set of synced
+/// tables and columns than this build's: the desk was upgraded to one that mirrors more. The
+/// rows and values the server already had of what is new are in no later feed entry, so the
+/// mirror must be filled again (its outbox kept). A mirror from before the shape was recorded
+/// counts as changed.
+fn shape_changed(conn: &Connection) -> Result<bool> {
+    let started = mirror::state(conn, "initial_sync_done")?.is_some()
+        || mirror::state(conn, "snapshot_seq")?.is_some();
+    let taken_under = mirror::state(conn, SNAPSHOT_SHAPE_KEY)?;
+    Ok(started && taken_under != Some(shape_id().to_string()))
 }
 
 /// How a snapshot ended.
@@ -224,6 +243,8 @@ async fn snapshot(
             if let Some(role) = &head.staff_role {
                 mirror::set_state(&tx, "staff_role", role)?;
             }
+            // And the tables and columns they are read with.
+            mirror::set_state(&tx, SNAPSHOT_SHAPE_KEY, &shape_id().to_string())?;
             tx.commit()?;
             head.cursor
         }

@@ -688,6 +688,21 @@ pub fn synced_table(name: &str) -> Option<&'static SyncedTable> {
     SYNCED_TABLES.iter().find(|table| table.name == name)
 }
 
+/// An id of the tables and columns this build mirrors (a SHA-1 name-based UUID of them). A
+/// mirror whose snapshot was taken under another shape (by the desk before an upgrade that added
+/// a synced table or column) lacks the rows and values the server already had for them, and no
+/// feed entry brings them: it takes a new snapshot.
+pub fn shape_id() -> uuid::Uuid {
+    let mut shape = String::new();
+    for table in SYNCED_TABLES {
+        shape.push_str(table.name);
+        shape.push('(');
+        shape.push_str(&table.columns.join(","));
+        shape.push_str(");");
+    }
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, shape.as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
