@@ -330,6 +330,11 @@ fn cases() -> Vec<Case> {
              select id, tenant_id, -1 from public.devices order by id limit 1",
         ),
         check(
+            "device_progress_acked_through_check",
+            "insert into app.device_progress (device_id, tenant_id, acked_through)
+             select id, tenant_id, -1 from public.devices order by id limit 1",
+        ),
+        check(
             "change_results_body_hash_check",
             "insert into app.change_results (device_id, device_seq, tenant_id, change_id, status, body_hash)
              select id, 1, tenant_id, gen_random_uuid(), 'applied', 'not a hash' from public.devices order by id limit 1",

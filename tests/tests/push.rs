@@ -679,8 +679,17 @@ async fn a_retry_answered_from_records_keeps_its_feed_position_and_its_body() {
         "{result:?}"
     );
 
-    // Long after, retention removed the recorded result: a very late retry is told so, with
-    // the row as it is now, not that its number is out of order.
+    // The laptop had its answer: its next push begins after the walk-in.
+    let next = desk.change(
+        "guests",
+        PushOp::Insert,
+        Uuid::now_v7(),
+        json!({"first_name": "Next", "last_name": "Guest"}),
+    );
+    push(&s.server, &desk, &[next]).await;
+    // Long after, retention removed the recorded result: a very late retry (a laptop restored
+    // from an old copy) is told so, with the row as it is now, not that its number is out of
+    // order.
     sqlx::query("update app.change_results set created_at = now() - interval '100 days'")
         .execute(&s.db.pool)
         .await
@@ -703,6 +712,118 @@ async fn a_retry_answered_from_records_keeps_its_feed_position_and_its_body() {
             .map(|row| row["first_name"].clone()),
         Some(json!("Walk"))
     );
+}
+
+/// Retention removes only results their laptop has received. A laptop pushes from its lowest
+/// change still unanswered, so a push beginning at number N tells that the answers below N
+/// arrived. A change whose answer was lost just before its laptop went offline for longer than
+/// the retention is answered from its record when the laptop comes back, not refused as
+/// `result_expired` (a conflict the clerk would have to sort out for work that went through).
+#[tokio::test]
+async fn retention_keeps_the_result_of_a_change_whose_answer_never_reached_its_laptop() {
+    let s = setup().await;
+    let mut desk = laptop(&s.server, &s.desk_emails[0], "laptop").await;
+    let received = desk.change(
+        "guests",
+        PushOp::Insert,
+        Uuid::now_v7(),
+        json!({"first_name": "Answered", "last_name": "Guest"}),
+    );
+    push(&s.server, &desk, std::slice::from_ref(&received)).await;
+    let lost = desk.change(
+        "guests",
+        PushOp::Insert,
+        Uuid::now_v7(),
+        json!({"first_name": "Lost", "last_name": "Answer"}),
+    );
+    // Applied; the answer never reaches the laptop, which goes offline for 100 days.
+    push(&s.server, &desk, std::slice::from_ref(&lost)).await;
+    sqlx::query("update app.change_results set created_at = now() - interval '100 days'")
+        .execute(&s.db.pool)
+        .await
+        .expect("age the results");
+    let pruned = pms_server::admin::prune_sync_state(&s.db.pool, 30)
+        .await
+        .expect("prune");
+    assert_eq!(pruned.results, 1, "the received answer's result goes");
+
+    let back = push(&s.server, &desk, std::slice::from_ref(&lost))
+        .await
+        .results
+        .remove(0);
+    assert_eq!(
+        (back.status, back.reason.as_deref(), back.replayed),
+        (PushStatus::Applied, None, true),
+        "{back:?}"
+    );
+    let kept: Vec<Uuid> = sqlx::query_scalar("select change_id from app.change_results")
+        .fetch_all(&s.db.pool)
+        .await
+        .expect("results");
+    assert_eq!(kept, vec![lost.change_id]);
+}
+
+/// The operator's pruning and a laptop's push, at once. A push takes its device's progress row,
+/// then its tenant's feed head; the pruning took the feed heads, then the devices' progress
+/// rows: with the pruning waiting for the head and the push for it, the push holding its
+/// progress row, Postgres killed one of them (the fault campaign's scheduled pruning failed with
+/// 40P01). The test lines them up by holding the feed head itself until both are waiting.
+#[tokio::test]
+async fn pruning_and_a_push_of_the_tenant_it_prunes_do_not_deadlock() {
+    let s = setup().await;
+    let mut desk = laptop(&s.server, &s.desk_emails[0], "laptop").await;
+    let tenant = desk.tenant_id;
+    for name in ["First", "Second"] {
+        let change = desk.change(
+            "guests",
+            PushOp::Insert,
+            Uuid::now_v7(),
+            json!({"first_name": name, "last_name": "Guest"}),
+        );
+        push(&s.server, &desk, &[change]).await;
+    }
+    // Old enough to prune: the feed and the first result (its answer arrived).
+    sqlx::raw_sql(
+        "update app.change_results set created_at = now() - interval '100 days';
+         update app.changes set changed_at = now() - interval '100 days';",
+    )
+    .execute(&s.db.pool)
+    .await
+    .expect("age the sync state");
+
+    let mut holder = s.db.pool.begin().await.expect("begin");
+    sqlx::query("select 1 from app.feed_heads where tenant_id = $1 for update")
+        .bind(tenant)
+        .execute(&mut *holder)
+        .await
+        .expect("hold the feed head");
+    let pool = s.db.pool.clone();
+    let pruning = tokio::spawn(async move { pms_server::admin::prune_sync_state(&pool, 30).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let third = desk.change(
+        "guests",
+        PushOp::Insert,
+        Uuid::now_v7(),
+        json!({"first_name": "Third", "last_name": "Guest"}),
+    );
+    let request = Client::new()
+        .post(s.server.url("/v1/sync/push"))
+        .bearer_auth(&desk.token)
+        .json(&PushRequest {
+            protocol_version: PROTOCOL_VERSION,
+            changes: vec![third],
+        });
+    let pushing = tokio::spawn(async move { request.send().await.expect("push") });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    holder.commit().await.expect("let them go");
+
+    let pruned = pruning.await.expect("pruning task");
+    assert!(pruned.is_ok(), "the pruning failed: {pruned:?}");
+    let response = pushing.await.expect("push task");
+    let status = response.status();
+    let body: Value = response.json().await.expect("body");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["results"][0]["status"], "applied", "{body}");
 }
 
 /// Two pushes of one tenant touching the same two rows in opposite orders. Each push locks a

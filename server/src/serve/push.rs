@@ -84,17 +84,26 @@ pub async fn push(
     let device_id = caller.claims.app_metadata.device_id;
     let tenant_id = caller.claims.app_metadata.tenant_id;
     let mut tx = caller.begin(&state.pool).await?;
-    // The device's progress row, locked: two attempts of the same push (a retry racing the
-    // original) take turns instead of both applying.
-    sqlx::query("insert into app.device_progress (device_id, tenant_id) values ($1, $2) on conflict (device_id, tenant_id) do nothing")
-        .bind(device_id)
-        .bind(tenant_id)
-        .execute(&mut *tx)
-        .await?;
+    // The device's progress row, locked (the upsert locks it): two attempts of the same push (a
+    // retry racing the original) take turns instead of both applying. A laptop pushes from its
+    // lowest change still unanswered, so every number below this push's first has had its
+    // answer: retention may remove those results, and only those (migration 20261207000100).
+    let answered_through = request
+        .changes
+        .iter()
+        .map(|c| c.device_seq.saturating_sub(1))
+        .min()
+        .unwrap_or(0)
+        .max(0);
     let (mut last_seq, results_pruned_through): (i64, i64) = sqlx::query_as(
-        "select last_seq, results_pruned_through from app.device_progress where device_id = $1 for update",
+        "insert into app.device_progress as d (device_id, tenant_id, acked_through) values ($1, $2, $3)
+         on conflict (device_id, tenant_id)
+         do update set acked_through = greatest(d.acked_through, excluded.acked_through)
+         returning last_seq, results_pruned_through",
     )
     .bind(device_id)
+    .bind(tenant_id)
+    .bind(answered_through)
     .fetch_one(&mut *tx)
     .await?;
     // Then the tenant's feed head, before any row: every write takes it to the commit anyway, and
