@@ -15,6 +15,7 @@
 use chrono::{NaiveDate, Utc};
 use pms_sync_protocol::card::contains_card_number;
 use pms_sync_protocol::derived::{guest_folio_id, tax_entry_id, void_entry_id};
+use pms_sync_protocol::hlc::{Clock, SystemClock};
 use pms_sync_protocol::money::{apply_vat, format_minor};
 use pms_sync_protocol::wire::PushOp;
 use rusqlite::{Connection, OptionalExtension};
@@ -118,6 +119,15 @@ pub struct Balance {
 /// The stay's open guest folio, opened (through the outbox) when it has none yet. Refused with
 /// [`Error::FolioClosed`] when its guest folio is closed.
 pub fn open_guest_folio(conn: &mut Connection, reservation_id: Uuid) -> Result<Uuid> {
+    open_guest_folio_with_clock(conn, &SystemClock, reservation_id)
+}
+
+/// [`open_guest_folio`], stamped by `wall` (the laptop's clock).
+fn open_guest_folio_with_clock(
+    conn: &mut Connection,
+    wall: &dyn Clock,
+    reservation_id: Uuid,
+) -> Result<Uuid> {
     let reservation = reservation_id.to_string();
     let existing: Option<(String, String)> = conn
         .query_row(
@@ -141,7 +151,7 @@ pub fn open_guest_folio(conn: &mut Connection, reservation_id: Uuid) -> Result<U
     values.insert("kind".to_owned(), json!("guest"));
     values.insert("status".to_owned(), json!("open"));
     values.insert("currency".to_owned(), json!(currency));
-    outbox::write(conn, "folios", PushOp::Insert, id, values)?;
+    outbox::write_with_clock(conn, wall, "folios", PushOp::Insert, id, values)?;
     Ok(id)
 }
 
@@ -174,12 +184,13 @@ pub fn open_company_folio(conn: &mut Connection, reservation_id: Uuid, name: &st
 /// stay's guest folio.
 fn target_folio(
     conn: &mut Connection,
+    wall: &dyn Clock,
     reservation_id: Uuid,
     folio_id: Option<Uuid>,
 ) -> Result<Uuid> {
     // The stay's guest folio, named before it exists (its id is derived), is opened now.
     let Some(folio_id) = folio_id.filter(|id| *id != guest_folio_id(reservation_id)) else {
-        return open_guest_folio(conn, reservation_id);
+        return open_guest_folio_with_clock(conn, wall, reservation_id);
     };
     let status: Option<String> = conn
         .query_row(
@@ -200,6 +211,16 @@ fn target_folio(
 
 /// Posts a payment (or a refund) to a folio of the stay. Returns the entry's id.
 pub fn take_payment(conn: &mut Connection, payment: &Payment<'_>) -> Result<Uuid> {
+    take_payment_with_clock(conn, &SystemClock, payment)
+}
+
+/// [`take_payment`] on a laptop whose clock is `wall`: the entry's business date is the
+/// property's day at that time, and the change is stamped by it.
+pub fn take_payment_with_clock(
+    conn: &mut Connection,
+    wall: &dyn Clock,
+    payment: &Payment<'_>,
+) -> Result<Uuid> {
     if payment.amount_minor <= 0 {
         return Err(Error::Invalid {
             field: "amount",
@@ -232,7 +253,7 @@ pub fn take_payment(conn: &mut Connection, payment: &Payment<'_>) -> Result<Uuid
     if !payment.refund && matches!(status.as_str(), "cancelled") {
         return Err(Error::StayNotPayable { status });
     }
-    let folio_id = target_folio(conn, payment.reservation_id, payment.folio_id)?;
+    let folio_id = target_folio(conn, wall, payment.reservation_id, payment.folio_id)?;
     let (property_id, currency) = stay(conn, &reservation)?;
     let kind = if payment.refund { "refund" } else { "payment" };
     let description = payment.description.map_or_else(
@@ -254,7 +275,7 @@ pub fn take_payment(conn: &mut Connection, payment: &Payment<'_>) -> Result<Uuid
     values.insert("currency".to_owned(), json!(currency));
     values.insert(
         "business_date".to_owned(),
-        json!(open_business_date(conn, &property_id)?.to_string()),
+        json!(open_business_date(conn, wall, &property_id)?.to_string()),
     );
     values.insert("description".to_owned(), json!(description));
     values.insert("payment_method".to_owned(), json!(payment.method));
@@ -264,7 +285,7 @@ pub fn take_payment(conn: &mut Connection, payment: &Payment<'_>) -> Result<Uuid
     if let Some(by) = payment.created_by {
         values.insert("created_by".to_owned(), json!(by));
     }
-    outbox::write(conn, "folio_entries", PushOp::Insert, id, values)?;
+    outbox::write_with_clock(conn, wall, "folio_entries", PushOp::Insert, id, values)?;
     Ok(id)
 }
 
@@ -305,6 +326,16 @@ pub fn vat_for(conn: &Connection, property_id: &str, charge_type: &str) -> Resul
 /// Posts a charge and its VAT to a folio of the stay. Returns the charge entry's id. A derived
 /// charge already on this laptop (its id taken) is not posted again.
 pub fn post_charge(conn: &mut Connection, charge: &Charge<'_>) -> Result<Uuid> {
+    post_charge_with_clock(conn, &SystemClock, charge)
+}
+
+/// [`post_charge`] on a laptop whose clock is `wall` (the business date when none is given,
+/// and the changes' stamps).
+pub fn post_charge_with_clock(
+    conn: &mut Connection,
+    wall: &dyn Clock,
+    charge: &Charge<'_>,
+) -> Result<Uuid> {
     if charge.quantity <= 0 {
         return Err(Error::Invalid {
             field: "quantity",
@@ -336,11 +367,11 @@ pub fn post_charge(conn: &mut Connection, charge: &Charge<'_>) -> Result<Uuid> {
         return Ok(id);
     }
     let reservation = charge.reservation_id.to_string();
-    let folio_id = target_folio(conn, charge.reservation_id, charge.folio_id)?;
+    let folio_id = target_folio(conn, wall, charge.reservation_id, charge.folio_id)?;
     let (property_id, currency) = stay(conn, &reservation)?;
     let business_date = match charge.business_date {
         Some(date) => date,
-        None => open_business_date(conn, &property_id)?,
+        None => open_business_date(conn, wall, &property_id)?,
     };
     let gross = charge.unit_price_minor * charge.quantity;
     let vat = vat_for(conn, &property_id, charge.charge_type)?;
@@ -361,10 +392,11 @@ pub fn post_charge(conn: &mut Connection, charge: &Charge<'_>) -> Result<Uuid> {
     if let Some(by) = charge.created_by {
         values.insert("created_by".to_owned(), json!(by));
     }
-    outbox::write(conn, "folio_entries", PushOp::Insert, id, values)?;
+    outbox::write_with_clock(conn, wall, "folio_entries", PushOp::Insert, id, values)?;
     if let Some(vat) = vat.filter(|_| taxed.tax_minor > 0) {
         post_tax(
             conn,
+            wall,
             &Tax {
                 charge_id: id,
                 tax_id: vat.id,
@@ -398,7 +430,7 @@ pub(crate) struct Tax<'a> {
     pub created_by: Option<Uuid>,
 }
 
-pub(crate) fn post_tax(conn: &mut Connection, tax: &Tax<'_>) -> Result<Uuid> {
+pub(crate) fn post_tax(conn: &mut Connection, wall: &dyn Clock, tax: &Tax<'_>) -> Result<Uuid> {
     let id = tax_entry_id(tax.charge_id, tax.tax_id);
     if mirror::read(conn, "folio_entries", &id.to_string())?.is_some() {
         return Ok(id);
@@ -420,7 +452,7 @@ pub(crate) fn post_tax(conn: &mut Connection, tax: &Tax<'_>) -> Result<Uuid> {
     if let Some(by) = tax.created_by {
         values.insert("created_by".to_owned(), json!(by));
     }
-    outbox::write(conn, "folio_entries", PushOp::Insert, id, values)?;
+    outbox::write_with_clock(conn, wall, "folio_entries", PushOp::Insert, id, values)?;
     Ok(id)
 }
 
@@ -438,6 +470,25 @@ pub fn percent(rate_bp: i64) -> String {
 /// desks voiding it offline make one void.
 pub fn void_entry(
     conn: &mut Connection,
+    reservation_id: Uuid,
+    entry_id: Uuid,
+    reason: &str,
+    created_by: Option<Uuid>,
+) -> Result<()> {
+    void_entry_with_clock(
+        conn,
+        &SystemClock,
+        reservation_id,
+        entry_id,
+        reason,
+        created_by,
+    )
+}
+
+/// [`void_entry`] on a laptop whose clock is `wall`.
+pub fn void_entry_with_clock(
+    conn: &mut Connection,
+    wall: &dyn Clock,
     reservation_id: Uuid,
     entry_id: Uuid,
     reason: &str,
@@ -473,7 +524,7 @@ pub fn void_entry(
         });
     }
     let property_id = stay(conn, &reservation_id.to_string())?.0;
-    let business_date = open_business_date(conn, &property_id)?;
+    let business_date = open_business_date(conn, wall, &property_id)?;
     let taxes = all.iter().filter(|e| {
         e.kind == "tax"
             && e.applies_to_entry_id.as_deref() == Some(entry.id.as_str())
@@ -501,8 +552,9 @@ pub fn void_entry(
         if let Some(by) = created_by {
             values.insert("created_by".to_owned(), json!(by));
         }
-        outbox::write(
+        outbox::write_with_clock(
             conn,
+            wall,
             "folio_entries",
             PushOp::Insert,
             void_entry_id(parse_id(&target.id)?),
@@ -565,7 +617,7 @@ pub fn move_charge(
             message: "Choose another folio to move the charge to.".to_owned(),
         });
     }
-    let target = target_folio(conn, reservation_id, Some(to_folio))?;
+    let target = target_folio(conn, &SystemClock, reservation_id, Some(to_folio))?;
     let source_open: Option<String> = conn
         .query_row(
             "select status from folios where id = ?1",
@@ -577,7 +629,7 @@ pub fn move_charge(
         return Err(Error::FolioClosed);
     }
     let property_id = stay(conn, &reservation_id.to_string())?.0;
-    let business_date = open_business_date(conn, &property_id)?;
+    let business_date = open_business_date(conn, &SystemClock, &property_id)?;
     let vat = all.iter().find(|e| {
         e.kind == "tax"
             && e.charge_type.as_deref() == Some("vat")
@@ -724,7 +776,7 @@ pub fn record_override(
     values.insert("currency".to_owned(), json!(currency));
     values.insert(
         "business_date".to_owned(),
-        json!(open_business_date(conn, &property_id)?.to_string()),
+        json!(open_business_date(conn, &SystemClock, &property_id)?.to_string()),
     );
     values.insert(
         "description".to_owned(),
@@ -861,12 +913,13 @@ pub fn folio_balance(conn: &Connection, reservation_id: Uuid, folio_id: &str) ->
     ))
 }
 
-/// The property's open business date, now.
-fn open_business_date(conn: &Connection, property_id: &str) -> Result<NaiveDate> {
+/// The property's open business date at the laptop's time `wall`.
+fn open_business_date(conn: &Connection, wall: &dyn Clock, property_id: &str) -> Result<NaiveDate> {
+    let now = chrono::DateTime::from_timestamp_millis(wall.now_ms()).unwrap_or_else(Utc::now);
     match Uuid::parse_str(property_id) {
-        Ok(property) => business_day::business_date(conn, property, Utc::now()),
+        Ok(property) => business_day::business_date(conn, property, now),
         // a stay whose property this laptop does not hold: the laptop's UTC date
-        Err(_) => Ok(Utc::now().date_naive()),
+        Err(_) => Ok(now.date_naive()),
     }
 }
 
@@ -920,6 +973,52 @@ mod tests {
             reference,
             ..Payment::default()
         }
+    }
+
+    #[test]
+    fn a_laptop_whose_clock_is_a_day_ahead_dates_and_stamps_its_entries_by_that_clock() {
+        // 2031-03-10 12:00 UTC on this laptop, whatever the machine says
+        let wall = pms_sync_protocol::hlc::FakeClock::new(1_930_910_400_000);
+        let mut conn = mirror::open_in_memory().expect("mirror");
+        let stay = stay_with(&conn, 30_000);
+        take_payment_with_clock(&mut conn, &wall, &pay(stay, 10_000, None)).expect("payment");
+        let charge = post_charge_with_clock(
+            &mut conn,
+            &wall,
+            &Charge {
+                reservation_id: stay,
+                description: "Minibar",
+                unit_price_minor: 500,
+                quantity: 1,
+                charge_type: "minibar",
+                ..Charge::default()
+            },
+        )
+        .expect("charge");
+        wall.advance(86_400_000);
+        void_entry_with_clock(&mut conn, &wall, stay, charge, "posted by mistake", None)
+            .expect("void");
+        let mut dates: Vec<String> = entries(&conn, stay)
+            .expect("entries")
+            .iter()
+            .map(|e| e.business_date.clone())
+            .collect();
+        dates.sort();
+        assert_eq!(dates, ["2031-03-10", "2031-03-10", "2031-03-11"]);
+        let stamps: Vec<i64> = outbox::entries(&conn, true)
+            .expect("outbox")
+            .iter()
+            .map(|e| e.stamp.expect("stamped").wall_ms)
+            .collect();
+        assert_eq!(
+            stamps,
+            [
+                1_930_910_400_000,
+                1_930_910_400_000,
+                1_930_910_400_000,
+                1_930_996_800_000
+            ]
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! laptops offline at once can still overdraw together; the server then rejects the later one
 //! and it lands in the conflicts inbox.)
 
+use pms_sync_protocol::hlc::{Clock, SystemClock};
 use pms_sync_protocol::wire::PushOp;
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
@@ -43,6 +44,17 @@ pub fn redeem(
     points: i64,
     description: &str,
 ) -> Result<Uuid> {
+    redeem_with_clock(conn, &SystemClock, member_id, points, description)
+}
+
+/// [`redeem`] on a laptop whose clock is `wall` (the change's stamp).
+pub fn redeem_with_clock(
+    conn: &mut Connection,
+    wall: &dyn Clock,
+    member_id: Uuid,
+    points: i64,
+    description: &str,
+) -> Result<Uuid> {
     if points <= 0 {
         return Err(Error::Data(
             "a redemption takes a positive number of points".to_owned(),
@@ -57,6 +69,7 @@ pub fn redeem(
     }
     add_entry(
         conn,
+        wall,
         Uuid::now_v7(),
         member_id,
         "redeem",
@@ -74,6 +87,19 @@ pub fn earn(
     kind: &str,
     description: &str,
 ) -> Result<Uuid> {
+    earn_with_clock(conn, &SystemClock, member_id, points, kind, description)
+}
+
+/// [`earn`] on a laptop whose clock is `wall`: the points lapse counted from that time, and the
+/// change is stamped by it.
+pub fn earn_with_clock(
+    conn: &mut Connection,
+    wall: &dyn Clock,
+    member_id: Uuid,
+    points: i64,
+    kind: &str,
+    description: &str,
+) -> Result<Uuid> {
     if points <= 0 || !matches!(kind, "earn" | "bonus") {
         return Err(Error::Data(
             "earning takes positive points of type earn or bonus".to_owned(),
@@ -81,6 +107,7 @@ pub fn earn(
     }
     add_entry(
         conn,
+        wall,
         Uuid::now_v7(),
         member_id,
         kind,
@@ -114,6 +141,7 @@ pub fn earn_derived(
     }
     add_entry(
         conn,
+        &SystemClock,
         id,
         member_id,
         kind,
@@ -125,8 +153,10 @@ pub fn earn_derived(
 }
 
 /// Writes a ledger entry for the member through the outbox (the server computes the balances).
+#[allow(clippy::too_many_arguments)]
 fn add_entry(
     conn: &mut Connection,
+    wall: &dyn Clock,
     id: Uuid,
     member_id: Uuid,
     kind: &str,
@@ -152,7 +182,9 @@ fn add_entry(
     values.insert("description".to_owned(), json!(description));
     // Earned points lapse after the program's expiry period (the server's worker expires them).
     if let (Some(days), true) = (expiry_days, points > 0) {
-        let expires = chrono::Utc::now() + chrono::Duration::days(days);
+        let now =
+            chrono::DateTime::from_timestamp_millis(wall.now_ms()).unwrap_or_else(chrono::Utc::now);
+        let expires = now + chrono::Duration::days(days);
         // microseconds, as Postgres keeps them, so the mirror and the server hold the same text
         let expires = expires.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         values.insert("expires_at".to_owned(), json!(expires));
@@ -161,7 +193,14 @@ fn add_entry(
         values.insert("reference_type".to_owned(), json!(reference_type));
         values.insert("reference_id".to_owned(), json!(reference_id.to_string()));
     }
-    outbox::write(conn, "loyalty_transactions", PushOp::Insert, id, values)?;
+    outbox::write_with_clock(
+        conn,
+        wall,
+        "loyalty_transactions",
+        PushOp::Insert,
+        id,
+        values,
+    )?;
     Ok(id)
 }
 
@@ -206,6 +245,40 @@ mod tests {
         assert_eq!(available_points(&conn, member).expect("balance"), 0);
         // nothing refused reached the outbox: 3 entries written (redeem, earn, redeem)
         assert_eq!(outbox::entries(&conn, true).expect("outbox").len(), 3);
+    }
+
+    #[test]
+    fn points_earned_on_a_laptop_lapse_counted_from_its_own_clock() {
+        let mut conn = mirror::open_in_memory().expect("mirror");
+        let member = member_with(&conn, 0);
+        let program: String = conn
+            .query_row(
+                "select program_id from loyalty_members where id = ?1",
+                [member.to_string()],
+                |r| r.get(0),
+            )
+            .expect("program");
+        let Value::Object(row) = json!({"id": program, "name": "Club", "points_expiry_days": 30})
+        else {
+            unreachable!()
+        };
+        mirror::upsert(&conn, "loyalty_programs", &row).expect("program pulled");
+        // 2031-03-10 12:00 UTC on this laptop
+        let wall = pms_sync_protocol::hlc::FakeClock::new(1_930_910_400_000);
+        earn_with_clock(&mut conn, &wall, member, 100, "earn", "Stay").expect("earn");
+        wall.advance(-3_600_000);
+        redeem_with_clock(&mut conn, &wall, member, 40, "Dinner").expect("redeem");
+        let written = outbox::entries(&conn, true).expect("outbox");
+        assert_eq!(
+            written[0].values.get("expires_at"),
+            Some(&json!("2031-04-09T12:00:00.000000Z"))
+        );
+        // each stamped by the laptop's clock (set back an hour before the redemption)
+        let stamps: Vec<i64> = written
+            .iter()
+            .map(|e| e.stamp.expect("stamped").wall_ms)
+            .collect();
+        assert_eq!(stamps, [1_930_910_400_000, 1_930_906_800_000]);
     }
 
     #[test]

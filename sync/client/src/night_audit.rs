@@ -274,6 +274,7 @@ fn post_night(
                 let currency = folio::stay(conn, &reservation)?.1;
                 folio::post_tax(
                     conn,
+                    &pms_sync_protocol::hlc::SystemClock,
                     &Tax {
                         charge_id,
                         tax_id,
