@@ -101,8 +101,9 @@ impl OwnCluster {
     async fn pg_ctl(&self, args: &[&str]) {
         // fsync off: a crash here is the postgres processes dying (the operating system keeps
         // what they wrote), which is what `-m immediate` does; it spares the test disk flushes.
+        // 300 connections: a fault campaign runs a server (a pool of 16) per seed side by side.
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
             self.port,
             self.dir.display()
         );

@@ -23,6 +23,9 @@ use pms_tests::chaos::runner::{fetch_final_state, run_seed, Campaign, Config};
 use serde_json::json;
 use uuid::Uuid;
 
+/// The server's binary, run as a process per seed (SIGKILLed by the schedule).
+const SERVER: &str = env!("CARGO_BIN_EXE_pms-server-under-test");
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_seeds_of_the_campaign_report_no_anomaly() {
     let seeds: Vec<u64> = (1..=20).collect();
@@ -32,6 +35,7 @@ async fn twenty_seeds_of_the_campaign_report_no_anomaly() {
     let config = Config {
         laptops: 3,
         operations: 120,
+        server_program: SERVER.into(),
         ..Config::default()
     };
     let campaign = Campaign::start(seeds.len()).await;
@@ -61,6 +65,11 @@ async fn twenty_seeds_of_the_campaign_report_no_anomaly() {
         "revoke_device",
         "sign_in_again",
         "role_change",
+        "disk_full",
+        "server_killed",
+        "postgres_restart",
+        "app_upgrade",
+        "sync_state_pruned",
     ] {
         assert!(fault(kind) > 0, "no {kind} in 20 seeds:\n{report}");
     }
@@ -85,9 +94,10 @@ async fn a_real_run_damaged_on_the_server_and_in_a_mirror_is_reported() {
     let tenant = campaign.tenants[0];
     let config = Config {
         operations: 60,
+        server_program: SERVER.into(),
         ..Config::default()
     };
-    let mut run = run_seed(&campaign.db, &campaign.server, tenant, 5, &config).await;
+    let mut run = run_seed(&campaign.backend, tenant, 5, &config).await;
     assert_eq!(run.anomalies, Vec::new(), "a clean run first");
 
     // The server forgets a change it applied: a guest created offline.
@@ -97,14 +107,21 @@ async fn a_real_run_damaged_on_the_server_and_in_a_mirror_is_reported() {
         .find(|(_, _, kind, _, changes)| *kind == OpKind::GuestCreate && !changes.is_empty())
         .map(|(step, _, _, _, changes)| (step, changes[0]))
         .expect("seed 5 creates a guest");
-    let deleted = sqlx::query("delete from app.change_results where change_id = $1")
+    // (Deleted from the push ledger, its copy goes to the campaign's record of pruned results,
+    // which the checker also reads: deleted there too.)
+    sqlx::query("delete from app.change_results where change_id = $1")
         .bind(change)
-        .execute(&campaign.db.pool)
+        .execute(&campaign.backend.db.pool)
         .await
         .expect("delete a push result");
+    let deleted = sqlx::query("delete from chaos_kept.change_results where change_id = $1")
+        .bind(change)
+        .execute(&campaign.backend.db.pool)
+        .await
+        .expect("and the campaign's copy of it");
     assert_eq!(deleted.rows_affected(), 1);
     let state = fetch_final_state(
-        &campaign.db,
+        &campaign.backend.db,
         tenant,
         &mut run
             .laptops
@@ -124,7 +141,7 @@ async fn a_real_run_damaged_on_the_server_and_in_a_mirror_is_reported() {
         .execute("update guests set notes = 'edited behind the outbox' where id = (select min(id) from guests)", [])
         .expect("edit the mirror");
     let state = fetch_final_state(
-        &campaign.db,
+        &campaign.backend.db,
         tenant,
         &mut run
             .laptops

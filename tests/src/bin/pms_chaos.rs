@@ -1,8 +1,8 @@
-//! `pms-chaos`: the fault campaign of issue 20 (first slice). Runs seeded schedules of front-desk
-//! operations and faults on 3–5 laptops against the real server and a fresh database on the test
-//! Postgres (`PMS_TEST_DATABASE_URL`), checks each seed's history against the final databases,
-//! prints a summary table, shrinks each failing seed to a shorter reproducer, and exits non-zero
-//! on any anomaly. See `docs/CHAOS.md`.
+//! `pms-chaos`: the fault campaign of issue 20. Runs seeded schedules of front-desk operations
+//! and faults on 3–5 laptops against the real server (a process per seed) and a Postgres cluster
+//! of the campaign's own (`initdb` in a temporary folder, restarted by the schedule), checks
+//! each seed's history against the final databases, prints a summary table, shrinks each failing
+//! seed to a shorter reproducer, and exits non-zero on any anomaly. See `docs/CHAOS.md`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +37,15 @@ struct Args {
     /// Do not re-run failing seeds with fewer operations.
     #[arg(long)]
     no_shrink: bool,
+    /// Leave these kinds of fault out of the schedules (comma-separated: partition,
+    /// proxy_faults, kill_mid_sync, clock_jump, disk_full, kill_mid_snapshot, revoke_device,
+    /// role_change, kill_server, restart_postgres, upgrade_app, prune_sync_state).
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(pms_tests::chaos::schedule::FAULT_KINDS))]
+    without: Vec<String>,
+    /// The sync server's binary, run (and SIGKILLed) once per seed; default: the
+    /// `pms-server-under-test` that `cargo build -p pms-tests --bins` puts beside this one.
+    #[arg(long, value_name = "PATH")]
+    server_binary: Option<PathBuf>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -51,6 +60,10 @@ async fn main() -> ExitCode {
         laptops: usize::from(args.laptops),
         history_dir: args.history_dir,
         at_once: args.at_once,
+        server_program: args
+            .server_binary
+            .unwrap_or_else(pms_tests::chaos::runner::default_server_program),
+        without: args.without.into_iter().collect(),
     };
     println!(
         "pms-chaos: {} seeds × {} operations on {} laptops, {} at once",
@@ -80,11 +93,8 @@ async fn main() -> ExitCode {
     }
     if !args.no_shrink {
         for seed in failing {
-            let operations = shrink(seed, config.operations, &config).await;
-            println!(
-                "reproducer: pms-chaos --seed {seed} --ops {operations} --laptops {}",
-                config.laptops
-            );
+            let reproducer = shrink(seed, &config).await;
+            println!("reproducer: {reproducer} --laptops {}", config.laptops);
         }
     }
     ExitCode::FAILURE

@@ -93,6 +93,21 @@ pub enum FaultKind {
     SignInAgain,
     /// An administrator changed the role of the laptop's staff account.
     RoleChange,
+    /// The laptop's disk fills up: a write that needs a new page of the mirror is refused
+    /// (`SQLITE_FULL`, shown to the clerk as a full disk), also after a restart.
+    DiskFull,
+    /// Space is freed on the laptop's disk.
+    DiskFreed,
+    /// The seed's sync server is SIGKILLed (while the laptop syncs through it) and started again.
+    ServerKilled,
+    /// The campaign's Postgres restarts (`fast`: sessions cut, clean shutdown; `immediate`: a
+    /// crash, recovered from the WAL), under every seed running then.
+    PostgresRestart,
+    /// The desk is upgraded: the mirror as the older build left it is migrated by this one.
+    AppUpgrade,
+    /// The sync state of every tenant was pruned (the feed, and the push results retention may
+    /// remove).
+    SyncStatePruned,
 }
 
 /// What the desk answered the clerk.

@@ -69,8 +69,8 @@ pub struct Performed {
     pub outcome: Outcome,
 }
 
-/// Performs `kind` on the mirror, writing with `clock`'s time where the desk stamps a change
-/// itself (guests and stays); the folio and loyalty paths stamp with the machine's clock.
+/// Performs `kind` on the mirror on a laptop whose clock is `clock`: every write is stamped by
+/// it, and the folio's business dates and the points' expiry are read from it.
 pub fn perform(
     conn: &mut Connection,
     clock: &dyn Clock,
@@ -257,7 +257,7 @@ fn act(
             };
             let points = rng.random_range(10..300);
             let intent = json!({"member_id": member, "points": points});
-            loyalty::earn(conn, uuid(&member), points, "earn", "chaos stay")
+            loyalty::earn_with_clock(conn, clock, uuid(&member), points, "earn", "chaos stay")
                 .map(|_| Some(intent.clone()))
                 .map_err(|e| (intent, e.to_string()))
         }
@@ -280,7 +280,7 @@ fn act(
                 return Ok(None);
             };
             let intent = json!({"program_id": program, "guest_id": guest, "status": "active",
-                                "enrolled_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)});
+                                "enrolled_at": chrono::DateTime::from_timestamp_millis(clock.now_ms()).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)});
             let member: bool = conn
                 .query_row(
                     "select count(*) > 0 from loyalty_members where program_id = ?1 and guest_id = ?2 and deleted_at is null",
@@ -314,7 +314,7 @@ fn act(
             let available = loyalty::available_points(conn, uuid(&member)).unwrap_or(0);
             let points = (available + rng.random_range(-40..20)).max(1);
             let intent = json!({"member_id": member, "points": points, "available": available});
-            loyalty::redeem(conn, uuid(&member), points, "chaos redemption")
+            loyalty::redeem_with_clock(conn, clock, uuid(&member), points, "chaos redemption")
                 .map(|_| Some(intent.clone()))
                 .map_err(|e| (intent, e.to_string()))
         }
@@ -326,8 +326,9 @@ fn act(
             let amount = rng.random_range(500..20_000);
             let method = folio::PAYMENT_METHODS[rng.random_range(0..folio::PAYMENT_METHODS.len())];
             let intent = json!({"reservation_id": stay, "amount_minor": amount, "method": method, "refund": refund});
-            folio::take_payment(
+            folio::take_payment_with_clock(
                 conn,
+                clock,
                 &Payment {
                     reservation_id: uuid(&stay),
                     amount_minor: amount,
@@ -345,8 +346,9 @@ fn act(
             };
             let price = rng.random_range(200..8_000);
             let intent = json!({"reservation_id": stay, "unit_price_minor": price, "charge_type": "minibar"});
-            folio::post_charge(
+            folio::post_charge_with_clock(
                 conn,
+                clock,
                 &Charge {
                     reservation_id: uuid(&stay),
                     description: "Minibar",
@@ -382,8 +384,9 @@ fn act(
             // Sometimes an entry voided already: the desk refuses it.
             let entry = candidates[rng.random_range(0..candidates.len())];
             let intent = json!({"reservation_id": stay, "entry_id": entry.id, "kind": entry.kind});
-            folio::void_entry(
+            folio::void_entry_with_clock(
                 conn,
+                clock,
                 uuid(&stay),
                 uuid(&entry.id),
                 "posted by mistake",

@@ -1,11 +1,13 @@
-//! The runner: one database seeded with a tenant per seed, the real sync server, and per seed
-//! 3–5 laptops with file-backed mirrors, each behind a faulty proxy of its own, playing the
-//! seed's [`schedule`]. It records the [`History`], heals every fault, syncs every laptop until
-//! nothing moves, reads the [`FinalState`] and hands both to the [`checker`].
+//! The runner: a Postgres cluster of the campaign's own (so that it can be restarted) with one
+//! database seeded with a tenant per seed; per seed the real sync server as a process of its own
+//! (so that it can be SIGKILLed) and 3–5 laptops with file-backed mirrors, each behind a faulty
+//! proxy of its own, playing the seed's [`schedule`]. It records the [`History`], heals every
+//! fault, syncs every laptop until nothing moves, reads the [`FinalState`] and hands both to the
+//! [`checker`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,7 +25,11 @@ use super::operations::{perform, SkewedClock};
 use super::schedule::{schedule, Action};
 use crate::faulty_proxy::FaultyProxy;
 use crate::laptops::{tenant_staff_emails, Laptop, ServerRows};
-use crate::{TestDb, TestServer};
+use crate::own_cluster::{OwnCluster, ServerProcess};
+use crate::TestDb;
+
+/// `max_page_count` once space is freed on a laptop's disk (SQLite's largest).
+const DISK_FREED_PAGES: i64 = 1_073_741_823;
 
 /// How a campaign runs.
 #[derive(Debug, Clone)]
@@ -34,8 +40,12 @@ pub struct Config {
     pub laptops: usize,
     /// Where each seed's history goes as `seed-<seed>.jsonl`, if anywhere.
     pub history_dir: Option<PathBuf>,
-    /// Seeds run side by side (each its own tenant, laptops and proxies).
+    /// Seeds run side by side (each its own tenant, server, laptops and proxies).
     pub at_once: usize,
+    /// The sync server's binary, run as `<program> serve` once per seed.
+    pub server_program: PathBuf,
+    /// Kinds of fault left out of the schedules ([`super::schedule::FAULT_KINDS`]).
+    pub without: BTreeSet<String>,
 }
 
 impl Default for Config {
@@ -45,8 +55,25 @@ impl Default for Config {
             laptops: 4,
             history_dir: None,
             at_once: 4,
+            server_program: default_server_program(),
+            without: BTreeSet::new(),
         }
     }
+}
+
+/// The server's binary as this workspace builds it for its tests (`pms-server-under-test`)
+/// beside the running executable, or in the folder above it (an integration test runs from
+/// `deps/`); else `pms-server` there.
+pub fn default_server_program() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let mut candidates = Vec::new();
+    for dir in exe.ancestors().skip(1).take(2) {
+        for name in ["pms-server-under-test", "pms-server"] {
+            candidates.push(dir.join(name));
+        }
+    }
+    let found = candidates.into_iter().find(|path| path.is_file());
+    found.unwrap_or_else(|| PathBuf::from("pms-server-under-test"))
 }
 
 /// A campaign laptop: the signed-in mirror (kept in a file, so a killed process restarts from
@@ -62,6 +89,8 @@ pub struct ChaosLaptop {
     pub email: String,
     /// Its device was revoked and the clerk has not signed in again yet.
     pub revoked: bool,
+    /// Its disk is full: the mirror may not grow past this many pages.
+    pub disk_limit: Option<i64>,
 }
 
 impl Drop for ChaosLaptop {
@@ -100,17 +129,15 @@ pub struct SeedSummary {
     pub elapsed: Duration,
 }
 
-/// Signs in `config.laptops` laptops of `tenant` (its desk and manager accounts, reused when
-/// there are fewer), plays the seed's schedule, heals, syncs until quiet and checks.
-pub async fn run_seed(
-    db: &TestDb,
-    server: &TestServer,
-    tenant: Uuid,
-    seed: u64,
-    config: &Config,
-) -> SeedRun {
+/// Starts the seed's server, signs in `config.laptops` laptops of `tenant` (its desk and manager
+/// accounts, reused when there are fewer), plays the seed's schedule, heals, syncs until quiet
+/// and checks.
+pub async fn run_seed(backend: &Backend, tenant: Uuid, seed: u64, config: &Config) -> SeedRun {
     let started = Instant::now();
+    let db = &backend.db;
     let mut history = History::new(seed);
+    let up = backend.database_up.read().await;
+    let mut server = start_server(&config.server_program, db).await;
     let mut emails = tenant_staff_emails(db, tenant, "front_desk").await;
     emails.extend(tenant_staff_emails(db, tenant, "manager").await);
     assert!(!emails.is_empty(), "tenant {tenant} has no desk accounts");
@@ -147,11 +174,13 @@ pub async fn run_seed(
             clock: SkewedClock::default(),
             email: email.clone(),
             revoked: false,
+            disk_limit: None,
         });
     }
+    drop(up);
 
     let mut details = ChaCha8Rng::seed_from_u64(seed);
-    let steps = schedule(seed, config.operations, config.laptops);
+    let steps = schedule(seed, config.operations, config.laptops, &config.without);
     for (step, planned) in steps.iter().enumerate() {
         let desk = &mut laptops[planned.laptop];
         let at = Some(planned.laptop);
@@ -168,7 +197,12 @@ pub async fn run_seed(
                 at,
                 sync_event(refused.map_err(|e| e.to_string()), None),
             );
-            sign_in_again(db, desk, seed, step, &mut history).await;
+            // On a full disk the sign-in cannot save the session: the clerk is shown so, and
+            // signs in once space is freed.
+            if desk.disk_limit.is_none() {
+                let _up = backend.database_up.read().await;
+                sign_in_again(db, desk, seed, step, &mut history).await;
+            }
         }
         match planned.action {
             Action::Operate(kind) => {
@@ -222,7 +256,11 @@ pub async fn run_seed(
                 }
             }
             Action::KillMidSnapshot { after_ms } if !desk.partitioned => {
-                reset_for_snapshot(&mut desk.laptop.conn).expect("reset for a snapshot");
+                if let Err(error) = reset_for_snapshot(&mut desk.laptop.conn) {
+                    // (a full disk) the laptop keeps its mirror and tries at its next sync
+                    history.record(step, at, sync_event(Err(error.to_string()), None));
+                    continue;
+                }
                 history.record(
                     step,
                     at,
@@ -260,6 +298,7 @@ pub async fn run_seed(
             }
             Action::Sync | Action::KillMidSync { .. } | Action::KillMidSnapshot { .. } => {}
             Action::RevokeDevice if !desk.revoked => {
+                let _up = backend.database_up.read().await;
                 pms_server::admin::revoke_device(&db.pool, desk.laptop.device_id)
                     .await
                     .expect("revoke the device");
@@ -275,6 +314,7 @@ pub async fn run_seed(
             }
             Action::RevokeDevice => {}
             Action::RoleChange => {
+                let _up = backend.database_up.read().await;
                 let role: String = sqlx::query_scalar(
                     "select role from public.staff where lower(email) = lower($1)",
                 )
@@ -332,6 +372,105 @@ pub async fn run_seed(
                     },
                 );
             }
+            Action::ToggleDiskFull { headroom_pages } => {
+                let (fault, detail) = if desk.disk_limit.take().is_some() {
+                    set_max_pages(&desk.laptop.conn, DISK_FREED_PAGES);
+                    (FaultKind::DiskFreed, String::new())
+                } else {
+                    let pages: i64 = desk
+                        .laptop
+                        .conn
+                        .query_row("pragma page_count", [], |r| r.get(0))
+                        .expect("the mirror's size");
+                    let limit = pages + i64::from(headroom_pages);
+                    set_max_pages(&desk.laptop.conn, limit);
+                    desk.disk_limit = Some(limit);
+                    (
+                        FaultKind::DiskFull,
+                        format!("{headroom_pages} pages left of {limit}"),
+                    )
+                };
+                history.record(step, at, Event::Fault { fault, detail });
+            }
+            Action::KillServer { after_ms } => {
+                // The kill lands wherever the laptop's sync is then: before its push reached the
+                // server, inside the push's transaction, or after it committed and before the
+                // answer left.
+                let kill = async {
+                    tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                    server.kill().await;
+                };
+                if desk.partitioned {
+                    kill.await;
+                } else {
+                    let (result, ()) =
+                        tokio::join!(sync_once(&mut desk.laptop.conn, &desk.laptop.remote), kill);
+                    history.record(
+                        step,
+                        at,
+                        sync_event(result.map_err(|e| e.to_string()), None),
+                    );
+                }
+                server.restart().await;
+                history.record(
+                    step,
+                    at,
+                    Event::Fault {
+                        fault: FaultKind::ServerKilled,
+                        detail: format!("SIGKILL {after_ms} ms into the laptop's sync"),
+                    },
+                );
+            }
+            Action::RestartPostgres { immediate } => {
+                let mode = if immediate { "immediate" } else { "fast" };
+                {
+                    let _every_seed = backend.database_up.write().await;
+                    backend.cluster.restart(mode).await;
+                }
+                history.record(
+                    step,
+                    None,
+                    Event::Fault {
+                        fault: FaultKind::PostgresRestart,
+                        detail: mode.to_owned(),
+                    },
+                );
+            }
+            Action::UpgradeApp => {
+                let placeholder = mirror::open_in_memory().expect("placeholder");
+                drop(std::mem::replace(&mut desk.laptop.conn, placeholder));
+                crate::older_mirror::make_it_older(&desk.path);
+                reopen(desk);
+                history.record(
+                    step,
+                    at,
+                    Event::Fault {
+                        fault: FaultKind::AppUpgrade,
+                        detail: "the mirror of the build before mirror migration 0006, its \
+                                 outbox kept, migrated by this build"
+                            .into(),
+                    },
+                );
+            }
+            Action::PruneSyncState => {
+                let pruned = {
+                    let _every_seed = backend.database_up.write().await;
+                    pms_server::admin::prune_sync_state(&db.pool, 0)
+                        .await
+                        .expect("prune the sync state")
+                };
+                history.record(
+                    step,
+                    None,
+                    Event::Fault {
+                        fault: FaultKind::SyncStatePruned,
+                        detail: format!(
+                            "{} feed changes and {} push results removed",
+                            pruned.changes, pruned.results
+                        ),
+                    },
+                );
+            }
             Action::ClockJump { offset_minutes } => {
                 desk.clock.offset_ms = offset_minutes * 60_000;
                 history.record(
@@ -354,8 +493,21 @@ pub async fn run_seed(
     }
 
     // Every fault heals; then every laptop syncs, round after round, until a round moves nothing.
+    // (No Postgres restart meanwhile: the final syncs and reads are the checker's.)
+    let up = backend.database_up.read().await;
     let mut step = steps.len();
     for desk in &mut laptops {
+        if desk.disk_limit.take().is_some() {
+            set_max_pages(&desk.laptop.conn, DISK_FREED_PAGES);
+            history.record(
+                step,
+                Some(desk.index),
+                Event::Fault {
+                    fault: FaultKind::DiskFreed,
+                    detail: "final heal".into(),
+                },
+            );
+        }
         if desk.partitioned {
             desk.partitioned = false;
             history.record(
@@ -414,6 +566,8 @@ pub async fn run_seed(
             .collect::<Vec<_>>(),
     )
     .await;
+    drop(up);
+    drop(server);
     let anomalies = checker::check(&history, &state);
     if let Some(dir) = &config.history_dir {
         history.write_to(dir).expect("write the history");
@@ -467,11 +621,37 @@ async fn sign_in_again(
     );
 }
 
-/// The laptop's process restarts: its mirror is closed and opened again from its file.
+/// The laptop's process restarts: its mirror is closed and opened again from its file (on the
+/// same disk: still full if it was).
 fn restart(desk: &mut ChaosLaptop) {
     let placeholder = mirror::open_in_memory().expect("placeholder");
     drop(std::mem::replace(&mut desk.laptop.conn, placeholder));
+    reopen(desk);
+}
+
+/// Opens the laptop's mirror file (migrating it to this build's schema).
+fn reopen(desk: &mut ChaosLaptop) {
     desk.laptop.conn = mirror::open(&desk.path).expect("reopen the mirror");
+    if let Some(limit) = desk.disk_limit {
+        set_max_pages(&desk.laptop.conn, limit);
+    }
+}
+
+/// How far the mirror may grow: SQLite refuses a write that needs a page past it exactly as it
+/// refuses one on a full disk (`SQLITE_FULL`).
+fn set_max_pages(conn: &rusqlite::Connection, pages: i64) {
+    conn.pragma_update(None, "max_page_count", pages)
+        .expect("set the mirror's largest size");
+}
+
+/// The seed's server process, with a clear message when its binary is not built.
+async fn start_server(program: &Path, db: &TestDb) -> ServerProcess {
+    assert!(
+        program.is_file(),
+        "no server binary at {}: build it first (`cargo build -p pms-tests --bins`)",
+        program.display()
+    );
+    ServerProcess::start(program, db).await
 }
 
 fn sync_event(
@@ -567,7 +747,10 @@ pub async fn fetch_final_state(
     state.change_results =
         sqlx::query_as::<_, (Uuid, Uuid, String, i64, Option<i64>, serde_json::Value)>(
             "select device_id, change_id, status, device_seq, feed_seq, conflicts
-           from app.change_results where tenant_id = $1",
+           from app.change_results where tenant_id = $1
+          union all
+         select device_id, change_id, status, device_seq, feed_seq, conflicts
+           from chaos_kept.change_results where tenant_id = $1",
         )
         .bind(tenant)
         .fetch_all(pool)
@@ -793,25 +976,39 @@ impl fmt::Display for CampaignReport {
     }
 }
 
-/// A database seeded with one tenant per seed and the real server in front of it.
+/// What every seed of a campaign shares: a Postgres cluster of its own and one database in it.
+/// Fields drop in order: the database before the cluster.
+pub struct Backend {
+    pub db: TestDb,
+    /// Held (shared) around a seed's own reads and writes of the database (sign-ins,
+    /// administration, the final syncs and reads); taken whole by a Postgres restart, which
+    /// every seed running then meets as failed syncs.
+    pub database_up: tokio::sync::RwLock<()>,
+    pub cluster: OwnCluster,
+}
+
+/// The backend, seeded with one tenant per seed.
 pub struct Campaign {
-    pub db: Arc<TestDb>,
-    pub server: Arc<TestServer>,
+    pub backend: Arc<Backend>,
     pub tenants: Vec<Uuid>,
 }
 
 impl Campaign {
     pub async fn start(seeds: usize) -> Self {
-        let db = TestDb::migrated().await;
+        let cluster = OwnCluster::start().await;
+        let db = TestDb::migrated_on(&cluster.url()).await;
         db.seed(seeds, 10).await;
-        let server = TestServer::start(&db).await;
+        keep_pruned_results(&db).await;
         let tenants = sqlx::query_scalar("select id from public.tenants order by subdomain")
             .fetch_all(&db.pool)
             .await
             .expect("tenants");
         Self {
-            db: Arc::new(db),
-            server: Arc::new(server),
+            backend: Arc::new(Backend {
+                db,
+                database_up: tokio::sync::RwLock::new(()),
+                cluster,
+            }),
             tenants,
         }
     }
@@ -833,10 +1030,8 @@ impl Campaign {
         for batch in pairs.chunks(config.at_once.max(1)) {
             let mut runs = tokio::task::JoinSet::new();
             for &(seed, tenant) in batch {
-                let (db, server, config) = (self.db.clone(), self.server.clone(), config.clone());
-                runs.spawn(
-                    async move { run_seed(&db, &server, tenant, seed, &config).await.summary },
-                );
+                let (backend, config) = (self.backend.clone(), config.clone());
+                runs.spawn(async move { run_seed(&backend, tenant, seed, &config).await.summary });
             }
             while let Some(done) = runs.join_next().await {
                 report.seeds.push(done.expect("a seed's run panicked"));
@@ -848,30 +1043,93 @@ impl Campaign {
     }
 }
 
+/// The checker reads every push result (it is the server's record of what each change did), so
+/// the campaign's database keeps a copy of those the scheduled pruning removes, in a schema of
+/// the test's own. (A test that deletes a result to play a lost write deletes the copy too.)
+async fn keep_pruned_results(db: &TestDb) {
+    sqlx::raw_sql(
+        "create schema chaos_kept;
+         create table chaos_kept.change_results (like app.change_results);
+         create function chaos_kept.keep_pruned() returns trigger language plpgsql as $$
+         begin
+             insert into chaos_kept.change_results select old.*;
+             return old;
+         end $$;
+         create trigger keep_pruned before delete on app.change_results
+             for each row execute function chaos_kept.keep_pruned();",
+    )
+    .execute(&db.pool)
+    .await
+    .expect("keep pruned push results for the checker");
+}
+
 /// Runs `seeds` in a database of their own.
 pub async fn run_campaign(seeds: &[u64], config: &Config) -> CampaignReport {
     Campaign::start(seeds.len()).await.run(seeds, config).await
 }
 
-/// Re-runs a failing seed with half the operations while it still fails; returns the fewest
-/// operations that still failed (the reproducer: `pms-chaos --seed <seed> --ops <n>`).
-pub async fn shrink(seed: u64, operations: usize, config: &Config) -> usize {
-    let mut failing = operations;
-    while failing > 1 {
-        let fewer = failing / 2;
-        let report = run_campaign(
-            &[seed],
-            &Config {
-                operations: fewer,
-                history_dir: None,
-                ..config.clone()
-            },
-        )
-        .await;
-        if report.anomalies().next().is_none() {
-            break;
+/// A failing seed's shortest reproducer found by [`shrink`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reproducer {
+    pub seed: u64,
+    pub operations: usize,
+    /// Kinds of fault the failure does not need.
+    pub without: BTreeSet<String>,
+}
+
+impl fmt::Display for Reproducer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "pms-chaos --seed {} --ops {}",
+            self.seed, self.operations
+        )?;
+        if !self.without.is_empty() {
+            let kinds: Vec<&str> = self.without.iter().map(String::as_str).collect();
+            write!(f, " --without {}", kinds.join(","))?;
         }
-        failing = fewer;
+        Ok(())
     }
-    failing
+}
+
+/// Re-runs a failing seed with half the operations while it still fails, then without each kind
+/// of fault in turn, keeping every leaving-out that still fails: the reproducer. Each run is a
+/// fresh database; the schedule is the seed's, but network timing is not, so a failure that
+/// depends on timing may not shrink far.
+pub async fn shrink(seed: u64, config: &Config) -> Reproducer {
+    let fails = |operations: usize, without: BTreeSet<String>| {
+        let config = Config {
+            operations,
+            without,
+            history_dir: None,
+            ..config.clone()
+        };
+        async move {
+            run_campaign(&[seed], &config)
+                .await
+                .anomalies()
+                .next()
+                .is_some()
+        }
+    };
+    let mut operations = config.operations;
+    while operations > 1 && fails(operations / 2, config.without.clone()).await {
+        operations /= 2;
+    }
+    let mut without = config.without.clone();
+    for kind in super::schedule::FAULT_KINDS {
+        if without.contains(*kind) {
+            continue;
+        }
+        let mut fewer = without.clone();
+        fewer.insert((*kind).to_owned());
+        if fails(operations, fewer.clone()).await {
+            without = fewer;
+        }
+    }
+    Reproducer {
+        seed,
+        operations,
+        without,
+    }
 }

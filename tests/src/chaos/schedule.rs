@@ -4,6 +4,8 @@
 //! room) depend on what that laptop's mirror holds then, and are drawn by
 //! [`crate::chaos::operations`] from an RNG of its own.
 
+use std::collections::BTreeSet;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -45,6 +47,64 @@ pub enum Action {
     /// (`pms_server::admin::set_staff_role`); every laptop of the account follows on its next
     /// pull.
     RoleChange,
+    /// The laptop's disk fills up, `headroom_pages` pages of the mirror left; or, when it is
+    /// full already, space is freed.
+    ToggleDiskFull {
+        headroom_pages: u32,
+    },
+    /// The seed's server is SIGKILLed `after_ms` milliseconds into the laptop's sync (no sync
+    /// while partitioned: the server is killed all the same) and started again.
+    KillServer {
+        after_ms: u64,
+    },
+    /// Postgres restarts: `immediate` (a crash) or `fast`.
+    RestartPostgres {
+        immediate: bool,
+    },
+    /// The desk is upgraded: the mirror file, as the build before mirror migration 0006 left it
+    /// (its outbox kept), is opened and migrated by this build.
+    UpgradeApp,
+    /// The platform's operator prunes the sync state of every tenant (`pms-server prune`'s
+    /// `admin::prune_sync_state` keeping 0 days): every laptop behind takes a new snapshot, and
+    /// push results go by the retention rule.
+    PruneSyncState,
+}
+
+/// The kinds of fault a schedule holds, by the name `pms-chaos --without` takes.
+pub const FAULT_KINDS: &[&str] = &[
+    "partition",
+    "proxy_faults",
+    "kill_mid_sync",
+    "clock_jump",
+    "disk_full",
+    "kill_mid_snapshot",
+    "revoke_device",
+    "role_change",
+    "kill_server",
+    "restart_postgres",
+    "upgrade_app",
+    "prune_sync_state",
+];
+
+impl Action {
+    /// The kind of fault this step is (one of [`FAULT_KINDS`]); none for an operation or a sync.
+    pub fn fault_kind(&self) -> Option<&'static str> {
+        Some(match self {
+            Action::Operate(_) | Action::Sync => return None,
+            Action::TogglePartition => "partition",
+            Action::ToggleProxyFaults => "proxy_faults",
+            Action::KillMidSync { .. } => "kill_mid_sync",
+            Action::ClockJump { .. } => "clock_jump",
+            Action::ToggleDiskFull { .. } => "disk_full",
+            Action::KillMidSnapshot { .. } => "kill_mid_snapshot",
+            Action::RevokeDevice => "revoke_device",
+            Action::RoleChange => "role_change",
+            Action::KillServer { .. } => "kill_server",
+            Action::RestartPostgres { .. } => "restart_postgres",
+            Action::UpgradeApp => "upgrade_app",
+            Action::PruneSyncState => "prune_sync_state",
+        })
+    }
 }
 
 /// How much each operation weighs in the mix (of their sum).
@@ -64,8 +124,14 @@ const OPERATIONS: &[(OpKind, u32)] = &[
 ];
 
 /// `operations` front-desk operations on `laptops` laptops, with syncs and faults among them
-/// (about one sync or fault for every two operations).
-pub fn schedule(seed: u64, operations: usize, laptops: usize) -> Vec<Step> {
+/// (about one sync or fault for every two operations), leaving out the faults of the kinds
+/// `without` names: the rest of the schedule is the same step for step (what shrinking needs).
+pub fn schedule(
+    seed: u64,
+    operations: usize,
+    laptops: usize,
+    without: &BTreeSet<String>,
+) -> Vec<Step> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5c4e_d01e);
     let total_weight: u32 = OPERATIONS.iter().map(|(_, w)| w).sum();
     let mut steps = Vec::new();
@@ -73,7 +139,7 @@ pub fn schedule(seed: u64, operations: usize, laptops: usize) -> Vec<Step> {
     while made < operations {
         let laptop = rng.random_range(0..laptops);
         let action = match rng.random_range(0..100) {
-            0..66 => {
+            0..65 => {
                 let mut roll = rng.random_range(0..total_weight);
                 let kind = OPERATIONS
                     .iter()
@@ -89,24 +155,40 @@ pub fn schedule(seed: u64, operations: usize, laptops: usize) -> Vec<Step> {
                 made += 1;
                 Action::Operate(kind)
             }
-            66..84 => Action::Sync,
-            84..90 => Action::TogglePartition,
-            90..94 => Action::ToggleProxyFaults,
-            94..97 => Action::KillMidSync {
+            65..83 => Action::Sync,
+            83..89 => Action::TogglePartition,
+            89..93 => Action::ToggleProxyFaults,
+            93..96 => Action::KillMidSync {
                 after_ms: rng.random_range(1..120),
             },
-            97..99 => Action::ClockJump {
+            96..98 => Action::ClockJump {
                 offset_minutes: rng.random_range(-24 * 60..=24 * 60),
             },
-            _ => match rng.random_range(0..4) {
-                0 | 1 => Action::KillMidSnapshot {
+            98 => Action::ToggleDiskFull {
+                headroom_pages: rng.random_range(0..24),
+            },
+            _ => match rng.random_range(0..10) {
+                0..3 => Action::KillMidSnapshot {
                     after_ms: rng.random_range(20..3_000),
                 },
-                2 => Action::RevokeDevice,
-                _ => Action::RoleChange,
+                3 => Action::RevokeDevice,
+                4 => Action::RoleChange,
+                5 | 6 => Action::KillServer {
+                    after_ms: rng.random_range(1..150),
+                },
+                7 => Action::RestartPostgres {
+                    immediate: rng.random_bool(0.5),
+                },
+                8 => Action::UpgradeApp,
+                _ => Action::PruneSyncState,
             },
         };
-        steps.push(Step { laptop, action });
+        if action
+            .fault_kind()
+            .is_none_or(|kind| !without.contains(kind))
+        {
+            steps.push(Step { laptop, action });
+        }
     }
     steps
 }
