@@ -71,6 +71,7 @@ async fn seed(
         stays_per_guest,
         seed,
         today: seeded_day(),
+        history_days: pms_server::seed::DEFAULT_HISTORY_DAYS,
     };
     seed_demo(&db.pool, &options).await.context("seed-demo")
 }

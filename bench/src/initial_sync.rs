@@ -170,8 +170,8 @@ async fn copy_into_sqlite(world: &World, path: &Path) -> Result<u64> {
     let mut rows = 0u64;
     for table in SYNCED_TABLES {
         let local: Vec<String> = mirror::columns(&tx, table.name)?
-            .into_iter()
-            .map(|(name, _)| name)
+            .iter()
+            .map(|(name, _)| name.clone())
             .collect();
         let columns: Vec<&str> = table
             .columns

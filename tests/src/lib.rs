@@ -125,12 +125,25 @@ impl TestDb {
 
     /// Seeds demo data (`seed-demo`) for [`SEED_DAY`], so results do not depend on the date.
     pub async fn seed(&self, tenants: usize, guests: usize) -> pms_server::seed::SeedSummary {
+        self.seed_with_history(tenants, guests, pms_server::seed::DEFAULT_HISTORY_DAYS)
+            .await
+    }
+
+    /// [`seed`](Self::seed) with the rooms' past stays going back `history_days` (a small tenant,
+    /// for a test that copies it many times).
+    pub async fn seed_with_history(
+        &self,
+        tenants: usize,
+        guests: usize,
+        history_days: u64,
+    ) -> pms_server::seed::SeedSummary {
         let options = pms_server::seed::SeedOptions {
             tenants,
             guests_per_tenant: guests,
             stays_per_guest: pms_server::seed::DEFAULT_STAYS_PER_GUEST,
             seed: 7,
             today: SEED_DAY,
+            history_days,
         };
         pms_server::seed::seed_demo(&self.pool, &options)
             .await

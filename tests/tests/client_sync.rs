@@ -22,7 +22,8 @@ async fn the_mirror_schema_matches_postgres_through_the_synced_columns() {
     for table in SYNCED_TABLES {
         let local: BTreeMap<String, Kind> = mirror::columns(&conn, table.name)
             .expect("columns")
-            .into_iter()
+            .iter()
+            .cloned()
             .collect();
         let listed: Vec<&str> = table.columns.to_vec();
         let local_names: Vec<&str> = local.keys().map(String::as_str).collect();

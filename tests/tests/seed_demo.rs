@@ -35,6 +35,7 @@ fn options(seed: u64, tenants: usize, guests: usize) -> SeedOptions {
         stays_per_guest: pms_server::seed::DEFAULT_STAYS_PER_GUEST,
         seed,
         today: seeded_day(),
+        history_days: pms_server::seed::DEFAULT_HISTORY_DAYS,
     }
 }
 

@@ -1,7 +1,9 @@
 //! The local SQLite mirror: opening it (WAL, migrations), and moving rows between SQLite and the
 //! JSON objects the server speaks, guided by each column's declared type.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use pms_sync_protocol::tables::{synced_table, SyncedTable};
 use rusqlite::types::{Value as SqlValue, ValueRef};
@@ -73,14 +75,30 @@ pub enum Kind {
     Json,
 }
 
-/// The mirror's columns of `table` with their kinds, in table order.
-pub fn columns(conn: &Connection, table: &str) -> Result<Vec<(String, Kind)>> {
+/// A table's columns with their kinds, in table order.
+pub type Columns = Arc<[(String, Kind)]>;
+
+/// The mirror's columns of `table` with their kinds, in table order. Read from the schema once
+/// per process and table: every mirror is migrated to this build's schema when it opens
+/// ([`open`]), so every connection has the same columns, and every row a snapshot, a pull or a
+/// desk's write stores asks (reading `pragma_table_info` each time was a sixth of a campaign's
+/// client time).
+pub fn columns(conn: &Connection, table: &str) -> Result<Columns> {
+    static KNOWN: OnceLock<RwLock<HashMap<&'static str, Columns>>> = OnceLock::new();
     let synced = synced(table)?;
+    let known = KNOWN.get_or_init(Default::default);
+    if let Some(columns) = known
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(synced.name)
+    {
+        return Ok(columns.clone());
+    }
     let mut statement = conn.prepare_cached(&format!(
         "select name, type from pragma_table_info('{}')",
         synced.name
     ))?;
-    let columns = statement
+    let columns: Columns = statement
         .query_map([], |row| {
             let name: String = row.get(0)?;
             let declared: String = row.get(1)?;
@@ -92,7 +110,16 @@ pub fn columns(conn: &Connection, table: &str) -> Result<Vec<(String, Kind)>> {
             };
             Ok((name, kind))
         })?
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?
+        .into();
+    if columns.is_empty() {
+        // (a mirror not migrated yet: nothing to remember)
+        return Ok(columns);
+    }
+    known
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(synced.name, columns.clone());
     Ok(columns)
 }
 
@@ -175,7 +202,8 @@ pub fn read(conn: &Connection, table: &str, id: &str) -> Result<Option<Map<Strin
     let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
     let statement = format!("select {} from {table} where id = ?1", names.join(", "));
     let row = conn
-        .query_row(&statement, [id], |row| {
+        .prepare_cached(&statement)?
+        .query_row([id], |row| {
             let mut object = Map::new();
             for (i, (name, kind)) in columns.iter().enumerate() {
                 object.insert(name.clone(), from_sql(row.get_ref(i)?, *kind));

@@ -37,6 +37,8 @@ pub struct TenantPlan {
     pub stays_per_tenth_guest: usize,
     pub seed: u64,
     pub today: NaiveDate,
+    /// How far back the rooms' calendar of past stays goes.
+    pub history_days: u64,
 }
 
 /// A generated tenant: its rows, table by table in foreign-key order.
@@ -217,7 +219,14 @@ pub fn generate_tenant(plan: &TenantPlan, plans: &[Plan]) -> GeneratedTenant {
     tables.extend(property_tables);
 
     let guests = make_guests(&mut g, plan.guests);
-    let stays = lay_out_stays(&mut g, &guests, &room_types, &rooms, &staff.front_desk);
+    let stays = lay_out_stays(
+        &mut g,
+        plan.history_days,
+        &guests,
+        &room_types,
+        &rooms,
+        &staff.front_desk,
+    );
     tables.push(guest_rows(&mut g, &guests, &stays));
     tables.push(preference_rows(&mut g, &guests));
 

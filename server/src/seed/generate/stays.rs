@@ -12,13 +12,14 @@ pub(super) struct Stays {
 
 pub(super) fn lay_out_stays(
     g: &mut Gen,
+    history_days: u64,
     guests: &[Guest],
     room_types: &[RoomType],
     rooms: &[Room],
     desk: &[Uuid],
 ) -> Stays {
     let repeaters: Vec<usize> = (0..guests.len()).filter(|&i| guests[i].repeater).collect();
-    let start = g.today - Days::new(HISTORY_DAYS);
+    let start = g.today - Days::new(history_days);
     let end = g.today + Days::new(FUTURE_DAYS);
     let mut drafts = Vec::new();
     for (index, room) in rooms.iter().enumerate() {
