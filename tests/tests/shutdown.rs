@@ -85,7 +85,7 @@ async fn sigterm_finishes_the_push_in_flight_and_the_retry_is_replayed() {
     };
 
     // Hold the push inside the server: its device's progress row is locked by the test, so the
-    // push waits in its transaction (`select … for update`) until the test lets go.
+    // push waits in its transaction (the upsert that locks the row) until the test lets go.
     sqlx::query(
         "insert into app.device_progress (device_id, tenant_id) values ($1, $2) on conflict do nothing",
     )
@@ -109,7 +109,7 @@ async fn sigterm_finishes_the_push_in_flight_and_the_retry_is_replayed() {
             let waiting: i64 = sqlx::query_scalar(
                 "select count(*) from pg_stat_activity
                   where datname = current_database() and wait_event_type = 'Lock'
-                    and query like '%device_progress%for update%'",
+                    and query like '%insert into app.device_progress%'",
             )
             .fetch_one(&db.pool)
             .await
