@@ -744,31 +744,43 @@ pub async fn fetch_final_state(
             .await
             .expect("the staff member's role");
     }
-    state.change_results =
-        sqlx::query_as::<_, (Uuid, Uuid, String, i64, Option<i64>, serde_json::Value)>(
-            "select device_id, change_id, status, device_seq, feed_seq, conflicts
-           from app.change_results where tenant_id = $1
-          union all
+    // A campaign's database also keeps the results its scheduled pruning removed (see
+    // `keep_pruned_results`); other suites' databases have no such copy.
+    let kept: bool =
+        sqlx::query_scalar("select to_regclass('chaos_kept.change_results') is not null")
+            .fetch_one(pool)
+            .await
+            .expect("look for the pruned results' copy");
+    let statement = format!(
+        "select device_id, change_id, status, device_seq, feed_seq, conflicts
+           from app.change_results where tenant_id = $1{}",
+        if kept {
+            " union all
          select device_id, change_id, status, device_seq, feed_seq, conflicts
-           from chaos_kept.change_results where tenant_id = $1",
-        )
-        .bind(tenant)
-        .fetch_all(pool)
-        .await
-        .expect("change results")
-        .into_iter()
-        .map(
-            |(device_id, change_id, status, device_seq, feed_seq, conflicts)| ChangeResult {
-                device_id,
-                change_id,
-                status,
-                device_seq,
-                feed_seq,
-                conflicts: serde_json::from_value(conflicts)
-                    .expect("the server's conflict records"),
-            },
-        )
-        .collect();
+           from chaos_kept.change_results where tenant_id = $1"
+        } else {
+            ""
+        }
+    );
+    state.change_results =
+        sqlx::query_as::<_, (Uuid, Uuid, String, i64, Option<i64>, serde_json::Value)>(&statement)
+            .bind(tenant)
+            .fetch_all(pool)
+            .await
+            .expect("change results")
+            .into_iter()
+            .map(
+                |(device_id, change_id, status, device_seq, feed_seq, conflicts)| ChangeResult {
+                    device_id,
+                    change_id,
+                    status,
+                    device_seq,
+                    feed_seq,
+                    conflicts: serde_json::from_value(conflicts)
+                        .expect("the server's conflict records"),
+                },
+            )
+            .collect();
     state.stays = sqlx::query_as::<
         _,
         (
