@@ -19,7 +19,7 @@ use crate::report::{Figure, Percentiles, Run, Target};
 
 const SECTION: &str = "Laptop A to laptop B";
 const WARM_UP: usize = 20;
-const ROUNDS: usize = 300;
+pub const ROUNDS: usize = 300;
 
 /// The change B is waiting to see, and when A made it.
 type Expected = Arc<Mutex<Option<(Uuid, Instant)>>>;
@@ -33,7 +33,7 @@ pub async fn measure(world: &World, run: &mut Run) -> Result<()> {
     let b = world
         .laptop_at_head(&b_email, mirror::open_in_memory()?)
         .await?;
-    let mut samples = a_to_b(a, b).await?;
+    let mut samples = a_to_b(a, b, |_| true).await?;
     add_figures(run, "", &mut samples);
 
     // The same through two `serve` instances on the one Postgres: A pushes to the first, B
@@ -45,15 +45,16 @@ pub async fn measure(world: &World, run: &mut Run) -> Result<()> {
     let b = world
         .laptop_at_head_on(&second, &b_email, mirror::open_in_memory()?)
         .await?;
-    let mut samples = a_to_b(a, b).await?;
+    let mut samples = a_to_b(a, b, |_| true).await?;
     add_figures(run, ", B on another serve instance", &mut samples);
     Ok(())
 }
 
-fn add_figures(run: &mut Run, which: &str, samples: &mut [f64]) {
+pub fn add_figures(run: &mut Run, which: &str, samples: &mut [f64]) {
     let p = Percentiles::of(samples);
     let how = format!(
-        "{ROUNDS} new guests one after another, B long-polling{which}; max {:.1} ms",
+        "{} new guests one after another, B long-polling{which}; max {:.1} ms",
+        samples.len(),
         p.max
     );
     run.add(Figure {
@@ -74,8 +75,9 @@ fn add_figures(run: &mut Run, which: &str, samples: &mut [f64]) {
     });
 }
 
-/// `ROUNDS` changes made on A, each timed until B (long-polling on its own thread) has it.
-async fn a_to_b(mut a: Laptop, b: Laptop) -> Result<Vec<f64>> {
+/// Up to `ROUNDS` changes made on A (after a warm-up), each timed until B (long-polling on its
+/// own thread) has it; `go_on` is asked before each measured round.
+pub async fn a_to_b(mut a: Laptop, b: Laptop, go_on: impl Fn(usize) -> bool) -> Result<Vec<f64>> {
     let expected: Expected = Arc::new(Mutex::new(None));
     let stop = Arc::new(AtomicBool::new(false));
     let (seen_tx, seen) = mpsc::channel::<Duration>();
@@ -87,6 +89,9 @@ async fn a_to_b(mut a: Laptop, b: Laptop) -> Result<Vec<f64>> {
 
     let mut samples = Vec::with_capacity(ROUNDS);
     for round in 0..WARM_UP + ROUNDS {
+        if round >= WARM_UP && !go_on(round - WARM_UP) {
+            break;
+        }
         let id = Uuid::now_v7();
         let started = Instant::now();
         *expected.lock().map_err(|_| anyhow::anyhow!("poisoned"))? = Some((id, started));

@@ -57,6 +57,10 @@ struct Cli {
     /// Where the Markdown report goes.
     #[arg(long, default_value = "docs/BENCHMARKS.md")]
     markdown: PathBuf,
+    /// Fail (exit 1) unless a figure holds: `NAME>=VALUE` or `NAME<VALUE`, NAME as printed (a
+    /// regression guard on ratios against the run's own limits; repeat for several).
+    #[arg(long)]
+    guard: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +95,11 @@ async fn main() -> Result<()> {
         );
     }
 
+    let guards = cli
+        .guard
+        .iter()
+        .map(|text| Guard::parse(text))
+        .collect::<Result<Vec<_>>>()?;
     let world = fixture::build(cli.guests, cli.stays_per_guest, cli.other_tenants).await?;
     let postgres: String = sqlx::query_scalar("select version()")
         .fetch_one(&world.db.pool)
@@ -116,6 +125,7 @@ async fn main() -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     result?;
+    run.machine.load_at_end = report::load_average();
 
     println!("\n{}", run.table());
     write(&cli.json, &serde_json::to_string_pretty(&run)?)?;
@@ -125,7 +135,54 @@ async fn main() -> Result<()> {
         cli.json.display(),
         cli.markdown.display()
     );
+    let broken: Vec<String> = guards
+        .iter()
+        .filter_map(|guard| guard.broken_by(&run))
+        .collect();
+    for guard in &guards {
+        println!(
+            "guard {}{}{}",
+            guard.name, guard.target.op, guard.target.value
+        );
+    }
+    if !broken.is_empty() {
+        bail!("the regression guard failed:\n{}", broken.join("\n"));
+    }
     Ok(())
+}
+
+/// A figure that must hold: the regression guard CI runs on a small tenant.
+struct Guard {
+    name: String,
+    target: report::Target,
+}
+
+impl Guard {
+    fn parse(text: &str) -> Result<Self> {
+        let (name, target) = if let Some((name, value)) = text.split_once(">=") {
+            (name, report::Target::at_least(value.trim().parse()?))
+        } else if let Some((name, value)) = text.split_once('<') {
+            (name, report::Target::below(value.trim().parse()?))
+        } else {
+            bail!("a guard is NAME>=VALUE or NAME<VALUE, not {text:?}");
+        };
+        Ok(Self {
+            name: name.trim().to_owned(),
+            target: target.context("a target")?,
+        })
+    }
+
+    /// Why the run breaks this guard, if it does.
+    fn broken_by(&self, run: &Run) -> Option<String> {
+        match run.figures.iter().find(|figure| figure.name == self.name) {
+            None => Some(format!("{:?} was not measured", self.name)),
+            Some(figure) if !self.target.met_by(figure.value) => Some(format!(
+                "{}: {} {}, not {} {}",
+                self.name, figure.value, figure.unit, self.target.op, self.target.value
+            )),
+            Some(_) => None,
+        }
+    }
 }
 
 async fn measure_all(

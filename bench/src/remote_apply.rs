@@ -115,6 +115,8 @@ pub async fn measure(world: &World, mirror_path: &Path, run: &mut Run) -> Result
 /// The desk: a guest edit every 5 ms until told to stop; the time of each.
 fn desk_writes(path: &Path, guests: &[Uuid], stop: &AtomicBool) -> Result<Vec<f64>> {
     let mut conn = mirror::open(path)?;
+    // the desk's screens' connection: checkpoints are the sync's (mirror::checkpoint)
+    mirror::leave_checkpoints_to_sync(&conn)?;
     let mut samples = Vec::new();
     let mut n = 0;
     while !stop.load(Ordering::Relaxed) {

@@ -69,6 +69,22 @@ pub struct Machine {
     pub os: String,
     pub postgres: String,
     pub build: String,
+    /// The load averages (1, 5 and 15 minutes) when the run began and when it ended: other
+    /// work on the machine shows here.
+    #[serde(default)]
+    pub load_at_start: String,
+    #[serde(default)]
+    pub load_at_end: String,
+}
+
+/// The machine's load averages now (1, 5, 15 minutes), as `/proc/loadavg` has them.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl Machine {
@@ -103,6 +119,8 @@ impl Machine {
             } else {
                 "release".to_owned()
             },
+            load_at_start: load_average(),
+            load_at_end: String::new(),
         }
     }
 }
@@ -144,8 +162,16 @@ impl Run {
         let _ = writeln!(
             out,
             "**Machine:** {} CPU(s) ({}), {} GiB memory, {}; {}; {} build. Client, server and \
-             PostgreSQL share the machine, so every figure includes the others' load.\n",
-            m.cpus, m.cpu_model, m.memory_gib, m.os, m.postgres, m.build
+             PostgreSQL share the machine, so every figure includes the others' load. Load \
+             average (1, 5, 15 min) {} at the start, {} at the end.\n",
+            m.cpus,
+            m.cpu_model,
+            m.memory_gib,
+            m.os,
+            m.postgres,
+            m.build,
+            or_unknown(&m.load_at_start),
+            or_unknown(&m.load_at_end)
         );
         let _ = writeln!(
             out,
@@ -255,6 +281,14 @@ impl Percentiles {
             p99: at(0.99),
             max: at(1.0),
         }
+    }
+}
+
+fn or_unknown(text: &str) -> &str {
+    if text.is_empty() {
+        "not recorded"
+    } else {
+        text
     }
 }
 

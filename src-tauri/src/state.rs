@@ -73,6 +73,7 @@ impl Desk {
         })?;
         let database = data_dir.join(DATABASE_FILE);
         let conn = pms_sync_client::mirror::open(&database)?;
+        pms_sync_client::mirror::leave_checkpoints_to_sync(&conn)?;
         // a desk of a server's tenant starts locked until someone signs in
         let local = ["local_tenant", "desk_demo"]
             .iter()

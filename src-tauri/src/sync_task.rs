@@ -215,6 +215,7 @@ async fn run<R: Runtime>(app: AppHandle<R>) {
             }
         };
         emit_status(&app);
+        checkpoint(&desk, &mut connection);
         match wait {
             Some(wait) => {
                 let _ = tokio::time::timeout(wait, desk.wake.notified()).await;
@@ -222,6 +223,26 @@ async fn run<R: Runtime>(app: AppHandle<R>) {
             None => {
                 let _ = tokio::time::timeout(AUDIT_CHECK, desk.wake.notified()).await;
             }
+        }
+    }
+}
+
+/// Copies the WAL back into the mirror after the round (the loop runs after every local
+/// change), on the sync's own connection: the screens' connection leaves it here
+/// (`mirror::leave_checkpoints_to_sync`), so a clerk's save never waits for it.
+fn checkpoint(desk: &Desk, connection: &mut Option<Connection>) {
+    if connection.is_none() {
+        match mirror::open(&desk.database_path()) {
+            Ok(opened) => *connection = Some(opened),
+            Err(error) => {
+                log::warn!("the mirror could not be opened to checkpoint it: {error}");
+                return;
+            }
+        }
+    }
+    if let Some(conn) = connection.as_ref() {
+        if let Err(error) = mirror::checkpoint(conn) {
+            log::warn!("the mirror's checkpoint failed: {error}");
         }
     }
 }

@@ -51,7 +51,18 @@ impl Laptop {
     ) -> Self {
         set_password(&db.pool, email, PASSWORD).await;
         let mut remote = Remote::new(base_url);
-        let session = remote.login(email, PASSWORD, name).await.expect("login");
+        // Many laptops signed in from one address meet the server's sign-in limit: wait as a
+        // desk would, and try again.
+        let mut tries = 0;
+        let session = loop {
+            match remote.login(email, PASSWORD, name).await {
+                Err(pms_sync_client::Error::Refused { status: 429, .. }) if tries < 30 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                other => break other.expect("login"),
+            }
+        };
         remember_session(&mut conn, session.tenant_id).expect("session");
         let user_id = sqlx::query_scalar("select user_id from public.staff where email = $1")
             .bind(email)

@@ -1074,3 +1074,115 @@ async fn a_change_sent_again_after_a_new_sign_in_is_answered_from_the_record() {
         "one recorded result per change"
     );
 }
+
+/// A push applies its changes one after another, each merged against what the ones before it in
+/// the same push wrote (their stamps are kept to the end of the push, then stored in one go): an
+/// older edit of a group a newer one in the same batch wrote loses to it, the stored stamps are
+/// the newest, and the same change sent twice in one push is answered twice the same way.
+#[tokio::test]
+async fn edits_of_one_row_in_one_push_merge_against_each_other() {
+    let s = setup().await;
+    let mut a = laptop(&s.server, &s.desk_emails[0], "laptop A").await;
+    let (guest, email): (Uuid, Option<String>) = sqlx::query_as(
+        "select id, email from public.guests where tenant_id = $1 order by id limit 1",
+    )
+    .bind(a.tenant_id)
+    .fetch_one(&s.db.pool)
+    .await
+    .expect("guest");
+    let node = Uuid::now_v7();
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut edit = |new_email: &str, at: i64| {
+        let mut change = a.change("guests", PushOp::Update, guest, json!({"email": new_email}));
+        change.base = json!({ "email": email })
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        change.stamp = Some(pms_sync_protocol::hlc::Hlc {
+            wall_ms: at,
+            counter: 0,
+            node,
+        });
+        change
+    };
+    let newer = edit("newer@example.com", now);
+    let older = edit("older@example.com", now - 60_000);
+    let mut inserted = a.change(
+        "guests",
+        PushOp::Insert,
+        Uuid::now_v7(),
+        json!({"first_name": "Ines", "last_name": "Batch", "email": "first@example.com"}),
+    );
+    inserted.stamp = Some(pms_sync_protocol::hlc::Hlc {
+        wall_ms: now,
+        counter: 1,
+        node,
+    });
+    let mut stale_edit_of_inserted = a.change(
+        "guests",
+        PushOp::Update,
+        inserted.id,
+        json!({"email": "stale@example.com"}),
+    );
+    // made over another value than the insert's: concurrent with it, so the stamps decide
+    stale_edit_of_inserted.base = json!({"email": "typo@example.com"})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    stale_edit_of_inserted.stamp = Some(pms_sync_protocol::hlc::Hlc {
+        wall_ms: now - 60_000,
+        counter: 0,
+        node,
+    });
+    let changes = [
+        newer.clone(),
+        older,
+        inserted.clone(),
+        stale_edit_of_inserted,
+        newer.clone(),
+    ];
+    let response = push(&s.server, &a, &changes).await;
+    let statuses: Vec<(PushStatus, bool)> = response
+        .results
+        .iter()
+        .map(|r| (r.status, r.replayed))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (PushStatus::Applied, false),
+            (PushStatus::Merged, false),
+            (PushStatus::Applied, false),
+            (PushStatus::Merged, false),
+            (PushStatus::Applied, true),
+        ],
+        "{response:?}"
+    );
+    for (row, expected) in [
+        (guest, "newer@example.com"),
+        (inserted.id, "first@example.com"),
+    ] {
+        let (stored, stamp): (Option<String>, Option<String>) = sqlx::query_as(
+            "select g.email, c.group_stamps ->> 'email' from public.guests g
+               left join app.row_clocks c on c.row_id = g.id and c.table_name = 'guests'
+              where g.id = $1",
+        )
+        .bind(row)
+        .fetch_one(&s.db.pool)
+        .await
+        .expect("row and stamps");
+        assert_eq!(stored.as_deref(), Some(expected));
+        let stamp: pms_sync_protocol::hlc::Hlc = stamp
+            .expect("the e-mail's stamp is stored")
+            .parse()
+            .expect("a stamp");
+        assert_eq!(stamp.wall_ms, now, "the newest stamp is kept for {row}");
+    }
+    let recorded: i64 =
+        sqlx::query_scalar("select count(*) from app.change_results where change_id = any($1)")
+            .bind(changes.iter().map(|c| c.change_id).collect::<Vec<_>>())
+            .fetch_one(&s.db.pool)
+            .await
+            .expect("results");
+    assert_eq!(recorded, 4, "each change's answer is recorded once");
+}

@@ -120,17 +120,20 @@ pub async fn push(
     let mut results = Vec::with_capacity(request.changes.len());
     // Where the changes answered from recorded results landed in the feed (None: not known).
     let mut replayed_feed_seqs = Vec::new();
+    let mut deferred = Deferred::default();
     for change in &request.changes {
         let hash = body_hash(change);
         let known = known.get(&change.change_id);
         if change.device_seq <= last_seq || known.is_some() {
+            // A number used twice in this push is answered from its first use, not yet recorded.
+            let earlier = deferred.result_of(change.device_seq);
             let (result, feed_seq) = recorded_result(
                 &mut tx,
                 device_id,
                 change,
                 &hash,
                 results_pruned_through,
-                known,
+                earlier.as_ref().or(known),
             )
             .await?;
             if result.status != PushStatus::Rejected {
@@ -140,32 +143,19 @@ pub async fn push(
             results.push(result);
             continue;
         }
-        let result = apply_one(&mut tx, tenant_id, change, state.max_clock_ahead_ms).await?;
-        // The feed transaction is known once this request wrote something (the feed trigger sets it).
-        sqlx::query(
-            "insert into app.change_results (device_id, device_seq, tenant_id, change_id, status, reason, message, conflicts,
-                                             body_hash, feed_seq)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-                     nullif(current_setting('pms.feed_seq_' || replace($3::text, '-', ''), true), '')::bigint)",
+        let result = apply_one(
+            &mut tx,
+            &mut deferred,
+            tenant_id,
+            change,
+            state.max_clock_ahead_ms,
         )
-        .bind(device_id)
-        .bind(change.device_seq)
-        .bind(tenant_id)
-        .bind(change.change_id)
-        .bind(match result.status {
-            PushStatus::Applied => "applied",
-            PushStatus::Merged => "merged",
-            PushStatus::Rejected => "rejected",
-        })
-        .bind(&result.reason)
-        .bind(&result.message)
-        .bind(serde_json::to_value(&result.conflicts).unwrap_or_else(|_| serde_json::json!([])))
-        .bind(&hash)
-        .execute(&mut *tx)
         .await?;
+        deferred.record(change, &result, hash);
         last_seq = change.device_seq;
         results.push(result);
     }
+    deferred.write_stamps(&mut tx, tenant_id).await?;
     sqlx::query(
         "update app.device_progress set last_seq = $2, updated_at = now() where device_id = $1",
     )
@@ -180,6 +170,9 @@ pub async fn push(
     .bind(tenant_id)
     .fetch_one(&mut *tx)
     .await?;
+    deferred
+        .write_results(&mut tx, device_id, tenant_id, feed_seq)
+        .await?;
     // A retry answered from recorded results still tells where its changes landed: the recorded
     // position, or (a result recorded before positions were) the feed's head, which is at or
     // after it. Without a position the laptop would drop the changes before the pull brought them.
@@ -212,6 +205,190 @@ pub async fn push(
     }))
 }
 
+/// What a push leaves to its end, so a change costs its own write and little more: the results
+/// to record and the field-group stamps to keep are each written in one statement, and a
+/// change's savepoint is released in the round trip that opens the next one.
+#[derive(Default)]
+struct Deferred {
+    /// Whether the savepoint `change` is open (left open after a change, released by the next).
+    savepoint_open: bool,
+    /// Stamps of the groups written, by row, newest last: what `app.row_clocks` gains at the end.
+    stamps: BTreeMap<(&'static str, Uuid), BTreeMap<GroupKey, Hlc>>,
+    /// The answers to record in `app.change_results`.
+    results: Vec<ResultRow>,
+}
+
+/// A change's answer as `app.change_results` records it.
+struct ResultRow {
+    device_seq: i64,
+    change_id: Uuid,
+    status: PushStatus,
+    reason: Option<String>,
+    message: Option<String>,
+    conflicts: serde_json::Value,
+    body_hash: String,
+}
+
+impl Deferred {
+    /// Opens the savepoint a change runs in, releasing the one before it in the same round trip.
+    async fn savepoint(&mut self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let statement = if self.savepoint_open {
+            "release savepoint change; savepoint change"
+        } else {
+            "savepoint change"
+        };
+        // without arguments: the simple protocol, which takes the two statements in one message
+        sqlx::Executor::execute(tx, statement).await?;
+        self.savepoint_open = true;
+        Ok(())
+    }
+
+    /// Keeps the stamps of the groups a change wrote (newer stamps replace older ones per group,
+    /// as the stored `||` does).
+    fn save_stamps(&mut self, table: &'static str, id: Uuid, stamps: BTreeMap<GroupKey, Hlc>) {
+        if !stamps.is_empty() {
+            self.stamps.entry((table, id)).or_default().extend(stamps);
+        }
+    }
+
+    /// A row's stored stamps with what this push wrote over them.
+    fn overlay(&self, table: &'static str, id: Uuid, stored: &mut BTreeMap<GroupKey, Hlc>) {
+        if let Some(written) = self.stamps.get(&(table, id)) {
+            stored.extend(written.iter().map(|(group, stamp)| (group.clone(), *stamp)));
+        }
+    }
+
+    fn record(&mut self, change: &PushChange, result: &PushResult, body_hash: String) {
+        self.results.push(ResultRow {
+            device_seq: change.device_seq,
+            change_id: change.change_id,
+            status: result.status,
+            reason: result.reason.clone(),
+            message: result.message.clone(),
+            conflicts: serde_json::to_value(&result.conflicts)
+                .unwrap_or_else(|_| serde_json::json!([])),
+            body_hash,
+        });
+    }
+
+    /// The answer given earlier in this push to device number `device_seq`, as it will be recorded.
+    fn result_of(&self, device_seq: i64) -> Option<RecordedResult> {
+        let row = self.results.iter().find(|r| r.device_seq == device_seq)?;
+        Some((
+            row.change_id,
+            status_text(row.status).to_owned(),
+            row.reason.clone(),
+            row.message.clone(),
+            row.conflicts.clone(),
+            Some(row.body_hash.clone()),
+            None,
+        ))
+    }
+
+    /// Writes the stamps kept, one row per row written.
+    async fn write_stamps(
+        &mut self,
+        tx: &mut PgConnection,
+        tenant_id: Uuid,
+    ) -> Result<(), sqlx::Error> {
+        if self.stamps.is_empty() {
+            return Ok(());
+        }
+        let stamps = std::mem::take(&mut self.stamps);
+        let mut tables = Vec::with_capacity(stamps.len());
+        let mut ids = Vec::with_capacity(stamps.len());
+        let mut values = Vec::with_capacity(stamps.len());
+        for ((table, id), groups) in stamps {
+            tables.push(table);
+            ids.push(id);
+            values.push(serde_json::to_value(groups).unwrap_or_default());
+        }
+        sqlx::query(
+            "insert into app.row_clocks (tenant_id, table_name, row_id, group_stamps)
+             select $1, t, r, s from unnest($2::text[], $3::uuid[], $4::jsonb[]) as u(t, r, s)
+             on conflict (tenant_id, table_name, row_id)
+             do update set group_stamps = app.row_clocks.group_stamps || excluded.group_stamps, updated_at = now()",
+        )
+        .bind(tenant_id)
+        .bind(&tables)
+        .bind(&ids)
+        .bind(&values)
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Records every answer with the device's number; what was written is at `feed_seq` (the
+    /// push's feed transaction), what was refused is nowhere in the feed.
+    async fn write_results(
+        &mut self,
+        tx: &mut PgConnection,
+        device_id: Uuid,
+        tenant_id: Uuid,
+        feed_seq: Option<i64>,
+    ) -> Result<(), sqlx::Error> {
+        if self.results.is_empty() {
+            return Ok(());
+        }
+        let results = std::mem::take(&mut self.results);
+        let count = results.len();
+        let (mut seqs, mut change_ids, mut statuses) = (
+            Vec::with_capacity(count),
+            Vec::with_capacity(count),
+            Vec::with_capacity(count),
+        );
+        let (mut reasons, mut messages, mut conflicts, mut hashes, mut feed_seqs) = (
+            Vec::with_capacity(count),
+            Vec::with_capacity(count),
+            Vec::with_capacity(count),
+            Vec::with_capacity(count),
+            Vec::with_capacity(count),
+        );
+        for row in results {
+            seqs.push(row.device_seq);
+            change_ids.push(row.change_id);
+            statuses.push(status_text(row.status));
+            feed_seqs.push(match row.status {
+                PushStatus::Rejected => None,
+                _ => feed_seq,
+            });
+            conflicts.push(row.conflicts);
+            reasons.push(row.reason);
+            messages.push(row.message);
+            hashes.push(row.body_hash);
+        }
+        sqlx::query(
+            "insert into app.change_results (device_id, device_seq, tenant_id, change_id, status, reason, message,
+                                             conflicts, body_hash, feed_seq)
+             select $1, seq, $2, change_id, status, reason, message, conflicts, body_hash, feed_seq
+               from unnest($3::bigint[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[], $10::bigint[])
+                    as u(seq, change_id, status, reason, message, conflicts, body_hash, feed_seq)",
+        )
+        .bind(device_id)
+        .bind(tenant_id)
+        .bind(&seqs)
+        .bind(&change_ids)
+        .bind(&statuses)
+        .bind(&reasons)
+        .bind(&messages)
+        .bind(&conflicts)
+        .bind(&hashes)
+        .bind(&feed_seqs)
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+}
+
+/// How `app.change_results` names a status.
+fn status_text(status: PushStatus) -> &'static str {
+    match status {
+        PushStatus::Applied => "applied",
+        PushStatus::Merged => "merged",
+        PushStatus::Rejected => "rejected",
+    }
+}
+
 /// A row of `app.change_results`: change id, status, reason, message, conflicts, body hash,
 /// feed position.
 type RecordedResult = (
@@ -230,7 +407,7 @@ async fn changed_row(
     change: &PushChange,
 ) -> Result<Option<serde_json::Value>, sqlx::Error> {
     match synced_table(&change.table) {
-        Some(table) => current_row(tx, table.name, change.id, false).await,
+        Some(table) => current_row(tx, table.name, change.id).await,
         None => Ok(None),
     }
 }
@@ -380,6 +557,7 @@ fn applied(change: &PushChange) -> PushResult {
 
 async fn apply_one(
     tx: &mut Transaction<'static, Postgres>,
+    deferred: &mut Deferred,
     tenant_id: Uuid,
     change: &PushChange,
     max_clock_ahead_ms: i64,
@@ -422,10 +600,11 @@ async fn apply_one(
     // it never beats a stamped write, and the status machine and erasure still hold for it.
     let stamp = change.stamp.map_or(OLDEST_STAMP, cap_stamp);
     if change.op == PushOp::Update {
-        return merge_and_write(tx, tenant_id, table.name, change, stamp).await;
+        return merge_and_write(tx, deferred, tenant_id, table.name, change, stamp).await;
     }
     if change.op == PushOp::Delete {
-        let stamps = load_stamps(tx, tenant_id, table.name, change.id).await?;
+        let mut stamps = load_stamps(tx, tenant_id, table.name, change.id).await?;
+        deferred.overlay(table.name, change.id, &mut stamps);
         if let Err(reason) = merge::merge_delete(table.name, Some(stamp), &stamps) {
             let mut result = rejected(
                 &reason.to_string(),
@@ -436,24 +615,20 @@ async fn apply_one(
                     _ => "the server does not take this delete from a laptop".to_owned(),
                 },
             );
-            result.server_row = current_row(tx, table.name, change.id, false).await?;
+            result.server_row = current_row(tx, table.name, change.id).await?;
             return Ok(result);
         }
     }
-    sqlx::query("savepoint change").execute(&mut **tx).await?;
+    deferred.savepoint(tx).await?;
     let outcome = write(tx, tenant_id, table.name, change).await;
     if let (Ok(1), PushOp::Insert, Some(stamp)) = (&outcome, change.op, change.stamp) {
         let values: Values = change.values.clone().into_iter().collect();
         let stamps = merge::insert_group_stamps(table.name, &values, cap_stamp(stamp));
-        save_stamps(tx, tenant_id, table.name, change.id, &stamps).await?;
+        deferred.save_stamps(table.name, change.id, stamps);
     }
     match outcome {
-        Ok(1) => {
-            sqlx::query("release savepoint change")
-                .execute(&mut **tx)
-                .await?;
-            Ok(applied(change))
-        }
+        // the savepoint is released by the next change's, or by the commit
+        Ok(1) => Ok(applied(change)),
         Ok(_) => {
             sqlx::query("rollback to savepoint change")
                 .execute(&mut **tx)
@@ -491,7 +666,7 @@ async fn apply_one(
                 .await?;
             let (reason, message) = refusal(error.code().as_deref(), error.constraint());
             let mut result = rejected(reason, message.to_owned());
-            result.server_row = current_row(tx, table.name, change.id, false).await?;
+            result.server_row = current_row(tx, table.name, change.id).await?;
             Ok(result)
         }
         Err(other) => Err(other.into()),
@@ -604,22 +779,19 @@ fn refusal(sqlstate: Option<&str>, constraint: Option<&str>) -> (&'static str, &
     }
 }
 
-/// The server's current row (synced columns), as the device may see it; with `lock`, locked
-/// until the request's transaction ends.
+/// The server's current row (synced columns), as the device may see it.
 async fn current_row(
     tx: &mut PgConnection,
     table: &'static str,
     id: Uuid,
-    lock: bool,
 ) -> Result<Option<serde_json::Value>, sqlx::Error> {
     let Some(synced) = synced_table(table) else {
         return Ok(None);
     };
     let statement = format!(
-        "select to_jsonb(r) from (select {} from public.{} where id = $1{}) r",
+        "select to_jsonb(r) from (select {} from public.{} where id = $1) r",
         synced.columns.join(", "),
         synced.name,
-        if lock { " for update" } else { "" }
     );
     sqlx::query_scalar(&statement)
         .bind(id)
@@ -642,10 +814,15 @@ async fn load_stamps(
     .bind(id)
     .fetch_optional(tx)
     .await?;
-    // Unreadable stamps count as none: the row's groups are then older than any edit.
-    Ok(stored
+    Ok(parse_stamps(stored))
+}
+
+/// Stored group stamps; unreadable ones count as none (the row's groups are then older than any
+/// edit).
+fn parse_stamps(stored: Option<serde_json::Value>) -> BTreeMap<GroupKey, Hlc> {
+    stored
         .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default())
+        .unwrap_or_default()
 }
 
 /// The newest stamp among the field-group clocks of rows `ids` of `table`: what an answer that
@@ -672,44 +849,46 @@ pub(super) async fn newest_stamp(
     Ok(newest.and_then(|text| text.parse().ok()))
 }
 
-/// Records the stamps of groups just written (kept for the others).
-async fn save_stamps(
+/// The row a change updates, locked until the push ends, with the stamps of its groups' last
+/// writes (one round trip); `None` when no such row is visible.
+async fn locked_row_and_stamps(
     tx: &mut PgConnection,
     tenant_id: Uuid,
-    table: &str,
+    table: &'static str,
     id: Uuid,
-    stamps: &BTreeMap<GroupKey, Hlc>,
-) -> Result<(), sqlx::Error> {
-    if stamps.is_empty() {
-        return Ok(());
-    }
-    let stamps = serde_json::to_value(stamps).unwrap_or_default();
-    sqlx::query(
-        "insert into app.row_clocks (tenant_id, table_name, row_id, group_stamps) values ($1, $2, $3, $4)
-         on conflict (tenant_id, table_name, row_id)
-         do update set group_stamps = app.row_clocks.group_stamps || excluded.group_stamps, updated_at = now()",
-    )
-    .bind(tenant_id)
-    .bind(table)
-    .bind(id)
-    .bind(stamps)
-    .execute(tx)
-    .await?;
-    Ok(())
+) -> Result<Option<(serde_json::Value, BTreeMap<GroupKey, Hlc>)>, sqlx::Error> {
+    let Some(synced) = synced_table(table) else {
+        return Ok(None);
+    };
+    let statement = format!(
+        "select to_jsonb(r), (select c.group_stamps from app.row_clocks c
+                               where c.tenant_id = $2 and c.table_name = $3 and c.row_id = $1)
+           from (select {} from public.{} where id = $1 for update) r",
+        synced.columns.join(", "),
+        synced.name,
+    );
+    let row: Option<(serde_json::Value, Option<serde_json::Value>)> = sqlx::query_as(&statement)
+        .bind(id)
+        .bind(tenant_id)
+        .bind(table)
+        .fetch_optional(tx)
+        .await?;
+    Ok(row.map(|(values, stamps)| (values, parse_stamps(stamps))))
 }
 
 /// An update with a clock stamp (already capped): merged against the row's current values and group stamps, then
 /// written (what survived of it) through the database's constraints.
 async fn merge_and_write(
     tx: &mut Transaction<'static, Postgres>,
+    deferred: &mut Deferred,
     tenant_id: Uuid,
     table: &'static str,
     change: &PushChange,
     stamp: Hlc,
 ) -> Result<PushResult, ApiError> {
     let mut result = applied(change);
-    sqlx::query("savepoint change").execute(&mut **tx).await?;
-    let locked = match current_row(tx, table, change.id, true).await {
+    deferred.savepoint(tx).await?;
+    let locked = match locked_row_and_stamps(tx, tenant_id, table, change.id).await {
         Ok(row) => row,
         Err(sqlx::Error::Database(error)) if is_retry_later(error.code().as_deref()) => {
             return Err(sqlx::Error::Database(error).into())
@@ -727,7 +906,7 @@ async fn merge_and_write(
         }
         Err(other) => return Err(other.into()),
     };
-    let Some(serde_json::Value::Object(current)) = locked else {
+    let Some((serde_json::Value::Object(current), mut group_stamps)) = locked else {
         sqlx::query("rollback to savepoint change")
             .execute(&mut **tx)
             .await?;
@@ -746,9 +925,10 @@ async fn merge_and_write(
         base: change.base.clone().into_iter().collect(),
         stamp,
     };
+    deferred.overlay(table, change.id, &mut group_stamps);
     let server = ServerRow {
         values: current.into_iter().collect(),
-        group_stamps: load_stamps(tx, tenant_id, table, change.id).await?,
+        group_stamps,
     };
     match merge::merge_update(&incoming, &server) {
         Decision::Reject { reason } => {
@@ -789,18 +969,15 @@ async fn merge_and_write(
                     result.status = PushStatus::Rejected;
                     result.reason = Some(reason.to_owned());
                     result.message = Some(message.to_owned());
-                    result.server_row = current_row(tx, table, change.id, false).await?;
+                    result.server_row = current_row(tx, table, change.id).await?;
                     return Ok(result);
                 }
             }
-            save_stamps(tx, tenant_id, table, change.id, &group_stamps).await?;
-            sqlx::query("release savepoint change")
-                .execute(&mut **tx)
-                .await?;
+            deferred.save_stamps(table, change.id, group_stamps);
             if !conflicts.is_empty() {
                 result.status = PushStatus::Merged;
                 result.conflicts = conflicts;
-                result.server_row = current_row(tx, table, change.id, false).await?;
+                result.server_row = current_row(tx, table, change.id).await?;
             }
             Ok(result)
         }

@@ -52,9 +52,12 @@ pub fn today(conn: &Connection, date: NaiveDate) -> AppResult<Today> {
         "where r.property_id = ?1 and r.status = 'checked_in' and r.deleted_at is null order by rm.number",
         [&property.id],
     )?;
+    // By status, then arrival: the stays that may cover tonight are the few active ones that
+    // arrived by now. SQLite's own pick (by departure, even with statistics) walks every future
+    // booking of the property, one table lookup each: 4 ms of a 5 ms screen on the bench's hotel.
     let occupied: i64 = conn.query_row(
         &format!(
-            "select count(distinct r.room_id) from reservations r
+            "select count(distinct r.room_id) from reservations r indexed by reservations_property_status_idx
               where r.property_id = ?1 and r.room_id is not null and r.deleted_at is null and r.status in {ACTIVE}
                 and r.check_in_date <= ?2 and r.check_out_date > ?2"
         ),

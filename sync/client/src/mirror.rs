@@ -30,6 +30,9 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/0006_registration_and_history.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0007_search_index_follows_searched_columns.sql"
+        )),
     ])
 }
 
@@ -52,10 +55,34 @@ fn prepare(conn: &mut Connection) -> Result<()> {
     conn.pragma_update(None, "journal_mode", "wal")?;
     conn.pragma_update(None, "synchronous", "normal")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // 32 MiB of pages kept per connection (SQLite's default is 2 MiB): a hotel's indexes the
+    // screens walk stay in memory instead of being read again from the file at every keystroke.
+    conn.pragma_update(None, "cache_size", -32_768)?;
     // Room for a column lookup and an upsert per synced table, and the screens' queries.
     conn.set_prepared_statement_cache_capacity(128);
     migrations().to_latest(conn)?;
     Ok(())
+}
+
+/// WAL pages a screens' connection lets grow before it checkpoints itself: a backstop, as the
+/// sync task checkpoints after each round ([`checkpoint`]). SQLite's default (1,000 pages) made
+/// about one desk write in a hundred copy the WAL back into the database and wait for the disk.
+pub const SCREENS_WAL_BACKSTOP_PAGES: i64 = 10_000;
+
+/// Makes `conn` (the connection the clerk's screens write through) leave WAL checkpoints to the
+/// sync task, up to [`SCREENS_WAL_BACKSTOP_PAGES`], so a clerk's save never pays for one.
+pub fn leave_checkpoints_to_sync(conn: &Connection) -> Result<()> {
+    conn.pragma_update(None, "wal_autocheckpoint", SCREENS_WAL_BACKSTOP_PAGES)?;
+    Ok(())
+}
+
+/// Copies what the WAL holds back into the database without waiting for anyone (a passive
+/// checkpoint: readers and writers go on meanwhile); the sync task runs it after each round.
+/// Returns the frames the WAL held and how many of them were copied.
+pub fn checkpoint(conn: &Connection) -> Result<(i64, i64)> {
+    Ok(conn.query_row("pragma wal_checkpoint(passive)", [], |r| {
+        Ok((r.get(1)?, r.get(2)?))
+    })?)
 }
 
 /// Begins a transaction that writes. It takes the write lock at once (`BEGIN IMMEDIATE`), waiting
@@ -336,5 +363,83 @@ mod tests {
             )
             .expect("plan");
         assert!(plan.contains("guests_name_nocase_idx"), "{plan}");
+    }
+
+    /// The screens' connection never copies the WAL back on a clerk's save (SQLite's default does
+    /// so every 1,000 pages, inside the commit): the frames wait for the sync task's passive
+    /// checkpoint, which takes them all.
+    #[test]
+    fn a_screens_connection_leaves_the_wal_to_the_sync_task_checkpoint() {
+        let dir = std::env::temp_dir().join(format!("mirror-wal-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("mirror.sqlite3");
+        let mut screens = open(&path).expect("mirror");
+        leave_checkpoints_to_sync(&screens).expect("leave checkpoints");
+        let sync = open(&path).expect("the sync's connection");
+        for n in 0..1_500 {
+            let mut values = Map::new();
+            values.insert("first_name".to_owned(), Value::from(format!("Guest {n}")));
+            values.insert("last_name".to_owned(), Value::from("Wal"));
+            values.insert("notes".to_owned(), Value::from("x".repeat(2_000)));
+            outbox::write(
+                &mut screens,
+                "guests",
+                pms_sync_protocol::wire::PushOp::Insert,
+                uuid::Uuid::now_v7(),
+                values,
+            )
+            .expect("a clerk's save");
+        }
+        let (in_wal, copied) = checkpoint(&sync).expect("the sync task's checkpoint");
+        assert!(
+            in_wal > 1_000,
+            "the saves checkpointed the WAL themselves: {in_wal} frames left"
+        );
+        assert_eq!(copied, in_wal, "the sync's checkpoint takes every frame");
+        drop((screens, sync));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The search index follows the columns it indexes, and only those: a guest's e-mail
+    /// corrected is found by the new address and no longer by the old one, a note or a row
+    /// written again unchanged (as a pull page does) leaves the index as it was.
+    #[test]
+    fn the_search_index_follows_what_it_indexes() {
+        let conn = open_in_memory().expect("mirror");
+        let id = uuid::Uuid::now_v7().to_string();
+        let row = |pairs: &[(&str, &str)]| -> Map<String, Value> {
+            let mut row = Map::new();
+            row.insert("id".to_owned(), Value::from(id.clone()));
+            for (column, value) in pairs {
+                row.insert((*column).to_owned(), Value::from(*value));
+            }
+            row
+        };
+        upsert(
+            &conn,
+            "guests",
+            &row(&[
+                ("full_name", "Maren Solberg"),
+                ("email", "maren@old.example"),
+                ("phone", "+47 555 0101"),
+            ]),
+        )
+        .expect("guest");
+        let index_rows = |conn: &Connection| -> i64 {
+            conn.query_row("select count(*) from guests_search_docsize", [], |r| {
+                r.get(0)
+            })
+            .expect("index")
+        };
+        let found = |term: &str| search_guests(&conn, term, 5).expect("search").len();
+        upsert(&conn, "guests", &row(&[("notes", "late arrival")])).expect("note");
+        upsert(&conn, "guests", &row(&[("full_name", "Maren Solberg")])).expect("same name");
+        assert_eq!(index_rows(&conn), 1);
+        assert_eq!(found("old.example"), 1);
+        upsert(&conn, "guests", &row(&[("email", "maren@new.example")])).expect("new e-mail");
+        assert_eq!(found("new.example"), 1, "found by the new address");
+        assert_eq!(found("old.example"), 0, "no longer by the old one");
+        assert_eq!(found("Solberg"), 1, "and still by name");
+        assert_eq!(index_rows(&conn), 1);
     }
 }
