@@ -18,6 +18,7 @@ use crate::fixture::World;
 use crate::report::{Figure, Percentiles, Run, Target};
 
 const SECTION: &str = "Laptop A to laptop B";
+/// Rounds before the measured ones, while idle (connections and caches warm up).
 const WARM_UP: usize = 20;
 pub const ROUNDS: usize = 300;
 
@@ -33,7 +34,7 @@ pub async fn measure(world: &World, run: &mut Run) -> Result<()> {
     let b = world
         .laptop_at_head(&b_email, mirror::open_in_memory()?)
         .await?;
-    let mut samples = a_to_b(a, b, |_| true).await?;
+    let mut samples = a_to_b(a, b, WARM_UP, |_| true).await?;
     add_figures(run, "", &mut samples);
 
     // The same through two `serve` instances on the one Postgres: A pushes to the first, B
@@ -45,7 +46,7 @@ pub async fn measure(world: &World, run: &mut Run) -> Result<()> {
     let b = world
         .laptop_at_head_on(&second, &b_email, mirror::open_in_memory()?)
         .await?;
-    let mut samples = a_to_b(a, b, |_| true).await?;
+    let mut samples = a_to_b(a, b, WARM_UP, |_| true).await?;
     add_figures(run, ", B on another serve instance", &mut samples);
     Ok(())
 }
@@ -75,9 +76,14 @@ pub fn add_figures(run: &mut Run, which: &str, samples: &mut [f64]) {
     });
 }
 
-/// Up to `ROUNDS` changes made on A (after a warm-up), each timed until B (long-polling on its
-/// own thread) has it; `go_on` is asked before each measured round.
-pub async fn a_to_b(mut a: Laptop, b: Laptop, go_on: impl Fn(usize) -> bool) -> Result<Vec<f64>> {
+/// Up to `ROUNDS` changes made on A (after `warm_up` rounds), each timed until B (long-polling
+/// on its own thread) has it; `go_on` is asked before each measured round.
+pub async fn a_to_b(
+    mut a: Laptop,
+    b: Laptop,
+    warm_up: usize,
+    go_on: impl Fn(usize) -> bool,
+) -> Result<Vec<f64>> {
     let expected: Expected = Arc::new(Mutex::new(None));
     let stop = Arc::new(AtomicBool::new(false));
     let (seen_tx, seen) = mpsc::channel::<Duration>();
@@ -88,8 +94,8 @@ pub async fn a_to_b(mut a: Laptop, b: Laptop, go_on: impl Fn(usize) -> bool) -> 
     };
 
     let mut samples = Vec::with_capacity(ROUNDS);
-    for round in 0..WARM_UP + ROUNDS {
-        if round >= WARM_UP && !go_on(round - WARM_UP) {
+    for round in 0..warm_up + ROUNDS {
+        if round >= warm_up && !go_on(round - warm_up) {
             break;
         }
         let id = Uuid::now_v7();
@@ -106,7 +112,7 @@ pub async fn a_to_b(mut a: Laptop, b: Laptop, go_on: impl Fn(usize) -> bool) -> 
         let elapsed = seen
             .recv_timeout(Duration::from_secs(10))
             .context("laptop B did not see A's change within 10 s")?;
-        if round >= WARM_UP {
+        if round >= warm_up {
             samples.push(elapsed.as_secs_f64() * 1000.0);
         }
     }
