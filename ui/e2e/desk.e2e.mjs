@@ -34,6 +34,8 @@ if (!binary || !out) {
   process.exit(2);
 }
 mkdirSync(out, { recursive: true });
+// tauri-driver's port, and its native driver's (WebKitWebDriver) at +1000: left to its default
+// (4445), the native driver could not listen whenever the random port drawn was 4445.
 let port = 4444 + Math.floor(Math.random() * 500);
 let base = "";
 let session = null;
@@ -46,7 +48,7 @@ async function open() {
   const data = mkdtempSync(join(tmpdir(), "pms-desk-e2e-"));
   port += 1;
   base = `http://127.0.0.1:${port}`;
-  driver = spawn("tauri-driver", ["--port", String(port)], {
+  driver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(port + 1000)], {
     env: { ...process.env, PMS_DESK_DATA_DIR: data, RUST_BACKTRACE: "0" },
     stdio: ["ignore", "ignore", "inherit"],
   });
