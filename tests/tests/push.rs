@@ -1186,3 +1186,338 @@ async fn edits_of_one_row_in_one_push_merge_against_each_other() {
             .expect("results");
     assert_eq!(recorded, 4, "each change's answer is recorded once");
 }
+
+/// How many pushes the server applied by `path` (`waves` or `one_by_one`), from its metrics.
+async fn pushes_by_path(server: &TestServer, path: &str) -> f64 {
+    let text = Client::new()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics");
+    pms_tests::metric(&text, &format!("pms_pushes_total{{path=\"{path}\"}}")).unwrap_or(0.0)
+}
+
+fn stamp_at(wall_ms: i64, node: Uuid) -> Option<pms_sync_protocol::hlc::Hlc> {
+    Some(pms_sync_protocol::hlc::Hlc {
+        wall_ms,
+        counter: 0,
+        node,
+    })
+}
+
+#[tokio::test]
+async fn a_push_of_guests_is_written_in_waves_with_the_rows_and_stamps_of_one_by_one() {
+    let s = setup().await;
+    let mut a = laptop(&s.server, &s.desk_emails[0], "laptop A").await;
+    let (existing, phone): (Uuid, Option<String>) = sqlx::query_as(
+        "select id, phone from public.guests where tenant_id = $1 order by id limit 1",
+    )
+    .bind(a.tenant_id)
+    .fetch_one(&s.db.pool)
+    .await
+    .expect("guest");
+    let node = Uuid::now_v7();
+    let now = chrono::Utc::now().timestamp_millis();
+    // Stamped, and an update with the values it was made over, as the desk sends them.
+    let mut stamped = |op: PushOp, id: Uuid, values: Value, base: Value, at: i64| {
+        let mut change = a.change("guests", op, id, values);
+        change.stamp = stamp_at(at, node);
+        change.base = base.as_object().cloned().unwrap_or_default();
+        change
+    };
+    // A guest, then an edit of it, the next guest, an edit of a guest the server had, and two
+    // edits of the second guest (e-mail, then phone).
+    let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
+    let new_guest = |last_name: &str, email: Value| json!({"first_name": "Wave", "last_name": last_name, "email": email});
+    let changes = [
+        stamped(
+            PushOp::Insert,
+            first,
+            new_guest("One", json!("one@example.com")),
+            json!({}),
+            now,
+        ),
+        stamped(
+            PushOp::Update,
+            first,
+            json!({"phone": "+1 555 0101"}),
+            json!({"phone": null}),
+            now + 1,
+        ),
+        stamped(
+            PushOp::Insert,
+            second,
+            new_guest("Two", Value::Null),
+            json!({}),
+            now + 2,
+        ),
+        stamped(
+            PushOp::Update,
+            existing,
+            json!({"phone": "+1 555 0100"}),
+            json!({ "phone": phone }),
+            now + 4,
+        ),
+        stamped(
+            PushOp::Update,
+            second,
+            json!({"email": "two@example.com"}),
+            json!({"email": null}),
+            now + 5,
+        ),
+        stamped(
+            PushOp::Update,
+            second,
+            json!({"phone": "+1 555 0102"}),
+            json!({"phone": null}),
+            now + 6,
+        ),
+    ];
+    let response = push(&s.server, &a, &changes).await;
+    assert!(
+        response
+            .results
+            .iter()
+            .all(|r| r.status == PushStatus::Applied && !r.replayed),
+        "{response:?}"
+    );
+    assert_eq!(pushes_by_path(&s.server, "waves").await, 1.0);
+    assert_eq!(pushes_by_path(&s.server, "one_by_one").await, 0.0);
+
+    // Every row as its changes left it, and each field group stamped by the change that wrote it
+    // last, as one change at a time would have left them.
+    for (row, full_name, email, phone, phone_stamp) in [
+        (
+            first,
+            Some("Wave One"),
+            Some("one@example.com"),
+            "+1 555 0101",
+            now + 1,
+        ),
+        (
+            second,
+            Some("Wave Two"),
+            Some("two@example.com"),
+            "+1 555 0102",
+            now + 6,
+        ),
+        (existing, None, None, "+1 555 0100", now + 4),
+    ] {
+        let (stored_name, stored_email, stored_phone, stamps): (
+            String,
+            Option<String>,
+            Option<String>,
+            Value,
+        ) = sqlx::query_as(
+            "select g.full_name, g.email, g.phone, c.group_stamps from public.guests g
+               join app.row_clocks c on c.row_id = g.id and c.table_name = 'guests'
+              where g.id = $1",
+        )
+        .bind(row)
+        .fetch_one(&s.db.pool)
+        .await
+        .expect("row and stamps");
+        if let Some(full_name) = full_name {
+            assert_eq!(stored_name, full_name);
+            assert_eq!(stored_email.as_deref(), email);
+        }
+        assert_eq!(stored_phone.as_deref(), Some(phone));
+        let stamp_of = |group: &str| -> i64 {
+            let text = stamps[group]
+                .as_str()
+                .unwrap_or_else(|| panic!("{group} of {row}: {stamps}"));
+            text.parse::<pms_sync_protocol::hlc::Hlc>()
+                .expect("a stamp")
+                .wall_ms
+        };
+        assert_eq!(stamp_of("phone"), phone_stamp, "{row}: {stamps}");
+        if row == second {
+            assert_eq!(stamp_of("email"), now + 5, "{stamps}");
+            assert_eq!(stamp_of("name"), now + 2, "{stamps}");
+        }
+    }
+    let (recorded, in_feed): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from app.change_results where change_id = any($1)),
+                (select count(distinct row_id) from app.changes where row_id = any($2) and seq = $3)",
+    )
+    .bind(changes.iter().map(|c| c.change_id).collect::<Vec<_>>())
+    .bind([first, second, existing])
+    .bind(response.feed_seq)
+    .fetch_one(&s.db.pool)
+    .await
+    .expect("results and feed");
+    assert_eq!(recorded, 6, "each answer recorded once");
+    assert_eq!(in_feed, 3, "the three rows in the push's feed transaction");
+}
+
+#[tokio::test]
+async fn a_push_whose_waves_meet_a_refusal_is_applied_one_by_one_with_every_answer() {
+    let s = setup().await;
+    let mut a = laptop(&s.server, &s.desk_emails[0], "laptop A").await;
+    let (kept, refused) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut changes = [
+        a.change(
+            "guests",
+            PushOp::Insert,
+            kept,
+            json!({"first_name": "Kept", "last_name": "Guest"}),
+        ),
+        a.change(
+            "guests",
+            PushOp::Update,
+            Uuid::now_v7(),
+            json!({"phone": "+1 555 0199"}),
+        ),
+        a.change(
+            "guests",
+            PushOp::Insert,
+            refused,
+            json!({"first_name": "Bad", "last_name": "Mail", "email": "not an address"}),
+        ),
+        a.change(
+            "guests",
+            PushOp::Update,
+            kept,
+            json!({"phone": "+1 555 0198"}),
+        ),
+    ];
+    // made over the row as inserted, as the desk sends it
+    changes[3].base = json!({"phone": null})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let response = push(&s.server, &a, &changes).await;
+    let answers: Vec<(PushStatus, Option<&str>)> = response
+        .results
+        .iter()
+        .map(|r| (r.status, r.reason.as_deref()))
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            (PushStatus::Applied, None),
+            (PushStatus::Rejected, Some("not_found")),
+            (PushStatus::Rejected, Some("invalid_value")),
+            (PushStatus::Applied, None),
+        ]
+    );
+    assert_eq!(pushes_by_path(&s.server, "waves").await, 0.0);
+    assert_eq!(pushes_by_path(&s.server, "one_by_one").await, 1.0);
+    let (kept_phone, refused_rows): (Option<String>, i64) = sqlx::query_as(
+        "select (select phone from public.guests where id = $1),
+                (select count(*) from public.guests where id = $2)",
+    )
+    .bind(kept)
+    .bind(refused)
+    .fetch_one(&s.db.pool)
+    .await
+    .expect("rows");
+    assert_eq!(kept_phone.as_deref(), Some("+1 555 0198"));
+    assert_eq!(refused_rows, 0);
+}
+
+/// Large pushes (a laptop back from hours offline) take turns for a few slots before they take
+/// a database connection, so a crowd of them never holds the whole pool: the test server's pool
+/// of 8 has 2 slots. Three large pushes of a tenant whose feed head the test holds: two wait
+/// inside the database, the third at the gate without a connection, and meanwhile another
+/// tenant's desk pushes one change and is answered at once. Then all three apply.
+#[tokio::test]
+async fn large_pushes_wait_for_a_few_slots_and_leave_the_pool_to_the_desks() {
+    let s = setup().await;
+    let tenant = laptop(&s.server, &s.desk_emails[0], "probe")
+        .await
+        .tenant_id;
+    let mut senders = Vec::new();
+    for n in 0..3 {
+        let mut desk = laptop(&s.server, &s.desk_emails[0], &format!("back online {n}")).await;
+        let changes: Vec<PushChange> = (0..=pms_server::serve::push::LARGE_PUSH)
+            .map(|i| {
+                desk.change(
+                    "guests",
+                    PushOp::Insert,
+                    Uuid::now_v7(),
+                    json!({"first_name": format!("Offline {n}.{i}"), "last_name": "Guest"}),
+                )
+            })
+            .collect();
+        senders.push((desk, changes));
+    }
+    let other_desk: String = sqlx::query_scalar(
+        "select email from public.staff where tenant_id = $1 and role = 'front_desk' order by email limit 1",
+    )
+    .bind(s.other_tenant)
+    .fetch_one(&s.db.pool)
+    .await
+    .expect("the other tenant's desk");
+    set_password(&s.db.pool, &other_desk, PASSWORD).await;
+    let mut other = laptop(&s.server, &other_desk, "other hotel").await;
+
+    let mut holder = s.db.pool.begin().await.expect("begin");
+    sqlx::query("select 1 from app.feed_heads where tenant_id = $1 for update")
+        .bind(tenant)
+        .execute(&mut *holder)
+        .await
+        .expect("hold the feed head");
+    let pushes: Vec<_> = senders
+        .iter()
+        .map(|(desk, changes)| {
+            let request = Client::new()
+                .post(s.server.url("/v1/sync/push"))
+                .bearer_auth(&desk.token)
+                .json(&PushRequest {
+                    protocol_version: PROTOCOL_VERSION,
+                    changes: changes.clone(),
+                });
+            tokio::spawn(async move { request.send().await.expect("push") })
+        })
+        .collect();
+    let waiting_in_the_database = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from pg_stat_activity
+              where datname = current_database() and wait_event_type = 'Lock'
+                and query like '%lock_tenant_feed%'",
+        )
+        .fetch_one(&s.db.pool)
+        .await
+        .expect("pg_stat_activity")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while waiting_in_the_database().await < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the large pushes never reached the feed head"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // the third had every chance to take a connection too
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        waiting_in_the_database().await,
+        2,
+        "only two slots for large pushes"
+    );
+
+    let guest = Uuid::now_v7();
+    let small = other.change(
+        "guests",
+        PushOp::Insert,
+        guest,
+        json!({"first_name": "Walk", "last_name": "In"}),
+    );
+    let answered = push(&s.server, &other, &[small]).await;
+    assert_eq!(answered.results[0].status, PushStatus::Applied);
+
+    holder.commit().await.expect("let them go");
+    for pushed in pushes {
+        let response = pushed.await.expect("push task");
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: PushResponse = response.json().await.expect("body");
+        assert!(
+            body.results.iter().all(|r| r.status == PushStatus::Applied),
+            "{body:?}"
+        );
+    }
+}

@@ -54,6 +54,12 @@ pub struct PushLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PushPathLabels {
+    /// `waves` (a few statements for the whole push) or `one_by_one`.
+    pub path: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CodeLabels {
     /// The error code of the answer (`invalid_credentials`, `too_many_requests`, …).
     pub code: &'static str,
@@ -81,6 +87,7 @@ pub struct ServeMetrics {
     pub requests: Family<RequestLabels, Counter>,
     pub request_seconds: HistogramFamily<RouteLabels>,
     pub push_changes: Family<PushLabels, Counter>,
+    pub pushes: Family<PushPathLabels, Counter>,
     pub pull_changes: Counter,
     pub long_poll_waiters: Gauge,
     pub long_poll_tenants: Gauge,
@@ -111,6 +118,12 @@ impl Default for ServeMetrics {
             "push_changes",
             "Pushed changes answered, by status (applied, merged, rejected) and whether the answer was replayed from an earlier attempt",
             push_changes.clone(),
+        );
+        let pushes = Family::<PushPathLabels, Counter>::default();
+        registry.register(
+            "pushes",
+            "Pushes applied, by path: `waves` (a statement per table and wave, for pushes of guests and their preferences that applied cleanly) or `one_by_one` (every other push, and any whose waves met a refusal, a conflict or an error)",
+            pushes.clone(),
         );
         let pull_changes = Counter::default();
         registry.register(
@@ -159,6 +172,7 @@ impl Default for ServeMetrics {
             requests,
             request_seconds,
             push_changes,
+            pushes,
             pull_changes,
             long_poll_waiters,
             long_poll_tenants,
@@ -186,6 +200,12 @@ impl ServeMetrics {
                 })
                 .inc();
         }
+    }
+
+    /// Counts a push by the path that applied it.
+    pub fn record_push_path(&self, in_waves: bool) {
+        let path = if in_waves { "waves" } else { "one_by_one" };
+        self.pushes.get_or_create(&PushPathLabels { path }).inc();
     }
 
     /// Counts one pull waiting until the guard is dropped (answered, or the laptop gone).

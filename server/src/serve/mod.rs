@@ -127,6 +127,10 @@ pub struct AppState {
     /// Set once the server is shutting down: waiting pulls answer at once, so the shutdown does
     /// not wait out their long polls.
     pub stopping: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+    /// Slots for pushes of many changes (see [`push::LARGE_PUSH`]): a quarter of the pool's
+    /// connections, so a crowd of large pushes leaves the rest to the desks' small pushes and
+    /// pulls, which never queue behind it.
+    pub large_pushes: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// The default of [`AppState::refresh_reuse_grace`].
@@ -138,6 +142,7 @@ impl AppState {
         let feed = feed_watch::FeedWatch::start(pool.clone());
         let api_calls = usage::ApiCallCounter::default();
         api_calls.start_flushing(pool.clone());
+        let large_push_slots = (pool.options().get_max_connections() / 4).max(1) as usize;
         Self {
             pool,
             keys: TokenKeys::new(jwt_secret),
@@ -149,6 +154,7 @@ impl AppState {
             metrics: Default::default(),
             metrics_token: None,
             stopping: std::sync::Arc::new(tokio::sync::watch::Sender::new(false)),
+            large_pushes: std::sync::Arc::new(tokio::sync::Semaphore::new(large_push_slots)),
         }
     }
 

@@ -33,6 +33,17 @@ use super::caller::Caller;
 use super::error::{is_retry_later, ApiError, ApiJson};
 use super::AppState;
 
+mod batched;
+
+/// A push of more changes than this is large: it waits for one of the server's few slots for
+/// large pushes before it takes a database connection (`AppState::large_pushes`). A clerk's
+/// edits go up a few at a time; a laptop back from hours offline sends hundreds.
+pub const LARGE_PUSH: usize = 20;
+
+/// How long a large push waits for a slot before it is answered `503 server_busy` (the pool's
+/// own wait for a connection).
+const LARGE_PUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The most changes one push may carry.
 pub const MAX_PUSH_CHANGES: usize = 1_000;
 
@@ -81,6 +92,17 @@ pub async fn push(
             "at most {MAX_PUSH_CHANGES} changes per push"
         )));
     }
+    let _large_push_slot = if request.changes.len() > LARGE_PUSH {
+        let slot =
+            tokio::time::timeout(LARGE_PUSH_WAIT, state.large_pushes.clone().acquire_owned());
+        match slot.await {
+            Ok(Ok(slot)) => Some(slot),
+            // closed (never: the state holds it) or no slot within the wait
+            Ok(Err(_)) | Err(_) => return Err(ApiError::Busy),
+        }
+    } else {
+        None
+    };
     let device_id = caller.claims.app_metadata.device_id;
     let tenant_id = caller.claims.app_metadata.tenant_id;
     let mut tx = caller.begin(&state.pool).await?;
@@ -121,7 +143,37 @@ pub async fn push(
     // Where the changes answered from recorded results landed in the feed (None: not known).
     let mut replayed_feed_seqs = Vec::new();
     let mut deferred = Deferred::default();
-    for change in &request.changes {
+    // First in a few statements when the push allows it (see `batched`), else change by change.
+    let in_waves = if batched::eligible(&request.changes, last_seq, &known) {
+        batched::apply(
+            &mut tx,
+            &mut deferred,
+            tenant_id,
+            &request.changes,
+            state.max_clock_ahead_ms,
+        )
+        .await?
+    } else {
+        None
+    };
+    state.metrics.record_push_path(in_waves.is_some());
+    let one_by_one: &[PushChange] = match in_waves {
+        Some(answers) => {
+            results = answers;
+            last_seq = request
+                .changes
+                .iter()
+                .map(|c| c.device_seq)
+                .max()
+                .unwrap_or(last_seq);
+            &[]
+        }
+        None => {
+            deferred = Deferred::default();
+            &request.changes
+        }
+    };
+    for change in one_by_one {
         let hash = body_hash(change);
         let known = known.get(&change.change_id);
         if change.device_seq <= last_seq || known.is_some() {
@@ -680,20 +732,7 @@ async fn write(
     table: &'static str,
     change: &PushChange,
 ) -> Result<u64, sqlx::Error> {
-    let mut values = change.values.clone();
-    if change.op == PushOp::Insert {
-        // Numbers, balances and paid amounts are the server's: an insert that carries them (a
-        // local hotel's own booking numbers) has them dropped, as the merge drops them from
-        // updates, instead of failing on the column grants.
-        values.retain(|column, _| {
-            merge::column_kind(table, column).is_some_and(merge::ColumnKind::taken_on_insert)
-        });
-    }
-    values.insert("id".to_owned(), serde_json::json!(change.id));
-    // The tenant comes from the token; a different one in the body is left for RLS to refuse.
-    values
-        .entry("tenant_id".to_owned())
-        .or_insert_with(|| serde_json::json!(tenant_id));
+    let values = written_values(tenant_id, table, change);
     let columns: Vec<String> = values.keys().map(|c| format!("\"{c}\"")).collect();
     let columns = columns.join(", ");
     let record = serde_json::Value::Object(values);
@@ -724,6 +763,30 @@ async fn write(
     };
     let result = query.execute(tx).await?;
     Ok(result.rows_affected())
+}
+
+/// The values a change writes: its own (an insert's without the server's columns), its id, and
+/// the caller's tenant unless it names one.
+fn written_values(
+    tenant_id: Uuid,
+    table: &'static str,
+    change: &PushChange,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut values = change.values.clone();
+    if change.op == PushOp::Insert {
+        // Numbers, balances and paid amounts are the server's: an insert that carries them (a
+        // local hotel's own booking numbers) has them dropped, as the merge drops them from
+        // updates, instead of failing on the column grants.
+        values.retain(|column, _| {
+            merge::column_kind(table, column).is_some_and(merge::ColumnKind::taken_on_insert)
+        });
+    }
+    values.insert("id".to_owned(), serde_json::json!(change.id));
+    // The tenant comes from the token; a different one in the body is left for RLS to refuse.
+    values
+        .entry("tenant_id".to_owned())
+        .or_insert_with(|| serde_json::json!(tenant_id));
+    values
 }
 
 /// The machine-readable reason for a refusal by the database.
@@ -876,6 +939,17 @@ async fn locked_row_and_stamps(
     Ok(row.map(|(values, stamps)| (values, parse_stamps(stamps))))
 }
 
+/// An update as the merge rules take it, with its stamp (already capped).
+fn incoming_update(table: &'static str, change: &PushChange, stamp: Hlc) -> IncomingUpdate {
+    IncomingUpdate {
+        table: table.to_owned(),
+        id: change.id,
+        changed: change.values.clone().into_iter().collect(),
+        base: change.base.clone().into_iter().collect(),
+        stamp,
+    }
+}
+
 /// An update with a clock stamp (already capped): merged against the row's current values and group stamps, then
 /// written (what survived of it) through the database's constraints.
 async fn merge_and_write(
@@ -918,13 +992,7 @@ async fn merge_and_write(
         ));
         return Ok(result);
     };
-    let incoming = IncomingUpdate {
-        table: table.to_owned(),
-        id: change.id,
-        changed: change.values.clone().into_iter().collect(),
-        base: change.base.clone().into_iter().collect(),
-        stamp,
-    };
+    let incoming = incoming_update(table, change, stamp);
     deferred.overlay(table, change.id, &mut group_stamps);
     let server = ServerRow {
         values: current.into_iter().collect(),

@@ -21,8 +21,8 @@ use pms_sync_protocol::hlc::{Clock, SystemClock};
 use pms_sync_protocol::merge::ConflictReason;
 use pms_sync_protocol::tables::shape_id;
 use pms_sync_protocol::wire::{
-    Cursor, Op, PulledChange, PushChange, PushOp, PushRequest, PushResponse, PushResult,
-    PushStatus, CURSOR_EXPIRED,
+    Cursor, Op, PullResponse, PulledChange, PushChange, PushOp, PushRequest, PushResponse,
+    PushResult, PushStatus, CURSOR_EXPIRED,
 };
 use pms_sync_protocol::PROTOCOL_VERSION;
 use rusqlite::Connection;
@@ -279,6 +279,7 @@ async fn snapshot(
                 }
             }
             tx.commit()?;
+            mirror::let_waiting_writers_in();
             rows += page.rows.len() as u64;
             let progress = Progress {
                 table: table.name,
@@ -342,6 +343,17 @@ fn fetch_snapshot_page(
 ) -> tokio::task::JoinHandle<Result<pms_sync_protocol::wire::SnapshotPage>> {
     let remote = remote.clone();
     tokio::spawn(async move { remote.snapshot(table, after, SNAPSHOT_PAGE).await })
+}
+
+/// Starts fetching the pull page after `after` on the runtime, without waiting for changes (see
+/// [`fetch_snapshot_page`]).
+fn fetch_pull_page(
+    remote: &Remote,
+    after: Cursor,
+    global_after: Cursor,
+) -> tokio::task::JoinHandle<Result<PullResponse>> {
+    let remote = remote.clone();
+    tokio::spawn(async move { remote.pull_feeds(after, global_after, PULL_PAGE, 0).await })
 }
 
 /// One round: push the outbox, then bring the mirror up to date: the snapshot first on a laptop
@@ -653,10 +665,20 @@ async fn pull(
     first_wait_secs: u64,
 ) -> Result<PullEnd> {
     let mut wait_secs = first_wait_secs;
+    // The next page, asked for while this one is written; never a long poll, which is only ever
+    // awaited here (a round dropped while it waits drops its request).
+    let mut prefetched: Option<tokio::task::JoinHandle<Result<PullResponse>>> = None;
     loop {
-        let page = remote
-            .pull_feeds(cursor(conn)?, global_cursor(conn)?, PULL_PAGE, wait_secs)
-            .await;
+        let page = match prefetched.take() {
+            Some(fetching) => fetching.await.map_err(|error| {
+                crate::Error::Data(format!("a pull page could not be fetched: {error}"))
+            })?,
+            None => {
+                remote
+                    .pull_feeds(cursor(conn)?, global_cursor(conn)?, PULL_PAGE, wait_secs)
+                    .await
+            }
+        };
         wait_secs = 0;
         let page = match page {
             Err(crate::Error::Refused { code, .. }) if code == CURSOR_EXPIRED => {
@@ -664,6 +686,14 @@ async fn pull(
             }
             other => other?,
         };
+        // The server reads the next page while this one is written.
+        if page.has_more {
+            let global = match page.global_cursor {
+                Some(global) => global,
+                None => global_cursor(conn)?,
+            };
+            prefetched = Some(fetch_pull_page(remote, page.cursor, global));
+        }
         if let Some(role) = &page.staff_role {
             match mirror::state(conn, "staff_role")? {
                 Some(held) if held != *role => return Ok(PullEnd::SnapshotNeeded),
@@ -716,6 +746,7 @@ async fn pull(
                 }
             }
             tx.commit()?;
+            mirror::let_waiting_writers_in();
         }
         report.pulled += page.changes.len();
         if !page.has_more {

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
+use std::time::{Duration, Instant};
 
 use pms_sync_protocol::tables::{synced_table, SyncedTable};
 use rusqlite::types::{Value as SqlValue, ValueRef};
@@ -54,7 +56,7 @@ fn prepare(conn: &mut Connection) -> Result<()> {
     // WAL: readers (the screens) never wait for the sync writer, and a crash loses nothing committed.
     conn.pragma_update(None, "journal_mode", "wal")?;
     conn.pragma_update(None, "synchronous", "normal")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_handler(Some(wait_for_the_write_lock))?;
     // 32 MiB of pages kept per connection (SQLite's default is 2 MiB): a hotel's indexes the
     // screens walk stay in memory instead of being read again from the file at every keystroke.
     conn.pragma_update(None, "cache_size", -32_768)?;
@@ -85,8 +87,43 @@ pub fn checkpoint(conn: &Connection) -> Result<(i64, i64)> {
     })?)
 }
 
+/// The longest a connection waits for another's write to end: 5,000 steps of a millisecond.
+const WRITE_LOCK_WAIT_STEPS: i32 = 5_000;
+
+/// When a connection of this process last found the write lock taken, in microseconds since the
+/// first one did (0: never).
+static LAST_WAIT_FOR_THE_WRITE_LOCK: AtomicU64 = AtomicU64::new(0);
+
+fn process_micros() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_micros() as u64 + 1
+}
+
+/// The busy handler of every mirror connection: tries again every millisecond, for up to about
+/// 5 s. SQLite's own busy timeout sleeps ever longer steps (up to 100 ms each), so a clerk's save
+/// that found the sync writing slept on long after the sync's transaction had ended.
+fn wait_for_the_write_lock(attempts: i32) -> bool {
+    LAST_WAIT_FOR_THE_WRITE_LOCK.store(process_micros(), Ordering::Relaxed);
+    if attempts >= WRITE_LOCK_WAIT_STEPS {
+        return false;
+    }
+    std::thread::sleep(Duration::from_millis(1));
+    true
+}
+
+/// Called by a long writer (a pull applying pages, a snapshot) between its transactions: when a
+/// connection waited for the write lock in the last 2 ms (the screens, saving), pauses 2 ms so
+/// it takes the lock before the next transaction does. SQLite hands the lock to whoever asks
+/// first, and a writer that begins again at once would keep the clerk waiting for its whole run.
+pub fn let_waiting_writers_in() {
+    let last_wait = LAST_WAIT_FOR_THE_WRITE_LOCK.load(Ordering::Relaxed);
+    if last_wait != 0 && process_micros().saturating_sub(last_wait) <= 2_000 {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// Begins a transaction that writes. It takes the write lock at once (`BEGIN IMMEDIATE`), waiting
-/// for it under the busy timeout: a deferred transaction that reads first and then writes fails
+/// for it ([`wait_for_the_write_lock`]): a deferred transaction that reads first and then writes fails
 /// at once with "database is locked" when another connection (the desk's screens beside the sync)
 /// has committed in between, as SQLite cannot upgrade a stale read snapshot.
 pub fn write_transaction(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>> {
@@ -397,6 +434,47 @@ mod tests {
         );
         assert_eq!(copied, in_wal, "the sync's checkpoint takes every frame");
         drop((screens, sync));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A long writer that lets waiting writers in between its transactions (as a pull applying
+    /// pages does) lets a clerk's save through within a few of them. Before, the save waited in
+    /// SQLite's growing sleeps and the writer, beginning again at once, took the lock every time:
+    /// the save went through only when the writer had finished.
+    #[test]
+    fn a_clerks_save_gets_in_between_a_long_writers_transactions() {
+        let dir = std::env::temp_dir().join(format!("mirror-fair-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("mirror.sqlite3");
+        let mut writer = open(&path).expect("the sync's connection");
+        let mut screens = open(&path).expect("the screens' connection");
+        const ROUNDS: usize = 400;
+        let clerk_saved = |conn: &Connection| state(conn, "clerk").expect("state").is_some();
+        let clerk = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            let tx = write_transaction(&mut screens).expect("the clerk's save");
+            set_state(&tx, "clerk", "saved").expect("save");
+            tx.commit().expect("commit");
+        });
+        let mut saved_at = None;
+        for round in 0..ROUNDS {
+            let tx = write_transaction(&mut writer).expect("the writer's transaction");
+            set_state(&tx, "round", &round.to_string()).expect("write");
+            // a page's part takes a while
+            std::thread::sleep(Duration::from_millis(1));
+            tx.commit().expect("commit");
+            if saved_at.is_none() && clerk_saved(&writer) {
+                saved_at = Some(round);
+            }
+            let_waiting_writers_in();
+        }
+        clerk.join().expect("the clerk's thread");
+        let saved_at = saved_at.unwrap_or(ROUNDS);
+        assert!(
+            saved_at < ROUNDS / 2,
+            "the clerk's save waited until round {saved_at} of {ROUNDS}"
+        );
+        drop(writer);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
