@@ -847,3 +847,55 @@ async fn a_platform_plan_change_reaches_the_laptops_of_every_tenant() {
         assert_eq!(report.pulled, 0, "{report:?}");
     }
 }
+
+#[tokio::test]
+async fn a_laptop_keeps_each_pushed_change_until_the_pull_passes_where_that_change_landed() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let (_server, mut a, _b) = two_desks(&db).await;
+    // A backlog from hours offline: more than one part of a push (the server writes each part in
+    // a transaction of its own, so the changes land at several feed positions).
+    let count = 2 * pms_server::serve::push::PUSH_PART + 10;
+    for n in 0..count {
+        outbox::write(
+            &mut a.conn,
+            "guests",
+            PushOp::Insert,
+            Uuid::now_v7(),
+            object(json!({"first_name": "Backlog", "last_name": format!("Guest {n}")})),
+        )
+        .expect("write");
+    }
+    pms_sync_client::engine::push_pending(&mut a.conn, &a.remote)
+        .await
+        .expect("push");
+
+    // Each entry waits for the pull to pass its own position, not the push's last one: a page
+    // between the two would otherwise lay the laptop's older value over a colleague's newer edit.
+    let kept: Vec<(String, i64)> = a
+        .conn
+        .prepare("select row_id, acked_seq from outbox where status = 'acked' order by device_seq")
+        .expect("statement")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("entries")
+        .collect::<Result<_, _>>()
+        .expect("entries");
+    assert_eq!(kept.len(), count);
+    let mut positions = Vec::new();
+    for (row_id, acked_seq) in &kept {
+        let landed: i64 = sqlx::query_scalar(
+            "select seq from app.changes where table_name = 'guests' and row_id = $1::uuid",
+        )
+        .bind(row_id)
+        .fetch_one(&db.pool)
+        .await
+        .expect("the feed entry");
+        assert_eq!(*acked_seq, landed, "guest {row_id}");
+        positions.push(landed);
+    }
+    positions.dedup();
+    assert!(
+        positions.len() > 1,
+        "one position for every change: {positions:?}"
+    );
+}

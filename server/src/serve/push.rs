@@ -44,6 +44,10 @@ pub const LARGE_PUSH: usize = 20;
 /// own wait for a connection).
 const LARGE_PUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The most changes of a push written in one transaction (see [`push`]): about 25 ms of a
+/// tenant's feed head on this project's bench machine under load.
+pub const PUSH_PART: usize = 100;
+
 /// The most changes one push may carry.
 pub const MAX_PUSH_CHANGES: usize = 1_000;
 
@@ -103,15 +107,44 @@ pub async fn push(
     } else {
         None
     };
+    // A large push goes in parts, each a transaction of its own: a part holds its tenant's feed
+    // head for a few tens of milliseconds, so a colleague's one-change push waits for one part,
+    // not for a whole backlog. Every change is answered and recorded in the transaction that
+    // writes it, so a push cut between parts (a 503, a lost connection) is sent again and its
+    // written parts are answered from their records: still exactly once.
+    let mut answer = PushResponse {
+        results: Vec::with_capacity(request.changes.len()),
+        feed_seq: None,
+        clock: None,
+        server_time_ms: None,
+    };
+    for part in request.changes.chunks(PUSH_PART) {
+        let written = push_part(&state, &caller, part).await?;
+        answer.results.extend(written.results);
+        answer.feed_seq = answer.feed_seq.max(written.feed_seq);
+        answer.clock = answer.clock.max(written.clock);
+    }
+    state.metrics.record_push(&answer.results);
+    answer.server_time_ms = Some(chrono::Utc::now().timestamp_millis());
+    Ok(Json(answer))
+}
+
+/// One part of a push (at most [`PUSH_PART`] changes, in the device's order) in one transaction:
+/// each change answered with where it landed in the feed (`PushResult::feed_seq`).
+async fn push_part(
+    state: &AppState,
+    caller: &Caller,
+    changes: &[PushChange],
+) -> Result<PushResponse, ApiError> {
     let device_id = caller.claims.app_metadata.device_id;
     let tenant_id = caller.claims.app_metadata.tenant_id;
     let mut tx = caller.begin(&state.pool).await?;
     // The device's progress row, locked (the upsert locks it): two attempts of the same push (a
     // retry racing the original) take turns instead of both applying. A laptop pushes from its
-    // lowest change still unanswered, so every number below this push's first has had its
-    // answer: retention may remove those results, and only those (migration 20261207000100).
-    let answered_through = request
-        .changes
+    // lowest change still unanswered, and a push's parts commit in order, so every number below
+    // this part's first has had its answer: retention may remove those results, and only those
+    // (migration 20261207000100).
+    let answered_through = changes
         .iter()
         .map(|c| c.device_seq.saturating_sub(1))
         .min()
@@ -137,19 +170,19 @@ pub async fn push(
 
     // Changes this tenant's server has already dealt with, whichever device sent them: a laptop
     // signed in again is a new device that sends its unanswered changes once more.
-    let known = recorded_by_change_id(&mut tx, tenant_id, &request.changes).await?;
+    let known = recorded_by_change_id(&mut tx, tenant_id, changes).await?;
 
-    let mut results = Vec::with_capacity(request.changes.len());
+    let mut results = Vec::with_capacity(changes.len());
     // Where the changes answered from recorded results landed in the feed (None: not known).
     let mut replayed_feed_seqs = Vec::new();
     let mut deferred = Deferred::default();
     // First in a few statements when the push allows it (see `batched`), else change by change.
-    let in_waves = if batched::eligible(&request.changes, last_seq, &known) {
+    let in_waves = if batched::eligible(changes, last_seq, &known) {
         batched::apply(
             &mut tx,
             &mut deferred,
             tenant_id,
-            &request.changes,
+            changes,
             state.max_clock_ahead_ms,
         )
         .await?
@@ -160,8 +193,7 @@ pub async fn push(
     let one_by_one: &[PushChange] = match in_waves {
         Some(answers) => {
             results = answers;
-            last_seq = request
-                .changes
+            last_seq = changes
                 .iter()
                 .map(|c| c.device_seq)
                 .max()
@@ -170,7 +202,7 @@ pub async fn push(
         }
         None => {
             deferred = Deferred::default();
-            &request.changes
+            changes
         }
     };
     for change in one_by_one {
@@ -188,8 +220,10 @@ pub async fn push(
                 earlier.as_ref().or(known),
             )
             .await?;
+            let mut result = result;
             if result.status != PushStatus::Rejected {
                 replayed_feed_seqs.push(feed_seq);
+                result.feed_seq = feed_seq;
             }
             last_seq = last_seq.max(change.device_seq);
             results.push(result);
@@ -225,6 +259,11 @@ pub async fn push(
     deferred
         .write_results(&mut tx, device_id, tenant_id, feed_seq)
         .await?;
+    for result in &mut results {
+        if result.status != PushStatus::Rejected && !result.replayed {
+            result.feed_seq = feed_seq;
+        }
+    }
     // A retry answered from recorded results still tells where its changes landed: the recorded
     // position, or (a result recorded before positions were) the feed's head, which is at or
     // after it. Without a position the laptop would drop the changes before the pull brought them.
@@ -234,11 +273,16 @@ pub async fn push(
             .fetch_one(&mut *tx)
             .await?;
         feed_seq = feed_seq.max(head);
+        for result in &mut results {
+            if result.replayed && result.status != PushStatus::Rejected {
+                result.feed_seq = result.feed_seq.or(head);
+            }
+        }
     }
     // The newest write of any row this push touched, its own included: a laptop told that its
     // delete lost to a later edit must stamp its next try after that edit.
     let mut touched: BTreeMap<&str, Vec<Uuid>> = BTreeMap::new();
-    for change in &request.changes {
+    for change in changes {
         if let Some(table) = synced_table(&change.table) {
             touched.entry(table.name).or_default().push(change.id);
         }
@@ -248,13 +292,12 @@ pub async fn push(
         clock = clock.max(newest_stamp(&mut tx, tenant_id, table, &ids).await?);
     }
     tx.commit().await?;
-    state.metrics.record_push(&results);
-    Ok(Json(PushResponse {
+    Ok(PushResponse {
         results,
         feed_seq,
         clock,
-        server_time_ms: Some(chrono::Utc::now().timestamp_millis()),
-    }))
+        server_time_ms: None,
+    })
 }
 
 /// What a push leaves to its end, so a change costs its own write and little more: the results
@@ -528,6 +571,7 @@ async fn recorded_result(
         server_row,
         replayed: false,
         conflicts: Vec::new(),
+        feed_seq: None,
     };
     Ok(match recorded {
         Some((change_id, _, _, _, _, Some(recorded_hash), _))
@@ -567,6 +611,7 @@ async fn recorded_result(
                     server_row,
                     replayed: true,
                     conflicts: serde_json::from_value(conflicts).unwrap_or_default(),
+                    feed_seq: None,
                 },
                 feed_seq,
             )
@@ -604,6 +649,7 @@ fn applied(change: &PushChange) -> PushResult {
         server_row: None,
         replayed: false,
         conflicts: Vec::new(),
+        feed_seq: None,
     }
 }
 
@@ -630,6 +676,7 @@ async fn apply_one(
         server_row: None,
         replayed: false,
         conflicts: Vec::new(),
+        feed_seq: None,
     };
     let Some(table) = synced_table(&change.table) else {
         return Ok(rejected(

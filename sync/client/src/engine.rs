@@ -499,7 +499,10 @@ async fn push(conn: &mut Connection, remote: &Remote, report: &mut SyncReport) -
                     }
                     tx.execute(
                         "update outbox set status = 'acked', acked_seq = ?2 where device_seq = ?1",
-                        rusqlite::params![entry.device_seq, response.feed_seq.unwrap_or(0)],
+                        rusqlite::params![
+                            entry.device_seq,
+                            result.feed_seq.or(response.feed_seq).unwrap_or(0)
+                        ],
                     )?;
                     report.pushed += 1;
                 }
@@ -613,6 +616,7 @@ fn too_large(entry: &outbox::OutboxEntry, size: usize, budget: usize) -> PushRes
             )),
             server_row: None,
             replayed: false,
+            feed_seq: None,
             conflicts: Vec::new(),
         }],
         feed_seq: None,

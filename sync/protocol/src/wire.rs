@@ -151,14 +151,21 @@ pub struct PushResult {
     /// For a merged change: the field groups that conflicted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<crate::merge::Conflict>,
+    /// The feed transaction (`Cursor::seq`) this change's write landed in, or, for a change
+    /// recorded before positions were, one at or after it; absent for a rejected change and from
+    /// servers older than this field (then [`PushResponse::feed_seq`] stands for every change).
+    /// A large push is written in several transactions, so its changes land at several places.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed_seq: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResponse {
     pub results: Vec<PushResult>,
-    /// The feed transaction (`Cursor::seq`) this push's writes landed in, if it wrote anything:
-    /// the laptop keeps its applied changes until its pull cursor has passed it.
+    /// The last feed transaction (`Cursor::seq`) this push's writes landed in, if it wrote
+    /// anything: the laptop keeps its applied changes until its pull cursor has passed where each
+    /// landed (`PushResult::feed_seq`, else this).
     #[serde(default)]
     pub feed_seq: Option<i64>,
     /// The newest clock stamp among the rows this push touched (the last write of each of
