@@ -173,8 +173,6 @@ async fn push_part(
     let known = recorded_by_change_id(&mut tx, tenant_id, changes).await?;
 
     let mut results = Vec::with_capacity(changes.len());
-    // Where the changes answered from recorded results landed in the feed (None: not known).
-    let mut replayed_feed_seqs = Vec::new();
     let mut deferred = Deferred::default();
     // First in a few statements when the push allows it (see `batched`), else change by change.
     let in_waves = if batched::eligible(changes, last_seq, &known) {
@@ -222,7 +220,7 @@ async fn push_part(
             .await?;
             let mut result = result;
             if result.status != PushStatus::Rejected {
-                replayed_feed_seqs.push(feed_seq);
+                // where it landed when it was written (None: recorded before positions were)
                 result.feed_seq = feed_seq;
             }
             last_seq = last_seq.max(change.device_seq);
@@ -267,18 +265,22 @@ async fn push_part(
     // A retry answered from recorded results still tells where its changes landed: the recorded
     // position, or (a result recorded before positions were) the feed's head, which is at or
     // after it. Without a position the laptop would drop the changes before the pull brought them.
-    let mut feed_seq = feed_seq.max(replayed_feed_seqs.iter().copied().flatten().max());
-    if replayed_feed_seqs.iter().any(Option::is_none) {
+    let unplaced = |r: &PushResult| r.status != PushStatus::Rejected && r.feed_seq.is_none();
+    if results.iter().any(|r| r.replayed && unplaced(r)) {
         let head: Option<i64> = sqlx::query_scalar("select max(seq) from app.changes")
             .fetch_one(&mut *tx)
             .await?;
-        feed_seq = feed_seq.max(head);
-        for result in &mut results {
-            if result.replayed && result.status != PushStatus::Rejected {
-                result.feed_seq = result.feed_seq.or(head);
+        for result in results.iter_mut().filter(|r| r.replayed) {
+            if unplaced(result) {
+                result.feed_seq = head;
             }
         }
     }
+    let feed_seq = results
+        .iter()
+        .filter_map(|r| r.feed_seq)
+        .max()
+        .max(feed_seq);
     // The newest write of any row this push touched, its own included: a laptop told that its
     // delete lost to a later edit must stamp its next try after that edit.
     let mut touched: BTreeMap<&str, Vec<Uuid>> = BTreeMap::new();
