@@ -19,6 +19,7 @@ mod push;
 mod remote_apply;
 mod report;
 mod rls;
+mod wakeup;
 
 use std::path::PathBuf;
 
@@ -42,7 +43,7 @@ struct Cli {
     #[arg(long, default_value_t = 49)]
     other_tenants: usize,
     /// Only these measures (comma-separated): initial, apply, local, latency, push, rls, legacy,
-    /// jobs. `apply` and `local` need `initial`; `jobs` changes the tenant's stays, so runs last.
+    /// wakeup, jobs. `apply` and `local` need `initial`; `jobs` changes the tenant's stays, so runs last.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// The `pms-client` binary (default: next to this one).
@@ -219,6 +220,10 @@ async fn measure_all(
     if wanted("legacy") {
         println!("legacy search…");
         legacy::measure(world, run).await?;
+    }
+    if wanted("wakeup") {
+        println!("long-poll wake-ups…");
+        wakeup::measure(world, run).await?;
     }
     if wanted("jobs") {
         println!("a job and the desk…");

@@ -39,6 +39,7 @@ pub const REGENERATE: &str = "cargo run -p pms-server -- openapi > docs/openapi.
         serve::flags::flags,
         serve::snapshot::head,
         serve::snapshot::snapshot,
+        serve::snapshot::snapshot_stream,
         serve::pull::pull,
         serve::push::push,
     ),

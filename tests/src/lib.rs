@@ -315,16 +315,58 @@ impl TestServer {
             jwt_secret,
             shutdown: Some(shutdown),
         };
-        // Ready when /health answers (the socket is bound already; this waits for the task).
+        server.until_healthy().await
+    }
+
+    /// A second instance of `first`'s server whose every task (its listener, connections and
+    /// requests) runs on `runtime`: a bench reads that runtime's threads' CPU as the instance's.
+    pub async fn start_beside_on(
+        db: &TestDb,
+        first: &TestServer,
+        runtime: &tokio::runtime::Handle,
+    ) -> Self {
+        let options = db.options.clone().username(APP_ROLE);
+        let jwt_secret = first.jwt_secret.clone();
+        let secret = pms_server::config::Secret::new(jwt_secret.clone());
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (bound, address) = tokio::sync::oneshot::channel();
+        runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind a free port");
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await
+                .expect("log in to the test database");
+            let _ = bound.send(listener.local_addr().expect("local address"));
+            let state = pms_server::serve::AppState::new(pool, &secret);
+            let _ = pms_server::serve::run(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        let address = address.await.expect("the instance bound its port");
+        let server = Self {
+            base_url: format!("http://{address}"),
+            address,
+            jwt_secret,
+            shutdown: Some(shutdown),
+        };
+        server.until_healthy().await
+    }
+
+    /// Ready when /health answers (the socket is bound already; this waits for the task).
+    async fn until_healthy(self) -> Self {
         let client = reqwest::Client::new();
         for _ in 0..100 {
             if client
-                .get(server.url("/health"))
+                .get(self.url("/health"))
                 .send()
                 .await
                 .is_ok_and(|r| r.status().is_success())
             {
-                return server;
+                return self;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }

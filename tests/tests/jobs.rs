@@ -790,3 +790,65 @@ async fn sync_once_report(
 ) -> Result<pms_sync_client::engine::SyncReport, pms_sync_client::Error> {
     pms_sync_client::engine::sync_once(&mut laptop.conn, &laptop.remote).await
 }
+
+/// Rows a worker holds are passed, not an end: the purge goes on past them by id. (It used to
+/// start every batch over and stop at the first batch it could change nothing of: 200 logs a
+/// campaign worker held kept every old log after them until the next day's run.)
+#[tokio::test]
+async fn old_logs_after_a_batch_a_worker_holds_are_still_deleted() {
+    let db = TestDb::migrated().await;
+    db.seed(1, 10).await;
+    let tenant = first_tenant(&db).await;
+    for statement in [
+        "delete from public.data_retention_policies",
+        "update public.communication_logs set created_at = now()",
+        "insert into public.data_retention_policies (policy_type, retention_days, action, schedule)
+         values ('communication_logs', 30, 'delete', 'daily')",
+    ] {
+        sqlx::query(statement)
+            .execute(&db.pool)
+            .await
+            .expect(statement);
+    }
+    // 250 old logs whose ids rise in the order they are stored.
+    sqlx::query(
+        "insert into public.communication_logs (tenant_id, id, guest_id, type, direction, subject, created_at)
+         select $1, ('00000000-0000-7000-8000-' || lpad(to_hex(n), 12, '0'))::uuid,
+                (select id from public.guests where tenant_id = $1 limit 1),
+                'email', 'outbound', 'Old news', now() - interval '45 days'
+           from generate_series(1, 250) n",
+    )
+    .bind(tenant)
+    .execute(&db.pool)
+    .await
+    .expect("old logs");
+    // A worker holds the first 200 while the job runs.
+    let mut worker = db.pool.begin().await.expect("worker");
+    let held: Vec<Uuid> = sqlx::query_scalar(
+        "select id from public.communication_logs where tenant_id = $1 and subject = 'Old news'
+          order by id limit 200 for update",
+    )
+    .bind(tenant)
+    .fetch_all(&mut *worker)
+    .await
+    .expect("claim");
+    assert_eq!(held.len(), 200);
+
+    let runs = retention::run_due(&db.pool, chrono::Utc::now())
+        .await
+        .expect("retention");
+    assert_eq!(
+        runs.iter().map(|r| r.rows).sum::<u64>(),
+        50,
+        "the 50 old logs nobody holds: {runs:?}"
+    );
+    worker.rollback().await.expect("release");
+    let left: Vec<Uuid> = sqlx::query_scalar(
+        "select id from public.communication_logs where tenant_id = $1 and subject = 'Old news' order by id",
+    )
+    .bind(tenant)
+    .fetch_all(&db.pool)
+    .await
+    .expect("left");
+    assert_eq!(left, held, "what the worker held waits for the next run");
+}

@@ -117,7 +117,9 @@ async fn run_policy(pool: &PgPool, policy: &DuePolicy, now: DateTime<Utc>) -> Re
             let table = &policy.policy_type;
             let old = "tenant_id = $1 and created_at < $2";
             let purge = Batch {
-                pick: format!("select id from public.{table} where {old} limit $3"),
+                pick: format!(
+                    "select id from public.{table} where {old} and id > $4 order by id limit $3"
+                ),
                 // skip what a campaign worker has claimed: it holds those rows while it sends,
                 // then waits for the feed head this batch holds
                 apply: format!(
@@ -184,7 +186,9 @@ pub async fn purge_expired_documents(pool: &PgPool, now: DateTime<Utc>) -> Resul
 
 /// A document batch: `$2` is the time now, which the function reads in each property's zone.
 static DELETE_EXPIRED_DOCUMENTS: LazyLock<Batch> = LazyLock::new(|| Batch {
-    pick: "select id from app.expired_guest_documents($1, $2) as e(id) limit $3".to_owned(),
+    pick: "select id from app.expired_guest_documents($1, $2) as e(id)
+            where id > $4 order by id limit $3"
+        .to_owned(),
     apply: "delete from public.guest_documents where tenant_id = $1 and id = any ($3)
                and id in (select id from app.expired_guest_documents($1, $2) as e(id))"
         .to_owned(),
@@ -206,16 +210,19 @@ async fn tenants_of(pool: &PgPool, policy: &DuePolicy) -> Result<Vec<Uuid>> {
     .await?)
 }
 
-/// One batch of a policy: `pick` finds up to $3 rows' ids ($1 tenant, $2 cutoff), without locks
-/// and before the feed head is taken, so the scan past rows already done costs the desk nothing;
-/// `apply` changes the rows of those ids ($3) that still qualify, under the head.
+/// One batch of a policy: `pick` finds up to $3 rows' ids ($1 tenant, $2 cutoff) after the id $4,
+/// in id order, without locks and before the feed head is taken; `apply` changes the rows of
+/// those ids ($3) that still qualify, under the head. The pick goes on from the last batch's
+/// last id (the tenant's primary key): a pick that started over would walk past every row
+/// already done, so each batch would cost more than the one before, and the job's later batches
+/// would take the cores a clerk's push needs.
 struct Batch {
     pick: String,
     apply: String,
 }
 
-/// Runs `batch` until nothing is left (or nothing picked can be changed now: claimed rows wait
-/// for the next run).
+/// Runs `batch` over the tenant's rows in id order until none is left to pick (rows a worker has
+/// claimed meanwhile are passed and wait for the next run).
 async fn in_batches(
     pool: &PgPool,
     batch: &Batch,
@@ -224,16 +231,19 @@ async fn in_batches(
 ) -> Result<u64> {
     let mut total = 0;
     let mut size = FIRST_BATCH;
+    let mut after = Uuid::nil();
     loop {
         let ids: Vec<Uuid> = sqlx::query_scalar(&batch.pick)
             .bind(tenant)
             .bind(cutoff)
             .bind(size)
+            .bind(after)
             .fetch_all(pool)
             .await?;
-        if ids.is_empty() {
+        let Some(&last) = ids.last() else {
             return Ok(total);
-        }
+        };
+        after = last;
         // One short transaction a batch, the tenant's feed head first: the desk's pushes wait
         // for one batch at most, and never for a batch that waits for them.
         let started = Instant::now();
@@ -248,9 +258,6 @@ async fn in_batches(
             .rows_affected();
         tx.commit().await?;
         total += done;
-        if done == 0 {
-            return Ok(total);
-        }
         let took = started.elapsed();
         size = next_batch_size(size, took);
         tokio::time::sleep(rest_after(took)).await;
@@ -287,7 +294,9 @@ const OLD_GUESTS: &str = "
                        and r.check_out_date >= $2::date)";
 
 static ANONYMIZE_GUESTS: LazyLock<Batch> = LazyLock::new(|| Batch {
-    pick: format!("select g.id from public.guests g where {OLD_GUESTS} limit $3"),
+    pick: format!(
+        "select g.id from public.guests g where {OLD_GUESTS} and g.id > $4 order by g.id limit $3"
+    ),
     apply: format!(
         "with old as (
              select g.id from public.guests g where {OLD_GUESTS} and g.id = any ($3)),
@@ -310,7 +319,10 @@ static ANONYMIZE_GUESTS: LazyLock<Batch> = LazyLock::new(|| Batch {
 const OLD_DELIVERIES: &str = "tenant_id = $1 and created_at < $2 and status <> 'pending'";
 
 static DELETE_DELIVERIES: LazyLock<Batch> = LazyLock::new(|| Batch {
-    pick: format!("select id from public.webhook_deliveries where {OLD_DELIVERIES} limit $3"),
+    pick: format!(
+        "select id from public.webhook_deliveries where {OLD_DELIVERIES} and id > $4
+          order by id limit $3"
+    ),
     apply: format!(
         "delete from public.webhook_deliveries where {OLD_DELIVERIES} and id = any ($3)"
     ),
@@ -321,7 +333,9 @@ const OLD_STAYS: &str =
     "tenant_id = $1 and check_out_date < $2::date and guest_name <> 'Anonymized Guest'";
 
 static ANONYMIZE_STAYS: LazyLock<Batch> = LazyLock::new(|| Batch {
-    pick: format!("select id from public.reservations where {OLD_STAYS} limit $3"),
+    pick: format!(
+        "select id from public.reservations where {OLD_STAYS} and id > $4 order by id limit $3"
+    ),
     apply: format!(
         "update public.reservations set guest_name = 'Anonymized Guest', guest_email = null,
                 guest_phone = null, special_requests = null, notes = null

@@ -196,6 +196,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sync/push", post(push::push))
         .route("/v1/sync/head", get(snapshot::head))
         .route("/v1/sync/snapshot", get(snapshot::snapshot))
+        .route("/v1/sync/snapshot/stream", get(snapshot::snapshot_stream))
         .fallback(|| async { ApiError::NotFound })
         .layer(middleware::from_fn_with_state(
             state.clone(),

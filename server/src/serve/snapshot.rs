@@ -3,11 +3,12 @@
 //! laptop replays the feed from the head it took before paging, a row changed while it paged is
 //! brought up to date by the replay: a consistent result from a stateless server.
 
+use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use pms_sync_protocol::tables::synced_table;
+use pms_sync_protocol::tables::{synced_table, SyncedTable};
 use pms_sync_protocol::wire::{Cursor, HeadResponse, SnapshotPage};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -105,6 +106,112 @@ pub async fn snapshot(
     let synced = synced_table(&query.table)
         .ok_or_else(|| ApiError::BadRequest(format!("{:?} is not a synced table", query.table)))?;
     let limit = query.limit.unwrap_or(1_000).clamp(1, MAX_SNAPSHOT_PAGE);
+    let page = read_page(&state, &caller, synced, query.after_id, limit).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], page.body).into_response())
+}
+
+/// Pages of a snapshot stream a laptop has not read yet, beyond the one being sent: the server
+/// reads ahead this far, and no further for a laptop that writes slowly.
+const STREAM_AHEAD: usize = 2;
+
+/// A synced table's rows the caller may read, from `after_id` to the table's end, as pages of
+/// `limit` rows sent one after another in one answer: each line is a [`SnapshotPage`] (NDJSON),
+/// the last with no `next_after_id`. Each page is read in a transaction of its own, as a page of
+/// `/v1/sync/snapshot` is, and the next is read while the laptop writes this one: a laptop
+/// asking page by page waited for each page's round trip, and the server sat idle meanwhile.
+/// A stream cut short (a lost connection, a server error after the first page) ends without its
+/// last page; the laptop asks again from the last page it kept.
+#[utoipa::path(
+    get,
+    path = "/v1/sync/snapshot/stream",
+    tag = "sync",
+    params(SnapshotQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The table's pages, one JSON object a line (`application/x-ndjson`)", body = SnapshotPage, content_type = "application/x-ndjson"),
+        (status = 400, description = "`bad_request`: not a synced table", body = super::error::ErrorResponse),
+        (status = 401, description = "`missing_token`, `invalid_token`, `session_revoked`", body = super::error::ErrorResponse),
+        (status = 403, description = "`tenant_inactive`", body = super::error::ErrorResponse),
+    )
+)]
+pub async fn snapshot_stream(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<SnapshotQuery>,
+) -> Result<Response, ApiError> {
+    let synced = synced_table(&query.table)
+        .ok_or_else(|| ApiError::BadRequest(format!("{:?} is not a synced table", query.table)))?;
+    let limit = query.limit.unwrap_or(1_000).clamp(1, MAX_SNAPSHOT_PAGE);
+    // The first page before the answer begins: a refusal is a status, not a broken stream.
+    let first = read_page(&state, &caller, synced, query.after_id, limit).await?;
+    let (lines, to_send) =
+        tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(STREAM_AHEAD);
+    tokio::spawn(async move {
+        let mut page = first;
+        loop {
+            let next = page.next_after_id;
+            let line = one_line(page.body);
+            if lines.send(Ok(line)).await.is_err() {
+                return; // the laptop went away
+            }
+            let Some(after) = next else {
+                return;
+            };
+            if *state.stopping.borrow() {
+                // shutting down: the laptop asks another instance from the last page it kept
+                let _ = lines
+                    .send(Err(std::io::Error::other("the server is shutting down")))
+                    .await;
+                return;
+            }
+            match read_page(&state, &caller, synced, Some(after), limit).await {
+                Ok(read) => page = read,
+                Err(error) => {
+                    tracing::warn!(table = synced.name, ?error, "a snapshot stream ended early");
+                    let _ = lines
+                        .send(Err(std::io::Error::other(
+                            "the snapshot stream ended early",
+                        )))
+                        .await;
+                    return;
+                }
+            }
+        }
+    });
+    let body = Body::from_stream(futures_util::stream::unfold(to_send, |mut to_send| async {
+        to_send.recv().await.map(|line| (line, to_send))
+    }));
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
+}
+
+/// A page's JSON as one line of the stream: `json_agg` puts a line break between rows (JSON
+/// strings never hold one: theirs are escaped), so each becomes a space.
+fn one_line(page: String) -> String {
+    let mut bytes = page.into_bytes();
+    for byte in &mut bytes {
+        if *byte == b'\n' {
+            *byte = b' ';
+        }
+    }
+    bytes.push(b'\n');
+    // (only ASCII was swapped, so the text is as valid as it was)
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// One page of a snapshot as the answer's JSON text, and where the next begins.
+struct PageText {
+    body: String,
+    next_after_id: Option<Uuid>,
+}
+
+/// Up to `limit` rows of `synced` after `after_id`, read under RLS in a transaction of their own.
+async fn read_page(
+    state: &AppState,
+    caller: &Caller,
+    synced: &'static SyncedTable,
+    after_id: Option<Uuid>,
+    limit: i64,
+) -> Result<PageText, ApiError> {
     let mut tx = caller.begin(&state.pool).await?;
     // Table and columns come from the compiled-in list; RLS picks the rows (the tenant's, and
     // for plans and flags also the platform's). Postgres renders the page's JSON itself: the
@@ -117,7 +224,7 @@ pub async fn snapshot(
         synced.name
     );
     let (rows, ids): (String, Vec<Uuid>) = sqlx::query_as(&statement)
-        .bind(query.after_id.unwrap_or(Uuid::nil()))
+        .bind(after_id.unwrap_or(Uuid::nil()))
         .bind(limit)
         .fetch_one(&mut *tx)
         .await?;
@@ -135,11 +242,10 @@ pub async fn snapshot(
         clock,
         server_time_ms: Some(chrono::Utc::now().timestamp_millis()),
     };
-    Ok((
-        [(header::CONTENT_TYPE, "application/json")],
-        page.with_rows(&rows)?,
-    )
-        .into_response())
+    Ok(PageText {
+        body: page.with_rows(&rows)?,
+        next_after_id,
+    })
 }
 
 /// A [`SnapshotPage`] but its rows, which are added as the JSON text Postgres made.

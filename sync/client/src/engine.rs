@@ -209,7 +209,6 @@ async fn snapshot(
     on_progress: &mut impl FnMut(&Progress) -> bool,
     report: &mut SyncReport,
 ) -> Result<SnapshotEnd> {
-    use pms_sync_protocol::tables::SYNCED_TABLES;
     if mirror::state(conn, "initial_sync_done")?.as_deref() == Some("1") {
         return Ok(SnapshotEnd::Complete);
     }
@@ -249,56 +248,7 @@ async fn snapshot(
             head.cursor
         }
     };
-    let first_table: usize = mirror::state(conn, "snapshot_table")?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut rows = 0u64;
-    for (index, table) in SYNCED_TABLES.iter().enumerate().skip(first_table) {
-        let after = mirror::state(conn, "snapshot_after_id")?.and_then(|v| v.parse().ok());
-        let mut fetching = fetch_snapshot_page(remote, table.name, after);
-        loop {
-            let page = fetching.await.map_err(|error| {
-                crate::Error::Data(format!("a snapshot page could not be fetched: {error}"))
-            })??;
-            // The server prepares the next page while this one is written.
-            let next_fetch = page
-                .next_after_id
-                .map(|next| fetch_snapshot_page(remote, table.name, Some(next)));
-            let tx = mirror::write_transaction(conn)?;
-            outbox::observe_answer(&tx, page.clock, page.server_time_ms, SystemClock.now_ms())?;
-            for row in &page.rows {
-                if let Value::Object(row) = row {
-                    mirror::upsert(&tx, table.name, row)?;
-                }
-            }
-            match page.next_after_id {
-                Some(next) => mirror::set_state(&tx, "snapshot_after_id", &next.to_string())?,
-                None => {
-                    mirror::set_state(&tx, "snapshot_table", &(index + 1).to_string())?;
-                    tx.execute("delete from sync_state where key = 'snapshot_after_id'", [])?;
-                }
-            }
-            tx.commit()?;
-            mirror::let_waiting_writers_in();
-            rows += page.rows.len() as u64;
-            let progress = Progress {
-                table: table.name,
-                tables_done: index + usize::from(page.next_after_id.is_none()),
-                tables_total: SYNCED_TABLES.len(),
-                rows,
-            };
-            if !on_progress(&progress) {
-                if let Some(next) = next_fetch {
-                    next.abort();
-                }
-                return Err(crate::Error::Interrupted);
-            }
-            match next_fetch {
-                Some(next) => fetching = next,
-                None => break,
-            }
-        }
-    }
+    let rows = copy_tables(conn, remote, on_progress).await?;
     // A role changed while the pages were read leaves rows the new role may not read (a desk
     // demoted to housekeeping keeping every guest), and no later change in the feed removes
     // them: the role must still be the one the snapshot began under before the cursor is set.
@@ -334,19 +284,187 @@ async fn snapshot(
     Ok(SnapshotEnd::Complete)
 }
 
-/// Starts fetching a snapshot page on the runtime, so that (on a multi-threaded runtime) the
-/// request is answered while the caller writes the page before it.
-fn fetch_snapshot_page(
+/// The most rows a snapshot writes in one transaction, and the longest it keeps one open: a
+/// commit per page of 1,000 rows made SQLite flush the guest search index and the other indexes'
+/// last pages a thousand times, and copy the WAL back into the database (waiting for the disk)
+/// nearly as often. A clerk who wants to save meanwhile waits for one transaction at most, and
+/// a crash loses no more than one: the position is committed with the rows.
+const SNAPSHOT_TRANSACTION_ROWS: u64 = 20_000;
+const SNAPSHOT_TRANSACTION_TIME: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Copies every synced table's pages into the mirror from where the snapshot stands (a resumed
+/// snapshot goes on from its last committed page); returns the rows written. WAL checkpoints
+/// wait for the end: the copy writes the whole database once into the WAL, and copying it back
+/// while it grows would write it twice more.
+async fn copy_tables(
+    conn: &mut Connection,
+    remote: &Remote,
+    on_progress: &mut impl FnMut(&Progress) -> bool,
+) -> Result<u64> {
+    let checkpoint_every: i64 =
+        conn.pragma_query_value(None, "wal_autocheckpoint", |row| row.get(0))?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    let copied = copy_pages(conn, remote, on_progress).await;
+    if !conn.is_autocommit() {
+        // an error between a page and its commit: what is open is not recorded as copied
+        let _ = conn.execute_batch("rollback");
+    }
+    conn.pragma_update(None, "wal_autocheckpoint", checkpoint_every)?;
+    mirror::checkpoint(conn)?;
+    copied
+}
+
+async fn copy_pages(
+    conn: &mut Connection,
+    remote: &Remote,
+    on_progress: &mut impl FnMut(&Progress) -> bool,
+) -> Result<u64> {
+    use pms_sync_protocol::tables::SYNCED_TABLES;
+    let first_table: usize = mirror::state(conn, "snapshot_table")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut rows = 0u64;
+    // The open transaction: when it began and the rows it holds. Begun and ended by statement
+    // rather than held as a `Transaction`, which could not be kept across the awaits.
+    let mut open: Option<(std::time::Instant, u64)> = None;
+    for (index, table) in SYNCED_TABLES.iter().enumerate().skip(first_table) {
+        let after = mirror::state(conn, "snapshot_after_id")?.and_then(|v| v.parse().ok());
+        let columns = mirror::columns(conn, table.name)?;
+        let mut pages = read_ahead(remote, table.name, after, columns.clone());
+        loop {
+            let received = pages.recv().await.unwrap_or_else(|| {
+                Err(crate::Error::Data(
+                    "the snapshot's reader stopped".to_owned(),
+                ))
+            });
+            let ReadyPage { page, rows: ready } = match received {
+                Ok(page) => page,
+                Err(error) => {
+                    // the pages written so far are whole, with their position: keep them
+                    if open.is_some() {
+                        conn.execute_batch("commit")?;
+                    }
+                    return Err(error);
+                }
+            };
+            if open.is_none() {
+                conn.execute_batch("begin immediate")?;
+                open = Some((std::time::Instant::now(), 0));
+            }
+            outbox::observe_answer(conn, page.clock, page.server_time_ms, SystemClock.now_ms())?;
+            for row in &ready {
+                mirror::upsert_ready(conn, table.name, &columns, row)?;
+            }
+            match page.next_after_id {
+                Some(next) => mirror::set_state(conn, "snapshot_after_id", &next.to_string())?,
+                None => {
+                    mirror::set_state(conn, "snapshot_table", &(index + 1).to_string())?;
+                    conn.execute("delete from sync_state where key = 'snapshot_after_id'", [])?;
+                }
+            }
+            rows += ready.len() as u64;
+            if let Some((since, held)) = &mut open {
+                *held += ready.len() as u64;
+                if *held >= SNAPSHOT_TRANSACTION_ROWS
+                    || since.elapsed() >= SNAPSHOT_TRANSACTION_TIME
+                    || mirror::a_writer_is_waiting()
+                {
+                    conn.execute_batch("commit")?;
+                    open = None;
+                    mirror::let_waiting_writers_in();
+                }
+            }
+            let progress = Progress {
+                table: table.name,
+                tables_done: index + usize::from(page.next_after_id.is_none()),
+                tables_total: SYNCED_TABLES.len(),
+                rows,
+            };
+            if !on_progress(&progress) {
+                if open.is_some() {
+                    conn.execute_batch("commit")?;
+                }
+                return Err(crate::Error::Interrupted);
+            }
+            if page.next_after_id.is_none() {
+                break;
+            }
+        }
+    }
+    if open.is_some() {
+        conn.execute_batch("commit")?;
+    }
+    Ok(rows)
+}
+
+/// Pages a snapshot's reader may hold ready beyond the one being written.
+const READ_AHEAD_PAGES: usize = 2;
+
+/// Reads `table`'s snapshot pages after `after` on the runtime, ahead of the caller: one
+/// answer the server writes page after page (`/v1/sync/snapshot/stream`), or, from a server
+/// without streams, page by page. Each page's rows are taken apart for the mirror there too
+/// ([`mirror::ready_row`]), so the caller's thread, the one writing, only runs the statements.
+/// The channel ends after the table's last page, or with an error.
+fn read_ahead(
     remote: &Remote,
     table: &'static str,
     after: Option<uuid::Uuid>,
-) -> tokio::task::JoinHandle<Result<pms_sync_protocol::wire::SnapshotPage>> {
+    columns: mirror::Columns,
+) -> tokio::sync::mpsc::Receiver<Result<ReadyPage>> {
+    let (pages, receiver) = tokio::sync::mpsc::channel(READ_AHEAD_PAGES);
     let remote = remote.clone();
-    tokio::spawn(async move { remote.snapshot(table, after, SNAPSHOT_PAGE).await })
+    tokio::spawn(async move {
+        let ready = |mut page: pms_sync_protocol::wire::SnapshotPage| -> Result<ReadyPage> {
+            let rows = std::mem::take(&mut page.rows)
+                .into_iter()
+                .filter_map(|row| match row {
+                    Value::Object(row) => Some(mirror::ready_row(table, &columns, row)),
+                    _ => None,
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(ReadyPage { page, rows })
+        };
+        let read = async {
+            match remote.snapshot_stream(table, after, SNAPSHOT_PAGE).await {
+                Ok(mut stream) => {
+                    while let Some(page) = stream.next_page().await? {
+                        let last = page.next_after_id.is_none();
+                        if pages.send(ready(page)).await.is_err() || last {
+                            return Ok(()); // the caller stopped, or the table is done
+                        }
+                    }
+                    Err(crate::Error::Unreachable(format!(
+                        "the snapshot stream of {table} ended before the table did"
+                    )))
+                }
+                Err(crate::Error::Refused { status: 404, .. }) => {
+                    let mut after = after;
+                    loop {
+                        let page = remote.snapshot(table, after, SNAPSHOT_PAGE).await?;
+                        after = page.next_after_id;
+                        if pages.send(ready(page)).await.is_err() || after.is_none() {
+                            return Ok(());
+                        }
+                    }
+                }
+                Err(error) => Err(error),
+            }
+        };
+        if let Err(error) = read.await {
+            let _ = pages.send(Err(error)).await;
+        }
+    });
+    receiver
+}
+
+/// A snapshot page (its rows taken out) and its rows ready to write.
+struct ReadyPage {
+    page: pms_sync_protocol::wire::SnapshotPage,
+    rows: Vec<mirror::ReadyRow>,
 }
 
 /// Starts fetching the pull page after `after` on the runtime, without waiting for changes (see
-/// [`fetch_snapshot_page`]).
+/// [`read_ahead`]).
 fn fetch_pull_page(
     remote: &Remote,
     after: Cursor,

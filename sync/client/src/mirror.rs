@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use pms_sync_protocol::tables::{synced_table, SyncedTable};
-use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 use serde_json::{Map, Value};
@@ -116,10 +116,16 @@ fn wait_for_the_write_lock(attempts: i32) -> bool {
 /// it takes the lock before the next transaction does. SQLite hands the lock to whoever asks
 /// first, and a writer that begins again at once would keep the clerk waiting for its whole run.
 pub fn let_waiting_writers_in() {
-    let last_wait = LAST_WAIT_FOR_THE_WRITE_LOCK.load(Ordering::Relaxed);
-    if last_wait != 0 && process_micros().saturating_sub(last_wait) <= 2_000 {
+    if a_writer_is_waiting() {
         std::thread::sleep(Duration::from_millis(2));
     }
+}
+
+/// Whether a connection of this process found the write lock taken in the last 2 ms: a long
+/// writer ends its transaction early to let it in.
+pub fn a_writer_is_waiting() -> bool {
+    let last_wait = LAST_WAIT_FOR_THE_WRITE_LOCK.load(Ordering::Relaxed);
+    last_wait != 0 && process_micros().saturating_sub(last_wait) <= 2_000
 }
 
 /// Begins a transaction that writes. It takes the write lock at once (`BEGIN IMMEDIATE`), waiting
@@ -191,18 +197,22 @@ pub fn synced(table: &str) -> Result<&'static SyncedTable> {
     synced_table(table).ok_or_else(|| Error::UnknownTable(table.to_owned()))
 }
 
-fn to_sql(value: &Value, kind: Kind) -> SqlValue {
+/// `value` as SQLite stores it in a column of `kind`; text is borrowed, not copied.
+fn to_sql(value: &Value, kind: Kind) -> ToSqlOutput<'_> {
     match (value, kind) {
-        (Value::Null, _) => SqlValue::Null,
-        (Value::Bool(b), _) => SqlValue::Integer(i64::from(*b)),
-        (Value::Number(n), Kind::Integer | Kind::Boolean) => n
-            .as_i64()
-            .map(SqlValue::Integer)
-            .unwrap_or_else(|| SqlValue::Text(n.to_string())),
-        (Value::Number(n), _) => SqlValue::Text(n.to_string()),
-        (Value::String(s), Kind::Json) => SqlValue::Text(Value::String(s.clone()).to_string()),
-        (Value::String(s), _) => SqlValue::Text(s.clone()),
-        (other, _) => SqlValue::Text(other.to_string()),
+        (Value::Null, _) => ToSqlOutput::Owned(SqlValue::Null),
+        (Value::Bool(b), _) => ToSqlOutput::Owned(SqlValue::Integer(i64::from(*b))),
+        (Value::Number(n), Kind::Integer | Kind::Boolean) => ToSqlOutput::Owned(
+            n.as_i64()
+                .map(SqlValue::Integer)
+                .unwrap_or_else(|| SqlValue::Text(n.to_string())),
+        ),
+        (Value::Number(n), _) => ToSqlOutput::Owned(SqlValue::Text(n.to_string())),
+        (Value::String(s), Kind::Json) => {
+            ToSqlOutput::Owned(SqlValue::Text(Value::String(s.clone()).to_string()))
+        }
+        (Value::String(s), _) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        (other, _) => ToSqlOutput::Owned(SqlValue::Text(other.to_string())),
     }
 }
 
@@ -222,14 +232,116 @@ fn from_sql(value: ValueRef<'_>, kind: Kind) -> Value {
 /// Writes `row` (some or all columns; `id` required) into `table`, inserting or updating.
 pub fn upsert(conn: &Connection, table: &str, row: &Map<String, Value>) -> Result<()> {
     let all = columns(conn, table)?;
-    let present: Vec<&(String, Kind)> = all
-        .iter()
-        .filter(|(name, _)| row.contains_key(name))
-        .collect();
     if !row.contains_key("id") {
         return Err(Error::Data(format!("a {table} row without an id")));
     }
-    let names: Vec<&str> = present.iter().map(|(name, _)| name.as_str()).collect();
+    let mut present = ColumnSet::default();
+    for (index, (name, _)) in all.iter().enumerate() {
+        if row.contains_key(name) {
+            present.insert(index);
+        }
+    }
+    let statement = upsert_statement(synced(table)?.name, &all, &present);
+    let values = all
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| present.contains(*index))
+        .map(|(_, (name, kind))| to_sql(&row[name.as_str()], *kind));
+    // Cached: a snapshot or a pull writes thousands of rows of the same shape in a row.
+    conn.prepare_cached(&statement)?
+        .execute(params_from_iter(values))?;
+    Ok(())
+}
+
+/// A row made ready to write by [`ready_row`]: the columns it carries and their values, in the
+/// mirror's column order. Made where the row arrives (a thread fetching the next page) so that
+/// the thread writing the mirror only runs the statement.
+#[derive(Debug)]
+pub struct ReadyRow {
+    present: ColumnSet,
+    values: Vec<SqlValue>,
+}
+
+/// `row` of a table whose mirror columns are `all` (see [`columns`]), taken apart for
+/// [`upsert_ready`]; its strings are moved, not copied.
+pub fn ready_row(table: &str, all: &Columns, mut row: Map<String, Value>) -> Result<ReadyRow> {
+    if !row.contains_key("id") {
+        return Err(Error::Data(format!("a {table} row without an id")));
+    }
+    let mut present = ColumnSet::default();
+    let mut values = Vec::with_capacity(row.len());
+    for (index, (name, kind)) in all.iter().enumerate() {
+        if let Some(value) = row.remove(name) {
+            present.insert(index);
+            values.push(match (value, *kind) {
+                (Value::String(text), Kind::Text | Kind::Integer | Kind::Boolean) => {
+                    SqlValue::Text(text)
+                }
+                (value, kind) => into_sql(to_sql(&value, kind)),
+            });
+        }
+    }
+    Ok(ReadyRow { present, values })
+}
+
+fn into_sql(output: ToSqlOutput<'_>) -> SqlValue {
+    match output {
+        ToSqlOutput::Borrowed(value) => value.into(),
+        ToSqlOutput::Owned(value) => value,
+        // (to_sql makes neither of the others)
+        _ => SqlValue::Null,
+    }
+}
+
+/// Writes a [`ready_row`] of `table` (columns `all`), inserting or updating, as [`upsert`] does.
+pub fn upsert_ready(conn: &Connection, table: &str, all: &Columns, row: &ReadyRow) -> Result<()> {
+    let statement = upsert_statement(synced(table)?.name, all, &row.present);
+    conn.prepare_cached(&statement)?
+        .execute(params_from_iter(row.values.iter()))?;
+    Ok(())
+}
+
+/// Which of a table's columns a row carries, by their place in [`columns`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct ColumnSet(Vec<u64>);
+
+impl ColumnSet {
+    fn insert(&mut self, index: usize) {
+        let (word, bit) = (index / 64, index % 64);
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        self.0[word] |= 1 << bit;
+    }
+
+    fn contains(&self, index: usize) -> bool {
+        self.0
+            .get(index / 64)
+            .is_some_and(|word| word & (1 << (index % 64)) != 0)
+    }
+}
+
+/// The upsert of `present`'s columns of `table`, made once per table and column set: a snapshot
+/// or a pull writes thousands of rows of one shape, and building the text each time cost more
+/// than SQLite's insert of a narrow row.
+fn upsert_statement(table: &'static str, all: &Columns, present: &ColumnSet) -> Arc<str> {
+    type Statements = HashMap<(&'static str, ColumnSet), Arc<str>>;
+    static MADE: OnceLock<RwLock<Statements>> = OnceLock::new();
+    let made = MADE.get_or_init(Default::default);
+    let key = (table, present.clone());
+    if let Some(statement) = made
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&key)
+    {
+        return statement.clone();
+    }
+    let names: Vec<&str> = all
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| present.contains(*index))
+        .map(|(_, (name, _))| name.as_str())
+        .collect();
     let placeholders = vec!["?"; names.len()].join(", ");
     let updates: Vec<String> = names
         .iter()
@@ -241,17 +353,15 @@ pub fn upsert(conn: &Connection, table: &str, row: &Map<String, Value>) -> Resul
     } else {
         format!("do update set {}", updates.join(", "))
     };
-    let statement = format!(
+    let statement: Arc<str> = format!(
         "insert into {table} ({}) values ({placeholders}) on conflict (id) {conflict}",
         names.join(", ")
-    );
-    let values = present
-        .iter()
-        .map(|(name, kind)| to_sql(&row[name.as_str()], *kind));
-    // Cached: a snapshot or a pull writes thousands of rows of the same shape in a row.
-    conn.prepare_cached(&statement)?
-        .execute(params_from_iter(values))?;
-    Ok(())
+    )
+    .into();
+    made.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(key, statement.clone());
+    statement
 }
 
 pub fn delete(conn: &Connection, table: &str, id: &str) -> Result<()> {

@@ -1,5 +1,7 @@
 //! The sync server over HTTP.
 
+use std::time::Duration;
+
 use pms_sync_protocol::wire::{
     Cursor, HeadResponse, PullResponse, PushRequest, PushResponse, SnapshotPage,
 };
@@ -177,6 +179,38 @@ impl Remote {
         send(http).await
     }
 
+    /// `table`'s snapshot pages the account may read, from after `after` to the table's end,
+    /// as one answer the server writes while the laptop reads (`GET /v1/sync/snapshot/stream`).
+    /// A server without streams answers `Refused` with status 404.
+    pub async fn snapshot_stream(
+        &self,
+        table: &str,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<SnapshotStream> {
+        let mut query = vec![("table", table.to_owned()), ("limit", limit.to_string())];
+        if let Some(after) = after {
+            query.push(("after_id", after.to_string()));
+        }
+        let response = self
+            .http
+            .get(format!("{}/v1/sync/snapshot/stream", self.base_url))
+            .bearer_auth(self.token()?)
+            .query(&query)
+            // a whole table takes as long as it takes; a stream that goes quiet is cut below
+            .timeout(Duration::from_secs(24 * 3600))
+            .send()
+            .await
+            .map_err(|e| Error::Unreachable(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(refusal(response).await);
+        }
+        Ok(SnapshotStream {
+            response,
+            pending: Vec::new(),
+        })
+    }
+
     /// The server's current row `id` of `table` as this account may read it, or `None`: one
     /// snapshot page of one row, starting just before `id` (ids sort as 128-bit numbers).
     pub async fn row(&self, table: &str, id: Uuid) -> Result<Option<serde_json::Value>> {
@@ -259,15 +293,20 @@ async fn send<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T
         .send()
         .await
         .map_err(|e| Error::Unreachable(e.to_string()))?;
-    let status = response.status();
-    if status.is_success() {
+    if response.status().is_success() {
         return response
             .json()
             .await
             .map_err(|e| Error::Data(e.to_string()));
     }
+    Err(refusal(response).await)
+}
+
+/// The typed error of an answer that is not a success.
+async fn refusal(response: reqwest::Response) -> Error {
+    let status = response.status();
     let body: serde_json::Value = response.json().await.unwrap_or_default();
-    Err(Error::Refused {
+    Error::Refused {
         status: status.as_u16(),
         code: body["error"]["code"]
             .as_str()
@@ -277,5 +316,44 @@ async fn send<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T
             .as_str()
             .unwrap_or_default()
             .to_owned(),
-    })
+    }
+}
+
+/// The longest a snapshot stream may go without a byte before the laptop gives up on it.
+const STREAM_QUIET: Duration = Duration::from_secs(60);
+
+/// A table's snapshot pages as the server sends them ([`Remote::snapshot_stream`]): one JSON
+/// page a line.
+pub struct SnapshotStream {
+    response: reqwest::Response,
+    /// Bytes received after the last whole line.
+    pending: Vec<u8>,
+}
+
+impl SnapshotStream {
+    /// The next page, or `None` when the answer has ended after a whole line (the caller checks
+    /// that the table's last page came: an answer cut short also ends).
+    pub async fn next_page(&mut self) -> Result<Option<SnapshotPage>> {
+        loop {
+            if let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+                let page = serde_json::from_slice(&self.pending[..end])
+                    .map_err(|e| Error::Data(format!("a snapshot stream's page: {e}")));
+                self.pending.drain(..=end);
+                return page.map(Some);
+            }
+            let chunk = tokio::time::timeout(STREAM_QUIET, self.response.chunk())
+                .await
+                .map_err(|_| Error::Unreachable("the snapshot stream went quiet".to_owned()))?
+                .map_err(|e| Error::Unreachable(e.to_string()))?;
+            match chunk {
+                Some(bytes) => self.pending.extend_from_slice(&bytes),
+                None if self.pending.is_empty() => return Ok(None),
+                None => {
+                    return Err(Error::Unreachable(
+                        "the snapshot stream was cut in a page".to_owned(),
+                    ))
+                }
+            }
+        }
+    }
 }
