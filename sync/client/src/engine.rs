@@ -138,11 +138,15 @@ pub struct Progress {
     pub tables_done: usize,
     pub tables_total: usize,
     pub rows: u64,
+    /// Whether these rows are committed with their position (a crash now resumes after them);
+    /// a page may wait in its transaction for the pages after it.
+    pub committed: bool,
 }
 
-/// The first sync of a laptop: take the feed's head first, copy every table page by page (each
-/// page committed with its position, so a crash resumes at the last page), then replay the feed
-/// from that head. `on_progress` is called after every page; returning false stops (and a later
+/// The first sync of a laptop: take the feed's head first, copy every table page by page (the
+/// pages committed with their position, so a crash resumes at the last commit), then replay the
+/// feed from that head. `on_progress` is called after every page; returning false stops, keeping
+/// every page written (and a later
 /// call resumes). Once the snapshot is complete, only the feed is pulled.
 pub async fn initial_sync(
     conn: &mut Connection,
@@ -379,6 +383,7 @@ async fn copy_pages(
                 tables_done: index + usize::from(page.next_after_id.is_none()),
                 tables_total: SYNCED_TABLES.len(),
                 rows,
+                committed: open.is_none(),
             };
             if !on_progress(&progress) {
                 if open.is_some() {

@@ -327,11 +327,14 @@ async fn sync_round(
             ..stored
         },
     )?;
+    // A line for each commit: what a crash (or a kill) now would keep.
     pms_sync_client::engine::initial_sync(conn, &remote, |progress| {
-        eprintln!(
-            "initial sync: {} ({}/{} tables, {} rows)",
-            progress.table, progress.tables_done, progress.tables_total, progress.rows
-        );
+        if progress.committed {
+            eprintln!(
+                "initial sync: {} ({}/{} tables, {} rows)",
+                progress.table, progress.tables_done, progress.tables_total, progress.rows
+            );
+        }
         true
     })
     .await?;
