@@ -369,8 +369,10 @@ async fn copy_pages(
             rows += ready.len() as u64;
             if let Some((since, held)) = &mut open {
                 *held += ready.len() as u64;
+                // (and at each table's end: a table done is a step the progress shows)
                 if *held >= SNAPSHOT_TRANSACTION_ROWS
                     || since.elapsed() >= SNAPSHOT_TRANSACTION_TIME
+                    || page.next_after_id.is_none()
                     || mirror::a_writer_is_waiting()
                 {
                     conn.execute_batch("commit")?;
