@@ -1574,3 +1574,79 @@ async fn large_pushes_wait_for_a_few_slots_and_leave_the_pool_to_the_desks() {
         );
     }
 }
+
+/// A write the server makes without a laptop (a job, an admin command, an engineer's statement)
+/// is stamped with the server's clock by field group, in the merge's rule: a laptop's offline
+/// edit of the group made before it loses, and is answered as a conflict with the server's
+/// values (kept in the laptop's inbox); an edit made after it wins, as between two laptops.
+/// Before the stamps, the older offline edit silently overwrote the server's write.
+#[tokio::test]
+async fn a_server_write_beats_an_older_offline_edit_of_its_group_and_loses_to_a_newer_one() {
+    let s = setup().await;
+    let mut desk = laptop(&s.server, &s.desk_emails[0], "laptop A").await;
+    let node = Uuid::now_v7();
+    let (guest, address): (Uuid, Value) = sqlx::query_as(
+        "select id, jsonb_build_object('address_line1', address_line1, 'address_line2', address_line2,
+                'city', city, 'region', region, 'postal_code', postal_code, 'country_code', country_code)
+           from public.guests where tenant_id = $1 and anonymized_at is null order by id limit 1",
+    )
+    .bind(desk.tenant_id)
+    .fetch_one(&s.db.pool)
+    .await
+    .expect("a guest");
+    // The laptop saw the address as it is now, and edits it offline a minute before the server.
+    let offline_edit_at = chrono::Utc::now().timestamp_millis() - 60_000;
+    let before_write = chrono::Utc::now().timestamp_millis();
+    sqlx::query("update public.guests set city = 'Set By The Server' where id = $1")
+        .bind(guest)
+        .execute(&s.db.pool)
+        .await
+        .expect("a server write");
+    let after_write = chrono::Utc::now().timestamp_millis();
+    let stored: String = sqlx::query_scalar(
+        "select group_stamps ->> 'address' from app.row_clocks where table_name = 'guests' and row_id = $1",
+    )
+    .bind(guest)
+    .fetch_one(&s.db.pool)
+    .await
+    .expect("the server's write is stamped");
+    let stored: pms_sync_protocol::hlc::Hlc = stored.parse().expect("a stamp in the text form");
+    assert_eq!(stored.node, pms_sync_protocol::hlc::SERVER_NODE);
+    assert!(
+        (before_write..=after_write).contains(&stored.wall_ms),
+        "stamped at {} for a write between {before_write} and {after_write}",
+        stored.wall_ms
+    );
+
+    let mut edit = |city: &str, at: i64| {
+        let mut change = desk.change("guests", PushOp::Update, guest, json!({"city": city}));
+        change.base = address.as_object().cloned().unwrap_or_default();
+        change.stamp = stamp_at(at, node);
+        change
+    };
+    let older = edit("Older Laptop City", offline_edit_at);
+    let newer = edit("Newer Laptop City", after_write + 1_000);
+    let city = || async {
+        sqlx::query_scalar::<_, Option<String>>("select city from public.guests where id = $1")
+            .bind(guest)
+            .fetch_one(&s.db.pool)
+            .await
+            .expect("city")
+    };
+
+    let answer = push(&s.server, &desk, &[older]).await.results.remove(0);
+    assert_eq!(city().await.as_deref(), Some("Set By The Server"));
+    assert_eq!(answer.status, PushStatus::Merged, "{answer:?}");
+    assert!(
+        answer
+            .conflicts
+            .iter()
+            .any(|c| c.group.as_str() == "address"
+                && c.reason == ConflictReason::Superseded
+                && c.theirs.get("city") == Some(&json!("Set By The Server"))),
+        "the older edit is answered with the server's address: {answer:?}"
+    );
+
+    push(&s.server, &desk, &[newer]).await;
+    assert_eq!(city().await.as_deref(), Some("Newer Laptop City"));
+}

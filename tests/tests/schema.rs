@@ -1286,3 +1286,51 @@ async fn every_key_of_a_tenant_table_includes_the_tenant() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The server's own writes are stamped by field group (migration 20261208000100): the groups the
+/// database computes are the merge's (`merge::group_of`) for every synced column, and every
+/// synced table that holds tenants' rows has the trigger, so a table added later is not left
+/// with writes that any stale laptop edit beats.
+#[tokio::test]
+async fn server_writes_are_stamped_by_the_merges_field_groups_on_every_synced_table() {
+    use pms_sync_protocol::merge::group_of;
+    use pms_sync_protocol::tables::SYNCED_TABLES;
+    let db = TestDb::migrated().await;
+    let mut failures = Vec::new();
+    for table in SYNCED_TABLES {
+        for column in table.columns {
+            let in_sql: String = sqlx::query_scalar("select app.field_group($1, $2)")
+                .bind(table.name)
+                .bind(column)
+                .fetch_one(&db.pool)
+                .await
+                .expect("field group");
+            let in_rust = group_of(table.name, column);
+            if in_sql != in_rust.as_str() {
+                failures.push(format!(
+                    "{}.{column}: app.field_group says {in_sql:?}, merge::group_of {in_rust:?}",
+                    table.name
+                ));
+            }
+        }
+        let (holds_tenants, stamped): (bool, bool) = sqlx::query_as(
+            "select exists (select 1 from pg_attribute a
+                             where a.attrelid = $1::regclass and a.attname = 'tenant_id' and not a.attisdropped),
+                    exists (select 1 from pg_trigger t
+                             where t.tgrelid = $1::regclass and t.tgname = $2
+                               and t.tgfoid = 'app.stamp_server_writes'::regproc)",
+        )
+        .bind(format!("public.{}", table.name))
+        .bind(format!("{}_stamp_server_writes", table.name))
+        .fetch_one(&db.pool)
+        .await
+        .expect("trigger");
+        if holds_tenants && !stamped {
+            failures.push(format!(
+                "{}: no {0}_stamp_server_writes trigger (app.stamp_server_writes)",
+                table.name
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -69,8 +69,12 @@ impl Caller {
             .await?;
         let claims =
             serde_json::to_string(&self.claims).map_err(|e| ApiError::Internal(e.into()))?;
-        sqlx::query("select set_config('request.jwt.claims', $1, true)")
-            .bind(claims)
+        // A laptop's writes carry its own stamps (a push stores them), so the trigger that
+        // stamps the server's own writes (migration 20261208000100) leaves this transaction's.
+        sqlx::query(
+            "select set_config('request.jwt.claims', $1, true), set_config('pms.laptop_stamps', 'on', true)",
+        )
+        .bind(claims)
             .execute(&mut *tx)
             .await?;
         let status: String = sqlx::query_scalar("select app.session_status($1)")

@@ -30,6 +30,11 @@ pub struct Hlc {
     pub node: Uuid,
 }
 
+/// The node of the stamps the server gives its own writes (jobs, admin commands: migration
+/// `20261208000100_server_writes_stamped.sql`): the nil uuid, below every device's, so a laptop's
+/// edit of the same millisecond wins the tie.
+pub const SERVER_NODE: Uuid = Uuid::nil();
+
 /// On the wire a stamp is its text form: 15 digits of wall time (ms), '-', 10 digits of
 /// counter, '-', the node's lower-case uuid.
 #[cfg(feature = "openapi")]
