@@ -277,45 +277,18 @@ impl TestServer {
     /// Starts the server with its state adjusted by `configure` (e.g. a tighter clock cap).
     pub async fn start_with(
         db: &TestDb,
-        configure: impl FnOnce(pms_server::serve::AppState) -> pms_server::serve::AppState,
+        configure: impl FnOnce(pms_server::serve::AppState) -> pms_server::serve::AppState
+            + Send
+            + 'static,
     ) -> Self {
         let jwt_secret = format!("test-secret-{}", Uuid::new_v4().simple());
-        Self::start_instance(db, jwt_secret, configure).await
+        let runtime = tokio::runtime::Handle::current();
+        Self::start_instance(db, jwt_secret, configure, &runtime).await
     }
 
     /// A second instance of `first`'s server on the same database (its tokens are good here).
     pub async fn start_beside(db: &TestDb, first: &TestServer) -> Self {
-        Self::start_instance(db, first.jwt_secret.clone(), |state| state).await
-    }
-
-    async fn start_instance(
-        db: &TestDb,
-        jwt_secret: String,
-        configure: impl FnOnce(pms_server::serve::AppState) -> pms_server::serve::AppState,
-    ) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a free port");
-        let address = listener.local_addr().expect("local address");
-        let pool = db.pool_as(APP_ROLE, 8).await;
-        let state = configure(pms_server::serve::AppState::new(
-            pool,
-            &pms_server::config::Secret::new(jwt_secret.clone()),
-        ));
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = pms_server::serve::run(listener, state, async {
-                let _ = stopped.await;
-            })
-            .await;
-        });
-        let server = Self {
-            base_url: format!("http://{address}"),
-            address,
-            jwt_secret,
-            shutdown: Some(shutdown),
-        };
-        server.until_healthy().await
+        Self::start_beside_on(db, first, &tokio::runtime::Handle::current()).await
     }
 
     /// A second instance of `first`'s server whose every task (its listener, connections and
@@ -325,8 +298,19 @@ impl TestServer {
         first: &TestServer,
         runtime: &tokio::runtime::Handle,
     ) -> Self {
+        Self::start_instance(db, first.jwt_secret.clone(), |state| state, runtime).await
+    }
+
+    /// An instance signing with `jwt_secret`, served on `runtime`.
+    async fn start_instance(
+        db: &TestDb,
+        jwt_secret: String,
+        configure: impl FnOnce(pms_server::serve::AppState) -> pms_server::serve::AppState
+            + Send
+            + 'static,
+        runtime: &tokio::runtime::Handle,
+    ) -> Self {
         let options = db.options.clone().username(APP_ROLE);
-        let jwt_secret = first.jwt_secret.clone();
         let secret = pms_server::config::Secret::new(jwt_secret.clone());
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let (bound, address) = tokio::sync::oneshot::channel();
@@ -340,7 +324,7 @@ impl TestServer {
                 .await
                 .expect("log in to the test database");
             let _ = bound.send(listener.local_addr().expect("local address"));
-            let state = pms_server::serve::AppState::new(pool, &secret);
+            let state = configure(pms_server::serve::AppState::new(pool, &secret));
             let _ = pms_server::serve::run(listener, state, async {
                 let _ = stopped.await;
             })

@@ -84,6 +84,19 @@ pub struct SnapshotQuery {
     pub limit: Option<i64>,
 }
 
+impl SnapshotQuery {
+    /// The synced table asked for (refused when it is not one) and the page size, within bounds.
+    fn table_and_limit(&self) -> Result<(&'static SyncedTable, i64), ApiError> {
+        let synced = synced_table(&self.table).ok_or_else(|| {
+            ApiError::BadRequest(format!("{:?} is not a synced table", self.table))
+        })?;
+        Ok((
+            synced,
+            self.limit.unwrap_or(1_000).clamp(1, MAX_SNAPSHOT_PAGE),
+        ))
+    }
+}
+
 /// One page of a synced table's rows the caller may read, by id.
 #[utoipa::path(
     get,
@@ -103,9 +116,7 @@ pub async fn snapshot(
     caller: Caller,
     Query(query): Query<SnapshotQuery>,
 ) -> Result<Response, ApiError> {
-    let synced = synced_table(&query.table)
-        .ok_or_else(|| ApiError::BadRequest(format!("{:?} is not a synced table", query.table)))?;
-    let limit = query.limit.unwrap_or(1_000).clamp(1, MAX_SNAPSHOT_PAGE);
+    let (synced, limit) = query.table_and_limit()?;
     let page = read_page(&state, &caller, synced, query.after_id, limit).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], page.body).into_response())
 }
@@ -139,9 +150,7 @@ pub async fn snapshot_stream(
     caller: Caller,
     Query(query): Query<SnapshotQuery>,
 ) -> Result<Response, ApiError> {
-    let synced = synced_table(&query.table)
-        .ok_or_else(|| ApiError::BadRequest(format!("{:?} is not a synced table", query.table)))?;
-    let limit = query.limit.unwrap_or(1_000).clamp(1, MAX_SNAPSHOT_PAGE);
+    let (synced, limit) = query.table_and_limit()?;
     // The first page before the answer begins: a refusal is a status, not a broken stream.
     let first = read_page(&state, &caller, synced, query.after_id, limit).await?;
     let (lines, to_send) =

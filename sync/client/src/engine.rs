@@ -313,9 +313,14 @@ async fn copy_tables(
         // an error between a page and its commit: what is open is not recorded as copied
         let _ = conn.execute_batch("rollback");
     }
-    conn.pragma_update(None, "wal_autocheckpoint", checkpoint_every)?;
-    mirror::checkpoint(conn)?;
-    copied
+    let restored = conn
+        .pragma_update(None, "wal_autocheckpoint", checkpoint_every)
+        .map_err(crate::Error::from)
+        .and_then(|()| mirror::checkpoint(conn));
+    // the copy's own error first: it says why the snapshot stopped
+    let copied = copied?;
+    restored?;
+    Ok(copied)
 }
 
 async fn copy_pages(
@@ -356,9 +361,7 @@ async fn copy_pages(
                 open = Some((std::time::Instant::now(), 0));
             }
             outbox::observe_answer(conn, page.clock, page.server_time_ms, SystemClock.now_ms())?;
-            for row in &ready {
-                mirror::upsert_ready(conn, table.name, &columns, row)?;
-            }
+            mirror::upsert_ready_rows(conn, table.name, &columns, &ready)?;
             match page.next_after_id {
                 Some(next) => mirror::set_state(conn, "snapshot_after_id", &next.to_string())?,
                 None => {
@@ -470,15 +473,56 @@ struct ReadyPage {
     rows: Vec<mirror::ReadyRow>,
 }
 
-/// Starts fetching the pull page after `after` on the runtime, without waiting for changes (see
-/// [`read_ahead`]).
+/// Starts fetching the pull page after `after` on the runtime, without waiting for changes, and
+/// makes its rows ready there (see [`read_ahead`]).
 fn fetch_pull_page(
     remote: &Remote,
     after: Cursor,
     global_after: Cursor,
-) -> tokio::task::JoinHandle<Result<PullResponse>> {
+    columns: std::sync::Arc<MirrorColumns>,
+) -> tokio::task::JoinHandle<Result<ReadyPull>> {
     let remote = remote.clone();
-    tokio::spawn(async move { remote.pull_feeds(after, global_after, PULL_PAGE, 0).await })
+    tokio::spawn(async move {
+        let page = remote.pull_feeds(after, global_after, PULL_PAGE, 0).await?;
+        ReadyPull::new(page, &columns)
+    })
+}
+
+/// The mirror's columns of every synced table, by table ([`mirror::columns`]).
+type MirrorColumns = std::collections::HashMap<&'static str, mirror::Columns>;
+
+fn mirror_columns(conn: &Connection) -> Result<MirrorColumns> {
+    pms_sync_protocol::tables::SYNCED_TABLES
+        .iter()
+        .map(|table| Ok((table.name, mirror::columns(conn, table.name)?)))
+        .collect()
+}
+
+/// A pull page, the rows of its upserts taken out and made ready to write
+/// ([`mirror::ready_row`]): one per change, `None` for a delete.
+struct ReadyPull {
+    page: PullResponse,
+    rows: Vec<Option<mirror::ReadyRow>>,
+}
+
+impl ReadyPull {
+    fn new(mut page: PullResponse, columns: &MirrorColumns) -> Result<ReadyPull> {
+        let rows = page
+            .changes
+            .iter_mut()
+            .map(|change| match (&change.op, change.row.take()) {
+                (Op::Upsert, Some(Value::Object(row))) => {
+                    let table = mirror::synced(&change.table)?.name;
+                    let all = columns
+                        .get(table)
+                        .ok_or_else(|| crate::Error::UnknownTable(change.table.clone()))?;
+                    mirror::ready_row(table, all, row).map(Some)
+                }
+                _ => Ok(None),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ReadyPull { page, rows })
+    }
 }
 
 /// One round: push the outbox, then bring the mirror up to date: the snapshot first on a laptop
@@ -794,34 +838,40 @@ async fn pull(
     first_wait_secs: u64,
 ) -> Result<PullEnd> {
     let mut wait_secs = first_wait_secs;
+    let columns = std::sync::Arc::new(mirror_columns(conn)?);
     // The next page, asked for while this one is written; never a long poll, which is only ever
     // awaited here (a round dropped while it waits drops its request).
-    let mut prefetched: Option<tokio::task::JoinHandle<Result<PullResponse>>> = None;
+    let mut prefetched: Option<tokio::task::JoinHandle<Result<ReadyPull>>> = None;
     loop {
-        let page = match prefetched.take() {
+        let ready = match prefetched.take() {
             Some(fetching) => fetching.await.map_err(|error| {
                 crate::Error::Data(format!("a pull page could not be fetched: {error}"))
             })?,
-            None => {
-                remote
-                    .pull_feeds(cursor(conn)?, global_cursor(conn)?, PULL_PAGE, wait_secs)
-                    .await
-            }
+            None => remote
+                .pull_feeds(cursor(conn)?, global_cursor(conn)?, PULL_PAGE, wait_secs)
+                .await
+                .and_then(|page| ReadyPull::new(page, &columns)),
         };
         wait_secs = 0;
-        let page = match page {
+        let ReadyPull { page, rows } = match ready {
             Err(crate::Error::Refused { code, .. }) if code == CURSOR_EXPIRED => {
                 return Ok(PullEnd::SnapshotNeeded)
             }
             other => other?,
         };
-        // The server reads the next page while this one is written.
+        // The server reads the next page, and a task makes its rows ready, while this one is
+        // written.
         if page.has_more {
             let global = match page.global_cursor {
                 Some(global) => global,
                 None => global_cursor(conn)?,
             };
-            prefetched = Some(fetch_pull_page(remote, page.cursor, global));
+            prefetched = Some(fetch_pull_page(
+                remote,
+                page.cursor,
+                global,
+                columns.clone(),
+            ));
         }
         if let Some(role) = &page.staff_role {
             match mirror::state(conn, "staff_role")? {
@@ -835,12 +885,16 @@ async fn pull(
         // are dropped first, so they are not applied again over the server's rows; the cursor
         // moves with the last part (a crash in between pulls the page again, and rows are
         // idempotent upserts).
-        let parts: Vec<&[PulledChange]> = if page.changes.is_empty() {
-            vec![&[]]
+        let parts: Vec<(&[PulledChange], &[Option<mirror::ReadyRow>])> = if page.changes.is_empty()
+        {
+            vec![(&[], &[])]
         } else {
-            page.changes.chunks(APPLY_CHUNK).collect()
+            page.changes
+                .chunks(APPLY_CHUNK)
+                .zip(rows.chunks(APPLY_CHUNK))
+                .collect()
         };
-        for (index, part) in parts.iter().enumerate() {
+        for (index, (part, part_rows)) in parts.iter().enumerate() {
             let tx = mirror::write_transaction(conn)?;
             if index == 0 {
                 outbox::observe_answer(&tx, page.clock, page.server_time_ms, SystemClock.now_ms())?;
@@ -849,19 +903,37 @@ async fn pull(
                     [page.cursor.seq],
                 )?;
             }
-            for change in *part {
-                match (&change.op, &change.row) {
-                    (Op::Upsert, Some(Value::Object(row))) => {
-                        mirror::upsert(&tx, &change.table, row)?
-                    }
-                    _ => mirror::delete(&tx, &change.table, &change.id.to_string())?,
+            let mut at = 0;
+            while at < part.len() {
+                let change = &part[at];
+                if part_rows[at].is_none() {
+                    mirror::delete(&tx, &change.table, &change.id.to_string())?;
+                    at += 1;
+                    continue;
                 }
+                // the upserts of one table in a row, written with one statement
+                let run = part[at..]
+                    .iter()
+                    .zip(&part_rows[at..])
+                    .take_while(|(next, row)| row.is_some() && next.table == change.table)
+                    .count();
+                let table = mirror::synced(&change.table)?.name;
+                mirror::upsert_ready_rows(
+                    &tx,
+                    table,
+                    &columns[table],
+                    part_rows[at..at + run].iter().flatten(),
+                )?;
+                at += run;
             }
-            rebase_rows(
-                &tx,
-                part.iter()
-                    .map(|change| (change.table.as_str(), change.id.to_string())),
-            )?;
+            // (read in this transaction: the desk cannot add to the outbox meanwhile)
+            if !outbox::is_empty(&tx)? {
+                rebase_rows(
+                    &tx,
+                    part.iter()
+                        .map(|change| (change.table.as_str(), change.id.to_string())),
+                )?;
+            }
             if index + 1 == parts.len() {
                 mirror::set_state(&tx, "cursor_seq", &page.cursor.seq.to_string())?;
                 mirror::set_state(&tx, "cursor_change_no", &page.cursor.change_no.to_string())?;

@@ -186,6 +186,12 @@ pub fn columns(conn: &Connection, table: &str) -> Result<Columns> {
         // (a mirror not migrated yet: nothing to remember)
         return Ok(columns);
     }
+    if columns.len() > MAX_COLUMNS {
+        return Err(Error::Data(format!(
+            "the mirror's {table} has {} columns, more than the {MAX_COLUMNS} a row's column set holds",
+            columns.len()
+        )));
+    }
     known
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -263,7 +269,7 @@ pub struct ReadyRow {
 }
 
 /// `row` of a table whose mirror columns are `all` (see [`columns`]), taken apart for
-/// [`upsert_ready`]; its strings are moved, not copied.
+/// [`upsert_ready_rows`]; its strings are moved, not copied.
 pub fn ready_row(table: &str, all: &Columns, mut row: Map<String, Value>) -> Result<ReadyRow> {
     if !row.contains_key("id") {
         return Err(Error::Data(format!("a {table} row without an id")));
@@ -293,25 +299,42 @@ fn into_sql(output: ToSqlOutput<'_>) -> SqlValue {
     }
 }
 
-/// Writes a [`ready_row`] of `table` (columns `all`), inserting or updating, as [`upsert`] does.
-pub fn upsert_ready(conn: &Connection, table: &str, all: &Columns, row: &ReadyRow) -> Result<()> {
-    let statement = upsert_statement(synced(table)?.name, all, &row.present);
-    conn.prepare_cached(&statement)?
-        .execute(params_from_iter(row.values.iter()))?;
+/// Writes [`ready_row`]s of `table` (columns `all`) inserting or updating as [`upsert`] does, one statement
+/// for each run of rows of the same shape: a snapshot page's rows all have the table's columns,
+/// and looking the statement up per row (its text hashed by the statement cache) cost more than
+/// some of the inserts.
+pub fn upsert_ready_rows<'r>(
+    conn: &Connection,
+    table: &str,
+    all: &Columns,
+    rows: impl IntoIterator<Item = &'r ReadyRow>,
+) -> Result<()> {
+    let table = synced(table)?.name;
+    let mut current: Option<(ColumnSet, rusqlite::CachedStatement<'_>)> = None;
+    for row in rows {
+        if !matches!(&current, Some((present, _)) if *present == row.present) {
+            let text = upsert_statement(table, all, &row.present);
+            current = Some((row.present, conn.prepare_cached(&text)?));
+        }
+        if let Some((_, statement)) = &mut current {
+            statement.execute(params_from_iter(row.values.iter()))?;
+        }
+    }
     Ok(())
 }
 
-/// Which of a table's columns a row carries, by their place in [`columns`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-struct ColumnSet(Vec<u64>);
+/// The most columns a mirror table may have: what a [`ColumnSet`] holds ([`columns`] refuses a
+/// wider table).
+const MAX_COLUMNS: usize = 128;
+
+/// Which of a table's columns a row carries, by their place in [`columns`]. Fixed-size, so the
+/// statement cache's key is made for every row written without an allocation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+struct ColumnSet([u64; MAX_COLUMNS / 64]);
 
 impl ColumnSet {
     fn insert(&mut self, index: usize) {
-        let (word, bit) = (index / 64, index % 64);
-        if self.0.len() <= word {
-            self.0.resize(word + 1, 0);
-        }
-        self.0[word] |= 1 << bit;
+        self.0[index / 64] |= 1 << (index % 64);
     }
 
     fn contains(&self, index: usize) -> bool {
@@ -328,7 +351,7 @@ fn upsert_statement(table: &'static str, all: &Columns, present: &ColumnSet) -> 
     type Statements = HashMap<(&'static str, ColumnSet), Arc<str>>;
     static MADE: OnceLock<RwLock<Statements>> = OnceLock::new();
     let made = MADE.get_or_init(Default::default);
-    let key = (table, present.clone());
+    let key = (table, *present);
     if let Some(statement) = made
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

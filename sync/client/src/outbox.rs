@@ -289,6 +289,16 @@ pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<OutboxEntry>> {
 
 /// The entries (pending or acknowledged) of one row, in device order: what a pull that has just
 /// overwritten the row must apply again on top.
+/// Whether the outbox holds no entry at all (pending or acknowledged): a pull then has nothing
+/// to apply again on top of the rows it writes.
+pub fn is_empty(conn: &Connection) -> Result<bool> {
+    Ok(
+        conn.query_row("select not exists (select 1 from outbox)", [], |row| {
+            row.get(0)
+        })?,
+    )
+}
+
 pub fn entries_of_row(conn: &Connection, table: &str, id: &str) -> Result<Vec<OutboxEntry>> {
     let mut statement = conn.prepare_cached(&format!(
         "{SELECT_ENTRIES} where table_name = ?1 and row_id = ?2 order by device_seq"

@@ -167,10 +167,7 @@ impl Remote {
         after: Option<Uuid>,
         limit: i64,
     ) -> Result<SnapshotPage> {
-        let mut query = vec![("table", table.to_owned()), ("limit", limit.to_string())];
-        if let Some(after) = after {
-            query.push(("after_id", after.to_string()));
-        }
+        let query = snapshot_query(table, after, limit);
         let http = self
             .http
             .get(format!("{}/v1/sync/snapshot", self.base_url))
@@ -188,10 +185,7 @@ impl Remote {
         after: Option<Uuid>,
         limit: i64,
     ) -> Result<SnapshotStream> {
-        let mut query = vec![("table", table.to_owned()), ("limit", limit.to_string())];
-        if let Some(after) = after {
-            query.push(("after_id", after.to_string()));
-        }
+        let query = snapshot_query(table, after, limit);
         let response = self
             .http
             .get(format!("{}/v1/sync/snapshot/stream", self.base_url))
@@ -356,4 +350,13 @@ impl SnapshotStream {
             }
         }
     }
+}
+
+/// The query of a snapshot page or stream: `table`'s rows after `after`, `limit` a page.
+fn snapshot_query(table: &str, after: Option<Uuid>, limit: i64) -> Vec<(&'static str, String)> {
+    let mut query = vec![("table", table.to_owned()), ("limit", limit.to_string())];
+    if let Some(after) = after {
+        query.push(("after_id", after.to_string()));
+    }
+    query
 }
